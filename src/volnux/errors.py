@@ -1,0 +1,113 @@
+"""Every error Volnux raises on purpose.
+
+The tree::
+
+    VolnuxError
+     ├── PointyError          syntax and reference errors in Pointy-lang text
+     │                        (file, line, column, the line, a caret)
+     ├── EventDefinitionError an event class or function that cannot be used
+     ├── EventLoadError       an events module or file that cannot be imported
+     ├── InputError           workflow inputs that are missing or malformed
+     ├── RunError             a run that cannot start or continue
+     │    └── ResumeRefused   resuming would not be safe (workflow changed, ...)
+     └── StoreError           the journal cannot be opened, read or written
+          └── CorruptStoreError  the file is not a Volnux journal, or is damaged
+
+Messages name the thing (file:line:col, ``Name@version``, run id) and, where
+it is known, the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CorruptStoreError",
+    "EventDefinitionError",
+    "EventLoadError",
+    "InputError",
+    "PointyError",
+    "ResumeRefused",
+    "RunError",
+    "StoreError",
+    "VolnuxError",
+]
+
+
+class VolnuxError(Exception):
+    """Base class of every error Volnux raises on purpose."""
+
+
+class PointyError(VolnuxError):
+    """A syntax or reference error in Pointy-lang text, with its position.
+
+    ``line`` and ``column`` are 1-based; ``column`` counts characters within
+    the line.  ``str(error)`` is the full report: ``file:line:col: message``,
+    the offending line, and a caret under the spot.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int,
+        column: int,
+        filename: str = "<text>",
+        source_line: str = "",
+        source: str | None = None,
+    ) -> None:
+        self.message = message
+        self.line = line
+        self.column = column
+        self.filename = filename
+        if source is not None and not source_line:
+            lines = source.splitlines()
+            if 1 <= line <= len(lines):
+                source_line = lines[line - 1]
+        self.source_line = source_line.rstrip("\r\n")
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        """The message, the offending line and a caret under the column."""
+        head = f"{self.filename}:{self.line}:{self.column}: {self.message}"
+        if not self.source_line:
+            return head
+        # Tabs are kept so that the caret lines up under them in a terminal.
+        pad = "".join("\t" if ch == "\t" else " " for ch in self.source_line[: self.column - 1])
+        return f"{head}\n    {self.source_line}\n    {pad}^"
+
+    def with_filename(self, filename: str) -> PointyError:
+        """The same error, reported against ``filename``."""
+        return PointyError(
+            self.message,
+            line=self.line,
+            column=self.column,
+            filename=filename,
+            source_line=self.source_line,
+        )
+
+
+class EventDefinitionError(VolnuxError):
+    """An event class or function that Volnux cannot use as written."""
+
+
+class EventLoadError(VolnuxError):
+    """An events module or file that cannot be found or imported."""
+
+
+class InputError(VolnuxError):
+    """Workflow inputs that are missing, malformed or of the wrong kind."""
+
+
+class RunError(VolnuxError):
+    """A run that cannot start or cannot continue."""
+
+
+class ResumeRefused(RunError):
+    """Resuming a run would not be safe; the message says why and the way out."""
+
+
+class StoreError(VolnuxError):
+    """The journal cannot be opened, read or written."""
+
+
+class CorruptStoreError(StoreError):
+    """The store file is not a Volnux journal, or it is damaged."""

@@ -1,0 +1,388 @@
+"""The authoring API: ``Event``, ``@event``, ``Context``, ``Route``, ``Failure``.
+
+One calling convention serves class-based and function-based events.  The
+parameters of ``process`` (or of the decorated function) are filled by name:
+
+* ``ctx``: the :class:`Context` (run id, node id, attempt, logger, inputs);
+* ``piped``: the result handed on by ``|->`` (or the failure, on ``0 |->``);
+* any other name: the workflow input of that name (its default applies when
+  the input is absent; without a default, the run is refused before it starts);
+* ``**kwargs``: every workflow input not taken by another parameter.
+
+An event's outcome:
+
+* a plain return value: success (descriptor 1), the value is its result;
+* ``return Failure("why")``: failure (descriptor 0), not retried by default;
+* ``return Route(3, value)`` or ``raise Route(3)``: descriptor 3 (2-9);
+* any other exception: failure (descriptor 0), retried if the policy allows.
+
+This module never imports the runtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar, overload
+
+from ..errors import EventDefinitionError
+from .retry import RetryPolicy
+from .versions import Version, parse_version
+
+__all__ = [
+    "Context",
+    "Event",
+    "EventSpec",
+    "Failure",
+    "FailureInfo",
+    "Route",
+    "event",
+    "spec_of",
+]
+
+EXECUTORS = ("thread", "process")
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a running event knows about where it runs."""
+
+    run_id: str
+    node_id: str
+    event: str
+    attempt: int
+    inputs: Mapping[str, Any]
+    piped: Any = None
+
+    @property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger whose records carry the run id, node id and attempt."""
+        return logging.LoggerAdapter(
+            logging.getLogger("volnux.task"),
+            {"run_id": self.run_id, "node_id": self.node_id, "attempt": self.attempt},
+        )
+
+
+class Route(Exception):
+    """Return or raise this to choose descriptor 0-9 (2-9 name custom paths)."""
+
+    def __init__(self, descriptor: int, result: Any = None) -> None:
+        if not isinstance(descriptor, int) or isinstance(descriptor, bool) or not (
+            0 <= descriptor <= 9
+        ):
+            raise ValueError(f"a descriptor is an integer 0-9, got {descriptor!r}")
+        super().__init__(descriptor, result)
+        self.descriptor = descriptor
+        self.result = result
+
+    def __repr__(self) -> str:
+        return f"Route({self.descriptor}, {self.result!r})"
+
+
+class Failure:
+    """Return this to fail the task without raising (descriptor 0)."""
+
+    __slots__ = ("reason", "value")
+
+    def __init__(self, reason: str, value: Any = None) -> None:
+        self.reason = reason
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Failure({self.reason!r}, {self.value!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Failure) and (self.reason, self.value) == (other.reason, other.value)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class FailureInfo:
+    """What a ``0 |->`` branch receives as ``piped``: why the task failed."""
+
+    node_id: str
+    type: str
+    message: str
+    value: Any = None
+
+
+class Event:
+    """Base class of class-based events: subclass it and implement ``process``.
+
+    Class attributes configure the event; all are optional::
+
+        class Charge(volnux.Event):
+            version = "1.2.0"
+            retry = volnux.RetryPolicy(max_attempts=3, delay_s=0.5, backoff=2)
+
+            def process(self, order_id: str, ctx: volnux.Context) -> dict:
+                ...
+
+    A new instance is made for every attempt, so state kept on ``self`` never
+    leaks from one attempt or run into another.
+    """
+
+    #: The name used in Pointy-lang (default: the class name).
+    name: ClassVar[str | None] = None
+    #: Semantic version of this event's behaviour.
+    version: ClassVar[str] = "1.0.0"
+    #: ``"thread"`` (default, for I/O) or ``"process"`` (CPU-bound work).
+    executor: ClassVar[str] = "thread"
+    #: How failed attempts are retried.
+    retry: ClassVar[RetryPolicy] = RetryPolicy()
+
+    def process(self, *args: Any, **kwargs: Any) -> Any:
+        """Do the work; see the module docstring for parameters and outcomes."""
+        raise NotImplementedError(f"{type(self).__name__}.process is not implemented")
+
+
+# How each parameter of an event is filled.
+_CTX, _PIPED, _INPUT, _KWARGS = range(4)
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter of an event and where its value comes from."""
+
+    name: str
+    source: int
+    required: bool
+
+
+class EventSpec:
+    """An event as the runtime sees it: identity, policy and how to call it."""
+
+    __slots__ = (
+        "_fingerprint",
+        "doc",
+        "executor",
+        "func",
+        "is_class",
+        "name",
+        "origin",
+        "params",
+        "retry",
+        "target",
+        "version",
+    )
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        version: str,
+        target: Any,
+        is_class: bool,
+        executor: str,
+        retry: RetryPolicy,
+        origin: str,
+    ) -> None:
+        _check_name(name, target)
+        if executor not in EXECUTORS:
+            raise EventDefinitionError(
+                f"event {name}: executor {executor!r} is not one of {', '.join(EXECUTORS)}"
+            )
+        if not isinstance(retry, RetryPolicy):
+            raise EventDefinitionError(
+                f"event {name}: retry must be a volnux.RetryPolicy, got {type(retry).__name__}"
+            )
+        try:
+            self.version: Version = parse_version(version)
+        except ValueError as exc:
+            raise EventDefinitionError(f"event {name}: {exc}") from None
+        self.name = name
+        self.target = target
+        self.is_class = is_class
+        self.executor = executor
+        self.retry = retry
+        self.origin = origin
+        self.func: Callable[..., Any] = target.process if is_class else target
+        self.params = _plan_params(name, self.func, skip_self=is_class)
+        self.doc = inspect.getdoc(target) or ""
+        self._fingerprint: str | None = None
+
+    @property
+    def key(self) -> str:
+        """``Name@version``."""
+        return f"{self.name}@{self.version}"
+
+    def __repr__(self) -> str:
+        return f"<EventSpec {self.key} from {self.origin}>"
+
+    @property
+    def wants_piped(self) -> bool:
+        """True when the event declares a ``piped`` parameter without a default."""
+        return any(p.source == _PIPED and p.required for p in self.params)
+
+    def missing_inputs(self, inputs: Mapping[str, Any]) -> list[str]:
+        """Required input parameters that ``inputs`` does not provide."""
+        return [
+            p.name for p in self.params if p.source == _INPUT and p.required and p.name not in inputs
+        ]
+
+    def call(self, ctx: Context) -> Any:
+        """Run one attempt: fill the parameters from ``ctx`` and call the event."""
+        inputs = ctx.inputs
+        kwargs: dict[str, Any] = {}
+        for p in self.params:
+            if p.source == _INPUT:
+                if p.name in inputs:
+                    kwargs[p.name] = inputs[p.name]
+            elif p.source == _CTX:
+                kwargs[p.name] = ctx
+            elif p.source == _PIPED:
+                kwargs[p.name] = ctx.piped
+            else:
+                taken = {q.name for q in self.params}
+                kwargs.update({k: v for k, v in inputs.items() if k not in taken})
+        if self.is_class:
+            return self.target().process(**kwargs)
+        return self.target(**kwargs)
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of the event's source code (its qualified name if none is found)."""
+        if self._fingerprint is None:
+            try:
+                text = inspect.getsource(self.target)
+            except (OSError, TypeError):
+                text = f"{getattr(self.target, '__module__', '?')}.{self.target.__qualname__}"
+            self._fingerprint = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return self._fingerprint
+
+
+def _check_name(name: str, target: Any) -> None:
+    parts = name.split(".")
+    if not all(p.isidentifier() and p.isascii() for p in parts):
+        raise EventDefinitionError(
+            f"{target!r}: event name {name!r} is not a Pointy-lang name "
+            "(letters, digits and _, optionally dotted)"
+        )
+
+
+def _plan_params(name: str, func: Callable[..., Any], *, skip_self: bool) -> tuple[Param, ...]:
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        raise EventDefinitionError(f"event {name}: cannot read its signature: {exc}") from None
+    params = list(sig.parameters.values())
+    if skip_self and params and params[0].name == "self":
+        params = params[1:]
+    plan: list[Param] = []
+    for p in params:
+        required = p.default is inspect.Parameter.empty
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            plan.append(Param(p.name, _KWARGS, False))
+        elif p.kind is inspect.Parameter.VAR_POSITIONAL:
+            continue
+        elif p.kind is inspect.Parameter.POSITIONAL_ONLY:
+            raise EventDefinitionError(
+                f"event {name}: parameter {p.name!r} is positional-only; events are "
+                "called with keyword arguments (drop the '/')"
+            )
+        elif p.name == "ctx":
+            plan.append(Param(p.name, _CTX, False))
+        elif p.name == "piped":
+            plan.append(Param(p.name, _PIPED, required))
+        else:
+            plan.append(Param(p.name, _INPUT, required))
+    return tuple(plan)
+
+
+E = TypeVar("E", bound=Callable[..., Any])
+
+
+@overload
+def event(func: E, /) -> E: ...
+
+
+@overload
+def event(
+    *,
+    name: str | None = None,
+    version: str = "1.0.0",
+    executor: str = "thread",
+    retry: RetryPolicy | None = None,
+) -> Callable[[E], E]: ...
+
+
+def event(
+    func: Any = None,
+    /,
+    *,
+    name: str | None = None,
+    version: str = "1.0.0",
+    executor: str = "thread",
+    retry: RetryPolicy | None = None,
+) -> Any:
+    """Make a function an event: ``@event`` or ``@event(name=..., version=...)``.
+
+    The function itself is returned unchanged (still callable in unit tests);
+    its event description is attached and found by the registry.
+    """
+
+    def wrap(fn: Any) -> Any:
+        if inspect.isclass(fn) or not callable(fn):
+            raise EventDefinitionError(
+                f"@event decorates functions; for a class, subclass volnux.Event ({fn!r})"
+            )
+        if inspect.iscoroutinefunction(fn):
+            raise EventDefinitionError(
+                f"event {name or fn.__name__}: async functions are not supported yet; "
+                "write a plain function"
+            )
+        fn.__volnux_event__ = EventSpec(
+            name=name or fn.__name__,
+            version=version,
+            target=fn,
+            is_class=False,
+            executor=executor,
+            retry=retry or RetryPolicy(),
+            origin=_origin(fn),
+        )
+        return fn
+
+    if func is not None:
+        return wrap(func)
+    return wrap
+
+
+def spec_of(obj: Any) -> EventSpec | None:
+    """The :class:`EventSpec` of an event class or decorated function, else None."""
+    if isinstance(obj, EventSpec):
+        return obj
+    if inspect.isclass(obj) and issubclass(obj, Event) and obj is not Event:
+        cached = obj.__dict__.get("__volnux_spec__")
+        if cached is None:
+            if obj.process is Event.process:
+                raise EventDefinitionError(
+                    f"event class {obj.__qualname__} does not implement process()"
+                )
+            cached = EventSpec(
+                name=obj.name or obj.__name__,
+                version=obj.version,
+                target=obj,
+                is_class=True,
+                executor=obj.executor,
+                retry=obj.retry,
+                origin=_origin(obj),
+            )
+            obj.__volnux_spec__ = cached  # type: ignore[attr-defined]
+        return cached
+    spec = getattr(obj, "__volnux_event__", None)
+    return spec if isinstance(spec, EventSpec) else None
+
+
+def _origin(obj: Any) -> str:
+    module = getattr(obj, "__module__", None) or "?"
+    try:
+        path = inspect.getsourcefile(obj)
+    except (OSError, TypeError):
+        path = None
+    return f"{module} ({path})" if path else module

@@ -1,0 +1,155 @@
+"""Where events are found, and how ``Name@version`` resolves to one of them."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..errors import EventDefinitionError, EventLoadError
+from .base import EventSpec, spec_of
+from .versions import matches, parse_spec
+
+__all__ = ["EventRegistry", "LookupFailed", "load_events_source"]
+
+
+class LookupFailed(LookupError):
+    """A reference did not resolve; ``str()`` explains, ``suggestions`` may help."""
+
+    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.suggestions = suggestions or []
+
+
+class EventRegistry:
+    """The events one workflow may use, by name and version."""
+
+    def __init__(self, events: Iterable[Any] = ()) -> None:
+        self._by_name: dict[str, dict[str, EventSpec]] = {}
+        for obj in events:
+            self.add(obj)
+
+    def add(self, obj: Any) -> EventSpec:
+        """Add an event class, decorated function or EventSpec."""
+        spec = spec_of(obj)
+        if spec is None:
+            raise EventDefinitionError(
+                f"{obj!r} is not an event: subclass volnux.Event or decorate a "
+                "function with @volnux.event"
+            )
+        versions = self._by_name.setdefault(spec.name, {})
+        key = str(spec.version)
+        existing = versions.get(key)
+        if existing is not None and existing.target is not spec.target:
+            raise EventDefinitionError(
+                f"event {spec.key} is defined twice: in {existing.origin} and in {spec.origin}"
+            )
+        versions[key] = spec
+        return spec
+
+    def add_module(self, module: ModuleType) -> list[EventSpec]:
+        """Add every event defined in ``module`` (not those it merely imports)."""
+        added = []
+        for value in list(vars(module).values()):
+            if getattr(value, "__module__", None) != module.__name__:
+                continue
+            spec = spec_of(value) if _is_event_like(value) else None
+            if spec is not None:
+                added.append(self.add(spec))
+        return added
+
+    def load(self, source: str) -> list[EventSpec]:
+        """Add the events of a module name (``pkg.events``) or a ``.py`` path."""
+        return self.add_module(load_events_source(source))
+
+    def names(self) -> list[str]:
+        """Every known event name, sorted."""
+        return sorted(self._by_name)
+
+    def versions(self, name: str) -> list[EventSpec]:
+        """Every version of ``name``, oldest first."""
+        return sorted(self._by_name.get(name, {}).values(), key=lambda s: s.version)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_name.values())
+
+    def resolve(self, name: str, version: str | None = None) -> EventSpec:
+        """The event a reference means; LookupFailed says why there is none."""
+        found = self._by_name.get(name)
+        if not found:
+            close = difflib.get_close_matches(name, self._by_name, n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            known = "" if close else (
+                f" (known events: {', '.join(self.names()[:12])}"
+                f"{', ...' if len(self._by_name) > 12 else ''})"
+                if self._by_name else " (no events are loaded: pass --events)"
+            )
+            raise LookupFailed(f"unknown event {name!r}{hint}{known}", close)
+        try:
+            prefix = parse_spec(version)
+        except ValueError as exc:
+            raise LookupFailed(str(exc)) from None
+        candidates = [s for s in found.values() if matches(s.version, prefix)]
+        if not candidates:
+            have = ", ".join(f"{s.version} ({s.origin})" for s in self.versions(name))
+            raise LookupFailed(f"no version of {name} matches @{version}; there is {have}")
+        return max(candidates, key=lambda s: s.version)
+
+
+def _is_event_like(value: Any) -> bool:
+    if inspect.isclass(value):
+        from .base import Event
+
+        return issubclass(value, Event) and value is not Event
+    return hasattr(value, "__volnux_event__")
+
+
+def load_events_source(source: str) -> ModuleType:
+    """Import a module by dotted name, or a Python file by path."""
+    looks_like_path = source.endswith(".py") or "/" in source or "\\" in source
+    if looks_like_path:
+        path = Path(source)
+        if not path.is_file():
+            raise EventLoadError(f"events file {source} does not exist")
+        resolved = path.resolve()
+        digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:8]
+        module_name = f"volnux_events_{resolved.stem}_{digest}"
+        if module_name in sys.modules:
+            return sys.modules[module_name]
+        spec = importlib.util.spec_from_file_location(module_name, resolved)
+        if spec is None or spec.loader is None:
+            raise EventLoadError(f"events file {source} cannot be loaded as Python")
+        module = importlib.util.module_from_spec(spec)
+        # Registered before running so pickling (process executor) finds it.
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[module_name]
+            raise EventLoadError(
+                f"events file {source} failed to import: {type(exc).__name__}: {exc}"
+            ) from exc
+        return module
+    try:
+        return importlib.import_module(source)
+    except ModuleNotFoundError as exc:
+        if exc.name and source.startswith(exc.name):
+            raise EventLoadError(
+                f"events module {source!r} was not found (is it installed, or on PYTHONPATH? "
+                "a file path must end in .py)"
+            ) from exc
+        raise EventLoadError(
+            f"events module {source!r} failed to import: {type(exc).__name__}: {exc}"
+        ) from exc
+    except Exception as exc:
+        raise EventLoadError(
+            f"events module {source!r} failed to import: {type(exc).__name__}: {exc}"
+        ) from exc

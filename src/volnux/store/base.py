@@ -1,0 +1,176 @@
+"""The journal protocol: what the engine records, and what a store must keep.
+
+The engine records every transition through :class:`Journal` *before* it acts
+on it.  A store keeps three kinds of record:
+
+* a :class:`RunRecord` per run: the workflow text and fingerprint, the
+  resolved events, the inputs, the run's state;
+* a :class:`TaskRecord` per task transition (append-only): node id, round,
+  attempt, new state, and on completion the result or the error;
+* a :class:`RunNote` per notable run event (resumed, forced, interrupted,
+  warned ...), append-only.
+
+``load`` gives back a :class:`RunSnapshot`: the run record, every task
+transition in the order written, and the notes.  Resuming rebuilds a run from
+that snapshot alone.
+
+Results cross the journal as Python values; a store that persists them
+encodes them with its codec and raises :class:`UnencodableResult` (before
+writing anything) when it cannot, so the engine can fail that one task
+instead of losing the journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ..states import RunState, TaskState
+
+__all__ = [
+    "ErrorInfo",
+    "EventPin",
+    "Journal",
+    "RunNote",
+    "RunRecord",
+    "RunSnapshot",
+    "TaskRecord",
+    "UnencodableResult",
+]
+
+
+class UnencodableResult(Exception):
+    """A store's codec cannot encode a task's result; nothing was written."""
+
+    def __init__(self, node_id: str, value: Any, reason: str) -> None:
+        self.node_id = node_id
+        self.type_name = f"{type(value).__module__}.{type(value).__qualname__}"
+        super().__init__(
+            f"the result of task {node_id!r} is a {self.type_name}, which the journal "
+            f"cannot store: {reason}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """Why an attempt failed: exception type, message and a trimmed traceback."""
+
+    type: str
+    message: str
+    traceback: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        """As plain JSON-able data."""
+        return {"type": self.type, "message": self.message, "traceback": self.traceback}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str]) -> ErrorInfo:
+        """The inverse of :meth:`to_dict`."""
+        return cls(data["type"], data["message"], data.get("traceback", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class EventPin:
+    """Which code a node ran: resolved name, version, origin and code hash."""
+
+    name: str
+    version: str
+    origin: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run as stored: what was run, on what, and where it stands."""
+
+    id: str
+    workflow: str
+    text: str
+    fingerprint: str
+    events: Mapping[str, EventPin]
+    inputs: Mapping[str, Any]
+    state: RunState
+    created_at: float
+    updated_at: float
+    filename: str = "<text>"
+    ended_at: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """One task transition: node ``node_id`` of round ``round`` moved to ``state``.
+
+    ``round`` counts how often an enclosing group's retry restarted the node
+    (0 the first time).  ``attempt`` is 1-based.  ``result`` is set on
+    SUCCEEDED (and carries a failure's value on FAILED when there is one);
+    ``error`` on FAILED and RETRYING; ``descriptor`` on completion;
+    ``next_attempt_at`` on RETRYING when a backoff delay applies.
+    """
+
+    run_id: str
+    node_id: str
+    state: TaskState
+    attempt: int
+    at: float
+    round: int = 0
+    descriptor: int | None = None
+    result: Any = None
+    error: ErrorInfo | None = None
+    next_attempt_at: float | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunNote:
+    """Something that happened to a run as a whole (resumed, forced, warned)."""
+
+    run_id: str
+    kind: str
+    at: float
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSnapshot:
+    """Everything a store knows about one run, in the order it was written."""
+
+    run: RunRecord
+    tasks: Sequence[TaskRecord]
+    notes: Sequence[RunNote]
+
+
+@runtime_checkable
+class Journal(Protocol):
+    """Where runs are recorded.  Every method is safe to call from one thread
+    at a time; the engine calls it only from its coordinating thread."""
+
+    def create_run(self, run: RunRecord) -> None:
+        """Record a new run (state PENDING or RUNNING)."""
+
+    def record(self, records: Sequence[TaskRecord]) -> None:
+        """Append task transitions atomically: all are durable, or none is."""
+
+    def set_run_state(
+        self, run_id: str, state: RunState, at: float, error: str | None = None
+    ) -> None:
+        """Record the run's new state (and a one-line error when it failed)."""
+
+    def add_note(self, note: RunNote) -> None:
+        """Append a run note."""
+
+    def load(self, run_id: str) -> RunSnapshot:
+        """Everything about ``run_id``; KeyError if the store has no such run."""
+
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+        """The newest runs first."""
+
+    def request_cancel(self, run_id: str) -> None:
+        """Ask the process running ``run_id`` (maybe another one) to cancel it."""
+
+    def cancel_requested(self, run_id: str) -> bool:
+        """True once :meth:`request_cancel` was called for ``run_id``."""
+
+    def close(self) -> None:
+        """Release connections and files."""

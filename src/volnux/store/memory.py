@@ -1,0 +1,75 @@
+"""An in-memory journal: for tests and throwaway runs; gone with the process."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Sequence
+
+from ..states import RunState
+from .base import RunNote, RunRecord, RunSnapshot, TaskRecord
+
+__all__ = ["MemoryJournal"]
+
+
+class MemoryJournal:
+    """Keeps every record in lists; values are kept as they are, not encoded."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, RunRecord] = {}
+        self._tasks: dict[str, list[TaskRecord]] = {}
+        self._notes: dict[str, list[RunNote]] = {}
+        self._cancel: set[str] = set()
+        self._lock = threading.Lock()
+
+    def create_run(self, run: RunRecord) -> None:
+        with self._lock:
+            if run.id in self._runs:
+                raise ValueError(f"run {run.id} already exists")
+            self._runs[run.id] = run
+            self._tasks[run.id] = []
+            self._notes[run.id] = []
+
+    def record(self, records: Sequence[TaskRecord]) -> None:
+        with self._lock:
+            for rec in records:
+                self._tasks[rec.run_id].append(rec)
+
+    def set_run_state(
+        self, run_id: str, state: RunState, at: float, error: str | None = None
+    ) -> None:
+        with self._lock:
+            run = self._runs[run_id]
+            ended = at if state.is_terminal or state is RunState.PAUSED else None
+            self._runs[run_id] = dataclasses.replace(
+                run, state=state, updated_at=at, ended_at=ended, error=error
+            )
+            if state is RunState.RUNNING:
+                self._cancel.discard(run_id)
+
+    def add_note(self, note: RunNote) -> None:
+        with self._lock:
+            self._notes[note.run_id].append(note)
+
+    def load(self, run_id: str) -> RunSnapshot:
+        with self._lock:
+            return RunSnapshot(
+                self._runs[run_id], list(self._tasks[run_id]), list(self._notes[run_id])
+            )
+
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+        with self._lock:
+            runs = sorted(self._runs.values(), key=lambda r: r.created_at, reverse=True)
+        return runs[:limit]
+
+    def request_cancel(self, run_id: str) -> None:
+        with self._lock:
+            if run_id not in self._runs:
+                raise KeyError(run_id)
+            self._cancel.add(run_id)
+
+    def cancel_requested(self, run_id: str) -> bool:
+        return run_id in self._cancel
+
+    def close(self) -> None:
+        pass
