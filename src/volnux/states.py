@@ -25,6 +25,8 @@ from enum import StrEnum
 from .errors import RunError
 
 __all__ = [
+    "RUN_TRANSITIONS",
+    "TASK_TRANSITIONS",
     "RunState",
     "TaskState",
     "check_run_transition",
@@ -71,11 +73,10 @@ class RunState(StrEnum):
 
 _TERMINAL_TASK = frozenset({TaskState.SUCCEEDED, TaskState.FAILED, TaskState.SKIPPED})
 _TERMINAL_RUN = frozenset({RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED})
-_RESUMABLE_RUN = frozenset(
-    {RunState.RUNNING, RunState.FAILED, RunState.CANCELLED, RunState.PAUSED}
-)
+_RESUMABLE_RUN = frozenset({RunState.RUNNING, RunState.FAILED, RunState.CANCELLED, RunState.PAUSED})
 
-_TASK_NEXT: dict[TaskState, frozenset[TaskState]] = {
+#: For each task state, the states it may move to.
+TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     TaskState.PENDING: frozenset({TaskState.RUNNING, TaskState.SKIPPED}),
     TaskState.RUNNING: frozenset(
         {TaskState.SUCCEEDED, TaskState.FAILED, TaskState.RETRYING, TaskState.PENDING}
@@ -87,7 +88,8 @@ _TASK_NEXT: dict[TaskState, frozenset[TaskState]] = {
     TaskState.SKIPPED: frozenset({TaskState.PENDING}),
 }
 
-_RUN_NEXT: dict[RunState, frozenset[RunState]] = {
+#: For each run state, the states it may move to.
+RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     RunState.PENDING: frozenset({RunState.RUNNING, RunState.CANCELLED}),
     RunState.RUNNING: frozenset(
         {
@@ -107,11 +109,11 @@ _RUN_NEXT: dict[RunState, frozenset[RunState]] = {
 
 def check_task_transition(node_id: str, old: TaskState, new: TaskState) -> None:
     """Raise :class:`RunError` unless a task may move from ``old`` to ``new``."""
-    if new not in _TASK_NEXT[old]:
+    if new not in TASK_TRANSITIONS[old]:
         raise RunError(f"task {node_id!r} cannot move from {old} to {new}")
 
 
 def check_run_transition(run_id: str, old: RunState, new: RunState) -> None:
     """Raise :class:`RunError` unless a run may move from ``old`` to ``new``."""
-    if new not in _RUN_NEXT[old]:
+    if new not in RUN_TRANSITIONS[old]:
         raise RunError(f"run {run_id} cannot move from {old} to {new}")

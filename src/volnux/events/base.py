@@ -70,8 +70,10 @@ class Route(Exception):
     """Return or raise this to choose descriptor 0-9 (2-9 name custom paths)."""
 
     def __init__(self, descriptor: int, result: Any = None) -> None:
-        if not isinstance(descriptor, int) or isinstance(descriptor, bool) or not (
-            0 <= descriptor <= 9
+        if (
+            not isinstance(descriptor, int)
+            or isinstance(descriptor, bool)
+            or not (0 <= descriptor <= 9)
         ):
             raise ValueError(f"a descriptor is an integer 0-9, got {descriptor!r}")
         super().__init__(descriptor, result)
@@ -95,8 +97,9 @@ class Failure:
         return f"Failure({self.reason!r}, {self.value!r})"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Failure) and (self.reason, self.value) == (other.reason, other.value)
+        return isinstance(other, Failure) and (self.reason, self.value) == (
+            other.reason,
+            other.value,
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -164,6 +167,7 @@ class EventSpec:
         "executor",
         "func",
         "is_class",
+        "key",
         "name",
         "origin",
         "params",
@@ -206,11 +210,8 @@ class EventSpec:
         self.params = _plan_params(name, self.func, skip_self=is_class)
         self.doc = inspect.getdoc(target) or ""
         self._fingerprint: str | None = None
-
-    @property
-    def key(self) -> str:
-        """``Name@version``."""
-        return f"{self.name}@{self.version}"
+        #: ``Name@version``.
+        self.key = f"{name}@{self.version}"
 
     def __repr__(self) -> str:
         return f"<EventSpec {self.key} from {self.origin}>"
@@ -223,7 +224,9 @@ class EventSpec:
     def missing_inputs(self, inputs: Mapping[str, Any]) -> list[str]:
         """Required input parameters that ``inputs`` does not provide."""
         return [
-            p.name for p in self.params if p.source == _INPUT and p.required and p.name not in inputs
+            p.name
+            for p in self.params
+            if p.source == _INPUT and p.required and p.name not in inputs
         ]
 
     def call(self, ctx: Context) -> Any:

@@ -87,10 +87,15 @@ class EventRegistry:
         if not found:
             close = difflib.get_close_matches(name, self._by_name, n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            known = "" if close else (
-                f" (known events: {', '.join(self.names()[:12])}"
-                f"{', ...' if len(self._by_name) > 12 else ''})"
-                if self._by_name else " (no events are loaded: pass --events)"
+            known = (
+                ""
+                if close
+                else (
+                    f" (known events: {', '.join(self.names()[:12])}"
+                    f"{', ...' if len(self._by_name) > 12 else ''})"
+                    if self._by_name
+                    else " (no events are loaded: pass --events)"
+                )
             )
             raise LookupFailed(f"unknown event {name!r}{hint}{known}", close)
         try:

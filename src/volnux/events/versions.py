@@ -43,9 +43,7 @@ def parse_spec(text: str | None) -> tuple[int, ...] | None:
         return None
     m = _VERSION.match(text)
     if not m:
-        raise ValueError(
-            f"version {text!r} is not one of 1.2.3, 1.2, v1 or latest"
-        )
+        raise ValueError(f"version {text!r} is not one of 1.2.3, 1.2, v1 or latest")
     return tuple(int(g) for g in m.groups() if g is not None)
 
 

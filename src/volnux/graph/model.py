@@ -28,7 +28,6 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Union
 
 __all__ = [
     "AttrValue",
@@ -44,7 +43,7 @@ __all__ = [
     "iter_blocks",
 ]
 
-AttrValue = Union[str, int, float, bool]
+AttrValue = str | int | float | bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +144,7 @@ class Parallel:
             raise ValueError("a Parallel needs at least two members")
 
 
-Block = Union[Task, Group, Sequence, Parallel]
+Block = Task | Group | Sequence | Parallel
 
 
 def children(block: Block) -> tuple[Block, ...]:
@@ -198,9 +197,7 @@ class Graph:
 
     def fingerprint(self) -> str:
         """A hash of the graph's meaning (not its layout or comments)."""
-        # repr() of frozen dataclasses is deterministic and skips nothing that
-        # matters except positions, which are excluded from comparison only;
-        # strip them by hashing the structural walk instead.
+        # Positions are left out: moving text around does not change meaning.
         digest = hashlib.sha256()
         for block in iter_blocks(self.root):
             digest.update(_shape(block).encode())

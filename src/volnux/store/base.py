@@ -149,6 +149,13 @@ class Journal(Protocol):
     def create_run(self, run: RunRecord) -> None:
         """Record a new run (state PENDING or RUNNING)."""
 
+    def check_result(self, node_id: str, value: Any) -> None:
+        """Raise :class:`UnencodableResult` if ``value`` could not be recorded.
+
+        The engine asks before it acts on a task's success, so a result the
+        store cannot keep fails that task instead of the journal.
+        """
+
     def record(self, records: Sequence[TaskRecord]) -> None:
         """Append task transitions atomically: all are durable, or none is."""
 

@@ -1,0 +1,76 @@
+"""One attempt of one event, as it runs on an executor.
+
+:func:`run_attempt` is what executors are handed.  It is a plain module-level
+function so process executors can pickle it, and it never raises: whatever the
+event does comes back as an :class:`AttemptResult`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from typing import Any, NamedTuple
+
+from ..events import Context, EventSpec, Failure, Route
+from ..store import ErrorInfo
+
+__all__ = ["AttemptResult", "error_info", "run_attempt"]
+
+#: Frames of a traceback kept for the journal and the CLI (the innermost ones).
+TRACEBACK_FRAMES = 8
+
+
+#: Result types that need no further look (the common, fast case).
+_PLAIN = frozenset({type(None), bool, int, float, str, bytes, list, dict, tuple})
+
+
+class AttemptResult(NamedTuple):
+    """What one attempt did: descriptor, result and, on failure, why."""
+
+    descriptor: int
+    result: Any
+    error: ErrorInfo | None
+    exception: BaseException | None
+
+
+def error_info(exc: BaseException) -> ErrorInfo:
+    """The type, message and trimmed traceback of ``exc``."""
+    kind = type(exc)
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else (f"{kind.__module__}.{kind.__qualname__}")
+    )
+    tb = "".join(traceback.format_exception(exc, limit=-TRACEBACK_FRAMES))
+    return ErrorInfo(name, str(exc), tb)
+
+
+def run_attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
+    """Call the event once and classify what happened."""
+    try:
+        value = spec.call(ctx)
+    except Route as route:
+        return AttemptResult(route.descriptor, route.result, None, None)
+    except Exception as exc:
+        return AttemptResult(0, None, error_info(exc), exc)
+    kind = type(value)
+    if kind in _PLAIN:
+        return AttemptResult(1, value, None, None)
+    if kind is Route:
+        return AttemptResult(value.descriptor, value.result, None, None)
+    if kind is Failure:
+        return AttemptResult(0, value.value, ErrorInfo("Failure", value.reason, ""), None)
+    if inspect.isgenerator(value) or inspect.iscoroutine(value) or inspect.isawaitable(value):
+        if inspect.iscoroutine(value):
+            value.close()  # silence "coroutine was never awaited"
+        return AttemptResult(
+            0,
+            None,
+            ErrorInfo(
+                "TypeError",
+                f"event {spec.key} returned a {kind.__name__}, which the engine cannot hand "
+                "on; return its value instead (e.g. list(...) or the awaited result)",
+            ),
+            None,
+        )
+    return AttemptResult(1, value, None, None)

@@ -1,0 +1,204 @@
+"""From a parsed graph and a registry to a plan: every task's event and policy.
+
+Planning is where reference errors are found: an unknown event, a version that
+does not exist, a ``piped`` parameter with nothing piped in, an attribute of
+the wrong type.  Each is a :class:`PointyError` at the task's position, so the
+author sees the line and a caret, and nothing has run yet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from ..errors import InputError, PointyError
+from ..events import EventRegistry, EventSpec, LookupFailed, RetryPolicy
+from ..events.base import EXECUTORS
+from ..graph import Block, Graph, Group, Sequence, Task, iter_blocks
+from ..graph.model import Position
+from ..store import EventPin
+
+__all__ = ["NodePlan", "Plan", "build_plan", "find_plan_errors", "parse_strategy"]
+
+#: Attributes Volnux gives a meaning to; others are kept for the event to read.
+STRATEGIES = ("all", "any", "majority")
+
+
+@dataclass(frozen=True, slots=True)
+class NodePlan:
+    """One task, resolved: its event, retry policy and executor."""
+
+    task: Task
+    spec: EventSpec
+    policy: RetryPolicy
+    executor: str
+    piped_in: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A graph whose every task is resolved and checked."""
+
+    graph: Graph
+    nodes: Mapping[str, NodePlan]
+
+    def pins(self) -> dict[str, EventPin]:
+        """Node id to the event code it runs (recorded with every run)."""
+        return dict(self._pins)
+
+    @cached_property
+    def _pins(self) -> dict[str, EventPin]:
+        return {
+            node_id: EventPin(n.spec.name, str(n.spec.version), n.spec.origin, n.spec.fingerprint)
+            for node_id, n in self.nodes.items()
+        }
+
+    def check_inputs(self, inputs: Mapping[str, Any]) -> None:
+        """Raise InputError if some event needs an input that is not given."""
+        missing: dict[str, list[str]] = {}
+        for node_id, node in self.nodes.items():
+            for name in node.spec.missing_inputs(inputs):
+                missing.setdefault(name, []).append(f"{node_id} ({node.spec.key})")
+        if missing:
+            lines = [f"'{name}', needed by {', '.join(users)}" for name, users in missing.items()]
+            raise InputError(
+                "missing workflow input "
+                + "; ".join(lines)
+                + " (pass --input NAME=VALUE, or give the parameter a default)"
+            )
+
+
+def _error(graph: Graph, pos: Position, message: str) -> PointyError:
+    return PointyError(
+        message,
+        line=max(pos.line, 1),
+        column=max(pos.column, 1),
+        filename=graph.filename,
+        source=graph.source or None,
+    )
+
+
+def parse_strategy(value: Any) -> tuple[str, float]:
+    """``all``/``any``/``majority``/``at_least:N``/``at_least:P%`` as (kind, amount)."""
+    if not isinstance(value, str):
+        raise ValueError("result_evaluation_strategy must be a string")
+    text = value.strip().lower()
+    if text in STRATEGIES:
+        return text, 0.0
+    if text.startswith("at_least:"):
+        amount = text.removeprefix("at_least:").strip()
+        try:
+            if amount.endswith("%"):
+                pct = float(amount[:-1])
+                if 0 < pct <= 100:
+                    return "percent", pct
+            else:
+                n = int(amount)
+                if n >= 1:
+                    return "count", float(n)
+        except ValueError:
+            pass
+    raise ValueError(
+        f"result_evaluation_strategy {value!r} is not one of all, any, majority, "
+        "at_least:N or at_least:P%"
+    )
+
+
+def _entries(block: Block) -> Iterable[Task]:
+    """The tasks that start first when ``block`` starts (they receive a pipe)."""
+    stack = [block]
+    while stack:
+        b = stack.pop()
+        if isinstance(b, Task):
+            yield b
+        elif isinstance(b, Group):
+            stack.append(b.body)
+        elif isinstance(b, Sequence):
+            stack.append(b.steps[0])
+        else:
+            stack.extend(b.members)
+
+
+def _piped_ids(graph: Graph) -> set[str]:
+    piped: set[str] = set()
+    for block in iter_blocks(graph.root):
+        if isinstance(block, Sequence):
+            for i, pipe in enumerate(block.pipes):
+                if pipe:
+                    piped.update(t.id for t in _entries(block.steps[i + 1]))
+        if isinstance(block, Task | Group):
+            for branch in block.branches:
+                if branch.pipe:
+                    piped.update(t.id for t in _entries(branch.body))
+    return piped
+
+
+def find_plan_errors(
+    graph: Graph, registry: EventRegistry
+) -> tuple[dict[str, NodePlan], list[PointyError]]:
+    """Resolve every task; return the node plans and every error found."""
+    nodes: dict[str, NodePlan] = {}
+    errors: list[PointyError] = []
+    piped = _piped_ids(graph)
+    for block in iter_blocks(graph.root):
+        if isinstance(block, Group):
+            strategy = block.options.get("result_evaluation_strategy")
+            if strategy is not None:
+                try:
+                    parse_strategy(strategy)
+                except ValueError as exc:
+                    errors.append(_error(graph, block.pos, str(exc)))
+            continue
+        if not isinstance(block, Task):
+            continue
+        task = block
+        try:
+            spec = registry.resolve(task.ref.name, task.ref.version)
+        except LookupFailed as exc:
+            errors.append(_error(graph, task.pos, exc.message))
+            continue
+        try:
+            nodes[task.id] = _plan_task(task, spec, task.id in piped)
+        except ValueError as exc:
+            errors.append(_error(graph, task.pos, f"{task.id}: {exc}"))
+    return nodes, errors
+
+
+def _plan_task(task: Task, spec: EventSpec, piped_in: bool) -> NodePlan:
+    opts = task.options
+    if spec.wants_piped and not piped_in:
+        raise ValueError(
+            f"event {spec.key} takes 'piped' but nothing is piped into it "
+            "(use '|->' before it, or give 'piped' a default)"
+        )
+    policy = spec.retry
+    attempts = task.attempts
+    if attempts is None and "retry_attempts" in opts:
+        value = opts["retry_attempts"]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"retry_attempts must be a positive integer, got {value!r}")
+        attempts = value
+    if attempts is not None:
+        policy = dataclasses.replace(policy, max_attempts=attempts)
+    if "timeout" in opts:
+        value = opts["timeout"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {value!r}")
+        policy = dataclasses.replace(policy, timeout_s=float(value))
+    executor = opts.get("executor", spec.executor)
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+    if "result_evaluation_strategy" in opts:
+        parse_strategy(opts["result_evaluation_strategy"])
+    return NodePlan(task, spec, policy, str(executor), piped_in)
+
+
+def build_plan(graph: Graph, registry: EventRegistry) -> Plan:
+    """Resolve and check every task; raise the first error found."""
+    nodes, errors = find_plan_errors(graph, registry)
+    if errors:
+        raise errors[0]
+    return Plan(graph, nodes)

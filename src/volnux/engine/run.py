@@ -1,0 +1,78 @@
+"""What a run looks like from outside: :class:`Run` and :class:`TaskView`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..states import RunState, TaskState
+from ..store import ErrorInfo
+
+__all__ = ["Run", "TaskView"]
+
+
+@dataclass(slots=True)
+class TaskView:
+    """One task of a run: where it stands and what it produced."""
+
+    node_id: str
+    event: str
+    state: TaskState = TaskState.PENDING
+    attempts: int = 0
+    round: int = 0
+    started_at: float | None = None
+    ended_at: float | None = None
+    result: Any = None
+    error: ErrorInfo | None = None
+    descriptor: int | None = None
+    interrupted: int = 0
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from the first attempt's start to the end, if it ended."""
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+
+@dataclass(slots=True)
+class Run:
+    """One execution of a workflow."""
+
+    id: str
+    workflow: str
+    state: RunState
+    tasks: dict[str, TaskView]
+    error: str | None = None
+    #: Node ids whose unhandled failure failed the run.
+    failed_nodes: tuple[str, ...] = ()
+    created_at: float = 0.0
+    ended_at: float | None = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """The state as a plain string: ``"succeeded"``, ``"failed"`` ..."""
+        return self.state.value
+
+    @property
+    def succeeded(self) -> bool:
+        """True when the run ended SUCCEEDED."""
+        return self.state is RunState.SUCCEEDED
+
+    @property
+    def results(self) -> dict[str, Any]:
+        """Node id to result, for every task that succeeded."""
+        return {
+            node_id: view.result
+            for node_id, view in self.tasks.items()
+            if view.state is TaskState.SUCCEEDED
+        }
+
+    def failed_tasks(self) -> list[TaskView]:
+        """Tasks whose last attempt failed (handled or not), in source order."""
+        return [v for v in self.tasks.values() if v.state is TaskState.FAILED]
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} {self.workflow} {self.status} tasks={len(self.tasks)}>"

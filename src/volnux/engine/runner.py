@@ -1,0 +1,717 @@
+"""The engine: walks a plan as a state machine, journaling before acting.
+
+One lock guards all run state; executors only execute.  Whichever thread
+holds the lock (the caller's, or the worker that just finished an attempt)
+repeats three steps until nothing is left to do:
+
+1. *decide*: process queued starts and completions (pure state changes);
+   each transition is appended to a pending batch of journal records, and
+   each attempt to launch is queued;
+2. *journal*: write the pending batch in one transaction;
+3. *act*: submit the queued attempts, then wait for the next completion.
+
+So a task is journaled RUNNING before it is submitted, and its result is
+journaled before any successor is submitted (both sit in the same batch, in
+order).  Completions that arrive together (a parallel group finishing) share
+one transaction.
+
+Nothing here recurses on the graph: starting a block and completing one are
+both queued work items, so a 100,000-step chain is a loop, not a stack.
+
+Durability is one rule in one place (:meth:`Engine._start_task`): if the
+journal replayed to this engine says the task already finished, take that
+outcome; else run it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import RunError
+from ..events import Context, FailureInfo
+from ..executors import Executor, ProcessExecutor, ThreadExecutor
+from ..graph import Block, Group, Parallel, Sequence, Task, iter_blocks
+from ..states import TASK_TRANSITIONS, RunState, TaskState, check_task_transition
+from ..store import ErrorInfo, Journal, RunNote, TaskRecord, UnencodableResult
+from .attempt import AttemptResult, run_attempt
+from .plan import NodePlan, Plan, parse_strategy
+from .run import Run, TaskView
+
+__all__ = ["Engine", "Outcome", "Replay"]
+
+#: How often (seconds) a running engine asks the journal whether someone
+#: (maybe another process) asked to cancel the run.
+CANCEL_POLL_S = 0.2
+
+#: Group retries renumber the tasks inside: round = outer_round * ROUND_BASE + try.
+ROUND_BASE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a block ended: descriptor, result, and what failed if it failed."""
+
+    ok: bool
+    descriptor: int
+    result: Any = None
+    failure: FailureInfo | None = None
+    culprits: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """What a journal says already happened, handed to a resuming engine."""
+
+    #: (node id, round) -> the attempt outcome recorded as final.
+    outcomes: Mapping[tuple[str, int], AttemptResult]
+    #: (node id, round) -> (failures so far, highest attempt number used).
+    attempts: Mapping[tuple[str, int], tuple[int, int]]
+    #: Views of every task as the journal left them.
+    views: Mapping[str, TaskView]
+
+
+class _Frame:
+    """A block being executed, and where to report when it ends."""
+
+    __slots__ = ("parent", "piped", "round", "slot")
+
+    def __init__(self, parent: _Frame | None, slot: int, piped: Any, round_: int) -> None:
+        self.parent = parent
+        self.slot = slot
+        self.piped = piped
+        self.round = round_
+
+
+class _TaskFrame(_Frame):
+    __slots__ = ("branch_phase", "failures", "node", "token")
+
+    def __init__(self, node: NodePlan, parent: _Frame | None, slot: int, piped: Any, round_: int):
+        super().__init__(parent, slot, piped, round_)
+        self.node = node
+        self.failures = 0
+        self.branch_phase = False
+        self.token = 0
+
+
+class _GroupFrame(_Frame):
+    __slots__ = ("branch_phase", "group", "tries")
+
+    def __init__(self, group: Group, parent: _Frame | None, slot: int, piped: Any, round_: int):
+        super().__init__(parent, slot, piped, round_)
+        self.group = group
+        self.tries = 0
+        self.branch_phase = False
+
+
+class _SeqFrame(_Frame):
+    __slots__ = ("index", "seq")
+
+    def __init__(self, seq: Sequence, parent: _Frame | None, slot: int, piped: Any, round_: int):
+        super().__init__(parent, slot, piped, round_)
+        self.seq = seq
+        self.index = 0
+
+
+class _ParFrame(_Frame):
+    __slots__ = ("outcomes", "par", "remaining", "strategy")
+
+    def __init__(
+        self,
+        par: Parallel,
+        parent: _Frame | None,
+        slot: int,
+        piped: Any,
+        round_: int,
+        strategy: tuple[str, float],
+    ):
+        super().__init__(parent, slot, piped, round_)
+        self.par = par
+        self.remaining = len(par.members)
+        self.outcomes: list[Outcome | None] = [None] * len(par.members)
+        self.strategy = strategy
+
+
+def label(block: Block) -> str:
+    """The key a block's result has in a parallel group's result mapping."""
+    while True:
+        if isinstance(block, Task | Group):
+            return block.id
+        if isinstance(block, Sequence):
+            block = block.steps[-1]
+        else:
+            return "+".join(label(m) for m in block.members)
+
+
+class Engine:
+    """Executes one run of a plan against a journal, on executors."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        journal: Journal,
+        run_id: str,
+        inputs: Mapping[str, Any],
+        *,
+        executors: Mapping[str, Executor] | None = None,
+        max_workers: int | None = None,
+        replay: Replay | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.plan = plan
+        self.journal = journal
+        self.run_id = run_id
+        self.inputs = dict(inputs)
+        self.clock = clock
+        self._own_executors = executors is None
+        self.executors: dict[str, Executor] = dict(executors or {})
+        self._max_workers = max_workers
+        self._replay = replay
+        self._starts: deque[tuple[Block, _Frame | None, int, Any, int]] = deque()
+        self._done: deque[tuple[_Frame, Outcome]] = deque()
+        self._records: list[TaskRecord] = []
+        self._submits: list[_TaskFrame] = []
+        self._inbox: queue.SimpleQueue[tuple[_TaskFrame, int, Future[AttemptResult]]] = (
+            queue.SimpleQueue()
+        )
+        self._timers: list[tuple[float, int, _TaskFrame]] = []
+        self._timer_seq = itertools.count()
+        self._running = 0
+        self._cancelling = False
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._error: BaseException | None = None
+        self._next_poll = time.monotonic() + CANCEL_POLL_S
+        self._root_outcome: Outcome | None = None
+        if replay is not None:
+            self.views = {k: _copy_view(v) for k, v in replay.views.items()}
+        else:
+            self.views = {
+                node_id: TaskView(node_id, n.spec.key) for node_id, n in plan.nodes.items()
+            }
+
+    # ------------------------------------------------------------------ API
+
+    def execute(self) -> tuple[RunState, Outcome | None]:
+        """Run to the end (or to cancellation); return the final state and outcome."""
+        try:
+            self._starts.append((self.plan.graph.root, None, 0, None, 0))
+            self._loop()
+        finally:
+            if self._own_executors:
+                for executor in self.executors.values():
+                    executor.shutdown(wait=True)
+        if self._root_outcome is None:
+            return RunState.CANCELLED, None
+        if self._root_outcome.ok:
+            return RunState.SUCCEEDED, self._root_outcome
+        return RunState.FAILED, self._root_outcome
+
+    def snapshot(self, state: RunState, outcome: Outcome | None, **extra: Any) -> Run:
+        """A :class:`Run` view of this engine's tasks."""
+        failed = outcome.culprits if outcome is not None and not outcome.ok else ()
+        return Run(
+            id=self.run_id,
+            workflow=extra.pop("workflow", ""),
+            state=state,
+            tasks=self.views,
+            error=describe_failure(self.views, failed) if failed else None,
+            failed_nodes=failed,
+            inputs=self.inputs,
+            **extra,
+        )
+
+    # ------------------------------------------------------------ the loop
+
+    def _loop(self) -> None:
+        """The calling thread's part: start, then tend timers and cancel requests.
+
+        Completions are handled by whichever thread finishes an attempt (see
+        :meth:`_pump`); this thread only wakes for retry timers, cancel polls
+        and the end of the run.
+        """
+        with self._lock:
+            self._step()
+        self._pump()  # completions that arrived while this thread held the lock
+        while True:
+            if self._error is not None:
+                raise self._error
+            self._wake.wait(CANCEL_POLL_S if not self._timers else self._timer_wait())
+            self._wake.clear()
+            with self._lock:
+                self._drain_inbox()
+                if self._error is not None:
+                    raise self._error
+                now = time.monotonic()
+                while self._timers and self._timers[0][0] <= now:
+                    _, _, frame = heapq.heappop(self._timers)
+                    self._begin_attempt(frame)
+                if now >= self._next_poll:
+                    self._next_poll = now + CANCEL_POLL_S
+                    if not self._cancelling and self.journal.cancel_requested(self.run_id):
+                        self._cancelling = True
+                        self._timers.clear()
+                        self.journal.add_note(
+                            RunNote(self.run_id, "cancel-requested", self.clock())
+                        )
+                self._step()
+                if self._finished():
+                    return
+            self._pump()
+
+    def _timer_wait(self) -> float:
+        wait = min(self._timers[0][0], self._next_poll) - time.monotonic()
+        return max(wait, 0.0)
+
+    def _finished(self) -> bool:
+        if self._running or self._timers or self._starts or self._done:
+            return False
+        if self._root_outcome is not None or self._cancelling:
+            return True
+        raise RunError(f"run {self.run_id} stalled: nothing running, nothing to do")
+
+    def _step(self) -> None:
+        """Decide, journal, act: call with the lock held."""
+        while True:
+            self._decide()
+            self._flush()
+            if not (self._starts or self._done):
+                return
+
+    def _on_future(self, frame: _TaskFrame, token: int, future: Future[AttemptResult]) -> None:
+        """Done-callback of every attempt; runs in the executor's thread."""
+        self._inbox.put((frame, token, future))
+        self._pump()
+
+    def _pump(self) -> None:
+        """Handle queued completions, unless another thread is already at it.
+
+        Whoever holds the lock drains the inbox; a thread that finds the lock
+        taken leaves its item for the holder, who checks the inbox again after
+        releasing.  So a chain's next attempt is usually submitted by the very
+        worker that finished the previous one, with no hop through the
+        calling thread.
+        """
+        lock, inbox = self._lock, self._inbox
+        while not inbox.empty():
+            if not lock.acquire(blocking=False):
+                return
+            try:
+                if self._error is None:
+                    self._drain_inbox()
+                    self._step()
+                    if self._finished():
+                        self._wake.set()
+            except BaseException as exc:  # surfaced by the calling thread
+                self._error = exc
+                self._wake.set()
+            finally:
+                lock.release()
+
+    def _drain_inbox(self) -> None:
+        inbox = self._inbox
+        while True:
+            try:
+                item = inbox.get_nowait()
+            except queue.Empty:
+                return
+            self._on_attempt_done(*item)
+
+    def _decide(self) -> None:
+        starts, done = self._starts, self._done
+        while starts or done:
+            while done:
+                frame, outcome = done.popleft()
+                self._complete(frame, outcome)
+            if starts:
+                self._start(*starts.popleft())
+
+    def _flush(self) -> None:
+        if self._records:
+            records, self._records = self._records, []
+            self.journal.record(records)
+        if self._submits:
+            submits, self._submits = self._submits, []
+            for frame in submits:
+                self._submit(frame)
+
+    def _submit(self, frame: _TaskFrame) -> None:
+        node = frame.node
+        view = self.views[node.task.id]
+        ctx = Context(
+            run_id=self.run_id,
+            node_id=node.task.id,
+            event=node.spec.key,
+            attempt=view.attempts,
+            inputs=self.inputs,
+            piped=frame.piped,
+        )
+        executor = self.executors.get(node.executor) or self._make_executor(node.executor)
+        frame.token += 1
+        token = frame.token
+        on_future = self._on_future
+        self._running += 1
+        future = executor.submit(run_attempt, node.spec, ctx)
+        future.add_done_callback(lambda f: on_future(frame, token, f))
+
+    def _make_executor(self, name: str) -> Executor:
+        executor: Executor
+        if name == "process":
+            executor = ProcessExecutor(self._max_workers)
+        else:
+            executor = ThreadExecutor(self._max_workers)
+        self.executors[name] = executor
+        return executor
+
+    # ------------------------------------------------------------ records
+
+    def _rec(
+        self,
+        task: Task,
+        round_: int,
+        state: TaskState,
+        *,
+        descriptor: int | None = None,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        next_attempt_at: float | None = None,
+    ) -> None:
+        """Queue the journal record of one task transition and mirror it in the view."""
+        view = self.views[task.id]
+        if state not in TASK_TRANSITIONS[view.state]:
+            check_task_transition(task.id, view.state, state)  # raises, with the message
+        now = self.clock()
+        self._records.append(
+            TaskRecord(
+                self.run_id,
+                task.id,
+                state,
+                view.attempts,
+                now,
+                round_,
+                descriptor,
+                result,
+                error,
+                next_attempt_at,
+            )
+        )
+        view.state = state
+        if state is TaskState.RUNNING:
+            if view.started_at is None:
+                view.started_at = now
+        elif state is TaskState.PENDING:
+            view.started_at = view.ended_at = None
+            view.attempts = 0
+            view.result = view.error = view.descriptor = None
+            view.round = round_
+        elif state is TaskState.RETRYING:
+            view.error = error
+        else:
+            view.ended_at = now
+            view.descriptor = descriptor
+            view.error = error
+            view.result = result
+
+    # ------------------------------------------------------------ starting
+
+    def _start(self, block: Block, parent: _Frame | None, slot: int, piped: Any, rnd: int) -> None:
+        if isinstance(block, Task):
+            self._start_task(_TaskFrame(self.plan.nodes[block.id], parent, slot, piped, rnd))
+        elif isinstance(block, Sequence):
+            frame: _Frame = _SeqFrame(block, parent, slot, piped, rnd)
+            self._starts.append((block.steps[0], frame, 0, piped, rnd))
+        elif isinstance(block, Parallel):
+            self._start_parallel(block, parent, slot, piped, rnd, ("all", 0.0))
+        else:
+            frame = _GroupFrame(block, parent, slot, piped, rnd)
+            self._start_group_body(frame, rnd)
+
+    def _start_parallel(
+        self,
+        block: Parallel,
+        parent: _Frame | None,
+        slot: int,
+        piped: Any,
+        rnd: int,
+        strategy: tuple[str, float],
+    ) -> None:
+        frame = _ParFrame(block, parent, slot, piped, rnd, strategy)
+        self._starts.extend((m, frame, i, piped, rnd) for i, m in enumerate(block.members))
+
+    def _start_group_body(self, frame: _GroupFrame, rnd: int) -> None:
+        body = frame.group.body
+        strategy = frame.group.options.get("result_evaluation_strategy")
+        if isinstance(body, Parallel) and strategy is not None:
+            self._start_parallel(body, frame, 0, frame.piped, rnd, parse_strategy(strategy))
+        else:
+            self._starts.append((body, frame, 0, frame.piped, rnd))
+
+    def _start_task(self, frame: _TaskFrame) -> None:
+        task = frame.node.task
+        key = (task.id, frame.round)
+        replay = self._replay
+        if replay is not None:
+            final = replay.outcomes.get(key)
+            if final is not None:
+                self._after_attempts(frame, final)
+                return
+            failures, _last = replay.attempts.get(key, (0, 0))
+            frame.failures = failures
+        if self._cancelling:
+            return
+        view = self.views[task.id]
+        if view.state is not TaskState.PENDING or view.round != frame.round:
+            self._rec(task, frame.round, TaskState.PENDING)
+        self._begin_attempt(frame)
+
+    def _begin_attempt(self, frame: _TaskFrame) -> None:
+        if self._cancelling:
+            return
+        task = frame.node.task
+        self.views[task.id].attempts += 1
+        self._rec(task, frame.round, TaskState.RUNNING)
+        self._submits.append(frame)
+
+    # ---------------------------------------------------------- completing
+
+    def _on_attempt_done(
+        self, frame: _TaskFrame, token: int, future: Future[AttemptResult]
+    ) -> None:
+        self._running -= 1
+        if token != frame.token:
+            return
+        try:
+            result = future.result()
+        except Exception as exc:  # the executor itself failed (a worker died, pickling ...)
+            from .attempt import error_info
+
+            result = AttemptResult(0, None, error_info(exc), exc)
+        node = frame.node
+        if result.descriptor != 0:
+            try:
+                self.journal.check_result(node.task.id, result.result)
+            except UnencodableResult as exc:
+                error = ErrorInfo(
+                    "UnencodableResult",
+                    f"{exc} (event {node.spec.key}; return JSON-friendly data, "
+                    "or configure a codec for this type)",
+                )
+                self._rec(node.task, frame.round, TaskState.FAILED, descriptor=0, error=error)
+                self._after_attempts(frame, AttemptResult(0, None, error, None), recorded=True)
+                return
+        else:
+            frame.failures += 1
+            if node.policy.should_retry(frame.failures, result.exception):
+                delay = node.policy.delay(frame.failures)
+                if self._cancelling:
+                    delay = 0.0
+                self._rec(
+                    node.task,
+                    frame.round,
+                    TaskState.RETRYING,
+                    error=result.error,
+                    next_attempt_at=self.clock() + delay if delay else None,
+                )
+                if delay > 0:
+                    due = time.monotonic() + delay
+                    heapq.heappush(self._timers, (due, next(self._timer_seq), frame))
+                else:
+                    self._begin_attempt(frame)
+                return
+        self._after_attempts(frame, result)
+
+    def _after_attempts(
+        self, frame: _TaskFrame, result: AttemptResult, *, recorded: bool = False
+    ) -> None:
+        """The task's attempts are over: record it, then pick its branch."""
+        task = frame.node.task
+        replayed = self._replay is not None and (task.id, frame.round) in self._replay.outcomes
+        if result.descriptor == 0:
+            error = result.error or ErrorInfo("Failure", "failed")
+            if not recorded and not replayed:
+                self._rec(
+                    task,
+                    frame.round,
+                    TaskState.FAILED,
+                    descriptor=0,
+                    error=error,
+                    result=result.result,
+                )
+            failure = FailureInfo(task.id, error.type, error.message, result.result)
+            outcome = Outcome(False, 0, None, failure, (task.id,))
+        else:
+            if not replayed:
+                self._rec(
+                    task,
+                    frame.round,
+                    TaskState.SUCCEEDED,
+                    descriptor=result.descriptor,
+                    result=result.result,
+                )
+            outcome = Outcome(True, result.descriptor, result.result)
+        self._branch(frame, task, outcome)
+
+    def _branch(
+        self, frame: _TaskFrame | _GroupFrame, block: Task | Group, outcome: Outcome
+    ) -> None:
+        """Follow ``outcome`` into the matching branch, or end the block."""
+        chosen = None
+        for branch in block.branches:
+            if branch.descriptor == outcome.descriptor:
+                chosen = branch
+            else:
+                self._skip(branch.body, frame.round)
+        if chosen is not None:
+            frame.branch_phase = True
+            piped = (outcome.failure if not outcome.ok else outcome.result) if chosen.pipe else None
+            self._starts.append((chosen.body, frame, 0, piped, frame.round))
+            return
+        if outcome.descriptor >= 2:
+            message = (
+                f"{block.id} chose descriptor {outcome.descriptor}, but it has no "
+                f"'{outcome.descriptor} ->' branch"
+            )
+            failure = FailureInfo(block.id, "UnroutedDescriptor", message, outcome.result)
+            outcome = Outcome(False, 0, None, failure, (block.id,))
+        self._done.append((frame, outcome))
+
+    def _skip(self, body: Block, round_: int) -> None:
+        for block in iter_blocks(body):
+            if isinstance(block, Task):
+                view = self.views[block.id]
+                if view.state is TaskState.PENDING:
+                    self._rec(block, round_, TaskState.SKIPPED)
+
+    def _complete(self, frame: _Frame, outcome: Outcome) -> None:
+        """``frame`` ended with ``outcome``: tell its parent, and so on upward."""
+        while True:
+            parent = frame.parent
+            if parent is None:
+                self._root_outcome = outcome
+                return
+            next_outcome = self._child_done(parent, frame.slot, outcome)
+            if next_outcome is None:
+                return
+            frame, outcome = parent, next_outcome
+
+    def _child_done(self, parent: _Frame, slot: int, outcome: Outcome) -> Outcome | None:
+        if isinstance(parent, _SeqFrame):
+            if not outcome.ok:
+                return outcome
+            parent.index += 1
+            seq = parent.seq
+            if parent.index == len(seq.steps):
+                return outcome
+            piped = outcome.result if seq.pipes[parent.index - 1] else None
+            self._starts.append((seq.steps[parent.index], parent, 0, piped, parent.round))
+            return None
+        if isinstance(parent, _ParFrame):
+            parent.outcomes[slot] = outcome
+            parent.remaining -= 1
+            if parent.remaining:
+                return None
+            return self._evaluate(parent)
+        if isinstance(parent, _TaskFrame | _GroupFrame) and parent.branch_phase:
+            # The branch that ran decides how the branched block ends.
+            if outcome.ok:
+                return Outcome(True, 1, outcome.result)
+            return outcome
+        if isinstance(parent, _GroupFrame):
+            return self._group_body_done(parent, outcome)
+        raise RunError(f"unexpected completion under {type(parent).__name__}")
+
+    def _group_body_done(self, frame: _GroupFrame, outcome: Outcome) -> Outcome | None:
+        group = frame.group
+        frame.tries += 1
+        attempts = group.attempts or _int_option(group, "retry_attempts") or 1
+        if not outcome.ok and frame.tries < attempts and not self._cancelling:
+            new_round = frame.round * ROUND_BASE + frame.tries
+            self.journal.add_note(
+                RunNote(
+                    self.run_id,
+                    "group-retry",
+                    self.clock(),
+                    {"group": group.id, "try": frame.tries + 1, "culprits": list(outcome.culprits)},
+                )
+            )
+            for block in iter_blocks(group.body):
+                if isinstance(block, Task):
+                    view = self.views[block.id]
+                    if view.state is not TaskState.PENDING:
+                        self._rec(block, new_round, TaskState.PENDING)
+                    else:
+                        view.round = new_round
+            self._start_group_body(frame, new_round)
+            return None
+        self._branch(frame, group, outcome)
+        return None
+
+    def _evaluate(self, frame: _ParFrame) -> Outcome:
+        outcomes = [o for o in frame.outcomes if o is not None]
+        ok = [o for o in outcomes if o.ok]
+        kind, amount = frame.strategy
+        n = len(outcomes)
+        if kind == "all":
+            passed = len(ok) == n
+        elif kind == "any":
+            passed = bool(ok)
+        elif kind == "majority":
+            passed = len(ok) * 2 > n
+        elif kind == "count":
+            passed = len(ok) >= amount
+        else:
+            passed = len(ok) * 100 >= amount * n
+        results = {
+            label(m): o.result
+            for m, o in zip(frame.par.members, frame.outcomes, strict=True)
+            if o is not None and o.ok
+        }
+        if passed:
+            return Outcome(True, 1, results)
+        culprits = tuple(c for o in outcomes if not o.ok for c in o.culprits)
+        first = next(o.failure for o in outcomes if not o.ok)
+        return Outcome(False, 0, None, first, culprits)
+
+
+def _int_option(group: Group, key: str) -> int | None:
+    value = group.options.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _copy_view(view: TaskView) -> TaskView:
+    return TaskView(
+        view.node_id,
+        view.event,
+        view.state,
+        view.attempts,
+        view.round,
+        view.started_at,
+        view.ended_at,
+        view.result,
+        view.error,
+        view.descriptor,
+        view.interrupted,
+    )
+
+
+def describe_failure(views: Mapping[str, TaskView], nodes: tuple[str, ...]) -> str:
+    """One line: which tasks failed the run, and why."""
+    parts = []
+    for node_id in dict.fromkeys(nodes):
+        view = views.get(node_id)
+        if view is not None and view.error is not None:
+            parts.append(
+                f"{node_id} ({view.event}) failed after {view.attempts} attempt"
+                f"{'s' if view.attempts != 1 else ''}: {view.error.type}: {view.error.message}"
+            )
+        else:
+            parts.append(f"{node_id} failed")
+    return "; ".join(parts)
