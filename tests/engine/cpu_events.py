@@ -1,0 +1,15 @@
+"""Events importable by name, so worker processes can unpickle them."""
+
+import os
+
+import volnux
+
+
+@volnux.event
+def Pid() -> int:
+    return os.getpid()
+
+
+@volnux.event(executor="process")
+def Square(n: int) -> int:
+    return n * n

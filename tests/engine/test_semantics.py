@@ -1,0 +1,519 @@
+"""Execution semantics, case by case from POINTY.md's "Execution semantics"."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pytest
+
+import volnux
+from volnux import Failure, Route, TaskState, Workflow
+
+
+class Trace:
+    """Events that append what they did to one shared list."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.lock = threading.Lock()
+
+    def add(self, name: str) -> None:
+        with self.lock:
+            self.calls.append(name)
+
+
+def make_events(trace: Trace, **behaviour: Any) -> list[Any]:
+    """One function event per name; ``behaviour[name]`` decides what it does."""
+    events = []
+    for name, act in behaviour.items():
+
+        def fn(ctx: volnux.Context, piped: Any = None, _name: str = name, _act: Any = act) -> Any:
+            trace.add(ctx.node_id)
+            if callable(_act):
+                return _act(ctx, piped)
+            return _act
+
+        fn.__name__ = name
+        events.append(volnux.event(name=name)(fn))
+    return events
+
+
+def raise_(exc: BaseException) -> Any:
+    def act(ctx: volnux.Context, piped: Any) -> Any:
+        raise exc
+
+    return act
+
+
+def run(text: str, trace: Trace, **behaviour: Any) -> volnux.Run:
+    return Workflow.from_text(text, make_events(trace, **behaviour)).run()
+
+
+def states(r: volnux.Run) -> dict[str, str]:
+    return {k: v.state.value for k, v in r.tasks.items()}
+
+
+# ---------------------------------------------------------------- sequence
+
+
+def test_sequence_runs_in_order_and_succeeds() -> None:
+    t = Trace()
+    r = run("A -> B -> C", t, A=1, B=2, C=3)
+    assert r.status == "succeeded"
+    assert t.calls == ["A", "B", "C"]
+    assert r.results == {"A": 1, "B": 2, "C": 3}
+
+
+def test_arrow_waits_for_success_and_failure_fails_the_run() -> None:
+    t = Trace()
+    r = run("A -> B -> C", t, A=1, B=raise_(ValueError("bad row 7")), C=3)
+    assert r.status == "failed"
+    assert t.calls == ["A", "B"]
+    assert states(r) == {"A": "succeeded", "B": "failed", "C": "pending"}
+    assert r.failed_nodes == ("B",)
+    assert r.error is not None and "B" in r.error and "bad row 7" in r.error
+    err = r.tasks["B"].error
+    assert err is not None and err.type == "ValueError" and "bad row 7" in err.traceback
+
+
+def test_returned_failure_fails_without_raising() -> None:
+    t = Trace()
+    r = run("A -> B", t, A=Failure("no stock", {"sku": 3}), B=1)
+    assert r.status == "failed"
+    assert r.tasks["A"].error is not None and r.tasks["A"].error.message == "no stock"
+    assert t.calls == ["A"]
+
+
+# ---------------------------------------------------------------- branches
+
+
+def test_zero_branch_handles_failure_and_run_succeeds() -> None:
+    t = Trace()
+    r = run("A (0 -> Fix, 1 -> Ok)", t, A=raise_(KeyError("k")), Fix="fixed", Ok="ok")
+    assert r.status == "succeeded"
+    assert states(r) == {"A": "failed", "Fix": "succeeded", "Ok": "skipped"}
+    assert t.calls == ["A", "Fix"]
+
+
+def test_one_branch_on_success_and_zero_skipped() -> None:
+    t = Trace()
+    r = run("A (0 -> Fix, 1 -> Ok)", t, A=5, Fix="fixed", Ok="ok")
+    assert r.status == "succeeded"
+    assert states(r) == {"A": "succeeded", "Fix": "skipped", "Ok": "succeeded"}
+
+
+def test_pipe_branch_on_failure_receives_failure_info() -> None:
+    t = Trace()
+    seen: list[Any] = []
+
+    def fix(ctx: volnux.Context, piped: Any) -> str:
+        seen.append(piped)
+        return "handled"
+
+    r = run("A (0 |-> Fix)", t, A=raise_(ValueError("broken input")), Fix=fix)
+    assert r.status == "succeeded"
+    (info,) = seen
+    assert isinstance(info, volnux.FailureInfo)
+    assert (info.node_id, info.type, info.message) == ("A", "ValueError", "broken input")
+
+
+def test_custom_descriptor_routes_to_its_branch() -> None:
+    t = Trace()
+    r = run(
+        "A (0 -> F, 1 -> Ok, 3 -> Review) -> Done",
+        t,
+        A=Route(3, "needs eyes"),
+        F=0,
+        Ok=1,
+        Review=lambda ctx, piped: "reviewed",
+        Done="done",
+    )
+    assert r.status == "succeeded"
+    assert t.calls == ["A", "Review", "Done"]
+    assert states(r)["F"] == "skipped" and states(r)["Ok"] == "skipped"
+    assert r.tasks["A"].descriptor == 3
+
+
+def test_raised_route_is_a_routing_value_not_a_failure() -> None:
+    t = Trace()
+    r = run("A (2 |-> Two)", t, A=raise_(Route(2, {"why": "big"})), Two=lambda c, p: p)
+    assert r.status == "succeeded"
+    assert r.results["Two"] == {"why": "big"}
+    assert r.tasks["A"].state is TaskState.SUCCEEDED
+
+
+def test_descriptor_without_branch_fails_naming_descriptor_and_event() -> None:
+    t = Trace()
+    r = run("A (0 -> F, 1 -> Ok) -> B", t, A=Route(5), F=0, Ok=1, B=1)
+    assert r.status == "failed"
+    assert r.error is not None
+    assert "A chose descriptor 5" in r.error and "'5 ->'" in r.error
+    assert "B" not in t.calls
+
+
+def test_sink_after_branches_runs_after_whichever_branch_ran() -> None:
+    for a, expected in [(1, ["A", "Ok", "D", "E"]), (raise_(OSError("x")), ["A", "F", "D", "E"])]:
+        t = Trace()
+        r = run("A (0 -> F, 1 -> Ok) -> D -> E", t, A=a, F="f", Ok="ok", D="d", E="e")
+        assert r.status == "succeeded"
+        assert t.calls == expected
+
+
+def test_sink_follows_directly_when_outcome_has_no_branch() -> None:
+    t = Trace()
+    r = run("A (0 -> F) -> D", t, A=1, F="f", D="d")
+    assert r.status == "succeeded"
+    assert t.calls == ["A", "D"]
+    assert states(r)["F"] == "skipped"
+
+
+def test_failed_branch_fails_the_run_and_stops_the_sink() -> None:
+    t = Trace()
+    r = run("A (0 -> F) -> D", t, A=raise_(OSError("x")), F=raise_(OSError("y")), D=1)
+    assert r.status == "failed"
+    assert r.failed_nodes == ("F",)
+    assert "D" not in t.calls
+
+
+def test_sink_receives_branch_result_through_pipe() -> None:
+    t = Trace()
+    r = run("A (1 -> B) |-> C", t, A=1, B="from B", C=lambda c, p: p)
+    assert r.results["C"] == "from B"
+
+
+# ---------------------------------------------------------------- piping
+
+
+def test_pipe_hands_result_and_arrow_hands_nothing() -> None:
+    t = Trace()
+    got: dict[str, Any] = {}
+
+    def b(ctx: volnux.Context, piped: Any) -> int:
+        got["B"] = piped
+        return 2
+
+    def c(ctx: volnux.Context, piped: Any) -> int:
+        got["C"] = piped
+        return 3
+
+    r = run("A |-> B -> C", t, A={"n": 1}, B=b, C=c)
+    assert r.status == "succeeded"
+    assert got == {"B": {"n": 1}, "C": None}
+
+
+def test_parallel_group_results_are_piped_by_node_name() -> None:
+    t = Trace()
+    r = run("(A || B || A) |-> C", t, A="a", B="b", C=lambda c, p: p)
+    assert r.results["C"] == {"A": "a", "B": "b", "A#2": "a"}
+
+
+def test_pipe_into_parallel_gives_every_member_the_result() -> None:
+    t = Trace()
+    r = run("A |-> B || C", t, A=7, B=lambda c, p: p * 2, C=lambda c, p: p * 3)
+    assert (r.results["B"], r.results["C"]) == (14, 21)
+
+
+def test_every_event_reads_workflow_inputs() -> None:
+    @volnux.event
+    def Greet(name: str, greeting: str = "hello") -> str:
+        return f"{greeting} {name}"
+
+    r = Workflow.from_text("Greet", [Greet]).run(inputs={"name": "ada"})
+    assert r.results["Greet"] == "hello ada"
+
+
+def test_missing_input_is_refused_before_anything_runs() -> None:
+    t = Trace()
+
+    @volnux.event
+    def Needs(order_id: str) -> str:
+        t.add("Needs")
+        return order_id
+
+    first = make_events(t, First=1)
+    wf = Workflow.from_text("First -> Needs", [*first, Needs])
+    with pytest.raises(volnux.InputError, match="order_id.*Needs"):
+        wf.run()
+    assert t.calls == []
+
+
+def test_piped_parameter_without_pipe_is_a_reference_error() -> None:
+    @volnux.event
+    def Wants(piped: int) -> int:
+        return piped
+
+    @volnux.event
+    def Start() -> int:
+        return 1
+
+    with pytest.raises(volnux.PointyError) as info:
+        Workflow.from_text("Start -> Wants", [Start, Wants]).check()
+    assert (info.value.line, info.value.column) == (1, 10)
+    assert "nothing is piped" in str(info.value)
+
+
+# ---------------------------------------------------------------- parallel
+
+
+def test_parallel_members_really_run_at_the_same_time() -> None:
+    barrier = threading.Barrier(3, timeout=10)
+    t = Trace()
+
+    def meet(ctx: volnux.Context, piped: Any) -> int:
+        return barrier.wait()  # deadlocks (BrokenBarrierError) unless all 3 run at once
+
+    r = run("A || B || C", t, A=meet, B=meet, C=meet)
+    assert r.status == "succeeded", r.error
+    assert sorted(r.results.values()) == [0, 1, 2]
+
+
+def test_member_failure_does_not_cancel_siblings() -> None:
+    t = Trace()
+    gate = threading.Event()
+
+    def slow(ctx: volnux.Context, piped: Any) -> str:
+        gate.wait(10)
+        return "done"
+
+    def fail(ctx: volnux.Context, piped: Any) -> None:
+        gate.set()
+        raise RuntimeError("member down")
+
+    r = run("(A || (B -> C)) -> D", t, A=fail, B=slow, C="c", D="d")
+    assert r.status == "failed"
+    assert states(r) == {"A": "failed", "B": "succeeded", "C": "succeeded", "D": "pending"}
+
+
+@pytest.mark.parametrize(
+    ("strategy", "ok"),
+    [("any", True), ("majority", False), ("all", False), ("at_least:1", True),
+     ("at_least:2", False), ("at_least:30%", True), ("at_least:50%", False)],
+)
+def test_group_result_evaluation_strategies(strategy: str, ok: bool) -> None:
+    t = Trace()
+    text = f'(A || B || C)[result_evaluation_strategy="{strategy}"] (0 -> Low, 1 -> High)'
+    r = run(text, t, A=1, B=raise_(ValueError("b")), C=raise_(ValueError("c")), Low=0, High=1)
+    assert r.status == "succeeded"
+    assert ("High" in t.calls) is ok
+    assert ("Low" in t.calls) is (not ok)
+
+
+def test_unknown_strategy_is_a_positioned_error() -> None:
+    t = Trace()
+    with pytest.raises(volnux.PointyError, match="result_evaluation_strategy"):
+        Workflow.from_text(
+            '(A || B)[result_evaluation_strategy="most"]', make_events(t, A=1, B=1)
+        ).check()
+
+
+# ---------------------------------------------------------------- retries
+
+
+def flaky(failures: int, value: Any = "ok") -> Any:
+    def act(ctx: volnux.Context, piped: Any) -> Any:
+        if ctx.attempt <= failures:
+            raise ConnectionError(f"attempt {ctx.attempt}")
+        return value
+
+    return act
+
+
+@pytest.mark.parametrize("text", ["A * 3", "3 * A", "A[retry_attempts=3]"])
+def test_retry_gives_attempts_in_total(text: str) -> None:
+    t = Trace()
+    r = run(text, t, A=flaky(2))
+    assert r.status == "succeeded"
+    assert r.tasks["A"].attempts == 3
+    assert t.calls == ["A", "A", "A"]
+
+
+def test_retries_run_out() -> None:
+    t = Trace()
+    r = run("A * 2 -> B", t, A=flaky(5), B=1)
+    assert r.status == "failed"
+    assert r.tasks["A"].attempts == 2
+    assert r.error is not None and "after 2 attempts" in r.error
+
+
+def test_returned_failure_is_not_retried_unless_policy_says() -> None:
+    t = Trace()
+    r = run("A * 3", t, A=Failure("permanent"))
+    assert r.tasks["A"].attempts == 1
+
+    calls = []
+
+    class Sometimes(volnux.Event):
+        retry = volnux.RetryPolicy(max_attempts=3, retry_failures=True)
+
+        def process(self, ctx: volnux.Context) -> Any:
+            calls.append(ctx.attempt)
+            return Failure("again") if ctx.attempt < 3 else "fine"
+
+    r = Workflow.from_text("Sometimes", [Sometimes]).run()
+    assert r.status == "succeeded" and calls == [1, 2, 3]
+
+
+def test_policy_filters_exceptions() -> None:
+    calls = []
+
+    class Picky(volnux.Event):
+        retry = volnux.RetryPolicy(max_attempts=5, never_retry_on=(PermissionError,))
+
+        def process(self, ctx: volnux.Context) -> None:
+            calls.append(ctx.attempt)
+            raise PermissionError("denied")
+
+    r = Workflow.from_text("Picky", [Picky]).run()
+    assert r.status == "failed" and calls == [1]
+
+
+def test_dsl_count_overrides_policy_count_but_keeps_its_filters() -> None:
+    calls = []
+
+    class Picky(volnux.Event):
+        retry = volnux.RetryPolicy(max_attempts=5, retry_on=(TimeoutError,))
+
+        def process(self, ctx: volnux.Context) -> None:
+            calls.append(ctx.attempt)
+            raise TimeoutError("slow")
+
+    r = Workflow.from_text("Picky * 2", [Picky]).run()
+    assert r.status == "failed" and calls == [1, 2]
+
+
+def test_backoff_delay_is_waited() -> None:
+    import time
+
+    class Slow(volnux.Event):
+        retry = volnux.RetryPolicy(max_attempts=3, delay_s=0.05, backoff=2)
+
+        def process(self, ctx: volnux.Context) -> str:
+            if ctx.attempt < 3:
+                raise OSError("later")
+            return "ok"
+
+    start = time.monotonic()
+    r = Workflow.from_text("Slow", [Slow]).run()
+    assert r.status == "succeeded"
+    assert time.monotonic() - start >= 0.05 + 0.1
+
+
+def test_group_retry_reruns_the_whole_group() -> None:
+    t = Trace()
+
+    def fails_once(ctx: volnux.Context, piped: Any) -> str:
+        if t.calls.count("B") == 1:
+            raise ConnectionError("first time")
+        return "b"
+
+    r = run("{A -> B} * 2 -> C", t, A="a", B=fails_once, C="c")
+    assert r.status == "succeeded"
+    assert t.calls == ["A", "B", "A", "B", "C"]
+    # Each task starts its attempts over in the group's second round.
+    assert r.tasks["B"].attempts == 1 and r.tasks["B"].round == 1
+
+
+def test_group_branches_and_attributes() -> None:
+    t = Trace()
+    r = run("(A || B) (0 -> Fix) -> C", t, A=1, B=raise_(ValueError("b")), Fix=1, C=1)
+    assert r.status == "succeeded"
+    assert t.calls[-2:] == ["Fix", "C"]
+
+
+# ---------------------------------------------------------------- events and runs
+
+
+def test_repeated_events_are_separate_nodes_with_stable_ids() -> None:
+    t = Trace()
+    r = run("A -> B -> A", t, A=lambda c, p: c.node_id, B=1)
+    assert list(r.tasks) == ["A", "B", "A#2"]
+    assert r.results["A#2"] == "A#2"
+    assert t.calls == ["A", "B", "A#2"]
+
+
+def test_context_carries_run_node_attempt_and_logger() -> None:
+    seen: dict[str, Any] = {}
+
+    @volnux.event
+    def Look(ctx: volnux.Context) -> None:
+        seen.update(run=ctx.run_id, node=ctx.node_id, attempt=ctx.attempt, ev=ctx.event)
+        ctx.log.info("hello")
+
+    r = Workflow.from_text("Look", [Look]).run()
+    assert seen == {"run": r.id, "node": "Look", "attempt": 1, "ev": "Look@1.0.0"}
+
+
+def test_class_and_function_events_share_the_calling_convention() -> None:
+    class Klass(volnux.Event):
+        version = "2.0.0"
+
+        def process(self, x: int, ctx: volnux.Context, piped: Any = None, **rest: Any) -> Any:
+            return (x, ctx.node_id, piped, sorted(rest))
+
+    @volnux.event(name="Func", version="1.1.0")
+    def func(x: int, ctx: volnux.Context, piped: Any = None, **rest: Any) -> Any:
+        return (x, ctx.node_id, piped, sorted(rest))
+
+    r = Workflow.from_text("Klass |-> Func", [Klass, func]).run(inputs={"x": 1, "y": 2})
+    assert r.results["Klass"] == (1, "Klass", None, ["y"])
+    assert r.results["Func"] == (1, "Func", (1, "Klass", None, ["y"]), ["y"])
+    assert r.tasks["Klass"].event == "Klass@2.0.0"
+
+
+def test_run_lists_every_task_with_times_and_errors() -> None:
+    t = Trace()
+    r = run("A -> B (0 -> C)", t, A=1, B=raise_(ValueError("nope")), C=1)
+    a, b = r.tasks["A"], r.tasks["B"]
+    assert a.started_at is not None and a.ended_at is not None and a.duration is not None
+    assert a.ended_at <= b.started_at  # type: ignore[operator]
+    assert b.error is not None and "ValueError: nope" in b.error.traceback
+    assert r.failed_tasks() == [b]
+
+
+def test_unknown_event_is_reported_before_anything_runs() -> None:
+    t = Trace()
+    wf = Workflow.from_text("Alpha ->\n  Betta", make_events(t, Alpha=1, Beta=2))
+    with pytest.raises(volnux.PointyError) as info:
+        wf.run()
+    err = info.value
+    assert (err.line, err.column) == (2, 3)
+    assert "Betta" in str(err) and "did you mean Beta" in str(err)
+    assert t.calls == []
+
+
+def test_generator_result_fails_the_task_with_a_clear_error() -> None:
+    @volnux.event
+    def Gen() -> Any:
+        return (i for i in range(3))
+
+    r = Workflow.from_text("Gen", [Gen]).run()
+    assert r.status == "failed"
+    err = r.tasks["Gen"].error
+    assert err is not None and "returned a generator" in err.message
+
+
+def test_process_executor_runs_in_another_process() -> None:
+    from tests.engine import cpu_events
+
+    r = Workflow.from_text("Pid[executor=\"process\"] -> Square", cpu_events).run(
+        inputs={"n": 12}
+    )
+    assert r.status == "succeeded", r.error
+    assert r.results["Pid"] != os.getpid()
+    assert r.results["Square"] == 144
+
+
+# ---------------------------------------------------------------- size
+
+
+def test_long_chain_and_wide_group_run_without_recursion() -> None:
+    @volnux.event
+    def N() -> int:
+        return 1
+
+    chain = Workflow.from_text(" -> ".join(["N"] * 100_000), [N]).run()
+    assert chain.status == "succeeded" and len(chain.tasks) == 100_000
+    wide = Workflow.from_text(" || ".join(["N"] * 10_000), [N]).run()
+    assert wide.status == "succeeded" and len(wide.results) == 10_000
