@@ -1,0 +1,256 @@
+"""The ``volnux`` commands: run, validate, graph, fmt.
+
+Exit codes: 0 success; 1 a run that did not succeed (or ``fmt --check``
+found a difference); 2 bad usage or bad input (syntax, unknown event,
+missing file, malformed ``--input`` ...).  Bad input is reported in one
+message naming the thing and the fix, never as a traceback.
+
+Only typer is imported up front: the engine, parser and rich load inside the
+command that needs them, so ``volnux --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from ..errors import VolnuxError
+
+if TYPE_CHECKING:
+    from ..graph import Graph
+
+__all__ = ["app"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+app = typer.Typer(
+    name="volnux",
+    help="Run readable Pointy-lang workflows whose runs survive failure.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+FileArgument = Annotated[
+    Path, typer.Argument(help="The workflow, a .pty file.", metavar="FILE.pty", show_default=False)
+]
+EventsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--events",
+        "-e",
+        help="Where the events come from: a module name (pkg.events) or a .py file. Repeatable.",
+        metavar="MODULE_OR_FILE",
+    ),
+]
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``error: message`` to stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn Volnux's own errors into a message on stderr and exit status 2."""
+    try:
+        yield
+    except VolnuxError as exc:
+        fail(str(exc))
+
+
+class BadArgument(VolnuxError):
+    """A command-line argument the CLI cannot use (a missing or unreadable file)."""
+
+
+def read_source(path: Path) -> str:
+    """The text of a ``.pty`` file; BadArgument names the file and the fix."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadArgument(f"{path}: no such file (paths are relative to {Path.cwd()})") from None
+    except IsADirectoryError:
+        raise BadArgument(
+            f"{path} is a directory; pass a Pointy-lang file such as workflow.pty"
+        ) from None
+    except PermissionError:
+        raise BadArgument(f"{path}: permission denied; check the file's permissions") from None
+    except UnicodeDecodeError as exc:
+        raise BadArgument(
+            f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise BadArgument(f"{path}: cannot be read: {exc.strerror or exc}") from None
+
+
+def parse_source(path: Path) -> tuple[str, Graph]:
+    """Read and parse a ``.pty`` file; PointyError gives file:line:col and a caret."""
+    from ..dsl import parse
+
+    text = read_source(path)
+    return text, parse(text, str(path))
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"volnux {version('volnux')}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", is_eager=True, callback=_show_version
+        ),
+    ] = False,
+) -> None:
+    """Run readable Pointy-lang workflows whose runs survive failure."""
+    if ctx.invoked_subcommand is None:
+        # A bare `volnux` is a request for help, not a mistake.
+        typer.echo(ctx.get_help())
+        raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def run(
+    file: FileArgument,
+    events: EventsOption = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="A workflow input, key=value; the value is JSON if it parses, else text. "
+            "Repeatable; wins over --input-json.",
+            metavar="KEY=VALUE",
+        ),
+    ] = None,
+    input_json: Annotated[
+        str | None,
+        typer.Option("--input-json", help="Workflow inputs as one JSON object.", metavar="JSON"),
+    ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Where the run is recorded: a .db path, sqlite:PATH or memory: "
+            "(default: $VOLNUX_STORE, else .volnux/volnux.db here).",
+            metavar="URL",
+        ),
+    ] = None,
+    max_workers: Annotated[
+        int | None,
+        typer.Option("--max-workers", min=1, help="Tasks that may run at once (default: auto)."),
+    ] = None,
+) -> None:
+    """Run a workflow; exit 0 if it succeeds, 1 if it fails, 2 on bad input."""
+    from ..store import open_store
+    from ..workflow import Workflow, make_registry
+    from .inputs import parse_inputs
+    from .report import counts_line, failure_summary, format_seconds, print_task_table
+
+    with reported_errors():
+        values = parse_inputs(inputs or [], input_json)
+        workflow = Workflow(parse_source(file)[1], make_registry(events or []))
+        journal = open_store(store)
+        try:
+            result = workflow.run(values, store=journal, max_workers=max_workers)
+        finally:
+            journal.close()
+    if result.succeeded:
+        print_task_table(result)
+        took = (result.ended_at or result.created_at) - result.created_at
+        typer.echo(
+            f"run {result.id} succeeded in {format_seconds(took)} ({counts_line(result)})"
+        )
+        return
+    for line in failure_summary(result):
+        typer.echo(line, err=True)
+    raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def validate(
+    files: Annotated[
+        list[Path], typer.Argument(help="Workflows to check (.pty files).", show_default=False)
+    ],
+    events: EventsOption = None,
+) -> None:
+    """Check syntax (and, with --events, every event reference); exit 0 or 2."""
+    from ..workflow import Workflow, make_registry
+
+    with reported_errors():
+        registry = make_registry(events) if events else None
+    bad = 0
+    for path in files:
+        problems: list[VolnuxError]
+        try:
+            graph = parse_source(path)[1]
+            problems = list(Workflow(graph, registry).problems()) if registry else []
+        except VolnuxError as exc:
+            problems = [exc]
+        for problem in problems:
+            typer.echo(f"error: {problem}", err=True)
+        if problems:
+            bad += 1
+            continue
+        checked = "syntax and events" if registry is not None else "syntax"
+        typer.echo(f"ok: {path} ({len(graph.tasks())} tasks; {checked} checked)")
+    if bad:
+        raise typer.Exit(EXIT_USAGE)
+
+
+@app.command()
+def graph(
+    file: FileArgument,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the DOT text here instead of stdout."),
+    ] = None,
+) -> None:
+    """Print the workflow as Graphviz DOT (render it with `dot -Tsvg`)."""
+    from ..observability.dot import to_dot
+
+    with reported_errors():
+        text = to_dot(parse_source(file)[1])
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"{output}: cannot be written: {exc.strerror or exc}")
+
+
+@app.command()
+def fmt(
+    file: FileArgument,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Print no text; exit 1 if FILE is not in canonical form."),
+    ] = False,
+) -> None:
+    """Print the workflow in canonical form."""
+    from ..dsl import format_graph
+
+    with reported_errors():
+        text, parsed = parse_source(file)
+    formatted = format_graph(parsed)
+    if not check:
+        sys.stdout.write(formatted)
+        return
+    if formatted != text:
+        typer.echo(f"{file} is not in canonical form; `volnux fmt {file}` prints it", err=True)
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,283 @@
+"""Export a workflow graph as Graphviz DOT text.
+
+How the picture reads:
+
+* a task is a rounded box labelled ``Name@version``, then a multiplication
+  sign and the attempt count when it has retries (``A \u00d73``); its node id
+  is underneath when that differs from the name, its attributes last;
+* ``->`` is a plain arrow; ``|->`` (the result is handed on) is a bold blue
+  arrow with an open head;
+* a parallel group (``||``) and a bracketed group are clusters (boxes around
+  their members); a group's cluster is labelled with its id and retries;
+* a branch is an arrow labelled with its descriptor: ``0`` (failure) red and
+  dashed, ``1`` (success) green, ``2``-``9`` purple; a piped branch is bold.
+
+Run colouring: pass ``states`` (node id -> task state name, as in
+:class:`volnux.states.TaskState`) and task boxes are filled by state; a group
+id in ``states`` colours its cluster's border.
+
+Everything is computed with explicit stacks, so a chain of any length (one
+flat :class:`~volnux.graph.Sequence`) exports without recursion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task
+from ..graph.model import AttrValue
+
+__all__ = ["STATE_COLOURS", "to_dot"]
+
+#: Fill colour per task state name (the values of :class:`volnux.states.TaskState`).
+STATE_COLOURS: Mapping[str, str] = {
+    "pending": "#ffffff",
+    "running": "#9ecae1",
+    "retrying": "#fdd49e",
+    "succeeded": "#a1d99b",
+    "failed": "#fc9272",
+    "skipped": "#d9d9d9",
+}
+
+# The multiplication sign of "A \u00d73" (escaped: ruff flags the literal sign).
+_TIMES = "\u00d7"
+_PIPE_COLOUR = "#1f6feb"
+_DESCRIPTOR_COLOURS = {0: "#d73a49", 1: "#22863a"}
+_CUSTOM_DESCRIPTOR_COLOUR = "#6f42c1"
+
+
+def to_dot(graph: Graph, *, states: Mapping[str, str] | None = None) -> str:
+    """The graph as DOT text; ``states`` (node id -> state name) colours a run."""
+    if states is not None:
+        unknown = sorted({s for s in states.values() if s not in STATE_COLOURS})
+        if unknown:
+            raise ValueError(
+                f"unknown state name(s) {', '.join(unknown)}; "
+                f"expected one of {', '.join(STATE_COLOURS)}"
+            )
+    label = _escape(graph.filename)
+    lines = [
+        "digraph workflow {",
+        f'  graph [rankdir=LR, compound=true, fontname="Helvetica", label="{label}", '
+        "labelloc=t];",
+        '  node [shape=box, style=rounded, fontname="Helvetica"];',
+        '  edge [fontname="Helvetica"];',
+    ]
+    clusters = _declare(graph.root, lines, states or {})
+    lines.extend(_edges(graph.root, clusters))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# --- nodes and clusters -----------------------------------------------------------------
+
+_CLOSE = object()  # marks the end of a cluster on the declaring stack
+
+
+def _declare(root: Block, lines: list[str], states: Mapping[str, str]) -> dict[int, str]:
+    """Append node and cluster declarations; return cluster names by ``id(block)``."""
+    clusters: dict[int, str] = {}
+    parallels = 0
+    depth = 1
+    stack: list[object] = [root]
+    while stack:
+        item = stack.pop()
+        pad = "  " * depth
+        if item is _CLOSE:
+            depth -= 1
+            lines.append("  " * depth + "}")
+            continue
+        if isinstance(item, Task):
+            lines.append(f"{pad}{_quote(item.id)} [{_task_attrs(item, states.get(item.id))}];")
+            stack.extend(reversed([b.body for b in item.branches]))
+        elif isinstance(item, Group):
+            name = f"cluster_{item.id}"
+            clusters[id(item)] = name
+            # Branch bodies sit outside the group's box: pushed first, popped last.
+            stack.extend(reversed([b.body for b in item.branches]))
+            stack.append(_CLOSE)
+            body = item.body
+            if isinstance(body, Parallel):
+                # A bracketed parallel group is one box, not a box in a box.
+                clusters[id(body)] = name
+                stack.extend(reversed(body.members))
+            else:
+                stack.append(body)
+            lines.append(f"{pad}subgraph {_quote(name)} {{")
+            lines.append(f"{pad}  {_group_attrs(item, states.get(item.id))};")
+            depth += 1
+        elif isinstance(item, Parallel):
+            parallels += 1
+            name = f"cluster_parallel_{parallels}"
+            clusters[id(item)] = name
+            lines.append(f"{pad}subgraph {_quote(name)} {{")
+            lines.append(f'{pad}  label="||"; style="rounded,dashed"; color="#888888";')
+            depth += 1
+            stack.append(_CLOSE)
+            stack.extend(reversed(item.members))
+        elif isinstance(item, Sequence):
+            stack.extend(reversed(item.steps))
+    return clusters
+
+
+def _task_attrs(task: Task, state: str | None) -> str:
+    head = str(task.ref) + (f" {_TIMES}{task.attempts}" if task.attempts else "")
+    parts = [head]
+    if task.id != task.ref.name:
+        parts.append(task.id)
+    if task.attrs:
+        parts.append(_format_attrs(task.attrs))
+    attrs = [f'label="{_escape_lines(parts)}"']
+    if state is not None:
+        attrs.append(f'style="rounded,filled", fillcolor="{STATE_COLOURS[state]}"')
+        attrs.append(f'tooltip="{_escape(task.id)}: {state}"')
+    return ", ".join(attrs)
+
+
+def _group_attrs(group: Group, state: str | None) -> str:
+    parts = [group.id + (f" {_TIMES}{group.attempts}" if group.attempts else "")]
+    if group.attrs:
+        parts.append(_format_attrs(group.attrs))
+    attrs = [f'label="{_escape_lines(parts)}"', 'style="rounded"']
+    if state is not None:
+        attrs.extend([f'color="{STATE_COLOURS[state]}"', "penwidth=3"])
+    return "; ".join(attrs)
+
+
+def _format_attrs(attrs: Iterable[tuple[str, AttrValue]]) -> str:
+    def show(value: AttrValue) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return str(value)
+
+    return "[" + ", ".join(f"{k}={show(v)}" for k, v in attrs) + "]"
+
+
+# --- edges ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Ends:
+    """Where a block starts and ends, as node ids, and the cluster holding each side."""
+
+    entries: list[str]
+    exits: list[str]
+    entry_cluster: str | None = None
+    exit_cluster: str | None = None
+
+
+def _edges(root: Block, clusters: Mapping[int, str]) -> list[str]:
+    """Every edge of the graph, computed bottom-up with an explicit stack."""
+    out: list[str] = []
+    done: dict[int, _Ends] = {}
+    stack: list[tuple[Block, bool]] = [(root, False)]
+    while stack:
+        block, children_done = stack.pop()
+        if not children_done:
+            stack.append((block, True))
+            stack.extend((child, False) for child in reversed(_children(block)))
+            continue
+        if isinstance(block, Task):
+            own = _Ends([block.id], [block.id])
+            done[id(block)] = _with_branches(own, block.branches, done, out)
+        elif isinstance(block, Group):
+            body = done.pop(id(block.body))
+            name = clusters[id(block)]
+            own = _Ends(body.entries, body.exits, name, name)
+            done[id(block)] = _with_branches(own, block.branches, done, out)
+        elif isinstance(block, Sequence):
+            steps = [done.pop(id(step)) for step in block.steps]
+            for i, pipe in enumerate(block.pipes):
+                style = {"style": "bold", "color": _PIPE_COLOUR, "arrowhead": "vee"} if pipe else {}
+                _connect(steps[i], steps[i + 1], style, out)
+            done[id(block)] = _Ends(
+                steps[0].entries, steps[-1].exits, steps[0].entry_cluster, steps[-1].exit_cluster
+            )
+        else:
+            members = [done.pop(id(m)) for m in block.members]
+            name = clusters[id(block)]
+            done[id(block)] = _Ends(
+                [n for m in members for n in m.entries],
+                [n for m in members for n in m.exits],
+                name,
+                name,
+            )
+    return out
+
+
+def _children(block: Block) -> tuple[Block, ...]:
+    if isinstance(block, Task):
+        return tuple(b.body for b in block.branches)
+    if isinstance(block, Group):
+        return (block.body, *(b.body for b in block.branches))
+    if isinstance(block, Sequence):
+        return block.steps
+    return block.members
+
+
+def _with_branches(
+    own: _Ends, branches: tuple[Branch, ...], done: dict[int, _Ends], out: list[str]
+) -> _Ends:
+    """Draw ``own``'s branch edges; the block then ends where its branches end."""
+    if not branches:
+        return own
+    exits: list[str] = []
+    for branch in branches:
+        body = done.pop(id(branch.body))
+        colour = _DESCRIPTOR_COLOURS.get(branch.descriptor, _CUSTOM_DESCRIPTOR_COLOUR)
+        lines = ["dashed"] if branch.descriptor == 0 else []
+        if branch.pipe:
+            lines.append("bold")
+        style = {"label": str(branch.descriptor), "color": colour, "fontcolor": colour}
+        if lines:
+            style["style"] = ",".join(lines)
+        if branch.pipe:
+            style["arrowhead"] = "vee"
+        _connect(own, body, style, out)
+        exits.extend(body.exits)
+    # Without a `1` branch, success continues straight from the block itself.
+    if not any(b.descriptor == 1 for b in branches):
+        exits.extend(own.exits)
+    return _Ends(own.entries, list(dict.fromkeys(exits)), own.entry_cluster, None)
+
+
+def _connect(src: _Ends, dst: _Ends, style: Mapping[str, str], out: list[str]) -> None:
+    """Edges from every exit of ``src`` to every entry of ``dst``.
+
+    Between clusters one edge clipped at the cluster borders (``ltail`` /
+    ``lhead``) stands for all of them, so two wide parallel groups in a row
+    do not draw a full bipartite mesh.
+    """
+    m, n = len(src.exits), len(dst.entries)
+    if m * n > 1 and (m == 1 or src.exit_cluster) and (n == 1 or dst.entry_cluster):
+        clipped = dict(style)
+        if m > 1:
+            clipped["ltail"] = src.exit_cluster or ""
+        if n > 1:
+            clipped["lhead"] = dst.entry_cluster or ""
+        out.append(_edge(src.exits[0], dst.entries[0], clipped))
+        return
+    for a in src.exits:
+        for b in dst.entries:
+            out.append(_edge(a, b, style))
+
+
+def _edge(a: str, b: str, attrs: Mapping[str, str]) -> str:
+    listed = ", ".join(f"{k}={_quote(v)}" for k, v in attrs.items())
+    suffix = f" [{listed}]" if listed else ""
+    return f"  {_quote(a)} -> {_quote(b)}{suffix};"
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _escape_lines(parts: list[str]) -> str:
+    return "\\n".join(_escape(p) for p in parts)
+
+
+def _quote(identifier: str) -> str:
+    return f'"{_escape(identifier)}"'
