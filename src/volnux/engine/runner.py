@@ -32,8 +32,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ..errors import RunError
@@ -42,7 +42,7 @@ from ..executors import Executor, ProcessExecutor, ThreadExecutor
 from ..graph import Block, Group, Parallel, Sequence, Task, iter_blocks
 from ..states import TASK_TRANSITIONS, RunState, TaskState, check_task_transition
 from ..store import ErrorInfo, Journal, RunNote, TaskRecord, UnencodableResult
-from .attempt import AttemptResult, run_attempt
+from .attempt import AttemptResult, error_info, run_attempt
 from .plan import NodePlan, Plan, parse_strategy
 from .run import Run, TaskView
 
@@ -179,7 +179,7 @@ class Engine:
         self._done: deque[tuple[_Frame, Outcome]] = deque()
         self._records: list[TaskRecord] = []
         self._submits: list[_TaskFrame] = []
-        self._inbox: queue.SimpleQueue[tuple[_TaskFrame, int, Future[AttemptResult]]] = (
+        self._inbox: queue.SimpleQueue[tuple[_TaskFrame, int, Any, BaseException | None]] = (
             queue.SimpleQueue()
         )
         self._timers: list[tuple[float, int, _TaskFrame]] = []
@@ -189,6 +189,7 @@ class Engine:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._error: BaseException | None = None
+        self._unrouted: dict[str, str] = {}
         self._next_poll = time.monotonic() + CANCEL_POLL_S
         self._root_outcome: Outcome | None = None
         if replay is not None:
@@ -223,7 +224,7 @@ class Engine:
             workflow=extra.pop("workflow", ""),
             state=state,
             tasks=self.views,
-            error=describe_failure(self.views, failed) if failed else None,
+            error=describe_failure(self.views, failed, self._unrouted) if failed else None,
             failed_nodes=failed,
             inputs=self.inputs,
             **extra,
@@ -286,9 +287,11 @@ class Engine:
             if not (self._starts or self._done):
                 return
 
-    def _on_future(self, frame: _TaskFrame, token: int, future: Future[AttemptResult]) -> None:
-        """Done-callback of every attempt; runs in the executor's thread."""
-        self._inbox.put((frame, token, future))
+    def _on_done(
+        self, frame: _TaskFrame, token: int, result: Any, error: BaseException | None
+    ) -> None:
+        """Completion callback of every attempt; runs in the executor's thread."""
+        self._inbox.put((frame, token, result, error))
         self._pump()
 
     def _pump(self) -> None:
@@ -356,11 +359,8 @@ class Engine:
         )
         executor = self.executors.get(node.executor) or self._make_executor(node.executor)
         frame.token += 1
-        token = frame.token
-        on_future = self._on_future
         self._running += 1
-        future = executor.submit(run_attempt, node.spec, ctx)
-        future.add_done_callback(lambda f: on_future(frame, token, f))
+        executor.submit(run_attempt, (node.spec, ctx), partial(self._on_done, frame, frame.token))
 
     def _make_executor(self, name: str) -> Executor:
         executor: Executor
@@ -483,17 +483,13 @@ class Engine:
     # ---------------------------------------------------------- completing
 
     def _on_attempt_done(
-        self, frame: _TaskFrame, token: int, future: Future[AttemptResult]
+        self, frame: _TaskFrame, token: int, result: Any, crash: BaseException | None
     ) -> None:
         self._running -= 1
         if token != frame.token:
             return
-        try:
-            result = future.result()
-        except Exception as exc:  # the executor itself failed (a worker died, pickling ...)
-            from .attempt import error_info
-
-            result = AttemptResult(0, None, error_info(exc), exc)
+        if crash is not None:  # the executor itself failed (a worker died, pickling ...)
+            result = AttemptResult(0, None, error_info(crash), crash)
         node = frame.node
         if result.descriptor != 0:
             try:
@@ -580,6 +576,15 @@ class Engine:
                 f"'{outcome.descriptor} ->' branch"
             )
             failure = FailureInfo(block.id, "UnroutedDescriptor", message, outcome.result)
+            self._unrouted[block.id] = message
+            self.journal.add_note(
+                RunNote(
+                    self.run_id,
+                    "unrouted",
+                    self.clock(),
+                    {"node": block.id, "descriptor": outcome.descriptor, "message": message},
+                )
+            )
             outcome = Outcome(False, 0, None, failure, (block.id,))
         self._done.append((frame, outcome))
 
@@ -702,12 +707,18 @@ def _copy_view(view: TaskView) -> TaskView:
     )
 
 
-def describe_failure(views: Mapping[str, TaskView], nodes: tuple[str, ...]) -> str:
+def describe_failure(
+    views: Mapping[str, TaskView],
+    nodes: tuple[str, ...],
+    unrouted: Mapping[str, str] | None = None,
+) -> str:
     """One line: which tasks failed the run, and why."""
     parts = []
     for node_id in dict.fromkeys(nodes):
         view = views.get(node_id)
-        if view is not None and view.error is not None:
+        if unrouted and node_id in unrouted:
+            parts.append(unrouted[node_id])
+        elif view is not None and view.error is not None:
             parts.append(
                 f"{node_id} ({view.event}) failed after {view.attempts} attempt"
                 f"{'s' if view.attempts != 1 else ''}: {view.error.type}: {view.error.message}"

@@ -1,6 +1,6 @@
 """Executors: where attempts run (threads, processes; Dask later)."""
 
-from .base import Executor
-from .pool import DEFAULT_THREADS, PoolExecutor, ProcessExecutor, ThreadExecutor
+from .base import Done, Executor
+from .pool import DEFAULT_THREADS, ProcessExecutor, ThreadExecutor
 
-__all__ = ["DEFAULT_THREADS", "Executor", "PoolExecutor", "ProcessExecutor", "ThreadExecutor"]
+__all__ = ["DEFAULT_THREADS", "Done", "Executor", "ProcessExecutor", "ThreadExecutor"]
