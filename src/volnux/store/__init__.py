@@ -10,16 +10,23 @@ from .base import (
     TaskRecord,
     UnencodableResult,
 )
+from .codec import Codec, PickleCodec
 from .memory import MemoryJournal
+from .open import open_store
+from .sqlite import SQLiteJournal
 
 __all__ = [
+    "Codec",
     "ErrorInfo",
     "EventPin",
     "Journal",
     "MemoryJournal",
+    "PickleCodec",
     "RunNote",
     "RunRecord",
     "RunSnapshot",
+    "SQLiteJournal",
     "TaskRecord",
     "UnencodableResult",
+    "open_store",
 ]

@@ -1,0 +1,147 @@
+"""The SQLite journal's schema, as ordered migration steps.
+
+A journal file records two numbers in its header:
+
+* ``PRAGMA application_id`` = :data:`APPLICATION_ID` marks the file as a
+  Volnux journal, so that a database of another program is never mistaken
+  for one (and never written to);
+* ``PRAGMA user_version`` = the number of the last migration applied.
+
+Opening a journal applies, in order and in one transaction, every step whose
+number is above the file's version.  A step, once released, never changes:
+a schema change is a new step appended to :data:`MIGRATIONS`.
+
+Schema, version 1::
+
+    runs          one row per run; cancel_requested is the cross-process flag
+    task_records  append-only task transitions; seq (the rowid) is write order
+    run_notes     append-only notes about runs
+
+``result`` and ``inputs`` hold whatever their codec wrote (TEXT for JSON,
+BLOB for bytes and pickle); ``result_codec``/``inputs_codec`` name that
+codec (see :mod:`volnux.store.codec`).  ``error`` and ``detail`` and
+``events`` are JSON text.  Times are seconds since the epoch (REAL).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "APPLICATION_ID",
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "REQUIRED_TABLES",
+    "Migration",
+    "apply_migrations",
+]
+
+#: ``PRAGMA application_id`` of a Volnux journal: the bytes ``b"Volx"``.
+APPLICATION_ID = 0x566F6C78
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: its number, what it does, and its SQL statements."""
+
+    version: int
+    summary: str
+    statements: tuple[str, ...]
+
+
+# Notes on the SQLite dialect, kept here because they shape the DDL:
+# * `seq INTEGER PRIMARY KEY` makes seq the rowid: each new row gets
+#   max(rowid) + 1, so seq is write order.  AUTOINCREMENT is left out on
+#   purpose: it only adds a promise never to reuse a deleted row's number, and
+#   costs an extra write to sqlite_sequence on every insert.
+# * `result BLOB` has no type affinity, so JSON text stays TEXT and bytes stay
+#   BLOB; the codec column says which.
+# * Foreign keys are declared so that a record for an unknown run is refused
+#   (the connection turns enforcement on with PRAGMA foreign_keys).
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "runs, task records and run notes",
+        (
+            """
+            CREATE TABLE runs (
+                id               TEXT PRIMARY KEY,
+                workflow         TEXT NOT NULL,
+                filename         TEXT NOT NULL,
+                text             TEXT NOT NULL,
+                fingerprint      TEXT NOT NULL,
+                events           TEXT NOT NULL,
+                inputs           BLOB,
+                inputs_codec     TEXT,
+                state            TEXT NOT NULL,
+                created_at       REAL NOT NULL,
+                updated_at       REAL NOT NULL,
+                ended_at         REAL,
+                error            TEXT,
+                cancel_requested INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            "CREATE INDEX runs_by_created_at ON runs (created_at)",
+            """
+            CREATE TABLE task_records (
+                seq             INTEGER PRIMARY KEY,
+                run_id          TEXT NOT NULL REFERENCES runs (id),
+                node_id         TEXT NOT NULL,
+                round           INTEGER NOT NULL,
+                attempt         INTEGER NOT NULL,
+                state           TEXT NOT NULL,
+                at              REAL NOT NULL,
+                descriptor      INTEGER,
+                result          BLOB,
+                result_codec    TEXT,
+                error           TEXT,
+                next_attempt_at REAL,
+                note            TEXT
+            )
+            """,
+            "CREATE INDEX task_records_by_run ON task_records (run_id, seq)",
+            """
+            CREATE TABLE run_notes (
+                seq    INTEGER PRIMARY KEY,
+                run_id TEXT NOT NULL REFERENCES runs (id),
+                kind   TEXT NOT NULL,
+                at     REAL NOT NULL,
+                detail TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX run_notes_by_run ON run_notes (run_id, seq)",
+        ),
+    ),
+)
+
+#: The schema version this code writes; a file with a higher one is refused.
+LATEST_VERSION = MIGRATIONS[-1].version
+
+#: The tables every Volnux journal has, whatever its version.
+REQUIRED_TABLES = frozenset({"runs", "task_records", "run_notes"})
+
+
+def apply_migrations(
+    conn: sqlite3.Connection, current: int, steps: Sequence[Migration] = MIGRATIONS
+) -> int:
+    """Apply, in order, every one of ``steps`` above version ``current``; returns
+    the new version.
+
+    The caller holds an open write transaction (``BEGIN IMMEDIATE``) and
+    commits or rolls back: steps must not commit on their own, which is why
+    they are run statement by statement rather than with ``executescript``
+    (that commits first).
+    """
+    version = current
+    for step in steps:
+        if step.version <= current:
+            continue
+        for statement in step.statements:
+            conn.execute(statement)
+        version = step.version
+    # PRAGMA arguments cannot be bound parameters; both values are ints we own.
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+    conn.execute(f"PRAGMA user_version = {version:d}")
+    return version

@@ -1,0 +1,642 @@
+"""The embedded journal: one SQLite file in WAL mode, many runs, many processes.
+
+Durability.  The file is in WAL mode with ``synchronous=NORMAL`` by default:
+a transaction is appended to the write-ahead log before :meth:`record`
+returns, and the log is fsynced only at checkpoints.  So a committed
+transaction survives the process being killed (even with SIGKILL: the data
+is already in the operating system), but the last transactions before an
+operating-system crash or a power loss may be lost (the file stays
+consistent, it just ends earlier).  ``synchronous="FULL"`` fsyncs the log at
+every commit and survives power loss too, at the cost of one fsync per
+:meth:`record` call.
+
+Sharing.  Several processes may use one file at once: SQLite lets one
+writer at a time in and readers alongside it; a writer that finds the file
+busy waits up to ``busy_timeout`` seconds.  The file must be on a local disk
+(WAL needs shared memory between the processes; network file systems do not
+give it).
+
+Hostile files.  Opening refuses, with :class:`CorruptStoreError` and without
+changing a byte of the file, anything that is not a Volnux journal: a file
+that is not SQLite, a truncated database, a database of another program,
+and a journal with a newer schema than this code knows.  A missing or empty
+file becomes a new journal.
+
+SQLite quirks this module works around are commented where they bite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import struct
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Literal, TypeVar
+
+from ..errors import CorruptStoreError, StoreError
+from ..states import RunState, TaskState
+from .base import ErrorInfo, EventPin, RunNote, RunRecord, RunSnapshot, TaskRecord
+from .codec import Codec, CodecSet, JsonCodec, PickleCodec
+from .migrations import APPLICATION_ID, LATEST_VERSION, REQUIRED_TABLES, apply_migrations
+
+__all__ = ["SQLiteJournal"]
+
+Synchronous = Literal["NORMAL", "FULL"]
+_S = TypeVar("_S", TaskState, RunState)
+
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+_HEADER_SIZE: Final = 100
+
+_TASK_STATES: Final = {state.value: state for state in TaskState}
+_RUN_STATES: Final = {state.value: state for state in RunState}
+_JSON: Final = JsonCodec()
+# How many checked-but-not-yet-recorded results a journal remembers.
+_ENCODED_CACHE_SIZE: Final = 256
+
+# The statements of the hot path, kept as constants so that the sqlite3
+# module's statement cache prepares each one once per connection.
+_INSERT_TASK: Final = (
+    "INSERT INTO task_records (run_id, node_id, round, attempt, state, at, descriptor,"
+    " result, result_codec, error, next_attempt_at, note)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_RUN: Final = (
+    "INSERT INTO runs (id, workflow, filename, text, fingerprint, events, inputs,"
+    " inputs_codec, state, created_at, updated_at, ended_at, error)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_RUN_COLUMNS: Final = (
+    "id, workflow, filename, text, fingerprint, events, inputs, inputs_codec, state,"
+    " created_at, updated_at, ended_at, error"
+)
+_SELECT_TASKS: Final = (
+    "SELECT seq, node_id, round, attempt, state, at, descriptor, result, result_codec,"
+    " error, next_attempt_at, note FROM task_records WHERE run_id = ? ORDER BY seq"
+)
+
+
+class SQLiteJournal:
+    """A :class:`~volnux.store.base.Journal` in one SQLite file (WAL mode).
+
+    ``synchronous`` is ``"NORMAL"`` (survives a killed process, may lose the
+    last commits on power loss) or ``"FULL"`` (survives power loss; one
+    fsync per commit).  ``busy_timeout`` is how long, in seconds, a call
+    waits for another process's write to finish.  Results are stored as JSON
+    (see :mod:`volnux.store.codec`); ``codec`` adds a codec for other values.
+    ``allow_pickle=True`` is short for ``codec=PickleCodec()``: **loading
+    pickle runs code**, so turn it on only for a database whose every writer
+    you trust.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Synchronous = "NORMAL",
+        busy_timeout: float = 10.0,
+        codec: Codec | None = None,
+        allow_pickle: bool = False,
+    ) -> None:
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
+        if allow_pickle:
+            if codec is not None and not isinstance(codec, PickleCodec):
+                raise ValueError("give either codec= or allow_pickle=True, not both")
+            codec = codec or PickleCodec()
+        self.path = Path(path).expanduser().absolute()
+        self.synchronous: Synchronous = synchronous
+        self._codecs = CodecSet(codec)
+        # Results that check_result() encoded, by id(), for record() to reuse:
+        # the engine checks a result and records it moments later, and a big
+        # result should not be encoded twice.  The value itself is kept, so
+        # its id cannot be reused while it is here.
+        self._encoded: dict[int, tuple[Any, tuple[bytes | str | None, str | None]]] = {}
+        self._lock = threading.Lock()
+        self._conn = _open(self.path, synchronous, busy_timeout)
+
+    # -- writing ---------------------------------------------------------
+
+    def create_run(self, run: RunRecord) -> None:
+        """Record a new run; ``ValueError`` if the id is taken."""
+        try:
+            inputs, inputs_codec = self._codecs.encode_value(dict(run.inputs))
+        except ValueError as exc:
+            raise StoreError(f"the inputs of run {run.id} cannot be stored: {exc}") from exc
+        events = _encode_json(
+            {node: _pin_to_dict(pin) for node, pin in run.events.items()},
+            f"the events of run {run.id}",
+        )
+        row = (
+            run.id,
+            run.workflow,
+            run.filename,
+            run.text,
+            run.fingerprint,
+            events,
+            inputs,
+            inputs_codec,
+            run.state.value,
+            run.created_at,
+            run.updated_at,
+            run.ended_at,
+            run.error,
+        )
+        with self._lock:
+            try:
+                self._conn.execute(_INSERT_RUN, row)
+            except sqlite3.IntegrityError as exc:
+                raise ValueError(f"run {run.id} already exists in {self.path}") from exc
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"creating run {run.id}") from exc
+
+    def check_result(self, node_id: str, value: Any) -> None:
+        """Raise :class:`~volnux.store.base.UnencodableResult` if ``value`` cannot be stored.
+
+        The encoding is kept for the :meth:`record` call that stores this very
+        object next, so what is recorded is the value as it was when checked.
+        """
+        if value is None:
+            return
+        encoded = self._codecs.encode(node_id, value)
+        cache = self._encoded
+        if len(cache) >= _ENCODED_CACHE_SIZE:
+            # Checked results the engine never recorded; forget them all
+            # rather than keep them alive.
+            cache.clear()
+        cache[id(value)] = (value, encoded)
+
+    def record(self, records: Sequence[TaskRecord]) -> None:
+        """Append task transitions in one transaction: all are written, or none.
+
+        Every result is encoded before the transaction opens, so an
+        :class:`~volnux.store.base.UnencodableResult` leaves nothing written.
+        """
+        # The hot path: the engine calls this for every task transition.
+        # No SELECT, one prepared INSERT, and no transaction statements for a
+        # single record (one INSERT in autocommit mode is its own atomic
+        # transaction).
+        encode, cache = self._codecs.encode, self._encoded
+        rows = []
+        for rec in records:
+            result = rec.result
+            if result is None:
+                data = codec = None
+            else:
+                hit = cache.pop(id(result), None) if cache else None
+                if hit is not None and hit[0] is result:
+                    data, codec = hit[1]
+                else:
+                    data, codec = encode(rec.node_id, result)
+            error = rec.error
+            rows.append(
+                (
+                    rec.run_id,
+                    rec.node_id,
+                    rec.round,
+                    rec.attempt,
+                    rec.state.value,
+                    rec.at,
+                    rec.descriptor,
+                    data,
+                    codec,
+                    None if error is None else json.dumps(error.to_dict()),
+                    rec.next_attempt_at,
+                    rec.note,
+                )
+            )
+        if not rows:
+            return
+        with self._lock:
+            conn = self._conn
+            try:
+                if len(rows) == 1:
+                    conn.execute(_INSERT_TASK, rows[0])
+                else:
+                    # IMMEDIATE takes the write lock up front, so waiting for
+                    # another process goes through the busy timeout instead of
+                    # failing at the first INSERT with SQLITE_BUSY.
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        conn.executemany(_INSERT_TASK, rows)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        _rollback(conn)
+                        raise
+            except sqlite3.IntegrityError as exc:
+                raise self._unknown_run(exc, {row[0] for row in rows}) from exc
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"recording {len(rows)} task transition(s)") from exc
+
+    def set_run_state(
+        self, run_id: str, state: RunState, at: float, error: str | None = None
+    ) -> None:
+        """Record the run's new state; ``ended_at`` is set for final and paused states."""
+        ended = at if state.is_terminal or state is RunState.PAUSED else None
+        with self._lock:
+            try:
+                cursor = self._conn.execute(
+                    # A run that starts running again has had its cancel
+                    # request dealt with (the memory journal does the same).
+                    "UPDATE runs SET state = ?, updated_at = ?, ended_at = ?, error = ?,"
+                    " cancel_requested = CASE WHEN ? THEN 0 ELSE cancel_requested END"
+                    " WHERE id = ?",
+                    (state.value, at, ended, error, state is RunState.RUNNING, run_id),
+                )
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"setting the state of run {run_id}") from exc
+        if cursor.rowcount == 0:
+            raise KeyError(run_id)
+
+    def add_note(self, note: RunNote) -> None:
+        """Append a run note; its detail must be JSON data."""
+        detail = _encode_json(dict(note.detail), f"the detail of note {note.kind!r}")
+        with self._lock:
+            try:
+                self._conn.execute(
+                    "INSERT INTO run_notes (run_id, kind, at, detail) VALUES (?, ?, ?, ?)",
+                    (note.run_id, note.kind, note.at, detail),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise self._unknown_run(exc, {note.run_id}) from exc
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"adding a note to run {note.run_id}") from exc
+
+    def request_cancel(self, run_id: str) -> None:
+        """Set the run's cancel flag, which every process using the file sees."""
+        with self._lock:
+            try:
+                cursor = self._conn.execute(
+                    "UPDATE runs SET cancel_requested = 1 WHERE id = ?", (run_id,)
+                )
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"requesting cancellation of run {run_id}") from exc
+        if cursor.rowcount == 0:
+            raise KeyError(run_id)
+
+    # -- reading ---------------------------------------------------------
+
+    def cancel_requested(self, run_id: str) -> bool:
+        """True once :meth:`request_cancel` was called for ``run_id`` (by anyone)."""
+        with self._lock:
+            try:
+                row = self._conn.execute(
+                    "SELECT cancel_requested FROM runs WHERE id = ?", (run_id,)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"reading the cancel flag of run {run_id}") from exc
+        return bool(row and row[0])
+
+    def load(self, run_id: str) -> RunSnapshot:
+        """Everything about ``run_id``, results decoded; ``KeyError`` if unknown."""
+        with self._lock:
+            conn = self._conn
+            try:
+                # One read transaction, so the three queries see one snapshot
+                # even while another process appends.
+                conn.execute("BEGIN")
+                try:
+                    run_row = conn.execute(
+                        f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
+                    ).fetchone()
+                    if run_row is None:
+                        raise KeyError(run_id)
+                    task_rows = conn.execute(_SELECT_TASKS, (run_id,)).fetchall()
+                    note_rows = conn.execute(
+                        "SELECT kind, at, detail FROM run_notes WHERE run_id = ? ORDER BY seq",
+                        (run_id,),
+                    ).fetchall()
+                finally:
+                    _rollback(conn)
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"loading run {run_id}") from exc
+        run = self._run_from_row(run_row)
+        tasks = [self._task_from_row(run_id, row) for row in task_rows]
+        notes = [
+            RunNote(run_id, kind, at, _decode_json(detail, self._where(run_id, "a note")))
+            for kind, at, detail in note_rows
+        ]
+        return RunSnapshot(run, tasks, notes)
+
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+        """The newest runs first (by ``created_at``; the later written first on ties)."""
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+        with self._lock:
+            try:
+                rows = self._conn.execute(
+                    f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                    (limit,),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise self._failure(exc, "listing runs") from exc
+        return [self._run_from_row(row) for row in rows]
+
+    # -- life cycle ------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection; the journal cannot be used afterwards."""
+        with self._lock:
+            self._conn.close()
+            self._encoded.clear()
+
+    def __enter__(self) -> SQLiteJournal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteJournal({str(self.path)!r}, synchronous={self.synchronous!r})"
+
+    # -- helpers ---------------------------------------------------------
+
+    def _where(self, run_id: str, what: str) -> str:
+        return f"{what} of run {run_id} in {self.path}"
+
+    def _run_from_row(self, row: tuple[Any, ...]) -> RunRecord:
+        (run_id, workflow, filename, text, fingerprint, events, inputs, inputs_codec, state,
+         created_at, updated_at, ended_at, error) = row  # fmt: skip
+        events_data = _decode_json(events, self._where(run_id, "the events"))
+        try:
+            pins = {node: EventPin(**pin) for node, pin in events_data.items()}
+        except (AttributeError, TypeError) as exc:
+            raise CorruptStoreError(f"{self._where(run_id, 'the events')} are malformed") from exc
+        return RunRecord(
+            id=run_id,
+            workflow=workflow,
+            text=text,
+            fingerprint=fingerprint,
+            events=pins,
+            inputs=self._codecs.decode(inputs_codec, inputs, self._where(run_id, "the inputs")),
+            state=self._state(_RUN_STATES, state, run_id, "run"),
+            created_at=created_at,
+            updated_at=updated_at,
+            filename=filename,
+            ended_at=ended_at,
+            error=error,
+        )
+
+    def _task_from_row(self, run_id: str, row: tuple[Any, ...]) -> TaskRecord:
+        (seq, node_id, round_, attempt, state, at, descriptor, result, result_codec, error,
+         next_attempt_at, note) = row  # fmt: skip
+        if result_codec is None:
+            value = None
+        else:
+            where = self._where(run_id, f"the result of task {node_id!r} (record {seq})")
+            value = self._codecs.decode(result_codec, result, where)
+        error_info = None
+        if error is not None:
+            where = self._where(run_id, f"the error of task {node_id!r} (record {seq})")
+            try:
+                error_info = ErrorInfo.from_dict(_decode_json(error, where))
+            except (KeyError, TypeError) as exc:
+                raise CorruptStoreError(f"{where} is malformed") from exc
+        return TaskRecord(
+            run_id=run_id,
+            node_id=node_id,
+            state=self._state(_TASK_STATES, state, run_id, f"task {node_id!r}"),
+            attempt=attempt,
+            at=at,
+            round=round_,
+            descriptor=descriptor,
+            result=value,
+            error=error_info,
+            next_attempt_at=next_attempt_at,
+            note=note,
+        )
+
+    def _state(self, states: Mapping[str, _S], value: str, run_id: str, what: str) -> _S:
+        try:
+            return states[value]
+        except KeyError:
+            raise CorruptStoreError(
+                f"{self._where(run_id, 'the state of ' + what)} is {value!r}, which this "
+                "version of Volnux does not know"
+            ) from None
+
+    def _unknown_run(self, exc: sqlite3.IntegrityError, run_ids: set[str]) -> Exception:
+        """A KeyError naming the unknown run when a foreign key failed, else a StoreError."""
+        if "FOREIGN KEY" not in str(exc):
+            return self._failure(exc, "writing")
+        # Cold path: find which of the batch's runs is missing.
+        for run_id in sorted(run_ids):
+            try:
+                row = self._conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone()
+            except sqlite3.Error:
+                break
+            if row is None:
+                return KeyError(run_id)
+        return KeyError(", ".join(sorted(run_ids)))
+
+    def _failure(self, exc: sqlite3.Error, doing: str) -> StoreError:
+        return _store_error(self.path, exc, doing)
+
+
+# -- opening ---------------------------------------------------------------
+
+
+def _open(path: Path, synchronous: Synchronous, busy_timeout: float) -> sqlite3.Connection:
+    """Check the file, connect, refuse what is not ours, migrate, set pragmas."""
+    existing = _check_file(path)
+    if not existing:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder for the journal {path}: {exc}") from exc
+    try:
+        # isolation_level=None: the sqlite3 module must not open transactions
+        # behind our back; this module says BEGIN and COMMIT itself.
+        # check_same_thread=False: the engine may hand the journal to another
+        # thread; self._lock keeps calls one at a time.
+        conn = sqlite3.connect(
+            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise _store_error(path, exc, "opening") from exc
+    try:
+        _prepare(conn, path, synchronous)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _check_file(path: Path) -> bool:
+    """Refuse a file that cannot be a SQLite database, reading it only.
+
+    Returns False when there is no file yet (or an empty one), True otherwise.
+    """
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(_HEADER_SIZE)
+            size = os.fstat(fh.fileno()).st_size
+    except FileNotFoundError:
+        return False
+    except IsADirectoryError:
+        raise StoreError(f"the journal path {path} is a folder, not a file") from None
+    except OSError as exc:
+        raise StoreError(f"cannot read the journal {path}: {exc}") from exc
+    if size == 0:
+        return False
+    if not header.startswith(_SQLITE_MAGIC):
+        raise CorruptStoreError(
+            f"{path} is not a SQLite database (it does not start with the SQLite header); "
+            "it is not a Volnux journal. Choose another path for the journal"
+        )
+    if len(header) < _HEADER_SIZE:
+        raise CorruptStoreError(f"{path} is a truncated SQLite database ({size} bytes)")
+    page_size = struct.unpack(">H", header[16:18])[0]
+    page_size = 65536 if page_size == 1 else page_size  # 1 encodes 65536
+    counter, pages = struct.unpack(">II", header[24:32])
+    valid_for = struct.unpack(">I", header[92:96])[0]
+    # The header's page count is trusted only when SQLite marks it current
+    # (change counter == version-valid-for).  A non-empty WAL file may hold
+    # pages a checkpoint was copying when its process died; SQLite recovers
+    # those, so the size is only checked when there is no WAL to replay.
+    wal = Path(f"{path}-wal")
+    wal_pending = wal.exists() and wal.stat().st_size > 0
+    if pages and counter == valid_for and not wal_pending and size < pages * page_size:
+        raise CorruptStoreError(
+            f"{path} is a truncated SQLite database: its header says {pages * page_size} "
+            f"bytes, the file has {size}. Restore it from a backup or choose another path"
+        )
+    return True
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, synchronous: Synchronous) -> None:
+    try:
+        version = _classify(conn, path)
+        # WAL is a property of the file (it persists); setting it on a file
+        # already in WAL is a no-op.  It is done only after _classify, as it
+        # rewrites the header of a database that is not ours.
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(
+                f"{path}: SQLite cannot use WAL mode here (it reports {mode!r}); put the "
+                "journal on a local disk"
+            )
+        if version < LATEST_VERSION:
+            _migrate(conn, path)
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        # Enforced per connection, not stored in the file: refuses records for
+        # runs that do not exist (no SELECT needed on the hot path).
+        conn.execute("PRAGMA foreign_keys = ON")
+        # Without a limit a burst of writes leaves a WAL file as large as the
+        # burst forever; this truncates it back after checkpoints.
+        conn.execute("PRAGMA journal_size_limit = 67108864")
+        # Read each table's root page now, so a damaged file fails here, with
+        # a clear message, and not at the first record() of a run.
+        for table in sorted(REQUIRED_TABLES):
+            conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
+    except sqlite3.Error as exc:
+        raise _store_error(path, exc, "opening") from exc
+
+
+def _classify(conn: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version (0 for a new file); raise for anything not ours.
+
+    Reads only: a file that is refused is left exactly as it was.
+    """
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = {
+        name
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    }
+    if app_id == APPLICATION_ID:
+        if version > LATEST_VERSION:
+            raise CorruptStoreError(
+                f"{path} is a Volnux journal of schema version {version}, newer than this "
+                f"version of Volnux knows (up to {LATEST_VERSION}); upgrade Volnux to open it"
+            )
+        missing = REQUIRED_TABLES - tables
+        if version >= 1 and missing:
+            raise CorruptStoreError(
+                f"{path} is marked as a Volnux journal but lacks the tables "
+                f"{', '.join(sorted(missing))}; it is damaged"
+            )
+        return int(version)
+    if app_id == 0 and version == 0 and not tables:
+        return 0  # a new, empty database: ours to initialise
+    shown = ", ".join(sorted(tables)[:8]) + (", ..." if len(tables) > 8 else "")
+    owner = f"application id {app_id:#x}" if app_id else f"tables: {shown or 'none'}"
+    raise CorruptStoreError(
+        f"{path} is a SQLite database of another program ({owner}), not a Volnux "
+        "journal; Volnux will not write to it. Choose another path for the journal"
+    )
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema up to date in one write transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have initialised or migrated the file between
+        # the first look and taking the write lock: look again, under it.
+        version = _classify(conn, path)
+        if version < LATEST_VERSION:
+            apply_migrations(conn, version)
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
+# -- small helpers ---------------------------------------------------------
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is open (SQLite ends some failed ones itself)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _store_error(path: Path, exc: sqlite3.Error, doing: str) -> StoreError:
+    """The Volnux error for a sqlite3 error, naming the file and what failed."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return CorruptStoreError(
+            f"{path} is damaged ({exc}) while {doing}; restore it from a backup or choose "
+            "another path for the journal"
+        )
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return StoreError(
+            f"{path} stayed locked by another process longer than the busy timeout while "
+            f"{doing}: {exc}"
+        )
+    if isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc):
+        return StoreError(f"the journal {path} is closed")
+    return StoreError(f"{path}: {doing} failed: {exc}")
+
+
+def _pin_to_dict(pin: EventPin) -> dict[str, str]:
+    return {
+        "name": pin.name,
+        "version": pin.version,
+        "origin": pin.origin,
+        "fingerprint": pin.fingerprint,
+    }
+
+
+def _encode_json(value: Any, what: str) -> str:
+    try:
+        return _JSON.encode(value)
+    except ValueError as exc:
+        raise StoreError(f"{what} cannot be stored as JSON: {exc}") from exc
+
+
+def _decode_json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise CorruptStoreError(f"{where} is not valid JSON: {exc}") from exc

@@ -1,0 +1,231 @@
+"""Hostile input, for real: foreign and damaged files, killed writers, concurrent writers."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from volnux.errors import CorruptStoreError, StoreError
+from volnux.states import TaskState
+from volnux.store.migrations import LATEST_VERSION
+from volnux.store.sqlite import SQLiteJournal
+
+from .factories import file_hash, make_run, make_task
+
+CHILD = Path(__file__).with_name("journal_child.py")
+
+
+def filled_journal(path: Path, records: int = 400) -> None:
+    """A closed journal with a run and ``records`` task records (several pages)."""
+    with SQLiteJournal(path) as journal:
+        journal.create_run(make_run())
+        journal.record([make_task(f"n{i}", result="y" * 200) for i in range(records)])
+
+
+def assert_refused(path: Path, *needles: str) -> CorruptStoreError:
+    """Opening ``path`` raises CorruptStoreError naming it, and leaves its bytes alone."""
+    before = file_hash(path)
+    with pytest.raises(CorruptStoreError) as info:
+        SQLiteJournal(path)
+    message = str(info.value)
+    assert str(path) in message
+    for needle in needles:
+        assert needle in message
+    assert file_hash(path) == before
+    return info.value
+
+
+# -- files that are not Volnux journals ------------------------------------
+
+
+def test_random_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "random.db"
+    path.write_bytes(random.Random(7).randbytes(8192))
+    assert_refused(path, "not a SQLite database")
+
+
+def test_a_text_file(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("just some notes\n" * 100)
+    assert_refused(path, "not a SQLite database")
+
+
+def test_a_sqlite_header_over_garbage(tmp_path: Path) -> None:
+    path = tmp_path / "fake.db"
+    path.write_bytes(b"SQLite format 3\x00" + random.Random(3).randbytes(8192))
+    assert_refused(path)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_a_truncated_journal(tmp_path: Path, keep: float) -> None:
+    path = tmp_path / "cut.db"
+    filled_journal(path)
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        fh.truncate(int(size * keep) // 4096 * 4096 + 100)
+    assert_refused(path, "truncated", f"the file has {int(size * keep) // 4096 * 4096 + 100}")
+
+
+def test_a_journal_cut_inside_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "cut.db"
+    filled_journal(path, 10)
+    with path.open("r+b") as fh:
+        fh.truncate(60)
+    assert_refused(path, "truncated SQLite database (60 bytes)")
+
+
+def test_a_damaged_page_is_reported_as_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.db"
+    filled_journal(path)
+    with path.open("r+b") as fh:
+        for page in range(2, path.stat().st_size // 4096):
+            fh.seek(page * 4096)
+            fh.write(random.Random(page).randbytes(4096))
+    with pytest.raises(CorruptStoreError) as info, SQLiteJournal(path) as journal:
+        journal.load("run-1")
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("wal", [False, True], ids=["rollback-journal", "wal"])
+def test_a_database_of_another_program(tmp_path: Path, wal: bool) -> None:
+    path = tmp_path / "shop.db"
+    conn = sqlite3.connect(path)
+    if wal:
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.execute("CREATE TABLE runs (id TEXT)")  # a name clash must not fool it
+    conn.execute("INSERT INTO customers (name) VALUES ('ada')")
+    conn.commit()
+    conn.close()
+    assert_refused(path, "another program", "customers", "will not write")
+    conn = sqlite3.connect(path)
+    tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    conn.close()
+    assert tables == {"customers", "runs"}
+
+
+def test_an_empty_database_of_another_program(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA application_id = 1234")
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute("DROP TABLE t")
+    conn.commit()
+    conn.close()
+    assert_refused(path, "application id 0x4d2")
+
+
+def test_a_journal_from_a_newer_volnux(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    filled_journal(path, 5)
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    assert_refused(path, f"schema version {LATEST_VERSION + 1}", "upgrade Volnux")
+
+
+def test_a_journal_missing_its_tables(tmp_path: Path) -> None:
+    path = tmp_path / "gutted.db"
+    filled_journal(path, 5)
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE run_notes")
+    conn.commit()
+    conn.close()
+    assert_refused(path, "lacks the tables run_notes")
+
+
+def test_an_empty_file_becomes_a_journal(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    with SQLiteJournal(path) as journal:
+        journal.create_run(make_run())
+        assert journal.load("run-1").run.id == "run-1"
+
+
+def test_a_folder_is_not_a_journal(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a folder"):
+        SQLiteJournal(tmp_path)
+
+
+# -- processes -------------------------------------------------------------
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    """Start journal_child.py with ``args``; stdin and stdout are pipes."""
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+@pytest.mark.parametrize("kill_after", [40, 700, 2500])
+def test_a_writer_killed_with_sigkill_loses_nothing_it_returned(
+    tmp_path: Path, kill_after: int
+) -> None:
+    path = tmp_path / "killed.db"
+    # 4 KB results make the WAL pass its checkpoint size, so the kill may
+    # also land in a checkpoint; batch sizes 1..4 check that batches are whole.
+    child = spawn(str(path), "run-1", "1000000", "--payload", "4000", "--batches", "1,3,2,4")
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "ready"
+    returned = 0
+    for line in child.stdout:
+        returned = int(line)
+        if returned >= kill_after:
+            break
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+    for line in child.stdout:  # lines printed between the break and the kill
+        if line.strip().isdigit():
+            returned = int(line)
+    child.stdout.close()
+    assert child.stdin is not None and child.stderr is not None
+    child.stdin.close()
+    child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+
+    with SQLiteJournal(path) as journal:
+        tasks = journal.load("run-1").tasks
+    assert len(tasks) >= returned
+    assert len(tasks) - returned <= 4  # at most the batch committed before its print
+    assert [t.node_id for t in tasks] == [f"n{i}" for i in range(len(tasks))]
+    assert all(t.state is TaskState.SUCCEEDED and t.result == "x" * 4000 for t in tasks)
+    sizes: dict[str, int] = {}
+    for task in tasks:
+        assert task.note is not None
+        sizes[task.note] = sizes.get(task.note, 0) + 1
+    for note, seen in sizes.items():
+        assert seen == int(note.split("/")[1]), f"batch {note} is not whole"
+
+
+def test_two_processes_writing_one_file_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"  # new: both processes also race to create it
+    children = [spawn(str(path), run_id, "500", "--wait") for run_id in ("run-a", "run-b")]
+    for child in children:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready", child.communicate()[1]
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    for child in children:
+        out, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err
+        assert out.split()[-1] == "500"
+    with SQLiteJournal(path) as journal:
+        for run_id in ("run-a", "run-b"):
+            tasks = journal.load(run_id).tasks
+            assert [t.node_id for t in tasks] == [f"n{i}" for i in range(500)]
+        assert {r.id for r in journal.list_runs()} == {"run-a", "run-b"}

@@ -1,0 +1,284 @@
+"""What the SQLite journal does beyond the protocol: the file, pragmas, schema, codecs."""
+
+from __future__ import annotations
+
+import decimal
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from volnux.errors import StoreError
+from volnux.states import RunState, TaskState
+from volnux.store.base import UnencodableResult
+from volnux.store.codec import PickleCodec
+from volnux.store.migrations import (
+    APPLICATION_ID,
+    LATEST_VERSION,
+    MIGRATIONS,
+    Migration,
+    apply_migrations,
+)
+from volnux.store.sqlite import SQLiteJournal
+
+from .factories import make_run, make_task
+
+
+class DecimalCodec:
+    """A custom codec: decimals as their string."""
+
+    name = "decimal"
+
+    def encode(self, value: Any) -> str:
+        if not isinstance(value, decimal.Decimal):
+            raise TypeError("only Decimal")
+        return str(value)
+
+    def decode(self, data: bytes | str) -> Any:
+        return decimal.Decimal(data if isinstance(data, str) else data.decode())
+
+
+def raw(path: Path, sql: str, *args: Any) -> list[Any]:
+    """Rows of ``sql`` through a separate plain connection."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def test_creates_the_folders_and_a_wal_file(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "journal.db"
+    with SQLiteJournal(path) as journal:
+        journal.create_run(make_run())
+    assert raw(path, "PRAGMA journal_mode") == [("wal",)]
+    assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
+    assert raw(path, "PRAGMA application_id") == [(APPLICATION_ID,)]
+
+
+def test_relative_paths_are_resolved_when_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with SQLiteJournal("rel.db") as journal:
+        assert journal.path == tmp_path / "rel.db"
+    assert (tmp_path / "rel.db").exists()
+
+
+@pytest.mark.parametrize(("setting", "code"), [("NORMAL", 1), ("FULL", 2)])
+def test_synchronous(db_path: Path, setting: Any, code: int) -> None:
+    with SQLiteJournal(db_path, synchronous=setting) as journal:
+        assert journal._conn.execute("PRAGMA synchronous").fetchone() == (code,)
+        assert journal._conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+
+
+def test_synchronous_off_is_refused(db_path: Path) -> None:
+    with pytest.raises(ValueError, match="NORMAL"):
+        SQLiteJournal(db_path, synchronous="OFF")  # type: ignore[arg-type]
+
+
+def test_everything_survives_reopening(db_path: Path) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+        journal.record([make_task("a", result={"n": 1})])
+        journal.set_run_state("run-1", RunState.SUCCEEDED, 5.0)
+    with SQLiteJournal(db_path) as journal:
+        snap = journal.load("run-1")
+    assert snap.run.state is RunState.SUCCEEDED
+    assert snap.tasks[0].result == {"n": 1}
+
+
+def test_many_runs_in_one_file(db_path: Path) -> None:
+    with SQLiteJournal(db_path) as journal:
+        for i in range(20):
+            journal.create_run(make_run(f"r{i}", created_at=float(i)))
+            journal.record([make_task("t", run_id=f"r{i}", result=i)])
+        assert [t.result for t in journal.load("r7").tasks] == [7]
+        assert len(journal.list_runs(limit=100)) == 20
+
+
+def test_list_runs_puts_the_later_written_first_on_ties(db_path: Path) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run("first", created_at=5.0))
+        journal.create_run(make_run("second", created_at=5.0))
+        assert [r.id for r in journal.list_runs()] == ["second", "first"]
+        with pytest.raises(ValueError):
+            journal.list_runs(limit=-1)
+
+
+def test_codec_names_are_stored_per_row(db_path: Path) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+        journal.record([
+            make_task("none"),
+            make_task("json", result=[1, 2]),
+            make_task("bytes", result=b"\x00\x01"),
+            make_task("tuple", result=(1, "a")),
+        ])  # fmt: skip
+        rows = raw(db_path, "SELECT node_id, result_codec, typeof(result) FROM task_records")
+        assert rows == [("none", None, "null"), ("json", "json", "text"),
+                        ("bytes", "bytes", "blob"), ("tuple", "json", "text")]  # fmt: skip
+        assert journal.load("run-1").tasks[3].result == [1, "a"]
+
+
+@pytest.mark.parametrize("value", [{1, 2}, {1: "a"}, object(), {"k": b"nested bytes"}], ids=repr)
+def test_unencodable_results_write_nothing(db_path: Path, value: Any) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+        with pytest.raises(UnencodableResult) as info:
+            journal.check_result("bad", value)
+        assert info.value.node_id == "bad"
+        with pytest.raises(UnencodableResult):
+            journal.record([make_task("ok"), make_task("bad", result=value)])
+        assert raw(db_path, "SELECT count(*) FROM task_records") == [(0,)]
+
+
+def test_pickle_only_when_turned_on(db_path: Path) -> None:
+    with SQLiteJournal(db_path, allow_pickle=True) as journal:
+        journal.create_run(make_run())
+        journal.record([make_task("s", result={1, 2})])
+        assert journal.load("run-1").tasks[0].result == {1, 2}
+    assert raw(db_path, "SELECT result_codec FROM task_records") == [("pickle",)]
+    with SQLiteJournal(db_path) as journal:
+        with pytest.raises(StoreError, match="allow_pickle=True") as info:
+            journal.load("run-1")
+        assert "task 's'" in str(info.value) and str(db_path) in str(info.value)
+        # The rest of the file is still usable.
+        assert journal.list_runs()[0].id == "run-1"
+    with SQLiteJournal(db_path, codec=PickleCodec()) as journal:
+        assert journal.load("run-1").tasks[0].result == {1, 2}
+
+
+def test_codec_and_allow_pickle_exclude_each_other(db_path: Path) -> None:
+    with pytest.raises(ValueError, match="not both"):
+        SQLiteJournal(db_path, codec=DecimalCodec(), allow_pickle=True)
+
+
+def test_a_custom_codec(db_path: Path) -> None:
+    with SQLiteJournal(db_path, codec=DecimalCodec()) as journal:
+        journal.create_run(make_run())
+        journal.record([make_task("d", result=decimal.Decimal("1.10"))])
+        assert journal.load("run-1").tasks[0].result == decimal.Decimal("1.10")
+        # The extra codec takes whole values only: a dict holding a Decimal
+        # is neither JSON nor a Decimal.
+        with pytest.raises(UnencodableResult, match=r"at \['p'\]: a decimal.Decimal"):
+            journal.record([make_task("e", result={"p": decimal.Decimal("1")})])
+    with SQLiteJournal(db_path) as journal, pytest.raises(StoreError, match="'decimal'"):
+        journal.load("run-1")
+
+
+def test_inputs_and_notes_that_cannot_be_stored(db_path: Path) -> None:
+    from volnux.store.base import RunNote
+
+    with SQLiteJournal(db_path) as journal:
+        with pytest.raises(StoreError, match="inputs of run run-1"):
+            journal.create_run(make_run(inputs={"when": {1, 2}}))
+        journal.create_run(make_run())
+        with pytest.raises(StoreError, match="note 'warned'"):
+            journal.add_note(RunNote("run-1", "warned", 1.0, {"x": object()}))
+
+
+def test_check_result_encodes_once(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+        value = {"big": list(range(100))}
+        journal.check_result("t", value)
+        calls: list[str] = []
+        original = journal._codecs.encode
+
+        def counting(node_id: str, value: Any) -> tuple[bytes | str | None, str | None]:
+            calls.append(node_id)
+            return original(node_id, value)
+
+        monkeypatch.setattr(journal._codecs, "encode", counting)
+        journal.record([make_task("t", result=value), make_task("u", result=[1])])
+        assert calls == ["u"]
+        assert journal.load("run-1").tasks[0].result == value
+
+
+def test_cancel_is_seen_by_another_connection(db_path: Path) -> None:
+    with SQLiteJournal(db_path) as runner, SQLiteJournal(db_path) as cli:
+        runner.create_run(make_run())
+        assert not runner.cancel_requested("run-1")
+        cli.request_cancel("run-1")
+        assert runner.cancel_requested("run-1")
+
+
+def test_a_closed_journal_says_so(db_path: Path) -> None:
+    journal = SQLiteJournal(db_path)
+    journal.close()
+    journal.close()  # twice is fine
+    with pytest.raises(StoreError, match="closed"):
+        journal.load("run-1")
+
+
+def test_usable_from_another_thread(db_path: Path) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+        errors: list[BaseException] = []
+
+        def write(name: str) -> None:
+            try:
+                for i in range(50):
+                    journal.record([make_task(f"{name}{i}", TaskState.RUNNING)])
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in "abc"]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(journal.load("run-1").tasks) == 150
+
+
+def test_migrations_are_numbered_one_by_one() -> None:
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    assert len(MIGRATIONS) == LATEST_VERSION
+
+
+def test_migrations_apply_in_order_inside_the_callers_transaction(tmp_path: Path) -> None:
+    steps = (
+        *MIGRATIONS,
+        Migration(LATEST_VERSION + 1, "add a column", ("ALTER TABLE runs ADD COLUMN x TEXT",)),
+        Migration(LATEST_VERSION + 2, "fill it", ("UPDATE runs SET x = 'filled'",)),
+    )
+    conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    assert apply_migrations(conn, 0, MIGRATIONS) == LATEST_VERSION
+    conn.execute("COMMIT")
+    conn.execute(
+        "INSERT INTO runs (id, workflow, filename, text, fingerprint, events, state,"
+        " created_at, updated_at) VALUES ('r', 'w', 'f', 't', 'p', '{}', 'running', 1, 1)"
+    )
+    conn.execute("BEGIN IMMEDIATE")
+    assert apply_migrations(conn, LATEST_VERSION, steps) == LATEST_VERSION + 2
+    conn.execute("COMMIT")
+    assert conn.execute("SELECT x FROM runs").fetchall() == [("filled",)]
+    assert conn.execute("PRAGMA user_version").fetchone() == (LATEST_VERSION + 2,)
+    conn.close()
+
+
+def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    SQLiteJournal(path).close()
+    broken = (*MIGRATIONS,
+              Migration(LATEST_VERSION + 1, "ok", ("CREATE TABLE extra (x)",)),
+              Migration(LATEST_VERSION + 2, "broken", ("NOT SQL",)))  # fmt: skip
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError):
+        apply_migrations(conn, LATEST_VERSION, broken)
+    conn.execute("ROLLBACK")
+    conn.close()
+    assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
+    assert raw(path, "SELECT name FROM sqlite_master WHERE name = 'extra'") == []
+
+
+def test_two_journals_initialise_one_new_file(db_path: Path) -> None:
+    with SQLiteJournal(db_path) as first, SQLiteJournal(db_path) as second:
+        first.create_run(make_run())
+        assert second.load("run-1").run.id == "run-1"
