@@ -252,12 +252,8 @@ def _connect(src: _Ends, dst: _Ends, style: Mapping[str, str], out: list[str]) -
     do not draw a full bipartite mesh.
     """
     m, n = len(src.exits), len(dst.entries)
-    if m * n > 1 and (m == 1 or src.exit_cluster) and (n == 1 or dst.entry_cluster):
-        clipped = dict(style)
-        if m > 1:
-            clipped["ltail"] = src.exit_cluster or ""
-        if n > 1:
-            clipped["lhead"] = dst.entry_cluster or ""
+    if m > 1 and n > 1 and src.exit_cluster and dst.entry_cluster:
+        clipped = {**style, "ltail": src.exit_cluster, "lhead": dst.entry_cluster}
         out.append(_edge(src.exits[0], dst.entries[0], clipped))
         return
     for a in src.exits:

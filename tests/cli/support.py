@@ -1,0 +1,73 @@
+"""Helpers for CLI tests: a throwaway project and an in-process ``volnux``."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
+
+from volnux.cli.app import app
+
+EVENTS = '''
+import threading
+
+import volnux
+
+
+@volnux.event
+def Hello(name: str = "world", times: int = 1):
+    return {"greeting": f"hello {name}", "times": times, "kind": type(times).__name__}
+
+
+@volnux.event
+def Save(piped, out: str = ""):
+    import json
+
+    if out:
+        with open(out, "w") as f:
+            json.dump(piped, f)
+    return piped
+
+
+@volnux.event
+def Boom(ctx):
+    raise ValueError(f"card declined on attempt {ctx.attempt}")
+
+
+@volnux.event
+def Gen():
+    yield 1
+
+
+@volnux.event
+def Lock():
+    return threading.Lock()
+
+
+@volnux.event
+def NeedsName(name):
+    return name
+'''
+
+
+@dataclass
+class Project:
+    """A folder with ``events.py``; ``write`` adds workflow files to it."""
+
+    root: Path
+
+    @property
+    def events(self) -> str:
+        return str(self.root / "events.py")
+
+    def write(self, name: str, text: str) -> str:
+        path = self.root / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return str(path)
+
+
+def invoke(*args: str) -> Result:
+    """Run ``volnux ARGS`` in-process; exceptions other than exits propagate."""
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
