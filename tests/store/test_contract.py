@@ -6,7 +6,6 @@ import pytest
 
 from volnux.states import RunState, TaskState
 from volnux.store.base import ErrorInfo, Journal, RunNote, UnencodableResult
-from volnux.store.memory import MemoryJournal
 
 from .factories import make_run, make_task
 
@@ -201,17 +200,7 @@ def test_a_batch_is_written_whole_or_not_at_all(journal: Journal) -> None:
     assert journal.load("run-1").tasks[-1].node_id == "after"
 
 
-def test_a_batch_with_an_unknown_run_writes_nothing(
-    journal: Journal, request: pytest.FixtureRequest
-) -> None:
-    if isinstance(journal, MemoryJournal):
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="MemoryJournal.record appends the records before the one whose run "
-                "is unknown, so the batch is not atomic",
-                strict=True,
-            )
-        )
+def test_a_batch_with_an_unknown_run_writes_nothing(journal: Journal) -> None:
     journal.create_run(make_run())
     with pytest.raises(KeyError):
         journal.record([make_task("a"), make_task("b", run_id="nope")])

@@ -36,6 +36,9 @@ class MemoryJournal:
 
     def record(self, records: Sequence[TaskRecord]) -> None:
         with self._lock:
+            for rec in records:  # all or nothing: check every run before writing
+                if rec.run_id not in self._tasks:
+                    raise KeyError(rec.run_id)
             for rec in records:
                 self._tasks[rec.run_id].append(rec)
 
