@@ -250,3 +250,12 @@ def test_each_occurrence_of_an_event_gets_its_own_row(project: Project) -> None:
     assert result.exit_code == 0, result.output
     for node in ("Hello", "Hello#2", "Hello#5"):
         assert re.search(rf"^{re.escape(node)}\s+Hello@1\.0\.0\s+succeeded", result.stdout, re.M)
+
+
+def test_a_missing_absolute_path_is_named_without_the_working_directory(
+    project: Project,
+) -> None:
+    missing = project.root / "gone.pty"
+    result = invoke("run", str(missing), "-e", project.events)
+    assert result.exit_code == 2
+    assert _one_error_line(result.stderr) == f"error: {missing}: no such file"

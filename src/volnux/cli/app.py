@@ -75,7 +75,8 @@ def read_source(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BadArgument(f"{path}: no such file (paths are relative to {Path.cwd()})") from None
+        where = "" if path.is_absolute() else f" (paths are relative to {Path.cwd()})"
+        raise BadArgument(f"{path}: no such file{where}") from None
     except IsADirectoryError:
         raise BadArgument(
             f"{path} is a directory; pass a Pointy-lang file such as workflow.pty"
