@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -11,16 +13,51 @@ from types import ModuleType
 from typing import Any
 
 from .engine import Engine, Plan, Run, build_plan, find_plan_errors
-from .errors import InputError, PointyError, StoreError
+from .engine.recovery import compare, rehydrate
+from .errors import InputError, PointyError, ResumeRefused, RunError, StoreError
 from .events import EventRegistry
 from .executors import Executor
 from .graph import Graph
-from .states import RunState
-from .store import Journal, MemoryJournal, RunNote, RunRecord, UnencodableResult
+from .states import RunState, TaskState
+from .store import (
+    EventPin,
+    Journal,
+    MemoryJournal,
+    RunNote,
+    RunRecord,
+    RunSnapshot,
+    TaskRecord,
+    UnencodableResult,
+)
 
 __all__ = ["Workflow", "make_registry"]
 
 EventsArg = EventRegistry | Iterable[Any] | None
+
+
+def event_sources(events: EventsArg) -> list[str]:
+    """What ``events`` was loaded from, as strings a later process can load again."""
+    if events is None or isinstance(events, EventRegistry):
+        return []
+    if isinstance(events, str | ModuleType | Path):
+        events = [events]
+    sources: list[str] = []
+    for item in events:
+        if isinstance(item, ModuleType):
+            name = item.__name__
+            if name.startswith("volnux_events_") and getattr(item, "__file__", None):
+                sources.append(str(item.__file__))  # a file loaded by path
+            elif name != "__main__":
+                sources.append(name)
+        elif isinstance(item, str | Path):
+            text = str(item)
+            looks_like_path = text.endswith(".py") or "/" in text or "\\" in text
+            sources.append(str(Path(text).resolve()) if looks_like_path else text)
+        else:
+            module = getattr(item, "__module__", None)
+            if module and module != "__main__" and not module.startswith("volnux_events_"):
+                sources.append(module)
+    return list(dict.fromkeys(sources))
 
 
 def make_registry(events: EventsArg) -> EventRegistry:
@@ -49,10 +86,20 @@ def make_registry(events: EventsArg) -> EventRegistry:
 class Workflow:
     """A parsed workflow bound to the events it may use."""
 
-    def __init__(self, graph: Graph, registry: EventRegistry, *, name: str | None = None) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        registry: EventRegistry,
+        *,
+        name: str | None = None,
+        sources: list[str] | None = None,
+    ) -> None:
         self.graph = graph
         self.registry = registry
         self.name = name or _name_from(graph.filename)
+        #: Where the events came from (module names, file paths), so that
+        #: ``volnux runs resume`` in another process can load them again.
+        self.sources = sources or []
 
     @classmethod
     def from_text(
@@ -66,7 +113,9 @@ class Workflow:
         """Parse Pointy-lang ``text``; ``events`` says where its events come from."""
         from .dsl import parse
 
-        return cls(parse(text, filename), make_registry(events), name=name)
+        return cls(
+            parse(text, filename), make_registry(events), name=name, sources=event_sources(events)
+        )
 
     @classmethod
     def from_file(
@@ -75,7 +124,9 @@ class Workflow:
         """Parse a ``.pty`` file; ``events`` says where its events come from."""
         from .dsl import parse_file
 
-        return cls(parse_file(path), make_registry(events), name=name)
+        return cls(
+            parse_file(path), make_registry(events), name=name, sources=event_sources(events)
+        )
 
     @cached_property
     def fingerprint(self) -> str:
@@ -96,6 +147,61 @@ class Workflow:
         plan = self.plan
         if inputs is not None:
             plan.check_inputs(inputs)
+
+    @classmethod
+    def resume(
+        cls,
+        run_id: str,
+        *,
+        store: Journal,
+        events: EventsArg = None,
+        workflow: Workflow | None = None,
+        force: bool = False,
+        executors: Mapping[str, Executor] | None = None,
+        max_workers: int | None = None,
+    ) -> Run:
+        """Continue a crashed, cancelled or paused run from its journal alone.
+
+        Tasks whose success is journaled are not run again (their results are
+        loaded); tasks cut off by the crash run again.  ``workflow`` is the
+        workflow as it is now: if it or its events changed where the run
+        already started, resuming is refused unless ``force``.  Without it,
+        the recorded text is used, with events from ``events`` or from where
+        the run loaded them.
+        """
+        return resume(
+            store,
+            run_id,
+            events=events,
+            workflow=workflow,
+            force=force,
+            executors=executors,
+            max_workers=max_workers,
+        )
+
+    @classmethod
+    def retry(
+        cls,
+        run_id: str,
+        *,
+        store: Journal,
+        events: EventsArg = None,
+        workflow: Workflow | None = None,
+        force: bool = False,
+        executors: Mapping[str, Executor] | None = None,
+        max_workers: int | None = None,
+    ) -> Run:
+        """Re-run a FAILED run's failed tasks and what follows, keeping the rest."""
+        return resume(
+            store,
+            run_id,
+            events=events,
+            workflow=workflow,
+            force=force,
+            retry=True,
+            executors=executors,
+            max_workers=max_workers,
+        )
 
     def run(
         self,
@@ -135,6 +241,7 @@ class Workflow:
             raise InputError(
                 f"workflow inputs cannot be recorded: {exc} (inputs must be JSON-friendly)"
             ) from None
+        journal.add_note(RunNote(run_id, "started", now, _owner(self.sources)))
         engine = Engine(plan, journal, run_id, inputs, executors=executors, max_workers=max_workers)
         return finish(engine, self.name, record.created_at)
 
@@ -164,3 +271,217 @@ def _name_from(filename: str) -> str:
     if filename.startswith("<"):
         return "workflow"
     return Path(filename).stem
+
+
+# ------------------------------------------------------------------ resuming
+
+
+def resume(
+    journal: Journal,
+    run_id: str,
+    *,
+    events: EventsArg = None,
+    workflow: Workflow | None = None,
+    force: bool = False,
+    retry: bool = False,
+    executors: Mapping[str, Executor] | None = None,
+    max_workers: int | None = None,
+) -> Run:
+    """Continue a run from its journal alone (see :meth:`Workflow.resume`)."""
+    from .dsl import parse
+
+    try:
+        snapshot = journal.load(run_id)
+    except KeyError:
+        raise RunError(f"no run {run_id!r} in the store {journal!r}") from None
+    run = snapshot.run
+    verb = "retry" if retry else "resume"
+    if run.state is RunState.SUCCEEDED:
+        raise ResumeRefused(f"run {run_id} already succeeded; there is nothing to {verb}")
+    if retry and run.state is not RunState.FAILED:
+        raise ResumeRefused(
+            f"run {run_id} is {run.state}, not failed; use 'volnux runs resume {run_id}'"
+        )
+    if not retry and run.state is RunState.FAILED:
+        raise ResumeRefused(
+            f"run {run_id} failed; 'volnux runs retry {run_id}' re-runs its failed tasks "
+            "and what follows them"
+        )
+    owner = _last_owner(snapshot)
+    if run.state is RunState.RUNNING and not force and owner is not None and _alive(owner):
+        raise ResumeRefused(
+            f"run {run_id} is still running in process {owner['pid']} on {owner['host']}; "
+            "cancel it first ('volnux runs cancel') or pass --force if that process is gone"
+        )
+    text, filename, old_pins, sources = _program(snapshot)
+    old_graph = parse(text, filename)
+    if workflow is None:
+        registry = make_registry(events if events is not None else sources)
+        workflow = Workflow(old_graph, registry, name=run.workflow, sources=sources)
+    plan = workflow.plan
+    state = rehydrate(snapshot)
+    changes = compare(old_graph, old_pins, workflow.graph, plan.pins(), state.started)
+    now = time.time()
+    blocking = [c for c in changes if c.started]
+    if blocking and not force:
+        raise ResumeRefused(
+            f"run {run_id} cannot be {verb}d: the workflow or its events changed where the "
+            "run already started:\n  "
+            + "\n  ".join(str(c) for c in blocking)
+            + "\nrun the recorded version again, or pass --force to continue anyway"
+            " (recorded in the run)"
+        )
+    if changes:
+        journal.add_note(
+            RunNote(
+                run_id,
+                "forced-change" if blocking else "changed",
+                now,
+                {
+                    "changes": [str(c) for c in changes],
+                    "text": workflow.graph.source,
+                    "filename": workflow.graph.filename,
+                    "events": {k: _pin_dict(p) for k, p in plan.pins().items()},
+                    "sources": workflow.sources or sources,
+                },
+            )
+        )
+    records = [
+        TaskRecord(
+            run_id,
+            node,
+            TaskState.PENDING,
+            state.views[node].attempts,
+            now,
+            round=rnd,
+            note="interrupted",
+        )
+        for node, rnd in state.interrupted
+        if node in plan.nodes
+    ]
+    culprits: list[str] = []
+    if retry:
+        culprits = _failed_nodes(snapshot)
+        for node in culprits:
+            view = state.views.get(node)
+            if view is not None and view.state is not TaskState.PENDING:
+                records.append(
+                    TaskRecord(
+                        run_id,
+                        node,
+                        TaskState.PENDING,
+                        view.attempts,
+                        now,
+                        round=view.round,
+                        note="retry",
+                    )
+                )
+    if records:
+        journal.record(records)
+        snapshot = journal.load(run_id)
+        state = rehydrate(snapshot)
+    inputs = dict(run.inputs)
+    plan.check_inputs(inputs)
+    journal.set_run_state(run_id, RunState.RUNNING, now)
+    detail = _owner(workflow.sources or sources)
+    detail.update(
+        {
+            "verb": verb,
+            "interrupted": [n for n, _ in state.interrupted],
+            "retrying": culprits,
+            "forced": bool(force and blocking),
+        }
+    )
+    journal.add_note(RunNote(run_id, "resumed" if not retry else "retried", now, detail))
+    engine = Engine(
+        plan,
+        journal,
+        run_id,
+        inputs,
+        executors=executors,
+        max_workers=max_workers,
+        replay=state,
+    )
+    return finish(engine, workflow.name, run.created_at)
+
+
+def plan_resume(journal: Journal, run_id: str) -> dict[str, Any]:
+    """What resuming or retrying ``run_id`` would do, without doing it."""
+    snapshot = journal.load(run_id)
+    state = rehydrate(snapshot)
+    done = sorted(n for (n, _r) in state.outcomes)
+    culprits = _failed_nodes(snapshot)
+    return {
+        "state": snapshot.run.state.value,
+        "kept": done,
+        "interrupted": [n for n, _ in state.interrupted],
+        "rerun": culprits if snapshot.run.state is RunState.FAILED else [],
+        "pending": [n for n, v in state.views.items() if v.state is TaskState.PENDING],
+    }
+
+
+def _program(snapshot: RunSnapshot) -> tuple[str, str, dict[str, EventPin], list[str]]:
+    """The workflow text, filename, event pins and sources the run now follows."""
+    run = snapshot.run
+    text, filename, pins = run.text, run.filename, dict(run.events)
+    sources: list[str] = []
+    for note in snapshot.notes:
+        if note.kind == "started":
+            sources = list(note.detail.get("sources", []))
+        elif note.kind in ("changed", "forced-change"):
+            text = note.detail.get("text", text)
+            filename = note.detail.get("filename", filename)
+            pins = {k: EventPin(**v) for k, v in note.detail.get("events", {}).items()}
+            sources = list(note.detail.get("sources", sources))
+    return text, filename, pins, sources
+
+
+def _failed_nodes(snapshot: RunSnapshot) -> list[str]:
+    for note in reversed(snapshot.notes):
+        if note.kind == "failed":
+            return list(note.detail.get("nodes", []))
+    return []
+
+
+def _pin_dict(pin: EventPin) -> dict[str, str]:
+    return {
+        "name": pin.name,
+        "version": pin.version,
+        "origin": pin.origin,
+        "fingerprint": pin.fingerprint,
+    }
+
+
+def _owner(sources: list[str]) -> dict[str, Any]:
+    return {"pid": os.getpid(), "host": socket.gethostname(), "sources": sources}
+
+
+def _last_owner(snapshot: RunSnapshot) -> dict[str, Any] | None:
+    for note in reversed(snapshot.notes):
+        if note.kind in ("started", "resumed", "retried") and "pid" in note.detail:
+            return dict(note.detail)
+    return None
+
+
+def _alive(owner: Mapping[str, Any]) -> bool:
+    """True if the process that owns a run is still running (on this host)."""
+    if owner.get("host") != socket.gethostname():
+        return False  # cannot tell; a shared store needs leases (not yet)
+    pid = int(owner.get("pid", 0))
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return _not_zombie(pid)
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True

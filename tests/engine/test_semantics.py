@@ -234,7 +234,7 @@ def test_missing_input_is_refused_before_anything_runs() -> None:
 
     first = make_events(t, First=1)
     wf = Workflow.from_text("First -> Needs", [*first, Needs])
-    with pytest.raises(volnux.InputError, match="order_id.*Needs"):
+    with pytest.raises(volnux.InputError, match=r"order_id.*Needs"):
         wf.run()
     assert t.calls == []
 
@@ -288,8 +288,15 @@ def test_member_failure_does_not_cancel_siblings() -> None:
 
 @pytest.mark.parametrize(
     ("strategy", "ok"),
-    [("any", True), ("majority", False), ("all", False), ("at_least:1", True),
-     ("at_least:2", False), ("at_least:30%", True), ("at_least:50%", False)],
+    [
+        ("any", True),
+        ("majority", False),
+        ("all", False),
+        ("at_least:1", True),
+        ("at_least:2", False),
+        ("at_least:30%", True),
+        ("at_least:50%", False),
+    ],
 )
 def test_group_result_evaluation_strategies(strategy: str, ok: bool) -> None:
     t = Trace()
@@ -497,9 +504,7 @@ def test_generator_result_fails_the_task_with_a_clear_error() -> None:
 def test_process_executor_runs_in_another_process() -> None:
     from tests.engine import cpu_events
 
-    r = Workflow.from_text("Pid[executor=\"process\"] -> Square", cpu_events).run(
-        inputs={"n": 12}
-    )
+    r = Workflow.from_text('Pid[executor="process"] -> Square', cpu_events).run(inputs={"n": 12})
     assert r.status == "succeeded", r.error
     assert r.results["Pid"] != os.getpid()
     assert r.results["Square"] == 144

@@ -44,13 +44,17 @@ from ..states import TASK_TRANSITIONS, RunState, TaskState, check_task_transitio
 from ..store import ErrorInfo, Journal, RunNote, TaskRecord, UnencodableResult
 from .attempt import AttemptResult, error_info, run_attempt
 from .plan import NodePlan, Plan, parse_strategy
+from .recovery import Rehydrated
 from .run import Run, TaskView
 
-__all__ = ["Engine", "Outcome", "Replay"]
+__all__ = ["Engine", "Outcome"]
 
 #: How often (seconds) a running engine asks the journal whether someone
 #: (maybe another process) asked to cancel the run.
 CANCEL_POLL_S = 0.2
+
+#: Transitions that replaying a journaled round would only repeat.
+_REPLAYED_STATES = frozenset({TaskState.PENDING, TaskState.SKIPPED})
 
 #: Group retries renumber the tasks inside: round = outer_round * ROUND_BASE + try.
 ROUND_BASE = 1000
@@ -65,18 +69,6 @@ class Outcome:
     result: Any = None
     failure: FailureInfo | None = None
     culprits: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Replay:
-    """What a journal says already happened, handed to a resuming engine."""
-
-    #: (node id, round) -> the attempt outcome recorded as final.
-    outcomes: Mapping[tuple[str, int], AttemptResult]
-    #: (node id, round) -> (failures so far, highest attempt number used).
-    attempts: Mapping[tuple[str, int], tuple[int, int]]
-    #: Views of every task as the journal left them.
-    views: Mapping[str, TaskView]
 
 
 class _Frame:
@@ -163,7 +155,7 @@ class Engine:
         *,
         executors: Mapping[str, Executor] | None = None,
         max_workers: int | None = None,
-        replay: Replay | None = None,
+        replay: Rehydrated | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.plan = plan
@@ -192,12 +184,11 @@ class Engine:
         self._unrouted: dict[str, str] = {}
         self._next_poll = time.monotonic() + CANCEL_POLL_S
         self._root_outcome: Outcome | None = None
+        self.views = {node_id: TaskView(node_id, n.spec.key) for node_id, n in plan.nodes.items()}
         if replay is not None:
-            self.views = {k: _copy_view(v) for k, v in replay.views.items()}
-        else:
-            self.views = {
-                node_id: TaskView(node_id, n.spec.key) for node_id, n in plan.nodes.items()
-            }
+            self.views.update(
+                (k, _copy_view(v)) for k, v in replay.views.items() if k in self.views
+            )
 
     # ------------------------------------------------------------------ API
 
@@ -386,6 +377,9 @@ class Engine:
     ) -> None:
         """Queue the journal record of one task transition and mirror it in the view."""
         view = self.views[task.id]
+        replay = self._replay
+        if replay is not None and state in _REPLAYED_STATES and (task.id, round_) in replay.seen:
+            return  # the journal has this task's history for the round already
         if state not in TASK_TRANSITIONS[view.state]:
             check_task_transition(task.id, view.state, state)  # raises, with the message
         now = self.clock()
@@ -463,13 +457,20 @@ class Engine:
             if final is not None:
                 self._after_attempts(frame, final)
                 return
-            failures, _last = replay.attempts.get(key, (0, 0))
-            frame.failures = failures
+            frame.failures = replay.failures.get(key, 0)
         if self._cancelling:
             return
         view = self.views[task.id]
         if view.state is not TaskState.PENDING or view.round != frame.round:
             self._rec(task, frame.round, TaskState.PENDING)
+        if replay is not None and view.state is TaskState.RETRYING:
+            due = replay.next_attempt_at.get(key)
+            wait = due - self.clock() if due is not None else 0.0
+            if wait > 0:  # a resumed run continues its backoff, not starts it over
+                heapq.heappush(
+                    self._timers, (time.monotonic() + wait, next(self._timer_seq), frame)
+                )
+                return
         self._begin_attempt(frame)
 
     def _begin_attempt(self, frame: _TaskFrame) -> None:

@@ -1,0 +1,194 @@
+"""Rebuilding a run from its journal, and deciding whether it may continue.
+
+:func:`rehydrate` reads a :class:`RunSnapshot` and gives back what the engine
+needs to continue: every task's view, the outcome of each finished task (so
+it is not run again) and the attempts already spent.  :func:`compare` says
+how the workflow and its events changed since the run was recorded, and
+whether the change touches anything that already started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..graph import Graph, Group, Parallel, Sequence, Task
+from ..states import TaskState
+from ..store import EventPin, RunSnapshot
+from .attempt import AttemptResult
+from .run import TaskView
+
+__all__ = ["Change", "Rehydrated", "compare", "rehydrate", "task_signatures"]
+
+
+@dataclass(slots=True)
+class Rehydrated:
+    """A run's tasks as its journal left them."""
+
+    views: dict[str, TaskView]
+    #: (node id, round) -> final attempt outcome (SUCCEEDED or FAILED).
+    outcomes: dict[tuple[str, int], AttemptResult]
+    #: (node id, round) -> failed attempts so far (they count against retries).
+    failures: dict[tuple[str, int], int]
+    #: (node id, round) -> wall-clock time its next attempt was due.
+    next_attempt_at: dict[tuple[str, int], float]
+    #: Every (node id, round) that has any record.
+    seen: set[tuple[str, int]]
+    #: Nodes whose last record is RUNNING: their attempt was cut off by a crash.
+    interrupted: list[tuple[str, int]] = field(default_factory=list)
+    #: Nodes that had started (any record past PENDING), in any round.
+    started: set[str] = field(default_factory=set)
+
+
+def rehydrate(snapshot: RunSnapshot) -> Rehydrated:
+    """Fold the journal's task records, oldest first, into per-task state."""
+    pins = snapshot.run.events
+    views: dict[str, TaskView] = {}
+    outcomes: dict[tuple[str, int], AttemptResult] = {}
+    failures: dict[tuple[str, int], int] = {}
+    next_at: dict[tuple[str, int], float] = {}
+    last: dict[tuple[str, int], TaskState] = {}
+    started: set[str] = set()
+    for rec in snapshot.tasks:
+        node = rec.node_id
+        key = (node, rec.round)
+        view = views.get(node)
+        if view is None:
+            pin = pins.get(node)
+            view = views[node] = TaskView(node, f"{pin.name}@{pin.version}" if pin else node)
+        state = rec.state
+        last[key] = state
+        if view.round != rec.round and state is not TaskState.PENDING:
+            view.round = rec.round
+        if state is TaskState.PENDING:
+            if rec.note == "interrupted":
+                # Attempt numbering and the retry budget carry on after a crash.
+                view.interrupted += 1
+                view.state = state
+                continue
+            outcomes.pop(key, None)
+            failures.pop(key, None)
+            next_at.pop(key, None)
+            view.state, view.round = state, rec.round
+            view.attempts, view.started_at, view.ended_at = 0, None, None
+            view.result = view.error = view.descriptor = None
+            continue
+        view.state = state
+        view.attempts = max(view.attempts, rec.attempt)
+        if state is TaskState.RUNNING:
+            started.add(node)
+            if view.started_at is None:
+                view.started_at = rec.at
+        elif state is TaskState.RETRYING:
+            failures[key] = failures.get(key, 0) + 1
+            view.error = rec.error
+            if rec.next_attempt_at is not None:
+                next_at[key] = rec.next_attempt_at
+        elif state is TaskState.SKIPPED:
+            view.ended_at = rec.at
+        else:  # SUCCEEDED or FAILED
+            view.ended_at = rec.at
+            view.result, view.error, view.descriptor = rec.result, rec.error, rec.descriptor
+            descriptor = (
+                rec.descriptor
+                if rec.descriptor is not None
+                else (1 if state is TaskState.SUCCEEDED else 0)
+            )
+            outcomes[key] = AttemptResult(descriptor, rec.result, rec.error, None)
+            if state is TaskState.FAILED:
+                failures[key] = failures.get(key, 0) + 1
+    interrupted = [key for key, state in last.items() if state is TaskState.RUNNING]
+    return Rehydrated(views, outcomes, failures, next_at, set(last), interrupted, started)
+
+
+# ----------------------------------------------------------------- changes
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One node that differs between the recorded run and the workflow now."""
+
+    node_id: str
+    what: str
+    started: bool
+
+    def __str__(self) -> str:
+        flag = " (already started)" if self.started else ""
+        return f"{self.node_id}: {self.what}{flag}"
+
+
+def task_signatures(graph: Graph) -> dict[str, str]:
+    """Node id -> a description of the task and where it sits in the graph.
+
+    Two graphs give a node the same signature when the task, its options and
+    its place (the chain of blocks above it and its index in each) are the same.
+    """
+    out: dict[str, str] = {}
+    stack: list[tuple[Any, str]] = [(graph.root, "")]
+    while stack:
+        block, path = stack.pop()
+        if isinstance(block, Task):
+            branches = ",".join(f"{b.descriptor}{'|' if b.pipe else ''}" for b in block.branches)
+            out[block.id] = (
+                f"{block.ref} attrs={dict(block.attrs)} x{block.attempts} "
+                f"branches=[{branches}] at {path or '/'}"
+            )
+            stack.extend((b.body, f"{path}/{block.id}({b.descriptor})") for b in block.branches)
+        elif isinstance(block, Group):
+            tag = f"{path}/{block.id}{dict(block.attrs)}x{block.attempts}"
+            stack.append((block.body, tag))
+            stack.extend((b.body, f"{tag}({b.descriptor})") for b in block.branches)
+        elif isinstance(block, Sequence):
+            pipes = "".join("|" if p else "-" for p in block.pipes)
+            stack.extend((step, f"{path}/seq[{pipes}]:{i}") for i, step in enumerate(block.steps))
+        elif isinstance(block, Parallel):
+            stack.extend(
+                (m, f"{path}/par{len(block.members)}:{i}") for i, m in enumerate(block.members)
+            )
+    return out
+
+
+def compare(
+    old_graph: Graph,
+    old_pins: Mapping[str, EventPin],
+    new_graph: Graph,
+    new_pins: Mapping[str, EventPin],
+    started: set[str],
+) -> list[Change]:
+    """How the workflow changed since the run was recorded, node by node."""
+    old_sig, new_sig = task_signatures(old_graph), task_signatures(new_graph)
+    changes: list[Change] = []
+    for node in dict.fromkeys([*old_sig, *new_sig]):
+        if node not in new_sig:
+            changes.append(Change(node, "removed from the workflow", node in started))
+        elif node not in old_sig:
+            changes.append(Change(node, f"added ({new_sig[node]})", False))
+        elif old_sig[node] != new_sig[node]:
+            changes.append(
+                Change(node, f"changed: was {old_sig[node]}, now {new_sig[node]}", node in started)
+            )
+        else:
+            before, after = old_pins.get(node), new_pins.get(node)
+            if before is None or after is None:
+                continue
+            if (before.name, before.version) != (after.name, after.version):
+                changes.append(
+                    Change(
+                        node,
+                        f"event {before.name}@{before.version} is now {after.name}@{after.version}",
+                        node in started,
+                    )
+                )
+            elif before.fingerprint != after.fingerprint:
+                changes.append(
+                    Change(
+                        node,
+                        f"code of {after.name}@{after.version} changed "
+                        f"({before.fingerprint} -> {after.fingerprint})",
+                        node in started,
+                    )
+                )
+    if old_graph.directives != new_graph.directives:
+        changes.append(Change("(directives)", "directives changed", False))
+    return changes

@@ -1,0 +1,73 @@
+"""A child process for the crash harness.
+
+    python crash_child.py run DB RUN_ID EFFECTS KILL_AFTER
+    python crash_child.py resume DB RUN_ID
+
+``run`` starts the workflow on a SQLite journal whose every write counts;
+after the KILL_AFTER-th write (0 = never) the process SIGKILLs itself.  It
+prints the number of writes when it ends normally.  ``resume`` continues the
+run in a fresh process from the journal alone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.engine import crash_events
+from volnux import Workflow
+from volnux.store import SQLiteJournal
+
+
+class KillingJournal(SQLiteJournal):
+    """Counts writes; SIGKILLs the process right after the chosen one."""
+
+    def __init__(self, path: str, kill_after: int) -> None:
+        super().__init__(path)
+        self.writes = 0
+        self.kill_after = kill_after
+
+    def _wrote(self) -> None:
+        self.writes += 1
+        if self.writes == self.kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def create_run(self, *a: Any) -> None:
+        super().create_run(*a)
+        self._wrote()
+
+    def record(self, *a: Any) -> None:
+        super().record(*a)
+        self._wrote()
+
+    def set_run_state(self, *a: Any, **k: Any) -> None:
+        super().set_run_state(*a, **k)
+        self._wrote()
+
+    def add_note(self, *a: Any) -> None:
+        super().add_note(*a)
+        self._wrote()
+
+
+def main() -> None:
+    mode, db, run_id = sys.argv[1:4]
+    if mode == "run":
+        effects, kill_after = sys.argv[4], int(sys.argv[5])
+        journal = KillingJournal(db, kill_after)
+        wf = Workflow.from_text(crash_events.WORKFLOW, [crash_events])
+        run = wf.run({"effects": effects}, store=journal, run_id=run_id)
+        print(journal.writes, run.status)
+        if run.error:
+            print(run.error, file=sys.stderr)
+    else:
+        run = Workflow.resume(run_id, store=SQLiteJournal(db), events=[crash_events])
+        print(run.status)
+
+
+if __name__ == "__main__":
+    main()
