@@ -32,7 +32,12 @@ LAYERS: list[set[str]] = [
 ]
 
 #: (importer, imported) on the same layer that are allowed.
-SAME_LAYER_ALLOWED = {("states", "errors"), ("config", "errors")}
+SAME_LAYER_ALLOWED = {
+    ("states", "errors"),
+    ("config", "errors"),
+    # Observers read the journal's records (the transitions) and nothing else.
+    ("observability", "store"),
+}
 
 LEVEL = {part: i for i, layer in enumerate(LAYERS) for part in layer}
 

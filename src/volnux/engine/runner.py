@@ -25,6 +25,7 @@ outcome; else run it.
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import heapq
 import itertools
 import queue
@@ -40,6 +41,7 @@ from ..errors import RunError
 from ..events import Context, FailureInfo
 from ..executors import Executor, ProcessExecutor, ThreadExecutor
 from ..graph import Block, Group, Parallel, Sequence, Task, iter_blocks
+from ..observability.observer import NodeInfo, Observer, RunInfo, notify
 from ..states import TASK_TRANSITIONS, RunState, TaskState, check_task_transition
 from ..store import ErrorInfo, Journal, RunNote, TaskRecord, UnencodableResult
 from .attempt import AttemptResult, error_info, run_attempt
@@ -156,6 +158,8 @@ class Engine:
         executors: Mapping[str, Executor] | None = None,
         max_workers: int | None = None,
         replay: Rehydrated | None = None,
+        observers: cabc.Sequence[Observer] = (),
+        workflow: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.plan = plan
@@ -167,6 +171,8 @@ class Engine:
         self.executors: dict[str, Executor] = dict(executors or {})
         self._max_workers = max_workers
         self._replay = replay
+        self._observers = tuple(observers)
+        self.workflow = workflow
         self._starts: deque[tuple[Block, _Frame | None, int, Any, int]] = deque()
         self._done: deque[tuple[_Frame, Outcome]] = deque()
         self._records: list[TaskRecord] = []
@@ -193,7 +199,9 @@ class Engine:
     # ------------------------------------------------------------------ API
 
     def execute(self) -> tuple[RunState, Outcome | None]:
-        """Run to the end (or to cancellation); return the final state and outcome."""
+        """Run to the end (or to cancellation), journal how it ended, and say so."""
+        if self._observers:
+            notify(self._observers, "run_started", self._run_info())
         try:
             self._starts.append((self.plan.graph.root, None, 0, None, 0))
             self._loop()
@@ -201,18 +209,34 @@ class Engine:
             if self._own_executors:
                 for executor in self.executors.values():
                     executor.shutdown(wait=True)
-        if self._root_outcome is None:
-            return RunState.CANCELLED, None
-        if self._root_outcome.ok:
-            return RunState.SUCCEEDED, self._root_outcome
-        return RunState.FAILED, self._root_outcome
+        outcome = self._root_outcome
+        if outcome is None:
+            state = RunState.CANCELLED
+        else:
+            state = RunState.SUCCEEDED if outcome.ok else RunState.FAILED
+        failed = outcome.culprits if outcome is not None and not outcome.ok else ()
+        error = describe_failure(self.views, failed, self._unrouted) if failed else None
+        now = self.clock()
+        if failed:
+            self.journal.add_note(RunNote(self.run_id, "failed", now, {"nodes": list(failed)}))
+        self.journal.set_run_state(self.run_id, state, now, error)
+        if self._observers:
+            notify(self._observers, "run_ended", self.run_id, state, error)
+        return state, outcome
+
+    def _run_info(self) -> RunInfo:
+        nodes = {
+            node_id: NodeInfo(node_id, n.spec.name, str(n.spec.version), n.executor)
+            for node_id, n in self.plan.nodes.items()
+        }
+        return RunInfo(self.run_id, self.workflow, nodes, resumed=self._replay is not None)
 
     def snapshot(self, state: RunState, outcome: Outcome | None, **extra: Any) -> Run:
         """A :class:`Run` view of this engine's tasks."""
         failed = outcome.culprits if outcome is not None and not outcome.ok else ()
         return Run(
             id=self.run_id,
-            workflow=extra.pop("workflow", ""),
+            workflow=self.workflow,
             state=state,
             tasks=self.views,
             error=describe_failure(self.views, failed, self._unrouted) if failed else None,
@@ -332,6 +356,8 @@ class Engine:
         if self._records:
             records, self._records = self._records, []
             self.journal.record(records)
+            if self._observers:
+                notify(self._observers, "transitions", self.run_id, records)
         if self._submits:
             submits, self._submits = self._submits, []
             for frame in submits:
