@@ -49,6 +49,15 @@ def Lock():
 @volnux.event
 def NeedsName(name):
     return name
+
+
+@volnux.event
+def UntilMarker(marker: str = "marker"):
+    import os
+
+    if not os.path.exists(marker):
+        raise RuntimeError(f"{marker} does not exist yet")
+    return "ok"
 '''
 
 

@@ -259,3 +259,24 @@ def test_a_missing_absolute_path_is_named_without_the_working_directory(
     result = invoke("run", str(missing), "-e", project.events)
     assert result.exit_code == 2
     assert _one_error_line(result.stderr) == f"error: {missing}: no such file"
+
+
+def test_a_failed_cli_run_can_be_retried_from_its_journal_alone(project: Project) -> None:
+    import volnux
+    from volnux.store import open_store
+
+    wf = project.write("marker.pty", "Hello -> UntilMarker\n")
+    db = str(project.root / "runs.db")
+    result = invoke("run", wf, "-e", project.events, "--store", db)
+    assert result.exit_code == 1
+    found = re.search(rf"^run ({RUN_ID}) failed", result.stderr, re.M)
+    assert found, result.stderr
+    (project.root / "marker").touch()
+    # No events are passed: the run recorded where the CLI loaded them from.
+    journal = open_store(db)
+    try:
+        retried = volnux.Workflow.retry(found[1], store=journal)
+    finally:
+        journal.close()
+    assert retried.status == "succeeded"
+    assert retried.results["UntilMarker"] == "ok"

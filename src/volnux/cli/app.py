@@ -158,13 +158,14 @@ def run(
 ) -> None:
     """Run a workflow; exit 0 if it succeeds, 1 if it fails, 2 on bad input."""
     from ..store import open_store
-    from ..workflow import Workflow, make_registry
+    from ..workflow import Workflow
     from .inputs import parse_inputs
     from .report import counts_line, failure_summary, format_seconds, print_task_table
 
     with reported_errors():
         values = parse_inputs(inputs or [], input_json)
-        workflow = Workflow(parse_source(file)[1], make_registry(events or []))
+        # from_text records where the events came from, so a resume can load them.
+        workflow = Workflow.from_text(read_source(file), events or [], filename=str(file))
         journal = open_store(store)
         try:
             result = workflow.run(values, store=journal, max_workers=max_workers)
