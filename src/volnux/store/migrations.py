@@ -86,8 +86,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX runs_by_created_at ON runs (created_at)",
             """
             CREATE TABLE task_records (
-                seq             INTEGER PRIMARY KEY,
                 run_id          TEXT NOT NULL REFERENCES runs (id),
+                seq             INTEGER NOT NULL,
                 node_id         TEXT NOT NULL,
                 round           INTEGER NOT NULL,
                 attempt         INTEGER NOT NULL,
@@ -98,10 +98,14 @@ MIGRATIONS: tuple[Migration, ...] = (
                 result_codec    TEXT,
                 error           TEXT,
                 next_attempt_at REAL,
-                note            TEXT
-            )
+                note            TEXT,
+                PRIMARY KEY (run_id, seq)
+            ) WITHOUT ROWID
             """,
-            "CREATE INDEX task_records_by_run ON task_records (run_id, seq)",
+            # Clustered by run: one B-tree insert per record instead of a
+            # table insert plus an index insert, which is a third of the cost
+            # of a two-record transaction (the engine's usual one), and a
+            # run's records are read back in one range scan.
             """
             CREATE TABLE run_notes (
                 seq    INTEGER PRIMARY KEY,

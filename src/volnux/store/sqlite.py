@@ -60,9 +60,9 @@ _ENCODED_CACHE_SIZE: Final = 256
 # The statements of the hot path, kept as constants so that the sqlite3
 # module's statement cache prepares each one once per connection.
 _INSERT_TASK: Final = (
-    "INSERT INTO task_records (run_id, node_id, round, attempt, state, at, descriptor,"
+    "INSERT INTO task_records (run_id, seq, node_id, round, attempt, state, at, descriptor,"
     " result, result_codec, error, next_attempt_at, note)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_RUN: Final = (
     "INSERT INTO runs (id, workflow, filename, text, fingerprint, events, inputs,"
@@ -116,6 +116,10 @@ class SQLiteJournal:
         # its id cannot be reused while it is here.
         self._encoded: dict[int, tuple[Any, tuple[bytes | str | None, str | None]]] = {}
         self._lock = threading.Lock()
+        # The next record number of each run this journal has written to.  A
+        # run's records are written by one process at a time (its owner), so
+        # the number is read from the file once and then counted here.
+        self._next_seq: dict[str, int] = {}
         self._conn = _open(self.path, synchronous, busy_timeout)
 
     # -- writing ---------------------------------------------------------
@@ -195,6 +199,7 @@ class SQLiteJournal:
             rows.append(
                 (
                     rec.run_id,
+                    0,  # the record number, set below under the lock
                     rec.node_id,
                     rec.round,
                     rec.attempt,
@@ -212,7 +217,17 @@ class SQLiteJournal:
             return
         with self._lock:
             conn = self._conn
+            next_seq = self._next_seq
             try:
+                numbered = []
+                for row in rows:
+                    run_id = row[0]
+                    seq = next_seq.get(run_id)
+                    if seq is None:
+                        seq = self._last_seq(run_id) + 1
+                    numbered.append((run_id, seq, *row[2:]))
+                    next_seq[run_id] = seq + 1
+                rows = numbered
                 if len(rows) == 1:
                     conn.execute(_INSERT_TASK, rows[0])
                 else:
@@ -227,9 +242,19 @@ class SQLiteJournal:
                         _rollback(conn)
                         raise
             except sqlite3.IntegrityError as exc:
+                for row in rows:  # nothing was written: number these again next time
+                    next_seq.pop(row[0], None)
                 raise self._unknown_run(exc, {row[0] for row in rows}) from exc
             except sqlite3.Error as exc:
+                for row in rows:
+                    next_seq.pop(row[0], None)
                 raise self._failure(exc, f"recording {len(rows)} task transition(s)") from exc
+
+    def _last_seq(self, run_id: str) -> int:
+        row = self._conn.execute(
+            "SELECT MAX(seq) FROM task_records WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
 
     def set_run_state(
         self, run_id: str, state: RunState, at: float, error: str | None = None
@@ -425,6 +450,11 @@ class SQLiteJournal:
 
     def _unknown_run(self, exc: sqlite3.IntegrityError, run_ids: set[str]) -> Exception:
         """A KeyError naming the unknown run when a foreign key failed, else a StoreError."""
+        if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
+            return StoreError(
+                f"another process is writing the task records of run {', '.join(sorted(run_ids))}"
+                f" in {self.path}; a run has one owner at a time (cancel it, or wait for it)"
+            )
         if "FOREIGN KEY" not in str(exc):
             return self._failure(exc, "writing")
         # Cold path: find which of the batch's runs is missing.
