@@ -51,15 +51,13 @@ directives = st.lists(
 ).map(tuple)
 
 
-def _task(draw_name: str, version: str | None, a: tuple, n: int | None) -> Task:  # type: ignore[type-arg]
-    return Task(id="", ref=EventRef(draw_name, version), attrs=a, attempts=n)
+def _task(
+    name: str, version: str | None, a: tuple[tuple[str, AttrValue], ...], n: int | None
+) -> Task:
+    return Task(id="", ref=EventRef(name, version), attrs=a, attempts=n)
 
 
 leaves = st.builds(_task, names, versions, attrs, attempts)
-
-
-def _group(body: Block, bracket: str, a: tuple, n: int | None) -> Group:  # type: ignore[type-arg]
-    return Group(id="", body=body, bracket=bracket, attrs=a, attempts=n)
 
 
 def _wrap(block: Block) -> Block:
@@ -67,43 +65,37 @@ def _wrap(block: Block) -> Block:
     return Group(id="", body=block) if isinstance(block, Sequence | Parallel) else block
 
 
-def _sequence(steps: list[Block], pipes: list[bool]) -> Sequence:
-    steps = [Group(id="", body=s) if isinstance(s, Sequence) else s for s in steps]
-    return Sequence(steps=tuple(steps), pipes=tuple(pipes[: len(steps) - 1]))
+def _block(draw: st.DrawFn, depth: int) -> Block:
+    """A random block in a shape the parser can produce (ids filled in later).
 
-
-def _with_branches(target: Block, bodies: list[tuple[int, Block, bool]]) -> Block:
-    owner = _wrap(target)
+    A plain recursive helper rather than st.recursive: the latter's repr is
+    tens of kilobytes, which hypothesis warns about on every run.
+    """
+    kind = draw(st.sampled_from(["task", "sequence", "parallel", "group", "branches"]))
+    if depth == 0 or kind == "task":
+        return draw(leaves)
+    if kind == "sequence":
+        count = draw(st.integers(2, 4))
+        steps = [_block(draw, depth - 1) for _ in range(count)]
+        steps = [Group(id="", body=s) if isinstance(s, Sequence) else s for s in steps]
+        pipes = tuple(draw(st.booleans()) for _ in range(count - 1))
+        return Sequence(steps=tuple(steps), pipes=pipes)
+    if kind == "parallel":
+        count = draw(st.integers(2, 4))
+        return Parallel(members=tuple(_wrap(_block(draw, depth - 1)) for _ in range(count)))
+    if kind == "group":
+        return Group(
+            id="",
+            body=_block(draw, depth - 1),
+            bracket=draw(st.sampled_from("{(")),
+            attrs=draw(attrs),
+            attempts=draw(attempts),
+        )
+    owner = _wrap(_block(draw, depth - 1))
     assert isinstance(owner, Task | Group)
-    branches = tuple(Branch(d, body, pipe) for d, body, pipe in bodies)
+    descriptors = draw(st.lists(st.integers(0, 9), min_size=1, max_size=3, unique=True))
+    branches = tuple(Branch(d, _block(draw, depth - 1), draw(st.booleans())) for d in descriptors)
     return dataclasses.replace(owner, branches=branches)
-
-
-def _extend(children: st.SearchStrategy[Block]) -> st.SearchStrategy[Block]:
-    return st.one_of(
-        st.builds(
-            _sequence,
-            st.lists(children, min_size=2, max_size=4),
-            st.lists(st.booleans(), min_size=3, max_size=3),
-        ),
-        st.lists(children.map(_wrap), min_size=2, max_size=4).map(
-            lambda ms: Parallel(members=tuple(ms))
-        ),
-        st.builds(_group, children, st.sampled_from("{("), attrs, attempts),
-        st.builds(
-            _with_branches,
-            children,
-            st.lists(
-                st.tuples(st.integers(0, 9), children, st.booleans()),
-                min_size=1,
-                max_size=3,
-                unique_by=lambda b: b[0],
-            ),
-        ),
-    )
-
-
-blocks = st.recursive(leaves, _extend, max_leaves=12)
 
 
 def _number(root: Block) -> Block:
@@ -134,8 +126,8 @@ def _number(root: Block) -> Block:
 
 @st.composite
 def graphs(draw: st.DrawFn) -> Graph:
-    # A composite keeps the strategy's repr short; the recursive one's is 45 kB.
-    return Graph(root=_number(draw(blocks)), directives=draw(directives))
+    root = _block(draw, depth=draw(st.integers(0, 4)))
+    return Graph(root=_number(root), directives=draw(directives))
 
 
 @SETTINGS
