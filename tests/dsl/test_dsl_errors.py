@@ -54,6 +54,8 @@ SYNTAX = [
     # retries
     ("A * x", 1, 5, f"expected {FACTOR} after '*'"),
     ("A * ", 1, 4, f"expected {FACTOR} after '*'"),
+    ("3 -> A", 1, 3, "expected '*' after '3'"),
+    ("3 $", 1, 3, "unexpected character '$'; expected '*' after '3'"),
     # attributes
     ("A[]", 1, 3, "expected an attribute name after '['"),
     ("A[=1]", 1, 3, "expected an attribute name after '['"),

@@ -89,6 +89,7 @@ def parse_file(path: str | os.PathLike[str]) -> Graph:
 
 # -- syntax errors -------------------------------------------------------------
 
+# In the order messages list them; '*' only shows up alone (after `3` in `3 * A`).
 _OPERATORS = {"ARROW": "'->'", "PIPE": "'|->'", "_PAR": "'||'"}
 _CLOSERS = {
     "_COMMA": "','",
@@ -202,7 +203,7 @@ def _expected(accepts: set[str], before: Token | None) -> str:
         return "a descriptor (a digit from 0 to 9)"
     words = [word for name, word in {**_OPERATORS, **_CLOSERS}.items() if name in accepts]
     if not words:
-        return ""
+        return "'*'" if "STAR" in accepts else ""
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
