@@ -58,7 +58,11 @@ def test_the_orders_example_runs_twice_to_the_same_outputs(tmp_path: Path) -> No
         )
         assert re.search(r"^ValidateOrders\s+\S+\s+failed \(handled\)\s+1\s", done.stdout, re.M)
         assert re.search(r"^WriteRejects\s+\S+\s+succeeded\s", done.stdout, re.M)
-        assert re.search(r"^run [0-9a-f]{12} succeeded in ", done.stdout, re.M)
+        assert re.search(
+            r"^run [0-9a-f]{12} succeeded in \S+ \(7 succeeded, 1 failed and handled\)$",
+            done.stdout,
+            re.M,
+        )
 
         count, total, some = saved_orders(tmp_path / "out" / "orders.db")
         assert count == 26

@@ -59,10 +59,11 @@ def state_label(run: Run, view: TaskView) -> str:
 
 
 def counts_line(run: Run) -> str:
-    """``3 succeeded, 1 failed (handled), 2 skipped`` in a fixed order."""
+    """``3 succeeded, 1 failed and handled, 2 skipped`` in a fixed order."""
     counts = Counter(state_label(run, view) for view in run.tasks.values())
     order = ("succeeded", HANDLED, "failed", "skipped", "retrying", "running", "pending")
-    return ", ".join(f"{counts[s]} {s}" for s in order if counts[s])
+    words = {HANDLED: "failed and handled"}
+    return ", ".join(f"{counts[s]} {words.get(s, s)}" for s in order if counts[s])
 
 
 def failure_summary(run: Run) -> list[str]:
