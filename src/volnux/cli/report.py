@@ -7,10 +7,19 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..states import TaskState
+
 if TYPE_CHECKING:  # the CLI imports the engine only when a command runs
     from ..engine import Run, TaskView
 
-__all__ = ["failure_summary", "print_task_table", "trimmed_traceback"]
+__all__ = [
+    "counts_line",
+    "failure_summary",
+    "format_seconds",
+    "print_task_table",
+    "state_label",
+    "trimmed_traceback",
+]
 
 #: Innermost traceback frames shown per failed task: the event's own code.
 FRAMES_SHOWN = 3
@@ -53,7 +62,7 @@ def print_task_table(run: Run) -> None:
 
 def state_label(run: Run, view: TaskView) -> str:
     """The state; a failure its ``0`` branch handled reads ``failed (handled)``."""
-    if view.state.value == "failed" and view.node_id not in run.failed_nodes:
+    if view.state is TaskState.FAILED and view.node_id not in run.failed_nodes:
         return HANDLED
     return view.state.value
 
