@@ -58,6 +58,11 @@ CANCEL_POLL_S = 0.2
 #: Transitions that replaying a journaled round would only repeat.
 _REPLAYED_STATES = frozenset({TaskState.PENDING, TaskState.SKIPPED})
 
+#: Completions that trigger nothing wait at most this long (seconds) and this
+#: many records for others to share their transaction (see Engine._must_write).
+GROUP_COMMIT_S = 0.01
+GROUP_COMMIT_MAX = 1024
+
 #: Group retries renumber the tasks inside: round = outer_round * ROUND_BASE + try.
 ROUND_BASE = 1000
 
@@ -189,6 +194,7 @@ class Engine:
         self._error: BaseException | None = None
         self._unrouted: dict[str, str] = {}
         self._next_poll = time.monotonic() + CANCEL_POLL_S
+        self._flush_due: float | None = None
         self._root_outcome: Outcome | None = None
         self.views = {node_id: TaskView(node_id, n.spec.key) for node_id, n in plan.nodes.items()}
         if replay is not None:
@@ -260,7 +266,7 @@ class Engine:
         while True:
             if self._error is not None:
                 raise self._error
-            self._wake.wait(CANCEL_POLL_S if not self._timers else self._timer_wait())
+            self._wake.wait(self._wait_time())
             self._wake.clear()
             with self._lock:
                 self._drain_inbox()
@@ -283,12 +289,16 @@ class Engine:
                     return
             self._pump()
 
-    def _timer_wait(self) -> float:
-        wait = min(self._timers[0][0], self._next_poll) - time.monotonic()
-        return max(wait, 0.0)
+    def _wait_time(self) -> float:
+        due = self._next_poll
+        if self._timers:
+            due = min(due, self._timers[0][0])
+        if self._flush_due is not None:
+            due = min(due, self._flush_due)
+        return max(due - time.monotonic(), 0.0)
 
     def _finished(self) -> bool:
-        if self._running or self._timers or self._starts or self._done:
+        if self._running or self._timers or self._starts or self._done or self._records:
             return False
         if self._root_outcome is not None or self._cancelling:
             return True
@@ -353,7 +363,8 @@ class Engine:
                 self._start(*starts.popleft())
 
     def _flush(self) -> None:
-        if self._records:
+        if self._records and self._must_write():
+            self._flush_due = None
             records, self._records = self._records, []
             self.journal.record(records)
             if self._observers:
@@ -362,6 +373,26 @@ class Engine:
             submits, self._submits = self._submits, []
             for frame in submits:
                 self._submit(frame)
+
+    def _must_write(self) -> bool:
+        """Whether the pending records must be journaled now.
+
+        Always before acting on them (submitting an attempt, ending the run,
+        sleeping on a retry timer).  Completions that lead to no action (a
+        parallel member finishing while its siblings run) may wait a little
+        so that those arriving together share one transaction; the calling
+        thread is woken to write them within ``GROUP_COMMIT_S`` at the latest.
+        """
+        if self._submits or self._root_outcome is not None or self._cancelling:
+            return True
+        if self._running == 0 or len(self._records) >= GROUP_COMMIT_MAX:
+            return True
+        now = time.monotonic()
+        if self._flush_due is None:
+            self._flush_due = now + GROUP_COMMIT_S
+            self._wake.set()
+            return False
+        return now >= self._flush_due
 
     def _submit(self, frame: _TaskFrame) -> None:
         node = frame.node
