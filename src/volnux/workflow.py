@@ -328,7 +328,10 @@ def resume(
         workflow = Workflow(old_graph, registry, name=run.workflow, sources=sources)
     plan = workflow.plan
     state = rehydrate(snapshot)
-    changes = compare(old_graph, old_pins, workflow.graph, plan.pins(), state.started)
+    culprits = _failed_nodes(snapshot) if retry else []
+    # A retry runs its failed tasks from scratch, so fixing their code is the point.
+    started = state.started - set(culprits)
+    changes = compare(old_graph, old_pins, workflow.graph, plan.pins(), started)
     now = time.time()
     blocking = [c for c in changes if c.started]
     if blocking and not force:
@@ -367,9 +370,7 @@ def resume(
         for node, rnd in state.interrupted
         if node in plan.nodes
     ]
-    culprits: list[str] = []
     if retry:
-        culprits = _failed_nodes(snapshot)
         for node in culprits:
             view = state.views.get(node)
             if view is not None and view.state is not TaskState.PENDING:
@@ -463,7 +464,63 @@ def _pin_dict(pin: EventPin) -> dict[str, str]:
 
 
 def _owner(sources: list[str]) -> dict[str, Any]:
-    return {"pid": os.getpid(), "host": socket.gethostname(), "sources": sources}
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "cwd": os.getcwd(),
+        "sources": sources,
+    }
+
+
+def recorded_sources(snapshot: RunSnapshot) -> list[str]:
+    """Where the run loaded its events from, as recorded."""
+    return _program(snapshot)[3]
+
+
+def recorded_workflow_path(snapshot: RunSnapshot) -> Path | None:
+    """The run's workflow file, if it still exists (relative paths as run from)."""
+    filename = _program(snapshot)[1]
+    if filename.startswith("<"):
+        return None
+    path = Path(filename)
+    if not path.is_absolute():
+        owner = _first_owner(snapshot)
+        base = Path(owner["cwd"]) if owner and owner.get("cwd") else Path.cwd()
+        path = base / path
+    return path if path.is_file() else None
+
+
+def cancel_run(journal: Journal, run_id: str) -> RunState:
+    """Cancel ``run_id``; return its state now.
+
+    A run whose owner process is alive is asked to stop (it starts nothing
+    new, lets running tasks finish and ends CANCELLED); a run whose owner is
+    gone (it crashed) or that is paused is marked CANCELLED at once.  Either
+    way it stays resumable.
+    """
+    snapshot = journal.load(run_id)
+    state = snapshot.run.state
+    now = time.time()
+    if state is RunState.PAUSED:
+        journal.add_note(RunNote(run_id, "cancelled", now, {"by": os.getpid()}))
+        journal.set_run_state(run_id, RunState.CANCELLED, now)
+        return RunState.CANCELLED
+    if state is not RunState.RUNNING:
+        return state
+    owner = _last_owner(snapshot)
+    journal.request_cancel(run_id)
+    if owner is not None and _alive(owner):
+        return RunState.RUNNING
+    journal.add_note(RunNote(run_id, "cancelled", now, {"by": os.getpid(), "owner": "gone"}))
+    journal.set_run_state(run_id, RunState.CANCELLED, now)
+    return RunState.CANCELLED
+
+
+def _first_owner(snapshot: RunSnapshot) -> dict[str, Any] | None:
+    for note in snapshot.notes:
+        if note.kind == "started":
+            return dict(note.detail)
+    return None
 
 
 def _last_owner(snapshot: RunSnapshot) -> dict[str, Any] | None:

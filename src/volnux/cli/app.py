@@ -256,3 +256,9 @@ def fmt(
     if formatted != text:
         typer.echo(f"{file} is not in canonical form; `volnux fmt {file}` prints it", err=True)
         raise typer.Exit(EXIT_FAILED)
+
+
+# Registered last: the runs commands reuse this module's options and helpers.
+from .runs import runs_app  # noqa: E402
+
+app.add_typer(runs_app)

@@ -14,12 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..graph import Graph, Group, Parallel, Sequence, Task
-from ..states import TaskState
+from ..states import RunState, TaskState
 from ..store import EventPin, RunSnapshot
 from .attempt import AttemptResult
-from .run import TaskView
+from .run import Run, TaskView
 
-__all__ = ["Change", "Rehydrated", "compare", "rehydrate", "task_signatures"]
+__all__ = [
+    "Change",
+    "Rehydrated",
+    "compare",
+    "rehydrate",
+    "run_from_snapshot",
+    "task_signatures",
+]
 
 
 @dataclass(slots=True)
@@ -192,3 +199,29 @@ def compare(
     if old_graph.directives != new_graph.directives:
         changes.append(Change("(directives)", "directives changed", False))
     return changes
+
+
+def run_from_snapshot(snapshot: RunSnapshot) -> Run:
+    """The :class:`Run` view of a journaled run, as the journal left it."""
+    record = snapshot.run
+    views = rehydrate(snapshot).views
+    failed: tuple[str, ...] = ()
+    for note in reversed(snapshot.notes):
+        if note.kind == "failed":
+            failed = tuple(note.detail.get("nodes", ()))
+            break
+        if note.kind in ("resumed", "retried"):
+            break
+    if record.state is not RunState.FAILED:
+        failed = ()
+    return Run(
+        id=record.id,
+        workflow=record.workflow,
+        state=record.state,
+        tasks=views,
+        error=record.error,
+        failed_nodes=failed,
+        created_at=record.created_at,
+        ended_at=record.ended_at,
+        inputs=record.inputs,
+    )

@@ -388,4 +388,6 @@ def _origin(obj: Any) -> str:
         path = inspect.getsourcefile(obj)
     except (OSError, TypeError):
         path = None
+    if module.startswith("volnux_events_") and path:
+        return path  # a file loaded by path: its module name is made up
     return f"{module} ({path})" if path else module

@@ -1,0 +1,381 @@
+"""``volnux runs``: list, show, resume, retry and cancel recorded runs.
+
+Tables for people, ``--json`` for scripts.  Exit codes as elsewhere: 0 done,
+1 a run that did not succeed, 2 bad input (unknown run, refused resume ...).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ..errors import VolnuxError
+from .app import EXIT_FAILED, EventsOption, fail, reported_errors
+
+if TYPE_CHECKING:
+    from ..engine import Run
+    from ..store import Journal, RunRecord
+
+__all__ = ["runs_app"]
+
+runs_app = typer.Typer(
+    name="runs",
+    help="Recorded runs: list, show, resume, retry, cancel.",
+    no_args_is_help=True,
+)
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="The journal: a .db path, sqlite:PATH or memory: "
+        "(default: $VOLNUX_STORE, else .volnux/volnux.db here).",
+        metavar="URL",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+RunIdArgument = Annotated[str, typer.Argument(help="The run's id.", metavar="RUN_ID")]
+
+
+@contextmanager
+def journal_at(store: str | None) -> Iterator[Journal]:
+    """Open the store named on the command line; errors become one line, exit 2."""
+    from ..store import open_store
+
+    with reported_errors():
+        journal = open_store(store)
+    try:
+        yield journal
+    finally:
+        journal.close()
+
+
+def _load(journal: Journal, run_id: str) -> Run:
+    from ..engine.recovery import run_from_snapshot
+
+    try:
+        return run_from_snapshot(journal.load(run_id))
+    except KeyError:
+        fail(f"no run {run_id!r} in {journal!r}; `volnux runs list` shows the runs there")
+    except VolnuxError as exc:
+        fail(str(exc))
+
+
+def _when(ts: float | None) -> str:
+    return "" if ts is None else datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _failed_task(record: RunRecord) -> str:
+    # The engine writes "NODE (Event@1.0.0) failed after ..." first in the error.
+    if not record.error:
+        return ""
+    return record.error.split(" ", 1)[0]
+
+
+@runs_app.command("list")
+def list_runs(
+    store: StoreOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """The newest runs first: id, workflow, status, start, duration, failed task."""
+    from .report import format_seconds
+
+    with journal_at(store) as journal, reported_errors():
+        records = journal.list_runs(limit)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": r.id,
+            "workflow": r.workflow,
+            "status": r.state.value,
+            "started": r.created_at,
+            "duration": (r.ended_at - r.created_at) if r.ended_at else None,
+            "failed_task": _failed_task(r) or None,
+        }
+        for r in records
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no runs recorded yet")
+        return
+    _table(
+        ("id", "workflow", "status", "started", "duration", "failed task"),
+        [
+            (
+                str(row["id"]),
+                str(row["workflow"]),
+                str(row["status"]),
+                _when(row["started"]),
+                format_seconds(row["duration"]),
+                row["failed_task"] or "",
+            )
+            for row in rows
+        ],
+    )
+
+
+@runs_app.command()
+def show(run_id: RunIdArgument, store: StoreOption = None, as_json: JsonOption = False) -> None:
+    """Every task of a run, the path it took, and what resume or retry would re-run."""
+    from ..workflow import plan_resume
+    from .report import format_seconds, state_label, trimmed_traceback
+
+    with journal_at(store) as journal:
+        run = _load(journal, run_id)
+        snapshot = journal.load(run_id)
+        plan = plan_resume(journal, run_id)
+    pins = snapshot.run.events
+    path = [
+        v.node_id
+        for v in sorted(
+            (v for v in run.tasks.values() if v.started_at is not None),
+            key=lambda v: v.started_at or 0.0,
+        )
+    ]
+    if as_json:
+        typer.echo(json.dumps(_run_json(run, pins, path, plan), indent=2, default=str))
+        return
+    took = format_seconds((run.ended_at - run.created_at) if run.ended_at else None)
+    typer.echo(f"run {run.id}  {run.workflow}  {run.status}")
+    typer.echo(f"started {_when(run.created_at)}" + (f", took {took}" if took else ""))
+    if run.error:
+        typer.echo(f"error: {run.error}")
+    typer.echo("")
+    _table(
+        ("node", "event", "source", "state", "attempts", "time"),
+        [
+            (
+                v.node_id,
+                v.event,
+                pins[v.node_id].origin if v.node_id in pins else "",
+                state_label(run, v) + (" (interrupted)" if v.interrupted else ""),
+                str(v.attempts) if v.attempts else "",
+                format_seconds(v.duration),
+            )
+            for v in run.tasks.values()
+        ],
+    )
+    typer.echo("")
+    typer.echo("path: " + (" -> ".join(path) if path else "(nothing ran)"))
+    for v in run.tasks.values():
+        if v.error is None or v.state.value not in ("failed", "retrying"):
+            continue
+        typer.echo("")
+        typer.echo(
+            f"{v.node_id} ({v.event}), attempt {v.attempts}: {v.error.type}: {v.error.message}"
+        )
+        for line in trimmed_traceback(v.error.traceback):
+            typer.echo("    " + line)
+    typer.echo("")
+    for line in _next_steps(run, plan):
+        typer.echo(line)
+
+
+def _next_steps(run: Run, plan: dict[str, Any]) -> list[str]:
+    status = run.status
+    if status == "succeeded":
+        return ["nothing to resume: the run succeeded"]
+    kept = ", ".join(plan["kept"]) or "nothing"
+    if status == "failed":
+        again = ", ".join(plan["rerun"]) or "nothing"
+        return [
+            f"retry with: volnux runs retry {run.id}",
+            f"  runs again: {again}, then what follows them",
+            f"  keeps: {kept}",
+        ]
+    again = ", ".join(plan["interrupted"]) or "nothing"
+    return [
+        f"resume with: volnux runs resume {run.id}",
+        f"  runs again (cut off while running): {again}",
+        f"  keeps: {kept}",
+        f"  not started yet: {', '.join(plan['pending']) or 'nothing'}",
+    ]
+
+
+def _run_json(run: Run, pins: Any, path: list[str], plan: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "workflow": run.workflow,
+        "status": run.status,
+        "error": run.error,
+        "failed_nodes": list(run.failed_nodes),
+        "created_at": run.created_at,
+        "ended_at": run.ended_at,
+        "path": path,
+        "tasks": [
+            {
+                "node": v.node_id,
+                "event": v.event,
+                "source": pins[v.node_id].origin if v.node_id in pins else None,
+                "code_fingerprint": pins[v.node_id].fingerprint if v.node_id in pins else None,
+                "state": v.state.value,
+                "attempts": v.attempts,
+                "interrupted": v.interrupted,
+                "round": v.round,
+                "started_at": v.started_at,
+                "ended_at": v.ended_at,
+                "descriptor": v.descriptor,
+                "error": v.error.to_dict() if v.error else None,
+            }
+            for v in run.tasks.values()
+        ],
+        "resume": plan,
+    }
+
+
+def _continue(
+    run_id: str,
+    store: str | None,
+    events: list[str] | None,
+    workflow_file: Path | None,
+    force: bool,
+    retry: bool,
+    as_json: bool,
+) -> None:
+    from ..workflow import Workflow, recorded_workflow_path
+    from .report import counts_line, failure_summary, print_task_table
+
+    with journal_at(store) as journal, reported_errors():
+        snapshot = _snapshot(journal, run_id)
+        current = workflow_file or recorded_workflow_path(snapshot)
+        workflow = None
+        if current is not None:
+            from .app import read_source
+
+            workflow = Workflow.from_text(
+                read_source(current),
+                events if events is not None else _sources(snapshot),
+                filename=snapshot.run.filename if workflow_file is None else str(current),
+                name=snapshot.run.workflow,
+            )
+        call = Workflow.retry if retry else Workflow.resume
+        result = call(run_id, store=journal, events=events, workflow=workflow, force=force)
+    if as_json:
+        typer.echo(json.dumps({"id": result.id, "status": result.status, "error": result.error}))
+    elif result.succeeded:
+        print_task_table(result)
+        typer.echo(f"run {result.id} succeeded ({counts_line(result)})")
+    if not result.succeeded:
+        if not as_json:
+            for line in failure_summary(result):
+                typer.echo(line, err=True)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _snapshot(journal: Journal, run_id: str) -> Any:
+    try:
+        return journal.load(run_id)
+    except KeyError:
+        fail(f"no run {run_id!r} in {journal!r}; `volnux runs list` shows the runs there")
+
+
+def _sources(snapshot: Any) -> list[str]:
+    from ..workflow import recorded_sources
+
+    return recorded_sources(snapshot)
+
+
+WorkflowOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workflow",
+        help="The workflow file as it is now (default: the recorded file, if it still exists; "
+        "else the recorded text).",
+        metavar="FILE.pty",
+    ),
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Continue even if the workflow or its events changed where the run already "
+        "started, or its recorded owner looks alive (recorded in the run).",
+    ),
+]
+
+
+@runs_app.command()
+def resume(
+    run_id: RunIdArgument,
+    store: StoreOption = None,
+    events: EventsOption = None,
+    workflow: WorkflowOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Continue a crashed, cancelled or paused run; finished tasks are not run again."""
+    _continue(run_id, store, events, workflow, force, retry=False, as_json=as_json)
+
+
+@runs_app.command()
+def retry(
+    run_id: RunIdArgument,
+    store: StoreOption = None,
+    events: EventsOption = None,
+    workflow: WorkflowOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-run a failed run's failed tasks and what follows them, keeping the rest."""
+    _continue(run_id, store, events, workflow, force, retry=True, as_json=as_json)
+
+
+@runs_app.command()
+def cancel(
+    run_id: RunIdArgument,
+    store: StoreOption = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", min=0, help="Seconds to wait for a running run to stop (0: do not wait)."
+        ),
+    ] = 30.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Stop a run: it starts no new task, ends CANCELLED and can be resumed later."""
+    from ..states import RunState
+    from ..workflow import cancel_run
+
+    with journal_at(store) as journal, reported_errors():
+        _snapshot(journal, run_id)
+        state = cancel_run(journal, run_id)
+        deadline = time.monotonic() + wait
+        while state is RunState.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.05)
+            state = journal.load(run_id).run.state
+    if as_json:
+        typer.echo(json.dumps({"id": run_id, "status": state.value}))
+    elif state is RunState.CANCELLED:
+        typer.echo(f"run {run_id} cancelled; `volnux runs resume {run_id}` continues it")
+    elif state is RunState.RUNNING:
+        typer.echo(
+            f"run {run_id}: cancel requested; it stops once its running tasks finish",
+        )
+    else:
+        typer.echo(f"run {run_id} is {state.value}; nothing to cancel")
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for header in headers:
+        table.add_column(header, no_wrap=True)
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    console = Console(highlight=False, file=sys.stdout)
+    if not console.is_terminal:
+        console.width = 200
+    console.print(table)

@@ -1,0 +1,223 @@
+"""``volnux runs``: list, show, resume, retry, cancel, through the real command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+EVENTS = """
+import os, time
+import volnux
+
+def _mark(ctx):
+    with open(os.environ["MARKS"], "a") as f:
+        f.write(ctx.node_id + "\\n")
+
+@volnux.event
+def Fetch(ctx):
+    _mark(ctx)
+    return {"rows": 3}
+
+@volnux.event
+def Slow(ctx, piped=None):
+    _mark(ctx)
+    time.sleep(float(os.environ.get("SLOW", "0")))
+    return "slow done"
+
+@volnux.event
+def Store(ctx, piped=None):
+    _mark(ctx)
+    if os.environ.get("BREAK_STORE"):
+        raise RuntimeError("disk full")
+    return "stored"
+"""
+
+WORKFLOW = "Fetch |-> Slow -> Store\n"
+
+
+def volnux(
+    tmp: Path, *args: str, env: dict[str, str] | None = None, check: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "volnux", *args],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MARKS": str(tmp / "marks"), **(env or {})},
+    )
+    if check is not None:
+        assert out.returncode == check, (out.stdout, out.stderr)
+    return out
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "events.py").write_text(EVENTS)
+    (tmp_path / "flow.pty").write_text(WORKFLOW)
+    return tmp_path
+
+
+def marks(tmp: Path) -> list[str]:
+    path = tmp / "marks"
+    return path.read_text().split() if path.exists() else []
+
+
+def only_run(tmp: Path) -> dict[str, object]:
+    rows = json.loads(volnux(tmp, "runs", "list", "--json", check=0).stdout)
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_list_and_show_a_succeeded_run(project: Path) -> None:
+    volnux(project, "run", "flow.pty", "--events", "events.py", check=0)
+    row = only_run(project)
+    assert row["status"] == "succeeded" and row["workflow"] == "flow"
+    out = volnux(project, "runs", "list", check=0).stdout
+    assert str(row["id"]) in out and "succeeded" in out
+    shown = volnux(project, "runs", "show", str(row["id"]), check=0).stdout
+    assert "path: Fetch -> Slow -> Store" in shown
+    assert "nothing to resume" in shown
+    data = json.loads(volnux(project, "runs", "show", str(row["id"]), "--json", check=0).stdout)
+    assert [t["node"] for t in data["tasks"]] == ["Fetch", "Slow", "Store"]
+    assert data["tasks"][0]["event"] == "Fetch@1.0.0"
+    assert data["tasks"][0]["source"].endswith("events.py")
+    assert len(data["tasks"][0]["code_fingerprint"]) == 16
+
+
+def test_failed_run_shows_what_retry_reruns_and_retry_keeps_the_rest(project: Path) -> None:
+    failed = volnux(project, "run", "flow.pty", "-e", "events.py", env={"BREAK_STORE": "1"})
+    assert failed.returncode == 1
+    run_id = str(only_run(project)["id"])
+    shown = volnux(project, "runs", "show", run_id, check=0).stdout
+    assert "RuntimeError: disk full" in shown
+    assert f"retry with: volnux runs retry {run_id}" in shown
+    assert "runs again: Store" in shown and "keeps: Fetch, Slow" in shown
+    # Resume is the wrong verb for a failed run, and says which one to use.
+    wrong = volnux(project, "runs", "resume", run_id, check=2)
+    assert f"volnux runs retry {run_id}" in wrong.stderr
+    volnux(project, "runs", "retry", run_id, check=0)
+    assert marks(project) == ["Fetch", "Slow", "Store", "Store"]
+    assert only_run(project)["status"] == "succeeded"
+
+
+def test_retry_after_fixing_the_failed_event_is_allowed(project: Path) -> None:
+    source = project / "events.py"
+    source.write_text(
+        source.read_text().replace('raise RuntimeError("disk full")', "raise ValueError('bug')")
+    )
+    volnux(project, "run", "flow.pty", "-e", "events.py", env={"BREAK_STORE": "1"}, check=1)
+    run_id = str(only_run(project)["id"])
+    source.write_text(EVENTS)  # the fix: only the failed event's code changed
+    volnux(project, "runs", "retry", run_id, check=0)
+    notes = _notes(project, run_id)
+    assert any(kind == "changed" for kind, _ in notes)
+
+
+def test_resume_refuses_a_changed_started_node_and_force_records_it(project: Path) -> None:
+    run_id = _crashed_run(project)  # Fetch and Slow started; Store did not
+    (project / "flow.pty").write_text("Fetch |-> Slow[timeout=5] -> Store\n")
+    refused = volnux(project, "runs", "resume", run_id, check=2)
+    assert "Slow: changed" in refused.stderr and "already started" in refused.stderr
+    assert "--force" in refused.stderr
+    volnux(project, "runs", "resume", run_id, "--force", check=0)
+    assert any(kind == "forced-change" for kind, _ in _notes(project, run_id))
+
+
+def test_resume_allows_changes_to_nodes_not_started(project: Path) -> None:
+    run_id = _crashed_run(project)
+    (project / "flow.pty").write_text("Fetch |-> Slow -> Store[timeout=9]\n")
+    volnux(project, "runs", "resume", run_id, check=0)
+    assert any(kind == "changed" for kind, _ in _notes(project, run_id))
+
+
+def test_crashed_run_resumes_in_a_fresh_process_without_repeating_work(project: Path) -> None:
+    run_id = _crashed_run(project)
+    before = marks(project)
+    assert before[:1] == ["Fetch"] and "Store" not in before
+    shown = volnux(project, "runs", "show", run_id, check=0).stdout
+    assert f"resume with: volnux runs resume {run_id}" in shown
+    assert "runs again (cut off while running): Slow" in shown
+    volnux(project, "runs", "resume", run_id, check=0)
+    after = marks(project)
+    assert after.count("Fetch") == 1  # journaled success: not run again
+    assert after.count("Slow") == 2  # cut off by the kill: run again (at least once)
+    assert after.count("Store") == 1
+    data = json.loads(volnux(project, "runs", "show", run_id, "--json", check=0).stdout)
+    slow = next(t for t in data["tasks"] if t["node"] == "Slow")
+    assert slow["interrupted"] == 1 and slow["attempts"] == 2
+
+
+def test_cancel_stops_a_run_in_another_process_and_resume_finishes_it(project: Path) -> None:
+    proc = _start(project, env={"SLOW": "3"})
+    run_id = _wait_for_node(project, proc, "Slow")
+    out = volnux(project, "runs", "cancel", run_id, check=0)
+    assert "cancelled" in out.stdout
+    assert proc.wait(timeout=30) == 1  # the run did not succeed
+    assert only_run(project)["status"] == "cancelled"
+    assert "Store" not in marks(project)
+    volnux(project, "runs", "resume", run_id, check=0)
+    assert marks(project).count("Slow") == 1 and marks(project).count("Store") == 1
+
+
+def test_unknown_run_is_a_usage_error(project: Path) -> None:
+    for verb in ("show", "resume", "retry", "cancel"):
+        out = volnux(project, "runs", verb, "nosuchrun", check=2)
+        assert "no run 'nosuchrun'" in out.stderr and "Traceback" not in out.stderr
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _start(tmp: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "volnux", "run", "flow.pty", "-e", "events.py"],
+        cwd=tmp,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MARKS": str(tmp / "marks"), **env},
+    )
+
+
+def _wait_for_node(tmp: Path, proc: subprocess.Popen[str], node: str) -> str:
+    deadline = time.monotonic() + 60
+    while node not in marks(tmp):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    return str(only_run(tmp)["id"])
+
+
+def _crashed_run(tmp: Path) -> str:
+    """A run SIGKILLed while Slow runs: Fetch journaled as done, Slow cut off."""
+    proc = _start(tmp, env={"SLOW": "30"})
+    run_id = _wait_for_node(tmp, proc, "Slow")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    return run_id
+
+
+def _notes(tmp: Path, run_id: str) -> list[tuple[str, dict[str, object]]]:
+    code = textwrap.dedent(
+        f"""
+        import json
+        from volnux.store import open_store
+        snap = open_store(None).load({run_id!r})
+        print(json.dumps([[n.kind, n.detail] for n in snap.notes]))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp, capture_output=True, text=True, check=True
+    )
+    return [(kind, detail) for kind, detail in json.loads(out.stdout)]
