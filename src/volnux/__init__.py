@@ -15,7 +15,19 @@ from .errors import (
     StoreError,
     VolnuxError,
 )
-from .events import Context, Event, EventRegistry, Failure, FailureInfo, RetryPolicy, Route, event
+from .events import (
+    Context,
+    Event,
+    EventRegistry,
+    Failure,
+    FailureInfo,
+    NeedsOperator,
+    PermanentError,
+    RetryPolicy,
+    Route,
+    TransientError,
+    event,
+)
 from .states import RunState, TaskState
 from .workflow import Workflow
 
@@ -30,6 +42,8 @@ __all__ = [
     "Failure",
     "FailureInfo",
     "InputError",
+    "NeedsOperator",
+    "PermanentError",
     "PointyError",
     "ResumeRefused",
     "RetryPolicy",
@@ -40,6 +54,7 @@ __all__ = [
     "StoreError",
     "TaskState",
     "TaskView",
+    "TransientError",
     "VolnuxError",
     "Workflow",
     "__version__",

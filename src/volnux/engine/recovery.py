@@ -69,10 +69,13 @@ def rehydrate(snapshot: RunSnapshot) -> Rehydrated:
         if view.round != rec.round and state is not TaskState.PENDING:
             view.round = rec.round
         if state is TaskState.PENDING:
-            if rec.note == "interrupted":
-                # Attempt numbering and the retry budget carry on after a crash.
-                view.interrupted += 1
+            if rec.note in ("interrupted", "paused"):
+                # Attempt numbering and the retry budget carry on after a crash
+                # or a pause for an operator.
+                view.interrupted += rec.note == "interrupted"
                 view.state = state
+                if rec.error is not None:
+                    view.error = rec.error
                 continue
             outcomes.pop(key, None)
             failures.pop(key, None)

@@ -38,7 +38,7 @@ from functools import partial
 from typing import Any
 
 from ..errors import RunError
-from ..events import Context, FailureInfo
+from ..events import Context, FailureInfo, NeedsOperator
 from ..executors import Executor, ProcessExecutor, ThreadExecutor
 from ..graph import Block, Group, Parallel, Sequence, Task, iter_blocks
 from ..observability.observer import NodeInfo, Observer, RunInfo, notify
@@ -188,13 +188,21 @@ class Engine:
         self._timers: list[tuple[float, int, _TaskFrame]] = []
         self._timer_seq = itertools.count()
         self._running = 0
-        self._cancelling = False
+        # CANCELLED or PAUSED once the run must stop starting tasks: it lets
+        # running attempts finish, then ends in that state, resumable.
+        self._halt: RunState | None = None
+        self._halt_reason: str | None = None
+        #: One line: why the run failed or paused (set when it ends).
+        self.error: str | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._error: BaseException | None = None
         self._unrouted: dict[str, str] = {}
         self._next_poll = time.monotonic() + CANCEL_POLL_S
         self._flush_due: float | None = None
+        # (due, seq, frame, token) of attempts with a timeout.
+        self._deadlines: list[tuple[float, int, _TaskFrame, int]] = []
+        self._abandoned = False
         self._root_outcome: Outcome | None = None
         self.views = {node_id: TaskView(node_id, n.spec.key) for node_id, n in plan.nodes.items()}
         if replay is not None:
@@ -214,14 +222,18 @@ class Engine:
         finally:
             if self._own_executors:
                 for executor in self.executors.values():
-                    executor.shutdown(wait=True)
+                    # An attempt given up after its timeout may still hold a worker.
+                    executor.shutdown(wait=not self._abandoned)
         outcome = self._root_outcome
         if outcome is None:
-            state = RunState.CANCELLED
+            state = self._halt or RunState.CANCELLED
         else:
             state = RunState.SUCCEEDED if outcome.ok else RunState.FAILED
         failed = outcome.culprits if outcome is not None and not outcome.ok else ()
         error = describe_failure(self.views, failed, self._unrouted) if failed else None
+        if state is RunState.PAUSED:
+            error = self._halt_reason
+        self.error = error
         now = self.clock()
         if failed:
             self.journal.add_note(RunNote(self.run_id, "failed", now, {"nodes": list(failed)}))
@@ -245,7 +257,7 @@ class Engine:
             workflow=self.workflow,
             state=state,
             tasks=self.views,
-            error=describe_failure(self.views, failed, self._unrouted) if failed else None,
+            error=self.error,
             failed_nodes=failed,
             inputs=self.inputs,
             **extra,
@@ -273,13 +285,15 @@ class Engine:
                 if self._error is not None:
                     raise self._error
                 now = time.monotonic()
+                if self._deadlines:
+                    self._expire(now)
                 while self._timers and self._timers[0][0] <= now:
                     _, _, frame = heapq.heappop(self._timers)
                     self._begin_attempt(frame)
                 if now >= self._next_poll:
                     self._next_poll = now + CANCEL_POLL_S
-                    if not self._cancelling and self.journal.cancel_requested(self.run_id):
-                        self._cancelling = True
+                    if self._halt is None and self.journal.cancel_requested(self.run_id):
+                        self._halt = RunState.CANCELLED
                         self._timers.clear()
                         self.journal.add_note(
                             RunNote(self.run_id, "cancel-requested", self.clock())
@@ -295,12 +309,14 @@ class Engine:
             due = min(due, self._timers[0][0])
         if self._flush_due is not None:
             due = min(due, self._flush_due)
+        if self._deadlines:
+            due = min(due, self._deadlines[0][0])
         return max(due - time.monotonic(), 0.0)
 
     def _finished(self) -> bool:
         if self._running or self._timers or self._starts or self._done or self._records:
             return False
-        if self._root_outcome is not None or self._cancelling:
+        if self._root_outcome is not None or self._halt is not None:
             return True
         raise RunError(f"run {self.run_id} stalled: nothing running, nothing to do")
 
@@ -383,7 +399,7 @@ class Engine:
         so that those arriving together share one transaction; the calling
         thread is woken to write them within ``GROUP_COMMIT_S`` at the latest.
         """
-        if self._submits or self._root_outcome is not None or self._cancelling:
+        if self._submits or self._root_outcome is not None or self._halt is not None:
             return True
         if self._running == 0 or len(self._records) >= GROUP_COMMIT_MAX:
             return True
@@ -408,6 +424,11 @@ class Engine:
         executor = self.executors.get(node.executor) or self._make_executor(node.executor)
         frame.token += 1
         self._running += 1
+        timeout = node.policy.timeout_s
+        if timeout is not None:
+            due = time.monotonic() + timeout
+            heapq.heappush(self._deadlines, (due, next(self._timer_seq), frame, frame.token))
+            self._wake.set()  # the calling thread may be asleep past this deadline
         executor.submit(run_attempt, (node.spec, ctx), partial(self._on_done, frame, frame.token))
 
     def _make_executor(self, name: str) -> Executor:
@@ -431,6 +452,7 @@ class Engine:
         result: Any = None,
         error: ErrorInfo | None = None,
         next_attempt_at: float | None = None,
+        note: str | None = None,
     ) -> None:
         """Queue the journal record of one task transition and mirror it in the view."""
         view = self.views[task.id]
@@ -452,12 +474,15 @@ class Engine:
                 result,
                 error,
                 next_attempt_at,
+                note,
             )
         )
         view.state = state
         if state is TaskState.RUNNING:
             if view.started_at is None:
                 view.started_at = now
+        elif note == "paused":  # parked, not reset: its attempts carry on after resume
+            view.error = error
         elif state is TaskState.PENDING:
             view.started_at = view.ended_at = None
             view.attempts = 0
@@ -515,7 +540,7 @@ class Engine:
                 self._after_attempts(frame, final)
                 return
             frame.failures = replay.failures.get(key, 0)
-        if self._cancelling:
+        if self._halt is not None:
             return
         view = self.views[task.id]
         if view.state is not TaskState.PENDING or view.round != frame.round:
@@ -531,7 +556,7 @@ class Engine:
         self._begin_attempt(frame)
 
     def _begin_attempt(self, frame: _TaskFrame) -> None:
-        if self._cancelling:
+        if self._halt is not None:
             return
         task = frame.node.task
         self.views[task.id].attempts += 1
@@ -543,11 +568,33 @@ class Engine:
     def _on_attempt_done(
         self, frame: _TaskFrame, token: int, result: Any, crash: BaseException | None
     ) -> None:
-        self._running -= 1
         if token != frame.token:
-            return
+            return  # an attempt given up after its timeout; already counted out
+        self._running -= 1
         if crash is not None:  # the executor itself failed (a worker died, pickling ...)
             result = AttemptResult(0, None, error_info(crash), crash)
+        self._attempt_ended(frame, result)
+
+    def _expire(self, now: float) -> None:
+        """Fail the attempts that outlived their timeout; their late results are ignored."""
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, _, frame, token = heapq.heappop(deadlines)
+            if token != frame.token:
+                continue  # that attempt ended in time
+            frame.token += 1
+            self._running -= 1
+            self._abandoned = True
+            node = frame.node
+            exc = TimeoutError(
+                f"attempt {self.views[node.task.id].attempts} of {node.task.id} "
+                f"({node.spec.key}) ran past its {node.policy.timeout_s:g} s timeout; "
+                "it was given up (a thread cannot be stopped: it finishes in the "
+                "background and its result is ignored)"
+            )
+            self._attempt_ended(frame, AttemptResult(0, None, error_info(exc), exc))
+
+    def _attempt_ended(self, frame: _TaskFrame, result: AttemptResult) -> None:
         node = frame.node
         if result.descriptor != 0:
             try:
@@ -561,11 +608,14 @@ class Engine:
                 self._rec(node.task, frame.round, TaskState.FAILED, descriptor=0, error=error)
                 self._after_attempts(frame, AttemptResult(0, None, error, None), recorded=True)
                 return
+        elif isinstance(result.exception, NeedsOperator):
+            self._pause(frame, result)
+            return
         else:
             frame.failures += 1
             if node.policy.should_retry(frame.failures, result.exception):
                 delay = node.policy.delay(frame.failures)
-                if self._cancelling:
+                if self._halt is not None:
                     delay = 0.0
                 self._rec(
                     node.task,
@@ -581,6 +631,18 @@ class Engine:
                     self._begin_attempt(frame)
                 return
         self._after_attempts(frame, result)
+
+    def _pause(self, frame: _TaskFrame, result: AttemptResult) -> None:
+        """An event needs an operator: park the task and stop starting others."""
+        task = frame.node.task
+        reason = f"{task.id} needs an operator: {result.error.message if result.error else ''}"
+        self._rec(task, frame.round, TaskState.PENDING, error=result.error, note="paused")
+        self.journal.add_note(
+            RunNote(self.run_id, "paused", self.clock(), {"node": task.id, "reason": reason})
+        )
+        if self._halt is None:
+            self._halt, self._halt_reason = RunState.PAUSED, reason
+            self._timers.clear()
 
     def _after_attempts(
         self, frame: _TaskFrame, result: AttemptResult, *, recorded: bool = False
@@ -695,7 +757,7 @@ class Engine:
         group = frame.group
         frame.tries += 1
         attempts = group.attempts or _int_option(group, "retry_attempts") or 1
-        if not outcome.ok and frame.tries < attempts and not self._cancelling:
+        if not outcome.ok and frame.tries < attempts and self._halt is None:
             new_round = frame.round * ROUND_BASE + frame.tries
             self.journal.add_note(
                 RunNote(

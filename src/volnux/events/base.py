@@ -216,6 +216,11 @@ class EventSpec:
     def __repr__(self) -> str:
         return f"<EventSpec {self.key} from {self.origin}>"
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # A process executor pickles the spec with every attempt: send only
+        # the event itself (pickled by reference) and rebuild the spec there.
+        return (spec_of, (self.target,))
+
     @property
     def wants_piped(self) -> bool:
         """True when the event declares a ``piped`` parameter without a default."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from .failures import PermanentError, TransientError
+
 __all__ = ["RetryPolicy"]
 
 
@@ -55,11 +57,17 @@ class RetryPolicy:
         """True if the failed ``attempt`` (1-based) should be followed by another.
 
         ``error`` is the exception raised, or None for a returned failure.
+        A :class:`~volnux.PermanentError` is never retried and a
+        :class:`~volnux.TransientError` always is, while attempts remain.
         """
         if attempt >= self.max_attempts:
             return False
         if error is None:
             return self.retry_failures
+        if isinstance(error, PermanentError):
+            return False
+        if isinstance(error, TransientError):
+            return True
         if self.never_retry_on and isinstance(error, self.never_retry_on):
             return False
         return not self.retry_on or isinstance(error, self.retry_on)

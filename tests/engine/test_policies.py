@@ -1,0 +1,189 @@
+"""Retry policy, failure classes, timeouts and pausing for an operator."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import volnux
+from volnux import RetryPolicy, RunState, TaskState, Workflow
+from volnux.store import SQLiteJournal
+
+# ---------------------------------------------------------------- the policy itself
+
+
+def test_policy_defaults_make_one_attempt() -> None:
+    policy = RetryPolicy()
+    assert policy.max_attempts == 1
+    assert not policy.should_retry(1, ValueError())
+    assert policy.delay(1) == 0.0
+
+
+def test_fixed_and_exponential_backoff_with_cap() -> None:
+    fixed = RetryPolicy(max_attempts=5, delay_s=2)
+    assert [fixed.delay(n) for n in (1, 2, 3)] == [2, 2, 2]
+    exp = RetryPolicy(max_attempts=9, delay_s=1, backoff=2, max_delay_s=5)
+    assert [exp.delay(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 5, 5]
+
+
+def test_jitter_adds_at_most_its_fraction() -> None:
+    policy = RetryPolicy(max_attempts=3, delay_s=10, jitter=0.5, max_delay_s=100)
+    rng = random.Random(7)
+    delays = [policy.delay(1, rng) for _ in range(200)]
+    assert all(10 <= d <= 15 for d in delays)
+    assert max(delays) - min(delays) > 3  # it does vary
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_attempts": 0}, {"delay_s": -1}, {"backoff": 0.5}, {"jitter": 2}, {"timeout_s": 0}],
+)
+def test_invalid_policies_are_refused(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        RetryPolicy(**kwargs)
+
+
+def test_failure_classes_override_the_filters() -> None:
+    policy = RetryPolicy(max_attempts=3, retry_on=(KeyError,))
+    assert not policy.should_retry(1, ValueError())
+    assert policy.should_retry(1, volnux.TransientError())
+    assert not policy.should_retry(3, volnux.TransientError())  # attempts still count
+    wide = RetryPolicy(max_attempts=3)
+    assert not wide.should_retry(1, volnux.PermanentError())
+
+
+# ---------------------------------------------------------------- in a run
+
+
+def test_permanent_error_fails_at_once() -> None:
+    calls: list[int] = []
+
+    class Charge(volnux.Event):
+        retry = RetryPolicy(max_attempts=5)
+
+        def process(self, ctx: volnux.Context) -> None:
+            calls.append(ctx.attempt)
+            raise volnux.PermanentError("card declined")
+
+    r = Workflow.from_text("Charge", [Charge]).run()
+    assert r.status == "failed" and calls == [1]
+
+
+def test_transient_error_is_retried_despite_retry_on() -> None:
+    calls: list[int] = []
+
+    class Fetch(volnux.Event):
+        retry = RetryPolicy(max_attempts=3, retry_on=(KeyError,))
+
+        def process(self, ctx: volnux.Context) -> str:
+            calls.append(ctx.attempt)
+            if ctx.attempt < 3:
+                raise volnux.TransientError("503")
+            return "ok"
+
+    r = Workflow.from_text("Fetch", [Fetch]).run()
+    assert r.status == "succeeded" and calls == [1, 2, 3]
+
+
+def test_timeout_fails_the_attempt_and_retries() -> None:
+    release = threading.Event()
+    calls: list[int] = []
+
+    class Hang(volnux.Event):
+        retry = RetryPolicy(max_attempts=2, timeout_s=0.2)
+
+        def process(self, ctx: volnux.Context) -> str:
+            calls.append(ctx.attempt)
+            if ctx.attempt == 1:
+                release.wait(10)  # stuck until the test lets it go
+                return "too late"
+            return "in time"
+
+    start = time.monotonic()
+    r = Workflow.from_text("Hang", [Hang]).run()
+    release.set()
+    assert r.status == "succeeded"
+    assert r.results["Hang"] == "in time"
+    assert calls == [1, 2]
+    assert time.monotonic() - start < 5
+
+
+def test_timeout_attribute_in_the_dsl_and_its_message() -> None:
+    release = threading.Event()
+
+    @volnux.event
+    def Stuck() -> None:
+        release.wait(10)
+
+    r = Workflow.from_text("Stuck[timeout=0.2]", [Stuck]).run()
+    release.set()
+    assert r.status == "failed"
+    err = r.tasks["Stuck"].error
+    assert err is not None and err.type == "TimeoutError"
+    assert "ran past its 0.2 s timeout" in err.message
+
+
+def test_needs_operator_pauses_and_resume_continues(tmp_path: Path) -> None:
+    approved = {"yes": False}
+    calls: list[tuple[str, int]] = []
+
+    @volnux.event
+    def Prepare(ctx: volnux.Context) -> str:
+        calls.append((ctx.node_id, ctx.attempt))
+        return "ready"
+
+    @volnux.event
+    def Approve(ctx: volnux.Context) -> str:
+        calls.append((ctx.node_id, ctx.attempt))
+        if not approved["yes"]:
+            raise volnux.NeedsOperator("a manager must approve orders over 10,000")
+        return "approved"
+
+    @volnux.event
+    def Ship(ctx: volnux.Context) -> str:
+        calls.append((ctx.node_id, ctx.attempt))
+        return "shipped"
+
+    journal = SQLiteJournal(tmp_path / "j.db")
+    wf = Workflow.from_text("Prepare -> Approve -> Ship", [Prepare, Approve, Ship])
+    run = wf.run(store=journal)
+    assert run.state is RunState.PAUSED
+    assert run.error == "Approve needs an operator: a manager must approve orders over 10,000"
+    assert run.tasks["Approve"].state is TaskState.PENDING
+    assert journal.load(run.id).run.state is RunState.PAUSED
+    assert journal.load(run.id).run.error == run.error
+
+    approved["yes"] = True
+    resumed = Workflow.resume(run.id, store=journal, workflow=wf)
+    assert resumed.status == "succeeded"
+    assert calls == [("Prepare", 1), ("Approve", 1), ("Approve", 2), ("Ship", 1)]
+
+
+def test_pause_lets_running_siblings_finish_and_starts_nothing_new() -> None:
+    gate = threading.Event()
+    seen: list[str] = []
+
+    @volnux.event
+    def Slow() -> str:
+        gate.wait(10)
+        seen.append("Slow")
+        return "slow"
+
+    @volnux.event
+    def Stop() -> None:
+        gate.set()
+        raise volnux.NeedsOperator("look at this")
+
+    @volnux.event
+    def After() -> None:
+        seen.append("After")
+
+    r = Workflow.from_text("(Slow || Stop) -> After", [Slow, Stop, After]).run()
+    assert r.state is RunState.PAUSED
+    assert seen == ["Slow"]
+    assert r.tasks["Slow"].state is TaskState.SUCCEEDED
