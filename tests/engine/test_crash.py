@@ -153,3 +153,52 @@ def _run_ids(db: Path) -> list[str]:
         return [r.id for r in journal.list_runs()]
     finally:
         journal.close()
+
+
+BACKOFF_EVENTS = """
+import volnux
+
+@volnux.event(retry=volnux.RetryPolicy(max_attempts=3, delay_s=2.0))
+def Flaky(ctx):
+    if ctx.attempt == 1:
+        raise ConnectionError("first attempt fails")
+    return ctx.attempt
+"""
+
+
+def test_resumed_run_continues_its_backoff(tmp_path: Path) -> None:
+    """Killed while waiting to retry, the run retries when it was due, not 2 s after resume."""
+    from volnux import Workflow
+
+    (tmp_path / "backoff_events.py").write_text(BACKOFF_EVENTS)
+    db = tmp_path / "j.db"
+    code = (
+        "import sys; from volnux import Workflow; from volnux.store import SQLiteJournal\n"
+        f"wf = Workflow.from_text('Flaky', [{str(tmp_path / 'backoff_events.py')!r}])\n"
+        f"wf.run(store=SQLiteJournal({str(db)!r}), run_id='backoff')\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 30
+    retrying = None
+    while retrying is None:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.02)
+        if db.exists() and _run_ids(db):
+            journal = SQLiteJournal(db)
+            records = journal.load("backoff").tasks
+            journal.close()
+            retrying = next((r for r in records if r.state is TaskState.RETRYING), None)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert retrying.next_attempt_at is not None
+    time.sleep(1.0)  # half the backoff passes while nothing runs
+    resumed_at = time.time()
+    journal = SQLiteJournal(db)
+    run = Workflow.resume("backoff", store=journal, events=[str(tmp_path / "backoff_events.py")])
+    assert run.status == "succeeded" and run.results["Flaky"] == 2
+    second = next(
+        r for r in journal.load("backoff").tasks if r.state is TaskState.RUNNING and r.attempt == 2
+    )
+    journal.close()
+    assert second.at >= retrying.next_attempt_at - 0.05  # it still waited until due
+    assert second.at < resumed_at + 1.7  # and did not wait the full 2 s again
