@@ -1,9 +1,11 @@
 """Per-task overhead of the engine, next to baselines measured in the same run.
 
-    python bench/engine.py [--tasks 1000] [--repeat 5] [--json]
+    python bench/engine.py [--tasks 1000] [--repeat 7] [--json]
 
-Shapes: a chain of N no-op events and an N-wide parallel group.  For each,
-the best of ``--repeat`` runs, in microseconds per task:
+Two shapes: a chain of N no-op events and an N-wide parallel group.  Each
+variant runs ``--repeat`` times, the variants taking turns so that a busy
+moment on the machine hits them all alike; the best time counts.  Printed in
+microseconds per task:
 
 * ``loop``: a plain Python loop calling the no-op function;
 * ``threadpool``: a plain ``ThreadPoolExecutor`` doing the same no-op work
@@ -13,8 +15,8 @@ the best of ``--repeat`` runs, in microseconds per task:
   SQLite (WAL, synchronous=NORMAL, as the journal uses);
 * ``volnux+sqlite``: the engine with the durable SQLite journal.
 
-Also prints ``import volnux`` time (in a fresh interpreter) and the peak
-memory of the engine run (tracemalloc) for each shape.
+Also: ``import volnux`` time (fresh interpreters, best of 5) and the peak
+memory the engine allocates for each shape (tracemalloc).
 """
 
 from __future__ import annotations
@@ -32,10 +34,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+SRC = Path(__file__).resolve().parents[1] / "src"
+sys.path.insert(0, str(SRC))
 
 import volnux  # noqa: E402
 from volnux.executors import ThreadExecutor  # noqa: E402
+from volnux.store import SQLiteJournal  # noqa: E402
+
+COLUMNS = ("loop", "threadpool", "volnux", "sqlite-row", "volnux+sqlite")
 
 
 def noop() -> int:
@@ -47,16 +53,8 @@ def noop_event() -> int:
     return 1
 
 
-def best(fn: Callable[[], None], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def sqlite_rows(path: str, n: int) -> Callable[[], None]:
+    """The durable baseline: one row inserted and committed per task."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -71,92 +69,102 @@ def sqlite_rows(path: str, n: int) -> Callable[[], None]:
     return go
 
 
-def measure(n: int, repeat: int) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
+def variants(shape: str, n: int, tmp: str) -> dict[str, Callable[[], None]]:
+    """The functions timed for one shape."""
     pool = ThreadPoolExecutor(max_workers=32)
     executor = ThreadExecutor()
-    tmp = tempfile.mkdtemp(prefix="volnux-bench-")
-    open_store = _store_opener()
-    for shape, joiner in (("chain", " -> "), ("group", " || ")):
-        wf = volnux.Workflow.from_text(joiner.join(["Noop"] * n), [noop_event])
-        wf.plan  # noqa: B018  (parse and resolve outside the timed part)
-        row: dict[str, float] = {}
-        row["loop"] = best(lambda: [noop() for _ in range(n)] and None, repeat)
-        if shape == "chain":
-            row["threadpool"] = best(lambda: [pool.submit(noop).result() for _ in range(n)] and None, repeat)
-        else:
-            def fan() -> None:
-                for f in [pool.submit(noop) for _ in range(n)]:
-                    f.result()
-            row["threadpool"] = best(fan, repeat)
+    joiner = " -> " if shape == "chain" else " || "
+    wf = volnux.Workflow.from_text(joiner.join(["Noop"] * n), [noop_event])
+    wf.check()  # parse and resolve outside the timed part
+    journal = SQLiteJournal(os.path.join(tmp, f"{shape}-journal.db"))
 
-        def engine(store: object = None) -> None:
-            r = wf.run(executors={"thread": executor}, store=store)  # type: ignore[arg-type]
-            assert r.status == "succeeded", r.error
+    def loop() -> None:
+        for _ in range(n):
+            noop()
 
-        row["volnux"] = best(engine, repeat)
-        row["sqlite-row"] = best(sqlite_rows(os.path.join(tmp, f"{shape}-rows.db"), n), repeat)
-        if open_store is not None:
-            journal = open_store(os.path.join(tmp, f"{shape}-journal.db"))
-            row["volnux+sqlite"] = best(lambda: engine(journal), repeat)
-            journal.close()
-        tracemalloc.start()
-        engine()
-        row["peak-MiB"] = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-        out[shape] = row
-    pool.shutdown()
-    executor.shutdown()
+    def threadpool_chain() -> None:
+        for _ in range(n):
+            pool.submit(noop).result()
+
+    def threadpool_group() -> None:
+        for future in [pool.submit(noop) for _ in range(n)]:
+            future.result()
+
+    def engine() -> None:
+        run = wf.run(executors={"thread": executor})
+        assert run.succeeded, run.error
+
+    def durable() -> None:
+        run = wf.run(executors={"thread": executor}, store=journal)
+        assert run.succeeded, run.error
+
+    return {
+        "loop": loop,
+        "threadpool": threadpool_chain if shape == "chain" else threadpool_group,
+        "volnux": engine,
+        "sqlite-row": sqlite_rows(os.path.join(tmp, f"{shape}-rows.db"), n),
+        "volnux+sqlite": durable,
+    }
+
+
+def measure(n: int, repeat: int) -> dict[str, dict[str, float]]:
+    """Best seconds per variant and shape, plus peak MiB of the engine run."""
+    out: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="volnux-bench-") as tmp:
+        for shape in ("chain", "group"):
+            fns = variants(shape, n, tmp)
+            best = dict.fromkeys(fns, float("inf"))
+            for fn in fns.values():
+                fn()  # warm up: threads started, statements prepared
+            for _ in range(repeat):
+                for name, fn in fns.items():
+                    start = time.perf_counter()
+                    fn()
+                    best[name] = min(best[name], time.perf_counter() - start)
+            tracemalloc.start()
+            fns["volnux"]()
+            best["peak-MiB"] = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+            out[shape] = best
     return out
 
 
-def _store_opener() -> Callable[[str], object] | None:
-    try:
-        from volnux.store.sqlite import SQLiteJournal
-    except ImportError:
-        return None
-    return SQLiteJournal
-
-
 def import_time() -> float:
+    """Seconds for ``import volnux`` in a fresh interpreter (best of 5)."""
     code = "import time; t=time.perf_counter(); import volnux; print(time.perf_counter()-t)"
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
-    runs = [
-        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env=env, check=True).stdout)
-        for _ in range(3)
-    ]
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    runs = []
+    for _ in range(5):
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
+        runs.append(float(done.stdout))
     return min(runs)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Per-task overhead of the Volnux engine.")
     parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     n = args.tasks
     results = measure(n, args.repeat)
     imp = import_time()
     if args.json:
-        print(json.dumps({"tasks": n, "shapes": results, "import_s": imp}, indent=2))
+        print(json.dumps({"tasks": n, "seconds": results, "import_s": imp}, indent=2))
         return
-    cols = ["loop", "threadpool", "volnux", "sqlite-row", "volnux+sqlite"]
     print(f"per-task cost in microseconds, {n} no-op tasks, best of {args.repeat}")
-    print(f"{'shape':8}" + "".join(f"{c:>15}" for c in cols) + f"{'vs pool':>10}{'vs sqlite':>11}")
+    header = "".join(f"{c:>15}" for c in COLUMNS)
+    print(f"{'shape':8}{header}{'vs pool':>10}{'vs sqlite':>11}")
     for shape, row in results.items():
-        cells = "".join(
-            f"{row[c] / n * 1e6:15.1f}" if c in row else f"{'-':>15}" for c in cols
-        )
-        ratio_pool = row["volnux"] / row["threadpool"]
-        ratio_sql = (
-            f"{row['volnux+sqlite'] / row['sqlite-row']:11.2f}" if "volnux+sqlite" in row
-            else f"{'-':>11}"
-        )
-        print(f"{shape:8}{cells}{ratio_pool:10.2f}{ratio_sql}")
+        cells = "".join(f"{row[c] / n * 1e6:15.1f}" for c in COLUMNS)
+        vs_pool = row["volnux"] / row["threadpool"]
+        vs_sqlite = row["volnux+sqlite"] / row["sqlite-row"]
+        print(f"{shape:8}{cells}{vs_pool:10.2f}{vs_sqlite:11.2f}")
     print(f"import volnux: {imp * 1000:.0f} ms")
     for shape, row in results.items():
-        print(f"peak traced memory, {shape} run: {row['peak-MiB']:.1f} MiB")
+        print(f"peak traced memory of one {shape} run: {row['peak-MiB']:.1f} MiB")
 
 
 if __name__ == "__main__":
