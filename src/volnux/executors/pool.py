@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from queue import SimpleQueue
@@ -30,6 +31,11 @@ log = logging.getLogger("volnux.executors")
 #: count, with a floor high enough that small parallel groups never queue.
 DEFAULT_THREADS = min(64, max(32, (os.cpu_count() or 1) + 4))
 
+#: Workers started at once when calls wait; past these the pool grows only
+#: when queued calls go untaken for GROW_AFTER_S (see ThreadExecutor._watch).
+EAGER_THREADS = 4
+GROW_AFTER_S = 0.002
+
 _Item = tuple[Callable[..., Any], tuple[Any, ...], Done] | None
 
 
@@ -40,40 +46,93 @@ def _call_done(done: Done, result: Any, error: BaseException | None) -> None:
         log.exception("executor completion callback failed")
 
 
+def _report_size(on_resize: Callable[[int], None], workers: int) -> None:
+    try:
+        on_resize(workers)
+    except Exception:  # reporting must never break submitting
+        log.exception("executor resize callback failed")
+
+
 class ThreadExecutor:
     """Runs calls on worker threads, started as needed up to ``max_workers``."""
 
     name = "thread"
 
-    def __init__(self, max_workers: int | None = None) -> None:
+    def __init__(
+        self, max_workers: int | None = None, *, on_resize: Callable[[int], None] | None = None
+    ) -> None:
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         self.max_workers = max_workers or DEFAULT_THREADS
+        #: Called with the new worker count when a worker starts, and with 0
+        #: at shutdown: pool-size metrics and signals (if it raises, that is logged).
+        self.on_resize = on_resize
         self._queue: SimpleQueue[_Item] = SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        # Calls queued but not yet taken, and workers waiting for one.  A new
-        # worker starts whenever the backlog outgrows the idle workers, so a
-        # queued call never waits for a busy one while the pool has room.
+        # Calls queued but not yet taken, and workers waiting for one.
         self._backlog = 0
         self._idle = 0
         self._closed = False
+        # When a worker last took a call, and whether the watchdog is on.
+        self._last_take = time.monotonic()
+        self._watching = False
 
     def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], done: Done) -> None:
         """Queue ``fn(*args)``; a worker calls ``done`` when it ends."""
+        watch = False
         with self._lock:
             if self._closed:
                 raise RuntimeError("executor is shut down")
             self._backlog += 1
-            grow = self._backlog > self._idle and len(self._threads) < self.max_workers
-            if grow:
-                worker = threading.Thread(
-                    target=self._work, name=f"volnux-{len(self._threads)}", daemon=True
-                )
-                self._threads.append(worker)
+            workers: list[threading.Thread] = []
+            if self._backlog > self._idle:
+                if len(self._threads) < min(EAGER_THREADS, self.max_workers):
+                    workers = self._add_workers(1)
+                elif len(self._threads) < self.max_workers and not self._watching:
+                    watch = self._watching = True
         self._queue.put((fn, args, done))
-        if grow:
+        self._started(workers)
+        if watch:
+            threading.Thread(target=self._watch, name="volnux-pool-watch", daemon=True).start()
+
+    def _add_workers(self, count: int) -> list[threading.Thread]:
+        """New worker threads (not started yet); call with the lock held."""
+        workers = [
+            threading.Thread(
+                target=self._work, name=f"volnux-{len(self._threads) + i}", daemon=True
+            )
+            for i in range(count)
+        ]
+        self._threads.extend(workers)
+        return workers
+
+    def _started(self, workers: list[threading.Thread]) -> None:
+        for worker in workers:
             worker.start()
+        if workers and self.on_resize is not None:
+            _report_size(self.on_resize, len(self._threads))
+
+    def _watch(self) -> None:
+        """Grow the pool while queued calls go untaken: its workers are busy or blocked.
+
+        Short calls keep the workers taking from the queue, and a few threads
+        then beat many (they contend for the GIL); calls that block (I/O, a
+        barrier) stall the queue, and the pool doubles until they are taken.
+        """
+        while True:
+            time.sleep(GROW_AFTER_S)
+            with self._lock:
+                waiting = self._backlog - self._idle
+                room = self.max_workers - len(self._threads)
+                if self._closed or waiting <= 0 or room <= 0:
+                    self._watching = False
+                    return
+                stalled = time.monotonic() - self._last_take >= GROW_AFTER_S
+                workers = (
+                    self._add_workers(min(waiting, room, len(self._threads))) if stalled else []
+                )
+            self._started(workers)
 
     def _work(self) -> None:
         lock, get = self._lock, self._queue.get
@@ -84,6 +143,7 @@ class ThreadExecutor:
             with lock:
                 self._idle -= 1
                 self._backlog -= 1
+                self._last_take = time.monotonic()
             if item is None:
                 return
             fn, args, done = item
@@ -109,8 +169,12 @@ class ThreadExecutor:
         if wait:
             current = threading.current_thread()
             for thread in threads:
-                if thread is not current:
+                # A worker added a moment ago may not have started yet; it
+                # will take its sentinel and end on its own.
+                if thread is not current and thread.ident is not None:
                     thread.join()
+        if self.on_resize is not None and threads:
+            _report_size(self.on_resize, 0)
 
 
 class ProcessExecutor:

@@ -1,0 +1,86 @@
+"""The executors: callbacks, growth under blocking work, shutdown, processes."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pytest
+
+from volnux.executors import ProcessExecutor, ThreadExecutor
+from volnux.executors.pool import EAGER_THREADS
+
+
+def collect(executor: Any, calls: list[tuple[Any, tuple[Any, ...]]]) -> list[tuple[Any, Any]]:
+    done = threading.Event()
+    results: list[tuple[Any, Any]] = []
+    lock = threading.Lock()
+
+    def on_done(result: Any, error: BaseException | None) -> None:
+        with lock:
+            results.append((result, error))
+            if len(results) == len(calls):
+                done.set()
+
+    for fn, args in calls:
+        executor.submit(fn, args, on_done)
+    assert done.wait(30), "not every call reported back"
+    return results
+
+
+def test_thread_executor_reports_results_and_errors() -> None:
+    ex = ThreadExecutor(4)
+    try:
+        out = collect(ex, [(pow, (2, 10)), (int, ("x",))])
+    finally:
+        ex.shutdown()
+    values = sorted(r for r, e in out if e is None)
+    errors = [e for r, e in out if e is not None]
+    assert values == [1024]
+    assert len(errors) == 1 and isinstance(errors[0], ValueError)
+
+
+def test_pool_grows_past_the_eager_workers_when_calls_block() -> None:
+    parties = EAGER_THREADS * 4
+    barrier = threading.Barrier(parties, timeout=20)
+    sizes: list[int] = []
+    ex = ThreadExecutor(parties + 2, on_resize=sizes.append)
+    try:
+        out = collect(ex, [(barrier.wait, ())] * parties)
+    finally:
+        ex.shutdown()
+    # Every call waited on the same barrier: only a pool of `parties` workers passes it.
+    assert all(error is None for _, error in out)
+    assert max(sizes) >= parties
+
+
+def test_pool_never_exceeds_max_workers() -> None:
+    gate = threading.Event()
+    sizes: list[int] = []
+    ex = ThreadExecutor(3, on_resize=sizes.append)
+    try:
+        for _ in range(10):
+            ex.submit(gate.wait, (5,), lambda r, e: None)
+        threading.Event().wait(0.1)  # let the watchdog try to grow
+        assert max(sizes) == 3
+    finally:
+        gate.set()
+        ex.shutdown()
+
+
+def test_submit_after_shutdown_is_refused() -> None:
+    ex = ThreadExecutor(2)
+    ex.shutdown()
+    with pytest.raises(RuntimeError, match="shut down"):
+        ex.submit(print, (), lambda r, e: None)
+
+
+def test_process_executor_runs_elsewhere() -> None:
+    ex = ProcessExecutor(2)
+    try:
+        out = collect(ex, [(os.getpid, ())])
+    finally:
+        ex.shutdown()
+    ((pid, error),) = out
+    assert error is None and pid != os.getpid()
