@@ -1,0 +1,392 @@
+"""Project configuration: ``volnux.toml`` or ``[tool.volnux]`` in ``pyproject.toml``.
+
+Built explicitly by :func:`load_config`; nothing is read at import time.  The
+order of precedence, strongest first: command-line flags (applied by the
+caller with :meth:`Config.override`), environment variables, the file, the
+defaults below.  docs/configuration.md is the reader's reference.
+
+A file looks like this (every key optional)::
+
+    store = "sqlite:.volnux/volnux.db"
+    strict = false
+    executor = "thread"
+    events = ["myproject.events", "extra/events.py"]
+
+    [pins]
+    "payments.Charge" = "1.2"
+
+    [registries]
+    folders = ["events"]
+    entry_points = true            # or ["acme-events"]: only these distributions
+    cache = ".volnux/registries"
+
+    [registries.git.shared]
+    url = "https://example.com/acme/events.git"
+    ref = "v2"
+    path = "events"
+
+Relative paths in the file are relative to the file's folder, so a command
+run from a subfolder means the same project.  This module sits on the lowest
+layer: it may import only :mod:`volnux.errors`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, NoReturn
+
+from .errors import VolnuxError
+
+__all__ = [
+    "CONFIG_FILE",
+    "Config",
+    "ConfigError",
+    "GitRegistry",
+    "find_config",
+    "load_config",
+]
+
+#: The project file searched for first in each folder.
+CONFIG_FILE: Final = "volnux.toml"
+#: Searched second in each folder; only its ``[tool.volnux]`` table is read.
+PYPROJECT: Final = "pyproject.toml"
+#: Where git registries are checked out, relative to the project root.
+DEFAULT_CACHE: Final = Path(".volnux") / "registries"
+
+#: Environment variables and the setting each overrides.
+ENV_CONFIG: Final = "VOLNUX_CONFIG"
+ENV_STORE: Final = "VOLNUX_STORE"
+ENV_STRICT: Final = "VOLNUX_STRICT"
+ENV_EXECUTOR: Final = "VOLNUX_EXECUTOR"
+ENV_EVENTS: Final = "VOLNUX_EVENTS"
+ENV_CACHE: Final = "VOLNUX_REGISTRY_CACHE"
+
+EXECUTORS: Final = ("thread", "process")
+_TRUE: Final = ("1", "true", "yes", "on")
+_FALSE: Final = ("0", "false", "no", "off", "")
+# The same forms as volnux.events.versions (this layer may not import it).
+_VERSION_SPEC = re.compile(r"^(latest|v?\d+(\.\d+)?(\.\d+)?)$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_REGISTRY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+_TOP_KEYS: Final = ("events", "executor", "pins", "registries", "store", "strict")
+_REGISTRY_KEYS: Final = ("cache", "entry_points", "folders", "git")
+_GIT_KEYS: Final = ("path", "ref", "url")
+
+
+class ConfigError(VolnuxError):
+    """The project configuration cannot be read or holds a bad key or value."""
+
+
+@dataclass(frozen=True, slots=True)
+class GitRegistry:
+    """A git repository of event files, named in the configuration."""
+
+    #: The name it has in ``[registries.git.NAME]`` (used by ``volnux events refresh``).
+    name: str
+    #: Where to fetch from: any URL or path ``git fetch`` accepts.
+    url: str
+    #: Branch, tag or commit to check out; the commit it resolves to is pinned.
+    ref: str
+    #: The folder inside the repository that holds the event files ("" = the root).
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """One project's settings, after the file, the environment and flags are merged."""
+
+    #: The file the settings came from (None: no file was found or given).
+    path: Path | None = None
+    #: The project root: the file's folder, else the folder the search started in.
+    root: Path = field(default_factory=Path.cwd)
+    #: The journal URL (None: ``open_store``'s default, ``.volnux/volnux.db`` here).
+    store: str | None = None
+    #: Refuse deprecated events before anything runs.
+    strict: bool = False
+    #: The executor for events that do not choose one (None: the engine's default).
+    executor: str | None = None
+    #: Event sources loaded like ``--events``: module names or ``.py`` paths.
+    events: tuple[str, ...] = ()
+    #: Event name to the version spec a bare reference resolves to (``"1.2"``).
+    pins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Project folders whose every ``*.py`` file is an events source.
+    folders: tuple[Path, ...] = ()
+    #: Load the ``volnux.events`` entry points: True (all), False, or only these distributions.
+    entry_points: bool | tuple[str, ...] = False
+    #: Git registries of event files.
+    git: tuple[GitRegistry, ...] = ()
+    #: Where git registries are checked out (one folder per commit).
+    cache: Path = DEFAULT_CACHE
+
+    def override(
+        self,
+        *,
+        store: str | None = None,
+        strict: bool | None = None,
+        executor: str | None = None,
+    ) -> Config:
+        """The same settings with command-line flags applied (None leaves a setting)."""
+        changes: dict[str, Any] = {}
+        if store is not None:
+            changes["store"] = store
+        if strict is not None:
+            changes["strict"] = strict
+        if executor is not None:
+            changes["executor"] = _executor(executor, "--executor")
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def git_registry(self, name: str) -> GitRegistry:
+        """The git registry called ``name``; ConfigError lists the configured ones."""
+        for registry in self.git:
+            if registry.name == name:
+                return registry
+        where = self.path or "the configuration (no volnux.toml was found)"
+        known = ", ".join(r.name for r in self.git) or "none"
+        raise ConfigError(
+            f"no git registry {name!r} is configured in {where} (configured: {known}); "
+            f"add [registries.git.{name}] with url and ref"
+        )
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest ``volnux.toml``, or ``pyproject.toml`` with ``[tool.volnux]``, upward."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+        candidate = folder / PYPROJECT
+        if candidate.is_file() and "volnux" in _read_toml(candidate).get("tool", {}):
+            return candidate
+    return None
+
+
+def load_config(
+    start: Path | None = None,
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """The project's settings: file (``path``, $VOLNUX_CONFIG or searched), then env.
+
+    ``start`` is where the upward search begins (default: the working
+    directory); ``env`` defaults to ``os.environ``.  Raises ConfigError on a
+    missing explicit file, bad TOML, an unknown key or a value of the wrong kind.
+    """
+    env = os.environ if env is None else env
+    if path is None and env.get(ENV_CONFIG):
+        path = Path(env[ENV_CONFIG])
+    if path is not None:
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"configuration file {path} does not exist")
+        table = _table(path, explicit=True)
+    else:
+        path = find_config(start)
+        table = _table(path, explicit=False) if path is not None else {}
+    root = path.resolve().parent if path is not None else (start or Path.cwd()).resolve()
+    config = _from_table(table, path, root)
+    return _apply_env(config, env)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read: {exc.strerror or exc}") from None
+
+
+def _table(path: Path, *, explicit: bool) -> dict[str, Any]:
+    data = _read_toml(path)
+    if path.name != PYPROJECT:
+        return data
+    tool = data.get("tool", {})
+    if "volnux" not in tool:
+        if explicit:
+            raise ConfigError(f"{path} has no [tool.volnux] table; add one or pass volnux.toml")
+        return {}
+    table = tool["volnux"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.volnux] must be a table")
+    return table
+
+
+class _Reader:
+    """Checks one table's keys and values, naming the file and the key in errors."""
+
+    def __init__(
+        self, path: Path | None, section: str, table: Any, known: tuple[str, ...] | None
+    ) -> None:
+        self.path = path
+        self.section = section
+        if not isinstance(table, dict):
+            self.fail(f"[{section}] must be a table, got {_kind(table)}")
+        self.where = "at the top level" if section == "" else f"in [{section}]"
+        self.table: dict[str, Any] = table
+        # known=None: the keys are names the user chooses (pins, registry names).
+        unknown = sorted(set(table) - set(known)) if known is not None else []
+        if unknown:
+            self.fail(
+                f"unknown key {unknown[0]!r} {self.where}; known keys: {', '.join(known or ())}"
+            )
+
+    def fail(self, message: str) -> NoReturn:
+        raise ConfigError(f"{self.path or 'configuration'}: {message}")
+
+    def _value(self, key: str, kind: type, what: str) -> Any:
+        value = self.table[key]
+        if not isinstance(value, kind):
+            self.fail(f"{key} {self.where} must be {what}, got {_kind(value)}")
+        return value
+
+    def text(self, key: str) -> str | None:
+        return self._value(key, str, "a string") if key in self.table else None
+
+    def flag(self, key: str) -> bool | None:
+        return self._value(key, bool, "true or false") if key in self.table else None
+
+    def strings(self, key: str) -> list[str]:
+        if key not in self.table:
+            return []
+        items = self._value(key, list, "a list of strings")
+        if not all(isinstance(i, str) for i in items):
+            self.fail(f"{key} {self.where} must be a list of strings")
+        return list(items)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a table", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), f"{type(value).__name__} {value!r}"
+    )
+
+
+def _from_table(table: dict[str, Any], path: Path | None, root: Path) -> Config:
+    section = "tool.volnux" if path is not None and path.name == PYPROJECT else ""
+    top = _Reader(path, section, table, _TOP_KEYS)
+    store = top.text("store")
+    executor = top.text("executor")
+    if executor is not None and executor not in EXECUTORS:
+        top.fail(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+    pins_table = _Reader(path, "pins", table.get("pins", {}), None)
+    pins: dict[str, str] = {}
+    for name, spec in pins_table.table.items():
+        if not _NAME.match(name):
+            pins_table.fail(f"[pins] {name!r} is not an event name")
+        if not isinstance(spec, str) or not _VERSION_SPEC.match(spec):
+            pins_table.fail(
+                f"[pins] {name} = {spec!r} is not a version spec "
+                '(write "1.2.3", "1.2", "v1" or "latest")'
+            )
+        pins[name] = spec
+    reg = _Reader(path, "registries", table.get("registries", {}), _REGISTRY_KEYS)
+    entry_points: bool | tuple[str, ...] = False
+    if "entry_points" in reg.table:
+        raw = reg.table["entry_points"]
+        if isinstance(raw, bool):
+            entry_points = raw
+        elif isinstance(raw, list) and all(isinstance(i, str) for i in raw):
+            entry_points = tuple(raw)
+        else:
+            reg.fail(
+                "entry_points in [registries] must be true, false or a list of "
+                f"distribution names, got {_kind(raw)}"
+            )
+    cache = reg.text("cache")
+    return Config(
+        path=path.resolve() if path is not None else None,
+        root=root,
+        store=_store_url(store, root) if store is not None else None,
+        strict=bool(top.flag("strict")),
+        executor=executor,
+        events=tuple(_source(s, root) for s in top.strings("events")),
+        pins=MappingProxyType(pins),
+        folders=tuple(_path(f, root) for f in reg.strings("folders")),
+        entry_points=entry_points,
+        git=_git(path, reg.table.get("git", {})),
+        cache=_path(cache, root) if cache is not None else root / DEFAULT_CACHE,
+    )
+
+
+def _git(path: Path | None, table: Any) -> tuple[GitRegistry, ...]:
+    outer = _Reader(path, "registries.git", table, None)
+    found = []
+    for name, body in outer.table.items():
+        if not _REGISTRY_NAME.match(name):
+            outer.fail(f"[registries.git] {name!r} is not a usable name (letters, digits, _ . -)")
+        section = f"registries.git.{name}"
+        reader = _Reader(path, section, body, _GIT_KEYS)
+        url, ref = reader.text("url"), reader.text("ref")
+        if not url or not ref:
+            reader.fail(f"[{section}] needs both url and ref (a branch, tag or commit)")
+        sub = reader.text("path") or ""
+        if Path(sub).is_absolute() or ".." in Path(sub).parts:
+            reader.fail(f"[{section}] path must be a folder inside the repository, got {sub!r}")
+        found.append(GitRegistry(name, url, ref, sub))
+    return tuple(found)
+
+
+def _path(text: str, root: Path) -> Path:
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else root / path
+
+
+def _source(text: str, root: Path) -> str:
+    """An events source: paths are made absolute, module names kept as written."""
+    looks_like_path = text.endswith(".py") or "/" in text or "\\" in text
+    return str(_path(text, root)) if looks_like_path else text
+
+
+def _store_url(url: str, root: Path) -> str:
+    """A store URL with a relative SQLite path made relative to the project root."""
+    lowered = url.strip().lower()
+    if lowered.startswith("sqlite:") and not lowered.startswith("sqlite://"):
+        rest = url.strip()[len("sqlite:") :]
+        file, sep, query = rest.partition("?")
+        if file and not Path(file).expanduser().is_absolute():
+            return f"sqlite://{_path(file, root)}{sep}{query}"
+        return url
+    if lowered.endswith((".db", ".sqlite", ".sqlite3")) and "?" not in url and ":" not in url:
+        return str(_path(url.strip(), root))
+    return url
+
+
+def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
+    changes: dict[str, Any] = {}
+    if env.get(ENV_STORE):
+        # Kept literal: open_store reads a relative path from the working directory.
+        changes["store"] = env[ENV_STORE]
+    if ENV_STRICT in env:
+        changes["strict"] = _env_bool(ENV_STRICT, env[ENV_STRICT])
+    if env.get(ENV_EXECUTOR):
+        changes["executor"] = _executor(env[ENV_EXECUTOR], f"${ENV_EXECUTOR}")
+    if env.get(ENV_EVENTS):
+        extra = [s for s in env[ENV_EVENTS].split(os.pathsep) if s]
+        changes["events"] = config.events + tuple(_source(s, Path.cwd()) for s in extra)
+    if env.get(ENV_CACHE):
+        changes["cache"] = _path(env[ENV_CACHE], Path.cwd())
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def _env_bool(name: str, value: str) -> bool:
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"${name}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
+
+
+def _executor(value: str, where: str) -> str:
+    if value not in EXECUTORS:
+        raise ConfigError(f"{where} {value!r} is not one of {', '.join(EXECUTORS)}")
+    return value
