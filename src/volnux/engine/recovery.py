@@ -9,6 +9,7 @@ whether the change touches anything that already started.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,8 +151,11 @@ def task_signatures(graph: Graph) -> dict[str, str]:
             stack.append((block.body, tag))
             stack.extend((b.body, f"{tag}({b.descriptor})") for b in block.branches)
         elif isinstance(block, Sequence):
+            # The pipe pattern as a short digest: spelled out, a long chain's
+            # pattern would repeat in every step's signature (quadratic).
             pipes = "".join("|" if p else "-" for p in block.pipes)
-            stack.extend((step, f"{path}/seq[{pipes}]:{i}") for i, step in enumerate(block.steps))
+            tag = f"{path}/seq{len(block.steps)}-{zlib.crc32(pipes.encode()):08x}"
+            stack.extend((step, f"{tag}:{i}") for i, step in enumerate(block.steps))
         elif isinstance(block, Parallel):
             stack.extend(
                 (m, f"{path}/par{len(block.members)}:{i}") for i, m in enumerate(block.members)

@@ -1,0 +1,182 @@
+"""How fast a crashed run comes back.
+
+    python bench/recovery.py [--chain 200] [--big 10000] [--json]
+
+1. Resume latency: a process runs a 200-task (and a 10,000-task) chain on a SQLite journal and
+   is SIGKILLed halfway.  A fresh process then resumes it; the time from the
+   start of that process's Python code (after interpreter start-up, before
+   ``import volnux``) to the start of the first pending task is measured,
+   and separately from the call to ``Workflow.resume``.
+2. Rehydration: a 10,000-task run is journaled, then read back: loading its
+   records (``journal.load``) and folding them into task states
+   (``rehydrate``), best of 5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+EVENTS = """
+import os, time
+import volnux
+
+@volnux.event
+def Step(ctx):
+    stop = int(os.environ.get("BENCH_STOP_AT", "0"))
+    if stop and ctx.node_id == f"Step#{stop}":
+        time.sleep(60)  # the parent kills us here
+    first = os.environ.get("BENCH_FIRST_START")
+    if first and not os.path.exists(first):
+        with open(first, "w") as f:
+            f.write(repr(time.perf_counter()))
+    return 1
+"""
+
+RUNNER = """
+import sys
+from volnux import Workflow
+from volnux.store import SQLiteJournal
+db, events, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+Workflow.from_text(" -> ".join(["Step"] * n), [events]).run(
+    store=SQLiteJournal(db), run_id="bench"
+)
+"""
+
+RESUMER = """
+import time
+t0 = time.perf_counter()
+import sys
+from volnux import Workflow
+from volnux.store import SQLiteJournal
+t1 = time.perf_counter()
+db, events = sys.argv[1], sys.argv[2]
+run = Workflow.resume("bench", store=SQLiteJournal(db), events=[events])
+assert run.succeeded, run.error
+print(t0, t1)
+"""
+
+
+def resume_latency(tmp: Path, n: int) -> dict[str, float]:
+    """Seconds from a fresh process's start (and from resume()) to its first task."""
+    events = tmp / "bench_events.py"
+    events.write_text(EVENTS)
+    db = tmp / f"resume-{n}.db"
+    (tmp / "first").unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(SRC), "BENCH_STOP_AT": str(n // 2)}
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(db), str(events), str(n)], env=env)
+    _wait_for_running(db, f"Step#{n // 2}")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = tmp / "first"
+    env = {**os.environ, "PYTHONPATH": str(SRC), "BENCH_FIRST_START": str(first)}
+    out = subprocess.run(
+        [sys.executable, "-c", RESUMER, str(db), str(events)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    t0, t1 = (float(x) for x in out.stdout.split())
+    started = float(first.read_text())
+    return {"from_process_start_s": started - t0, "from_resume_call_s": started - t1}
+
+
+def _wait_for_running(db: Path, node: str) -> None:
+    sys.path.insert(0, str(SRC))
+    from volnux.states import TaskState
+    from volnux.store import SQLiteJournal
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        if not db.exists():
+            continue
+        journal = SQLiteJournal(db)
+        try:
+            runs = journal.list_runs()
+            if runs and any(
+                r.node_id == node and r.state is TaskState.RUNNING
+                for r in journal.load("bench").tasks
+            ):
+                return
+        finally:
+            journal.close()
+    raise RuntimeError(f"{node} never started")
+
+
+def rehydration(tmp: Path, n: int) -> dict[str, float]:
+    """Best seconds to load and to fold a journaled run of ``n`` tasks."""
+    sys.path.insert(0, str(SRC))
+    import volnux
+    from volnux.engine import rehydrate
+    from volnux.store import SQLiteJournal
+
+    @volnux.event(name="Step")
+    def step() -> int:
+        return 1
+
+    db = tmp / "big.db"
+    journal = SQLiteJournal(db)
+    run = volnux.Workflow.from_text(" -> ".join(["Step"] * n), [step]).run(
+        store=journal, run_id="big"
+    )
+    assert run.succeeded
+    journal.close()
+    loads, folds = [], []
+    for _ in range(5):
+        journal = SQLiteJournal(db)
+        start = time.perf_counter()
+        snapshot = journal.load("big")
+        loaded = time.perf_counter()
+        rehydrate(snapshot)
+        loads.append(loaded - start)
+        folds.append(time.perf_counter() - loaded)
+        journal.close()
+    return {"records": len(snapshot.tasks), "load_s": min(loads), "rehydrate_s": min(folds)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="How fast a crashed run comes back.")
+    parser.add_argument("--chain", type=int, default=200)
+    parser.add_argument("--big", type=int, default=10_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="volnux-bench-") as name:
+        tmp = Path(name)
+        latency = resume_latency(tmp, args.chain)
+        big_resume = resume_latency(tmp, args.big)
+        big = rehydration(tmp, args.big)
+    if args.json:
+        print(json.dumps({"resume": latency, "resume_big": big_resume, "rehydrate": big}, indent=2))
+        return
+    print(f"resume a {args.chain}-task chain killed halfway; first pending task starts:")
+    print(
+        f"  {latency['from_process_start_s'] * 1000:7.1f} ms after the process's code starts"
+        " (import volnux included)"
+    )
+    print(f"  {latency['from_resume_call_s'] * 1000:7.1f} ms after Workflow.resume() is called")
+    print(f"resume a {args.big}-task chain killed halfway; first pending task starts:")
+    print(
+        f"  {big_resume['from_resume_call_s'] * 1000:7.1f} ms after Workflow.resume() is called"
+        " (parse, load, fold, compare, replay)"
+    )
+    total = big["load_s"] + big["rehydrate_s"]
+    print(
+        f"rehydrate a {args.big}-task run ({big['records']} records): "
+        f"load {big['load_s'] * 1000:.0f} ms + fold {big['rehydrate_s'] * 1000:.0f} ms"
+        f" = {total * 1000:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
