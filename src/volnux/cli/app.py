@@ -1,4 +1,4 @@
-"""The ``volnux`` commands: run, validate, graph, fmt.
+"""The ``volnux`` commands: run, validate, graph, fmt (and ``events``, in events.py).
 
 Exit codes: 0 success; 1 a run that did not succeed (or ``fmt --check``
 found a difference); 2 bad usage or bad input (syntax, unknown event,
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from ..errors import VolnuxError
+from .events import ConfigOption, StrictOption, events_app
 
 if TYPE_CHECKING:
     from ..graph import Graph
@@ -36,6 +37,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(events_app, name="events")
 
 FileArgument = Annotated[
     Path, typer.Argument(help="The workflow, a .pty file.", metavar="FILE.pty", show_default=False)
@@ -155,20 +157,33 @@ def run(
         int | None,
         typer.Option("--max-workers", min=1, help="Tasks that may run at once (default: auto)."),
     ] = None,
+    config_path: ConfigOption = None,
+    strict: StrictOption = None,
 ) -> None:
     """Run a workflow; exit 0 if it succeeds, 1 if it fails, 2 on bad input."""
+    import warnings
+
+    from ..events import EventDeprecationWarning
     from ..store import open_store
     from ..workflow import Workflow
+    from .events import deprecation_warnings, load_events, project_config
     from .inputs import parse_inputs
     from .report import counts_line, failure_summary, format_seconds, print_task_table
 
     with reported_errors():
         values = parse_inputs(inputs or [], input_json)
-        # from_text records where the events came from, so a resume can load them.
-        workflow = Workflow.from_text(read_source(file), events or [], filename=str(file))
-        journal = open_store(store)
+        config = project_config(config_path, strict=strict)
+        project = load_events(config, events)
+        # The sources are recorded with the run, so a resume can load the events again.
+        workflow = Workflow(parse_source(file)[1], project.registry, sources=project.sources)
+        for line in deprecation_warnings(workflow, config, str(file)):
+            typer.echo(f"warning: {line}", err=True)
+        journal = open_store(store or config.store)
         try:
-            result = workflow.run(values, store=journal, max_workers=max_workers)
+            with warnings.catch_warnings():
+                # Already printed above, once; the run's own warning would repeat it.
+                warnings.simplefilter("ignore", EventDeprecationWarning)
+                result = workflow.run(values, store=journal, max_workers=max_workers)
         finally:
             journal.close()
     if result.succeeded:
@@ -189,18 +204,26 @@ def validate(
         list[Path], typer.Argument(help="Workflows to check (.pty files).", show_default=False)
     ],
     events: EventsOption = None,
+    config_path: ConfigOption = None,
+    strict: StrictOption = None,
 ) -> None:
-    """Check syntax (and, with --events, every event reference); exit 0 or 2."""
-    from ..workflow import Workflow, make_registry
+    """Check syntax (and, with events, every reference and deprecation); exit 0 or 2."""
+    from ..workflow import Workflow
+    from .events import deprecation_warnings, has_event_sources, load_events, project_config
 
     with reported_errors():
-        registry = make_registry(events) if events else None
+        config = project_config(config_path, strict=strict)
+        wanted = events or has_event_sources(config)
+        registry = load_events(config, events).registry if wanted else None
     bad = 0
     for path in files:
         problems: list[VolnuxError]
         try:
             graph = parse_source(path)[1]
             problems = list(Workflow(graph, registry).problems()) if registry else []
+            if registry is not None and not problems:
+                for line in deprecation_warnings(Workflow(graph, registry), config, str(path)):
+                    typer.echo(f"warning: {line}", err=True)
         except VolnuxError as exc:
             problems = [exc]
         for problem in problems:

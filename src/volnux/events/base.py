@@ -26,11 +26,15 @@ import inspect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from ..errors import EventDefinitionError
+from .deprecation import Deprecated, check_changelog
 from .retry import RetryPolicy
 from .versions import Version, parse_version
+
+if TYPE_CHECKING:
+    from .sources import Source
 
 __all__ = [
     "Context",
@@ -139,6 +143,10 @@ class Event:
     executor: ClassVar[str] = "thread"
     #: How failed attempts are retried.
     retry: ClassVar[RetryPolicy] = RetryPolicy()
+    #: Set to ``volnux.Deprecated(reason=..., ...)`` to deprecate this version.
+    deprecated: ClassVar[Deprecated | None] = None
+    #: Version to what changed in it (``{"1.1.0": "adds currency"}``).
+    changelog: ClassVar[Mapping[str, str]] = {}
 
     def process(self, *args: Any, **kwargs: Any) -> Any:
         """Do the work; see the module docstring for parameters and outcomes."""
@@ -163,6 +171,8 @@ class EventSpec:
 
     __slots__ = (
         "_fingerprint",
+        "changelog",
+        "deprecated",
         "doc",
         "executor",
         "func",
@@ -172,6 +182,7 @@ class EventSpec:
         "origin",
         "params",
         "retry",
+        "source",
         "target",
         "version",
     )
@@ -186,6 +197,8 @@ class EventSpec:
         executor: str,
         retry: RetryPolicy,
         origin: str,
+        deprecated: Deprecated | None = None,
+        changelog: Mapping[str, str] | None = None,
     ) -> None:
         _check_name(name, target)
         if executor not in EXECUTORS:
@@ -200,6 +213,23 @@ class EventSpec:
             self.version: Version = parse_version(version)
         except ValueError as exc:
             raise EventDefinitionError(f"event {name}: {exc}") from None
+        if deprecated is not None and not isinstance(deprecated, Deprecated):
+            raise EventDefinitionError(
+                f"event {name}: deprecated must be a volnux.Deprecated(reason=...), "
+                f"got {type(deprecated).__name__}"
+            )
+        #: The author's deprecation of this version, or None.
+        self.deprecated = deprecated
+        try:
+            # One changelog: the event's own entries, then those given with Deprecated.
+            merged = dict(changelog or {})
+            merged.update(deprecated.changelog if deprecated else {})
+            #: Version to what changed, newest first.
+            self.changelog: Mapping[str, str] = check_changelog(merged, f"event {name}")
+        except ValueError as exc:
+            raise EventDefinitionError(str(exc)) from None
+        #: The registry it was loaded from (set when loaded; None if added directly).
+        self.source: Source | None = None
         self.name = name
         self.target = target
         self.is_class = is_class
@@ -317,6 +347,8 @@ def event(
     version: str = "1.0.0",
     executor: str = "thread",
     retry: RetryPolicy | None = None,
+    deprecated: Deprecated | None = None,
+    changelog: Mapping[str, str] | None = None,
 ) -> Callable[[E], E]: ...
 
 
@@ -328,6 +360,8 @@ def event(
     version: str = "1.0.0",
     executor: str = "thread",
     retry: RetryPolicy | None = None,
+    deprecated: Deprecated | None = None,
+    changelog: Mapping[str, str] | None = None,
 ) -> Any:
     """Make a function an event: ``@event`` or ``@event(name=..., version=...)``.
 
@@ -353,6 +387,8 @@ def event(
             executor=executor,
             retry=retry or RetryPolicy(),
             origin=_origin(fn),
+            deprecated=deprecated,
+            changelog=changelog,
         )
         return fn
 
@@ -380,6 +416,8 @@ def spec_of(obj: Any) -> EventSpec | None:
                 executor=obj.executor,
                 retry=obj.retry,
                 origin=_origin(obj),
+                deprecated=obj.deprecated,
+                changelog=obj.changelog,
             )
             obj.__volnux_spec__ = cached  # type: ignore[attr-defined]
         return cached

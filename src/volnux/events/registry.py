@@ -8,14 +8,17 @@ import importlib
 import importlib.util
 import inspect
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EventDefinitionError, EventLoadError
 from .base import EventSpec, spec_of
 from .versions import matches, parse_spec
+
+if TYPE_CHECKING:
+    from .sources import Source
 
 __all__ = ["EventRegistry", "LookupFailed", "load_events_source"]
 
@@ -30,15 +33,34 @@ class LookupFailed(LookupError):
 
 
 class EventRegistry:
-    """The events one workflow may use, by name and version."""
+    """The events one workflow may use, by name and version.
 
-    def __init__(self, events: Iterable[Any] = ()) -> None:
+    ``pins`` maps an event name to the version spec a bare reference
+    (``Charge``, no ``@``) resolves to, as ``[pins]`` in volnux.toml does.
+    """
+
+    def __init__(
+        self, events: Iterable[Any] = (), *, pins: Mapping[str, str] | None = None
+    ) -> None:
         self._by_name: dict[str, dict[str, EventSpec]] = {}
+        self._pins: dict[str, str] = {}
         for obj in events:
             self.add(obj)
+        for name, spec in (pins or {}).items():
+            self.pin(name, spec)
 
-    def add(self, obj: Any) -> EventSpec:
-        """Add an event class, decorated function or EventSpec."""
+    def pin(self, name: str, version: str) -> None:
+        """Make a bare ``name`` resolve as ``name@version`` (ValueError if malformed)."""
+        parse_spec(version)  # refuse a bad spec now, not at the first reference
+        self._pins[name] = version
+
+    @property
+    def pins(self) -> Mapping[str, str]:
+        """Event name to the version spec its bare references resolve to."""
+        return dict(self._pins)
+
+    def add(self, obj: Any, *, source: Source | None = None) -> EventSpec:
+        """Add an event class, decorated function or EventSpec (from ``source``, if given)."""
         spec = spec_of(obj)
         if spec is None:
             raise EventDefinitionError(
@@ -52,10 +74,12 @@ class EventRegistry:
             raise EventDefinitionError(
                 f"event {spec.key} is defined twice: in {existing.origin} and in {spec.origin}"
             )
+        if source is not None:
+            spec.source = source
         versions[key] = spec
         return spec
 
-    def add_module(self, module: ModuleType) -> list[EventSpec]:
+    def add_module(self, module: ModuleType, *, source: Source | None = None) -> list[EventSpec]:
         """Add every event defined in ``module`` (not those it merely imports)."""
         added = []
         for value in list(vars(module).values()):
@@ -63,12 +87,19 @@ class EventRegistry:
                 continue
             spec = spec_of(value) if _is_event_like(value) else None
             if spec is not None:
-                added.append(self.add(spec))
+                added.append(self.add(spec, source=source))
         return added
 
     def load(self, source: str) -> list[EventSpec]:
         """Add the events of a module name (``pkg.events``) or a ``.py`` path."""
-        return self.add_module(load_events_source(source))
+        from .sources import Source
+
+        module = load_events_source(source)
+        if _looks_like_path(source):
+            where = Source("file", str(Path(source).resolve()))
+        else:
+            where = Source("module", source)
+        return self.add_module(module, source=where)
 
     def names(self) -> list[str]:
         """Every known event name, sorted."""
@@ -81,8 +112,16 @@ class EventRegistry:
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_name.values())
 
+    def specs(self) -> list[EventSpec]:
+        """Every loaded event version, by name, oldest version first."""
+        return [spec for name in self.names() for spec in self.versions(name)]
+
     def resolve(self, name: str, version: str | None = None) -> EventSpec:
-        """The event a reference means; LookupFailed says why there is none."""
+        """The event a reference means; LookupFailed says why there is none.
+
+        A bare name (``version`` None) follows the name's pin if there is
+        one, else it resolves to the newest version.
+        """
         found = self._by_name.get(name)
         if not found:
             close = difflib.get_close_matches(name, self._by_name, n=3, cutoff=0.6)
@@ -98,15 +137,31 @@ class EventRegistry:
                 )
             )
             raise LookupFailed(f"unknown event {name!r}{hint}{known}", close)
+        pinned = version is None and name in self._pins
+        wanted = self._pins[name] if pinned else version
         try:
-            prefix = parse_spec(version)
+            prefix = parse_spec(wanted)
         except ValueError as exc:
             raise LookupFailed(str(exc)) from None
         candidates = [s for s in found.values() if matches(s.version, prefix)]
         if not candidates:
-            have = ", ".join(f"{s.version} ({s.origin})" for s in self.versions(name))
-            raise LookupFailed(f"no version of {name} matches @{version}; there is {have}")
+            have = "; ".join(f"{s.version} from {_where(s)}" for s in self.versions(name))
+            why = (
+                f"{name} is pinned to @{wanted} in the configuration ([pins]), and no "
+                "version matches it"
+                if pinned
+                else f"no version of {name} matches @{wanted}"
+            )
+            raise LookupFailed(f"{why}; loaded versions: {have}")
         return max(candidates, key=lambda s: s.version)
+
+
+def _where(spec: EventSpec) -> str:
+    return str(spec.source) if spec.source is not None else spec.origin
+
+
+def _looks_like_path(source: str) -> bool:
+    return source.endswith(".py") or "/" in source or "\\" in source
 
 
 def _is_event_like(value: Any) -> bool:
@@ -119,8 +174,7 @@ def _is_event_like(value: Any) -> bool:
 
 def load_events_source(source: str) -> ModuleType:
     """Import a module by dotted name, or a Python file by path."""
-    looks_like_path = source.endswith(".py") or "/" in source or "\\" in source
-    if looks_like_path:
+    if _looks_like_path(source):
         path = Path(source)
         if not path.is_file():
             raise EventLoadError(f"events file {source} does not exist")

@@ -1,0 +1,366 @@
+"""``volnux events list | show | refresh``, and the project settings every command reads.
+
+Events come from ``--events`` and from the project configuration
+(docs/configuration.md): events sources, project folders, installed
+packages' entry points and git registries, with the configured version pins.
+
+Only typer is imported up front, as in :mod:`volnux.cli.app`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..events import EventRegistry, EventSpec, ProjectEvents
+    from ..workflow import Workflow
+
+__all__ = [
+    "ConfigOption",
+    "StrictOption",
+    "deprecation_warnings",
+    "events_app",
+    "has_event_sources",
+    "load_events",
+    "project_config",
+]
+
+events_app = typer.Typer(
+    name="events",
+    help="The events a project can use: where they come from, their versions and docs.",
+    no_args_is_help=True,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="The project configuration (default: volnux.toml or [tool.volnux] in "
+        "pyproject.toml, searched from here upward; or $VOLNUX_CONFIG).",
+        metavar="FILE",
+        show_default=False,
+    ),
+]
+StrictOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--strict/--no-strict",
+        help="Refuse deprecated events before anything runs (default: strict in the "
+        "configuration, or $VOLNUX_STRICT).",
+        show_default=False,
+    ),
+]
+EventsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--events",
+        "-e",
+        help="More events: a module name (pkg.events) or a .py file. Repeatable.",
+        metavar="MODULE_OR_FILE",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def project_config(path: Path | None = None, *, strict: bool | None = None) -> Config:
+    """The project's settings (file, then environment), with command-line flags applied."""
+    from ..config import load_config
+
+    return load_config(path=path).override(strict=strict)
+
+
+def has_event_sources(config: Config) -> bool:
+    """True when the configuration names somewhere events come from."""
+    return bool(config.events or config.folders or config.entry_points or config.git)
+
+
+def load_events(
+    config: Config, events: list[str] | None, *, refresh: bool = False
+) -> ProjectEvents:
+    """The registry of ``--events`` plus everything the configuration names, pins applied."""
+    from ..events import project_registry
+
+    return project_registry(config, events or [], refresh=refresh)
+
+
+def deprecation_warnings(workflow: Workflow, config: Config, where: str) -> list[str]:
+    """Lines warning of deprecated events ``workflow`` uses; strict mode raises instead."""
+    from ..events.deprecation import deprecations, refuse
+
+    nodes = workflow.plan.nodes
+    notices = deprecations({node: plan.spec for node, plan in nodes.items()})
+    positions = {
+        node: f"{where}:{plan.task.pos.line}:{plan.task.pos.column}" for node, plan in nodes.items()
+    }
+    if config.strict:
+        refuse(notices, where, positions)
+    # Located at the first node that uses the event, as an editor jumps to it.
+    return [f"{positions[n.nodes[0]] if n.nodes else where}: {n.message}" for n in notices]
+
+
+def _project(config_path: Path | None, events: list[str] | None) -> EventRegistry:
+    from .app import reported_errors
+
+    with reported_errors():
+        config = project_config(config_path)
+        return load_events(config, events).registry
+
+
+@events_app.command("list")
+def list_events(
+    events: EventsOption = None,
+    config_path: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List every event: name, versions, where they come from, which are deprecated."""
+    registry = _project(config_path, events)
+    rows = [_summary(registry, name) for name in registry.names()]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo(
+            "no events are loaded: pass --events, or name sources in volnux.toml "
+            "(see docs/configuration.md)",
+            err=True,
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("name", "versions", "source", "deprecated"):
+        table.add_column(column, no_wrap=column != "source")
+    for row in rows:
+        versions = ", ".join(v["version"] for v in row["versions"])
+        if row["pin"]:
+            versions += f" (pinned @{row['pin']})"
+        sources = list(dict.fromkeys(v["source"] for v in row["versions"]))
+        deprecated = ", ".join(v["version"] for v in row["versions"] if v["deprecated"])
+        table.add_row(Text(row["name"]), Text(versions), Text("; ".join(sources)), Text(deprecated))
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 200  # captured output has no width; never cut a source short
+    console.print(table)
+
+
+@events_app.command("show")
+def show_event(
+    reference: Annotated[
+        str,
+        typer.Argument(
+            help="The event, as in a workflow: Name, Name@1.2.3, Name@1.2, Name@v1, Name@latest.",
+            metavar="NAME[@VERSION]",
+            show_default=False,
+        ),
+    ],
+    events: EventsOption = None,
+    config_path: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one event version: signature, docs, retry policy, executor, changelog."""
+    from ..events import LookupFailed
+    from .app import fail
+
+    registry = _project(config_path, events)
+    name, _, version = reference.partition("@")
+    try:
+        spec = registry.resolve(name, version or None)
+    except LookupFailed as exc:
+        fail(exc.message)
+    detail = _detail(registry, spec)
+    if as_json:
+        typer.echo(json.dumps(detail, indent=2))
+        return
+    for line in _detail_lines(detail):
+        typer.echo(line)
+
+
+@events_app.command("refresh")
+def refresh(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Git registries to fetch again (default: every configured one).",
+            metavar="[NAME]...",
+            show_default=False,
+        ),
+    ] = None,
+    config_path: ConfigOption = None,
+) -> None:
+    """Fetch git registries' refs again and pin the commits they now point to."""
+    from ..events.git import checkout
+    from .app import fail, reported_errors
+
+    with reported_errors():
+        config = project_config(config_path)
+        chosen = [config.git_registry(n) for n in names] if names else list(config.git)
+        if not chosen:
+            where = config.path or "the configuration (no volnux.toml was found)"
+            fail(f"no git registries are configured in {where}; add [registries.git.NAME]")
+        for registry in chosen:
+            done = checkout(registry, config.cache, refresh=True)
+            if done.previous is None:
+                change = "(first fetch)"
+            elif done.previous == done.commit:
+                change = "(unchanged)"
+            else:
+                change = f"(was {done.previous[:12]})"
+            typer.echo(f"{registry.name}: {registry.url}@{registry.ref} -> {done.commit} {change}")
+
+
+# ------------------------------------------------------------------ details
+
+
+def _source_text(spec: EventSpec) -> str:
+    return str(spec.source) if spec.source is not None else spec.origin
+
+
+def _summary(registry: EventRegistry, name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "pin": registry.pins.get(name),
+        "versions": [
+            {
+                "version": str(spec.version),
+                "source": _source_text(spec),
+                "origin": spec.origin,
+                "deprecated": spec.deprecated.as_dict() if spec.deprecated else None,
+            }
+            for spec in registry.versions(name)
+        ],
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A retry policy field as JSON: exception types by name."""
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
+
+
+def _parameters(spec: EventSpec) -> list[dict[str, Any]]:
+    kinds = {0: "context", 1: "piped", 2: "input", 3: "other inputs"}
+    return [
+        {"name": p.name, "from": kinds.get(p.source, "?"), "required": p.required}
+        for p in spec.params
+    ]
+
+
+def _signature(spec: EventSpec) -> str:
+    try:
+        sig = inspect.signature(spec.func)
+    except (TypeError, ValueError):
+        return "(?)"
+    params = list(sig.parameters.values())
+    if spec.is_class and params and params[0].name == "self":
+        params = params[1:]
+    empty = inspect.Parameter.empty
+    sig = sig.replace(
+        parameters=[
+            p if p.annotation is empty else p.replace(annotation=_Shown(p.annotation))
+            for p in params
+        ],
+        return_annotation=(
+            empty if sig.return_annotation is empty else _Shown(sig.return_annotation)
+        ),
+    )
+    return f"{spec.name}{sig}"
+
+
+class _Shown:
+    """An annotation as a reader would write it (``volnux.Context``, not the module path)."""
+
+    def __init__(self, annotation: Any) -> None:
+        if isinstance(annotation, str):
+            self.text = annotation
+        elif isinstance(annotation, type) and annotation.__module__.startswith("volnux."):
+            self.text = f"volnux.{annotation.__qualname__}"
+        else:
+            self.text = inspect.formatannotation(annotation)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _detail(registry: EventRegistry, spec: EventSpec) -> dict[str, Any]:
+    policy = spec.retry
+    retry = (
+        {f.name: _plain(getattr(policy, f.name)) for f in dataclasses.fields(policy)}
+        if dataclasses.is_dataclass(policy)
+        else repr(policy)
+    )
+    resources = getattr(spec, "resources", None)
+    return {
+        "event": spec.key,
+        "name": spec.name,
+        "version": str(spec.version),
+        "source": spec.source.as_dict() if spec.source else None,
+        "origin": spec.origin,
+        "fingerprint": spec.fingerprint,
+        "signature": _signature(spec),
+        "parameters": _parameters(spec),
+        "doc": spec.doc,
+        "executor": spec.executor,
+        "retry": retry,
+        "resources": _plain(resources) if resources else None,
+        "deprecated": spec.deprecated.as_dict() if spec.deprecated else None,
+        "changelog": dict(spec.changelog),
+        "versions": [str(s.version) for s in registry.versions(spec.name)],
+        "pin": registry.pins.get(spec.name),
+    }
+
+
+def _detail_lines(d: dict[str, Any]) -> list[str]:
+    source = d["source"]
+    where = d["origin"] if source is None else f"{source['kind']} {d['origin']}"
+    others = ", ".join(d["versions"]) + (
+        f" (bare {d['name']} is pinned @{d['pin']})" if d["pin"] else ""
+    )
+    lines = [
+        d["event"],
+        f"  signature:   {d['signature']}",
+        f"  source:      {where}",
+        f"  fingerprint: {d['fingerprint']}",
+        f"  executor:    {d['executor']}",
+        f"  retry:       {_retry_text(d['retry'])}",
+    ]
+    if d["resources"]:
+        lines.append(f"  resources:   {d['resources']}")
+    lines.append(f"  versions:    {others}")
+    if d["deprecated"]:
+        dep = d["deprecated"]
+        since = f" since {dep['since']}" if dep["since"] else ""
+        lines.append(f"  deprecated:  yes{since}: {dep['reason']}")
+        if dep["replacement"]:
+            lines.append(f"  replacement: {dep['replacement']}")
+    lines.append("  parameters:")
+    for p in d["parameters"] or [{"name": "(none)", "from": "", "required": False}]:
+        need = ", required" if p["required"] else ""
+        lines.append(f"    {p['name']}" + (f"  ({p['from']}{need})" if p["from"] else ""))
+    if d["changelog"]:
+        lines.append("  changelog:")
+        lines.extend(f"    {version}  {text}" for version, text in d["changelog"].items())
+    if d["doc"]:
+        lines.append("")
+        lines.extend(f"  {line}".rstrip() for line in d["doc"].splitlines())
+    return lines
+
+
+def _retry_text(retry: Any) -> str:
+    if not isinstance(retry, dict):
+        return str(retry)
+    shown = {k: v for k, v in retry.items() if v not in ((), [], None, False)}
+    return ", ".join(f"{k}={v}" for k, v in shown.items())
