@@ -33,9 +33,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import RunError
 from ..events import Context, FailureInfo, NeedsOperator
@@ -67,9 +66,11 @@ GROUP_COMMIT_MAX = 1024
 ROUND_BASE = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How a block ended: descriptor, result, and what failed if it failed."""
+class Outcome(NamedTuple):
+    """How a block ended: descriptor, result, and what failed if it failed.
+
+    (A named tuple: one is made for every block that ends.)
+    """
 
     ok: bool
     descriptor: int
@@ -94,7 +95,11 @@ class _TaskFrame(_Frame):
     __slots__ = ("branch_phase", "failures", "node", "token")
 
     def __init__(self, node: NodePlan, parent: _Frame | None, slot: int, piped: Any, round_: int):
-        super().__init__(parent, slot, piped, round_)
+        # Fields set here rather than through super(): one frame per task.
+        self.parent = parent
+        self.slot = slot
+        self.piped = piped
+        self.round = round_
         self.node = node
         self.failures = 0
         self.branch_phase = False
