@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from volnux.states import RunState, TaskState
-from volnux.store.base import ErrorInfo, Journal, RunNote, UnencodableResult
+from volnux.store.base import ErrorInfo, Journal, LogEntry, RunNote, UnencodableResult
 
 from .factories import make_run, make_task
 
@@ -205,3 +205,35 @@ def test_a_batch_with_an_unknown_run_writes_nothing(journal: Journal) -> None:
     with pytest.raises(KeyError):
         journal.record([make_task("a"), make_task("b", run_id="nope")])
     assert list(journal.load("run-1").tasks) == []
+
+
+# ------------------------------------------------------------------- logs
+
+
+def test_log_lines_load_in_write_order_per_run_and_per_node(journal: Journal) -> None:
+    journal.create_run(make_run())
+    journal.create_run(make_run("other", created_at=2.0))
+    lines = [
+        LogEntry("run-1", "fetch", 1, 1.5, 20, "fetching 3 rows"),
+        LogEntry("run-1", "price", 1, 2.5, 30, "no rate for EUR; using 1.0"),
+        LogEntry("run-1", "fetch", 2, 3.5, 40, "ünïcødé ✓\nsecond line"),
+    ]
+    journal.add_logs(lines[:2])
+    journal.add_logs([LogEntry("other", "fetch", 1, 1.0, 20, "not mine")])
+    journal.add_logs(lines[2:])
+    journal.add_logs([])
+    assert journal.logs("run-1") == lines
+    assert journal.logs("run-1", "fetch") == [lines[0], lines[2]]
+    assert journal.logs("run-1", "ship") == []
+    assert journal.logs("nope") == []
+
+
+def test_log_lines_for_an_unknown_run_are_a_key_error_and_write_nothing(
+    journal: Journal,
+) -> None:
+    journal.create_run(make_run())
+    with pytest.raises(KeyError):
+        journal.add_logs(
+            [LogEntry("run-1", "a", 1, 1.0, 20, "ok"), LogEntry("nope", "a", 1, 1.0, 20, "x")]
+        )
+    assert journal.logs("run-1") == []

@@ -282,3 +282,21 @@ def test_two_journals_initialise_one_new_file(db_path: Path) -> None:
     with SQLiteJournal(db_path) as first, SQLiteJournal(db_path) as second:
         first.create_run(make_run())
         assert second.load("run-1").run.id == "run-1"
+
+
+def test_a_version_1_journal_gains_the_log_table_and_keeps_its_runs(tmp_path: Path) -> None:
+    from volnux.store.base import LogEntry
+
+    path = tmp_path / "v1.db"
+    with SQLiteJournal(path) as journal:
+        journal.create_run(make_run())
+    # Turn it back into what a Volnux that knew schema version 1 left behind.
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP TABLE task_logs")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    with SQLiteJournal(path) as journal:
+        assert journal.load("run-1").run == make_run()
+        journal.add_logs([LogEntry("run-1", "fetch", 1, 1.0, 20, "hello")])
+        assert [e.message for e in journal.logs("run-1")] == ["hello"]
+    assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..states import RunState
-from .base import RunNote, RunRecord, RunSnapshot, TaskRecord
+from .base import LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord
 
 __all__ = ["MemoryJournal"]
 
@@ -20,6 +20,7 @@ class MemoryJournal:
         self._runs: dict[str, RunRecord] = {}
         self._tasks: dict[str, list[TaskRecord]] = {}
         self._notes: dict[str, list[RunNote]] = {}
+        self._logs: dict[str, list[LogEntry]] = {}
         self._cancel: set[str] = set()
         self._lock = threading.Lock()
 
@@ -30,6 +31,7 @@ class MemoryJournal:
             self._runs[run.id] = run
             self._tasks[run.id] = []
             self._notes[run.id] = []
+            self._logs[run.id] = []
 
     def check_result(self, node_id: str, value: Any) -> None:
         """Everything can be kept in memory."""
@@ -57,6 +59,19 @@ class MemoryJournal:
     def add_note(self, note: RunNote) -> None:
         with self._lock:
             self._notes[note.run_id].append(note)
+
+    def add_logs(self, entries: Sequence[LogEntry]) -> None:
+        with self._lock:
+            for entry in entries:  # all or nothing, like record()
+                if entry.run_id not in self._logs:
+                    raise KeyError(entry.run_id)
+            for entry in entries:
+                self._logs[entry.run_id].append(entry)
+
+    def logs(self, run_id: str, node_id: str | None = None) -> list[LogEntry]:
+        with self._lock:
+            found = list(self._logs.get(run_id, ()))
+        return found if node_id is None else [e for e in found if e.node_id == node_id]
 
     def load(self, run_id: str) -> RunSnapshot:
         with self._lock:

@@ -11,11 +11,12 @@ Opening a journal applies, in order and in one transaction, every step whose
 number is above the file's version.  A step, once released, never changes:
 a schema change is a new step appended to :data:`MIGRATIONS`.
 
-Schema, version 1::
+Schema, version 2::
 
     runs          one row per run; cancel_requested is the cross-process flag
     task_records  append-only task transitions; seq (the rowid) is write order
     run_notes     append-only notes about runs
+    task_logs     append-only log lines of task attempts (version 2)
 
 ``result`` and ``inputs`` hold whatever their codec wrote (TEXT for JSON,
 BLOB for bytes and pickle); ``result_codec``/``inputs_codec`` name that
@@ -116,6 +117,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             )
             """,
             "CREATE INDEX run_notes_by_run ON run_notes (run_id, seq)",
+        ),
+    ),
+    Migration(
+        2,
+        "task log lines",
+        (
+            # level is the logging module's number; at is seconds since the epoch.
+            """
+            CREATE TABLE task_logs (
+                seq     INTEGER PRIMARY KEY,
+                run_id  TEXT NOT NULL REFERENCES runs (id),
+                node_id TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                at      REAL NOT NULL,
+                level   INTEGER NOT NULL,
+                message TEXT NOT NULL
+            )
+            """,
+            # Read by run (all lines, in order) or by run and node.
+            "CREATE INDEX task_logs_by_run ON task_logs (run_id, node_id, seq)",
         ),
     ),
 )

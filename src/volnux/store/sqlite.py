@@ -39,7 +39,7 @@ from typing import Any, Final, Literal, TypeVar
 
 from ..errors import CorruptStoreError, StoreError
 from ..states import RunState, TaskState
-from .base import ErrorInfo, EventPin, RunNote, RunRecord, RunSnapshot, TaskRecord
+from .base import ErrorInfo, EventPin, LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord
 from .codec import Codec, CodecSet, JsonCodec, PickleCodec
 from .migrations import APPLICATION_ID, LATEST_VERSION, REQUIRED_TABLES, apply_migrations
 
@@ -290,6 +290,32 @@ class SQLiteJournal:
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"adding a note to run {note.run_id}") from exc
 
+    def add_logs(self, entries: Sequence[LogEntry]) -> None:
+        """Append task log lines in one transaction; KeyError if a run is unknown."""
+        rows = [
+            (e.run_id, e.node_id, e.attempt, e.at, e.level, e.message) for e in entries
+        ]
+        if not rows:
+            return
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(
+                        "INSERT INTO task_logs (run_id, node_id, attempt, at, level, message)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    _rollback(conn)
+                    raise
+            except sqlite3.IntegrityError as exc:
+                raise self._unknown_run(exc, {row[0] for row in rows}) from exc
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"recording {len(rows)} task log line(s)") from exc
+
     def request_cancel(self, run_id: str) -> None:
         """Set the run's cancel flag, which every process using the file sees."""
         with self._lock:
@@ -345,6 +371,20 @@ class SQLiteJournal:
             for kind, at, detail in note_rows
         ]
         return RunSnapshot(run, tasks, notes)
+
+    def logs(self, run_id: str, node_id: str | None = None) -> list[LogEntry]:
+        """A run's log lines (of one node, if given) in the order written."""
+        query = "SELECT node_id, attempt, at, level, message FROM task_logs WHERE run_id = ?"
+        params: tuple[str, ...] = (run_id,)
+        if node_id is not None:
+            query += " AND node_id = ?"
+            params = (run_id, node_id)
+        with self._lock:
+            try:
+                rows = self._conn.execute(query + " ORDER BY seq", params).fetchall()
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"reading the logs of run {run_id}") from exc
+        return [LogEntry(run_id, *row) for row in rows]
 
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
         """The newest runs first (by ``created_at``; the later written first on ties)."""
