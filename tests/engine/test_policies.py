@@ -187,3 +187,24 @@ def test_pause_lets_running_siblings_finish_and_starts_nothing_new() -> None:
     assert r.state is RunState.PAUSED
     assert seen == ["Slow"]
     assert r.tasks["Slow"].state is TaskState.SUCCEEDED
+
+
+def test_unencodable_result_fails_that_task_not_the_journal(tmp_path: Path) -> None:
+    @volnux.event
+    def Tags() -> set[str]:
+        return {"a", "b"}
+
+    @volnux.event
+    def After() -> str:
+        return "never"
+
+    journal = SQLiteJournal(tmp_path / "j.db")
+    r = Workflow.from_text("Tags (0 -> After)", [Tags, After]).run(store=journal)
+    err = r.tasks["Tags"].error
+    assert r.tasks["Tags"].state is TaskState.FAILED
+    assert err is not None and err.type == "UnencodableResult"
+    assert "Tags@1.0.0" in err.message and "builtins.set" in err.message
+    # The failure went down the 0 branch, and the journal holds the whole run.
+    assert r.status == "succeeded" and r.results["After"] == "never"
+    states = [t.state for t in journal.load(r.id).tasks if t.node_id == "Tags"]
+    assert states == [TaskState.RUNNING, TaskState.FAILED]
