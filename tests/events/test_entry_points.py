@@ -92,7 +92,7 @@ def test_both_versions_resolve_from_the_installed_package(site: Path, tmp_path: 
 def test_entry_points_are_off_unless_configured(site: Path, tmp_path: Path) -> None:
     done = python(site, tmp_path, "-c", RESOLVE, "Charge")
     assert done.returncode == 1
-    assert "unknown event 'Charge' (no events are loaded: pass --events)" in done.stderr
+    assert "unknown event 'Charge' (no events are loaded: pass --events, or name" in done.stderr
 
 
 def test_a_pin_picks_the_version_a_bare_name_means(site: Path, tmp_path: Path) -> None:

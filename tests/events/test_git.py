@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import textwrap
 from pathlib import Path
 
@@ -142,13 +141,21 @@ def test_a_ref_that_does_not_exist_names_the_registry_and_the_fix(
     assert [p.name for h in homes for p in h.iterdir()] == []
 
 
-def test_a_commit_id_as_ref_and_a_missing_path(project: Path, repo: Repo) -> None:
+@pytest.mark.parametrize("protocol", ["2", "0"])
+def test_a_commit_id_as_ref_and_a_missing_path(
+    project: Path, repo: Repo, monkeypatch: pytest.MonkeyPatch, protocol: str
+) -> None:
     first = repo.commit({"events/charge.py": charge_event("1.0.0", "a")}, "a")
     repo.commit({"events/charge.py": charge_event("2.0.0", "b")}, "b")
     write_config(
         project,
         f'[registries.git.pay]\nurl = "{repo.url}"\nref = "{first}"\npath = "events"\n',
     )
+    # Over protocol 0 the server refuses a commit it does not advertise, so
+    # the shallow fetch fails and the full fetch takes over.
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "protocol.version")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", protocol)
     spec = project_registry(load_config()).registry.resolve("Charge")
     assert (str(spec.version), spec.source.commit) == ("1.0.0", first)  # type: ignore[union-attr]
 
@@ -157,4 +164,3 @@ def test_a_commit_id_as_ref_and_a_missing_path(project: Path, repo: Repo) -> Non
     )
     with pytest.raises(EventLoadError, match=r"has no folder 'nope'; fix path in \[registries"):
         project_registry(load_config())
-    shutil.rmtree(project / ".volnux")

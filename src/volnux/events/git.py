@@ -120,7 +120,10 @@ def _fetch(registry: GitRegistry, home: Path) -> str:
     try:
         _git(registry, "init", "-q", str(work))
         try:
-            _git(registry, "fetch", "-q", "--depth", "1", registry.url, registry.ref, cwd=work)
+            # "--": a URL or ref that starts with "-" is data, never an option.
+            _git(
+                registry, "fetch", "-q", "--depth", "1", "--", registry.url, registry.ref, cwd=work
+            )
             target = "FETCH_HEAD"
         except EventLoadError:
             # Some servers refuse a shallow fetch of a bare commit id: fetch
@@ -132,8 +135,10 @@ def _fetch(registry: GitRegistry, home: Path) -> str:
                 "fetch",
                 "-q",
                 "--tags",
+                "--",
                 registry.url,
-                "+refs/heads/*:refs/heads/*",
+                # Not into refs/heads: git refuses to fetch into the checked-out branch.
+                "+refs/heads/*:refs/remotes/origin/*",
                 cwd=work,
             )
             target = registry.ref

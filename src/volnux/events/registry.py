@@ -133,7 +133,7 @@ class EventRegistry:
                     f" (known events: {', '.join(self.names()[:12])}"
                     f"{', ...' if len(self._by_name) > 12 else ''})"
                     if self._by_name
-                    else " (no events are loaded: pass --events)"
+                    else " (no events are loaded: pass --events, or name sources in volnux.toml)"
                 )
             )
             raise LookupFailed(f"unknown event {name!r}{hint}{known}", close)
