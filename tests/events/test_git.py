@@ -82,7 +82,7 @@ def test_a_cached_checkout_is_used_as_is_until_refreshed(project: Path, repo: Re
         project_registry(load_config(), refresh=True)
     hidden.rename(repo.bare)
 
-    fresh = project_registry(load_config(), refresh=["pay"]).registry.resolve("Charge")
+    fresh = project_registry(load_config(), refresh="pay").registry.resolve("Charge")
     assert (str(fresh.version), fresh.source.commit) == ("1.1.0", second)  # type: ignore[union-attr]
     # The refresh moved the project's pin: the next plain load uses the new commit.
     again = project_registry(load_config()).registry.resolve("Charge")
