@@ -23,6 +23,7 @@ PUBLIC = [
     "NeedsOperator",
     "PermanentError",
     "PointyError",
+    "ResultEvaluation",
     "ResumeRefused",
     "RetryPolicy",
     "Route",

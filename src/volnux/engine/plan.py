@@ -9,7 +9,7 @@ author sees the line and a caret, and nothing has run yet.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -17,14 +17,12 @@ from typing import Any
 from ..errors import InputError, PointyError
 from ..events import EventRegistry, EventSpec, LookupFailed, RetryPolicy
 from ..events.base import EXECUTORS
-from ..graph import Block, Graph, Group, Sequence, Task, iter_blocks
+from ..events.evaluation import ResultEvaluation, load_predicate, parse_strategy
+from ..graph import Block, Graph, Group, Parallel, Sequence, Task, iter_blocks
 from ..graph.model import Position
 from ..store import EventPin
 
-__all__ = ["NodePlan", "Plan", "build_plan", "find_plan_errors", "parse_strategy"]
-
-#: Attributes Volnux gives a meaning to; others are kept for the event to read.
-STRATEGIES = ("all", "any", "majority")
+__all__ = ["GroupPlan", "NodePlan", "Plan", "build_plan", "find_plan_errors"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +34,17 @@ class NodePlan:
     policy: RetryPolicy
     executor: str
     piped_in: bool
+    #: How a successful result is judged (None: every success counts).
+    evaluation: ResultEvaluation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPlan:
+    """How a parallel group's members' outcomes are judged."""
+
+    strategy: tuple[str, float] = ("all", 0.0)
+    #: ``predicate(results, failures) -> bool | int`` replaces the strategy.
+    predicate: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,8 @@ class Plan:
 
     graph: Graph
     nodes: Mapping[str, NodePlan]
+    #: Group id -> how it is judged, for groups that say so.
+    groups: Mapping[str, GroupPlan] = dataclasses.field(default_factory=dict)
 
     def pins(self) -> dict[str, EventPin]:
         """Node id to the event code it runs (recorded with every run)."""
@@ -81,32 +92,6 @@ def _error(graph: Graph, pos: Position, message: str) -> PointyError:
     )
 
 
-def parse_strategy(value: Any) -> tuple[str, float]:
-    """``all``/``any``/``majority``/``at_least:N``/``at_least:P%`` as (kind, amount)."""
-    if not isinstance(value, str):
-        raise ValueError("result_evaluation_strategy must be a string")
-    text = value.strip().lower()
-    if text in STRATEGIES:
-        return text, 0.0
-    if text.startswith("at_least:"):
-        amount = text.removeprefix("at_least:").strip()
-        try:
-            if amount.endswith("%"):
-                pct = float(amount[:-1])
-                if 0 < pct <= 100:
-                    return "percent", pct
-            else:
-                n = int(amount)
-                if n >= 1:
-                    return "count", float(n)
-        except ValueError:
-            pass
-    raise ValueError(
-        f"result_evaluation_strategy {value!r} is not one of all, any, majority, "
-        "at_least:N or at_least:P%"
-    )
-
-
 def _entries(block: Block) -> Iterable[Task]:
     """The tasks that start first when ``block`` starts (they receive a pipe)."""
     stack = [block]
@@ -140,17 +125,26 @@ def find_plan_errors(
     graph: Graph, registry: EventRegistry
 ) -> tuple[dict[str, NodePlan], list[PointyError]]:
     """Resolve every task; return the node plans and every error found."""
+    nodes, _groups, errors = _resolve(graph, registry)
+    return nodes, errors
+
+
+def _resolve(
+    graph: Graph, registry: EventRegistry
+) -> tuple[dict[str, NodePlan], dict[str, GroupPlan], list[PointyError]]:
     nodes: dict[str, NodePlan] = {}
+    groups: dict[str, GroupPlan] = {}
     errors: list[PointyError] = []
     piped = _piped_ids(graph)
     for block in iter_blocks(graph.root):
         if isinstance(block, Group):
-            strategy = block.options.get("result_evaluation_strategy")
-            if strategy is not None:
-                try:
-                    parse_strategy(strategy)
-                except ValueError as exc:
-                    errors.append(_error(graph, block.pos, str(exc)))
+            try:
+                group = _plan_group(block)
+            except ValueError as exc:
+                errors.append(_error(graph, block.pos, f"{block.id}: {exc}"))
+                continue
+            if group is not None:
+                groups[block.id] = group
             continue
         if not isinstance(block, Task):
             continue
@@ -164,7 +158,40 @@ def find_plan_errors(
             nodes[task.id] = _plan_task(task, spec, task.id in piped)
         except ValueError as exc:
             errors.append(_error(graph, task.pos, f"{task.id}: {exc}"))
-    return nodes, errors
+    return nodes, groups, errors
+
+
+def _plan_group(group: Group) -> GroupPlan | None:
+    opts = group.options
+    strategy = opts.get("result_evaluation_strategy")
+    predicate = opts.get("result_predicate")
+    if strategy is None and predicate is None:
+        return None
+    if predicate is not None and not isinstance(group.body, Parallel):
+        raise ValueError("result_predicate applies to a parallel group ( A || B ... )")
+    return GroupPlan(
+        parse_strategy(strategy) if strategy is not None else ("all", 0.0),
+        load_predicate(str(predicate)) if predicate is not None else None,
+    )
+
+
+def _evaluation(opts: Mapping[str, Any], spec: EventSpec) -> ResultEvaluation | None:
+    """The task's result evaluation: DSL attributes win over the event's own."""
+    strategy = opts.get("result_evaluation_strategy")
+    predicate = opts.get("result_predicate")
+    if predicate is not None:
+        return ResultEvaluation(predicate=load_predicate(str(predicate)))
+    if strategy is not None:
+        if not isinstance(strategy, str):
+            raise ValueError("result_evaluation_strategy must be a string")
+        return ResultEvaluation(strategy=strategy)
+    own = getattr(spec.target, "evaluation", None)
+    if own is None or isinstance(own, ResultEvaluation):
+        return own
+    raise ValueError(
+        f"event {spec.key}: evaluation must be a volnux.ResultEvaluation, "
+        f"got {type(own).__name__}"
+    )
 
 
 def _plan_task(task: Task, spec: EventSpec, piped_in: bool) -> NodePlan:
@@ -191,14 +218,12 @@ def _plan_task(task: Task, spec: EventSpec, piped_in: bool) -> NodePlan:
     executor = opts.get("executor", spec.executor)
     if executor not in EXECUTORS:
         raise ValueError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
-    if "result_evaluation_strategy" in opts:
-        parse_strategy(opts["result_evaluation_strategy"])
-    return NodePlan(task, spec, policy, str(executor), piped_in)
+    return NodePlan(task, spec, policy, str(executor), piped_in, _evaluation(opts, spec))
 
 
 def build_plan(graph: Graph, registry: EventRegistry) -> Plan:
     """Resolve and check every task; raise the first error found."""
-    nodes, errors = find_plan_errors(graph, registry)
+    nodes, groups, errors = _resolve(graph, registry)
     if errors:
         raise errors[0]
-    return Plan(graph, nodes)
+    return Plan(graph, nodes, groups)

@@ -38,13 +38,14 @@ from typing import Any, NamedTuple
 
 from ..errors import RunError
 from ..events import Context, FailureInfo, NeedsOperator
+from ..events.evaluation import as_descriptor, passes
 from ..executors import Executor, ProcessExecutor, ThreadExecutor
 from ..graph import Block, Group, Parallel, Sequence, Task, iter_blocks
 from ..observability.observer import NodeInfo, Observer, RunInfo, notify
 from ..states import TASK_TRANSITIONS, RunState, TaskState, check_task_transition
 from ..store import ErrorInfo, Journal, RunNote, TaskRecord, UnencodableResult
 from .attempt import AttemptResult, error_info, run_attempt
-from .plan import NodePlan, Plan, parse_strategy
+from .plan import GroupPlan, NodePlan, Plan
 from .recovery import Rehydrated
 from .run import Run, TaskView
 
@@ -126,7 +127,7 @@ class _SeqFrame(_Frame):
 
 
 class _ParFrame(_Frame):
-    __slots__ = ("outcomes", "par", "remaining", "strategy")
+    __slots__ = ("judge", "outcomes", "par", "remaining")
 
     def __init__(
         self,
@@ -135,13 +136,13 @@ class _ParFrame(_Frame):
         slot: int,
         piped: Any,
         round_: int,
-        strategy: tuple[str, float],
+        judge: GroupPlan,
     ):
         super().__init__(parent, slot, piped, round_)
         self.par = par
         self.remaining = len(par.members)
         self.outcomes: list[Outcome | None] = [None] * len(par.members)
-        self.strategy = strategy
+        self.judge = judge
 
 
 def label(block: Block) -> str:
@@ -510,7 +511,7 @@ class Engine:
             frame: _Frame = _SeqFrame(block, parent, slot, piped, rnd)
             self._starts.append((block.steps[0], frame, 0, piped, rnd))
         elif isinstance(block, Parallel):
-            self._start_parallel(block, parent, slot, piped, rnd, ("all", 0.0))
+            self._start_parallel(block, parent, slot, piped, rnd, _ALL)
         else:
             frame = _GroupFrame(block, parent, slot, piped, rnd)
             self._start_group_body(frame, rnd)
@@ -522,16 +523,16 @@ class Engine:
         slot: int,
         piped: Any,
         rnd: int,
-        strategy: tuple[str, float],
+        judge: GroupPlan,
     ) -> None:
-        frame = _ParFrame(block, parent, slot, piped, rnd, strategy)
+        frame = _ParFrame(block, parent, slot, piped, rnd, judge)
         self._starts.extend((m, frame, i, piped, rnd) for i, m in enumerate(block.members))
 
     def _start_group_body(self, frame: _GroupFrame, rnd: int) -> None:
         body = frame.group.body
-        strategy = frame.group.options.get("result_evaluation_strategy")
-        if isinstance(body, Parallel) and strategy is not None:
-            self._start_parallel(body, frame, 0, frame.piped, rnd, parse_strategy(strategy))
+        judge = self.plan.groups.get(frame.group.id)
+        if isinstance(body, Parallel) and judge is not None:
+            self._start_parallel(body, frame, 0, frame.piped, rnd, judge)
         else:
             self._starts.append((body, frame, 0, frame.piped, rnd))
 
@@ -601,6 +602,8 @@ class Engine:
 
     def _attempt_ended(self, frame: _TaskFrame, result: AttemptResult) -> None:
         node = frame.node
+        if result.descriptor != 0 and node.evaluation is not None:
+            result = _judge(node, result)
         if result.descriptor != 0:
             try:
                 self.journal.check_result(node.task.id, result.result)
@@ -658,13 +661,19 @@ class Engine:
         if result.descriptor == 0:
             error = result.error or ErrorInfo("Failure", "failed")
             if not recorded and not replayed:
+                value = result.result
+                if value is not None:
+                    try:  # a failure's value is kept if the journal can keep it
+                        self.journal.check_result(task.id, value)
+                    except UnencodableResult:
+                        value = None
                 self._rec(
                     task,
                     frame.round,
                     TaskState.FAILED,
                     descriptor=0,
                     error=error,
-                    result=result.result,
+                    result=value,
                 )
             failure = FailureInfo(task.id, error.type, error.message, result.result)
             outcome = Outcome(False, 0, None, failure, (task.id,))
@@ -785,30 +794,51 @@ class Engine:
         return None
 
     def _evaluate(self, frame: _ParFrame) -> Outcome:
-        outcomes = [o for o in frame.outcomes if o is not None]
-        ok = [o for o in outcomes if o.ok]
-        kind, amount = frame.strategy
-        n = len(outcomes)
-        if kind == "all":
-            passed = len(ok) == n
-        elif kind == "any":
-            passed = bool(ok)
-        elif kind == "majority":
-            passed = len(ok) * 2 > n
-        elif kind == "count":
-            passed = len(ok) >= amount
+        """A parallel group's outcome from its members' (strategy or predicate)."""
+        pairs = [(m, o) for m, o in zip(frame.par.members, frame.outcomes, strict=True) if o]
+        results = {label(m): o.result for m, o in pairs if o.ok}
+        failed = [o for _, o in pairs if not o.ok]
+        culprits = tuple(c for o in failed for c in o.culprits)
+        first = failed[0].failure if failed else None
+        judge = frame.judge
+        if judge.predicate is None:
+            descriptor = int(passes(judge.strategy, len(results), len(pairs)))
         else:
-            passed = len(ok) * 100 >= amount * n
-        results = {
-            label(m): o.result
-            for m, o in zip(frame.par.members, frame.outcomes, strict=True)
-            if o is not None and o.ok
-        }
-        if passed:
-            return Outcome(True, 1, results)
-        culprits = tuple(c for o in outcomes if not o.ok for c in o.culprits)
-        first = next(o.failure for o in outcomes if not o.ok)
+            failures = {label(m): o.failure for m, o in pairs if not o.ok}
+            try:
+                descriptor = as_descriptor(judge.predicate(results, failures))
+            except Exception as exc:  # the predicate is user code
+                info = error_info(exc)
+                first = FailureInfo(label(frame.par), info.type, info.message)
+                return Outcome(False, 0, None, first, culprits)
+        if descriptor:
+            return Outcome(True, descriptor, results)
+        if first is None:  # every member succeeded, but the predicate said no
+            first = FailureInfo(
+                label(frame.par), "EvaluationFailed", "the group's predicate refused"
+            )
         return Outcome(False, 0, None, first, culprits)
+
+
+def _judge(node: NodePlan, result: AttemptResult) -> AttemptResult:
+    """Apply the task's result evaluation to a successful attempt."""
+    evaluation = node.evaluation
+    assert evaluation is not None
+    try:
+        descriptor = evaluation.descriptor(result.result)
+    except Exception as exc:  # a predicate is user code
+        return AttemptResult(0, result.result, error_info(exc), None)
+    if descriptor == 0:
+        how = "its predicate" if evaluation.predicate else f"strategy {evaluation.strategy!r}"
+        error = ErrorInfo(
+            "EvaluationFailed",
+            f"the result of {node.task.id} ({node.spec.key}) did not pass {how}",
+        )
+        return AttemptResult(0, result.result, error, None)
+    return AttemptResult(descriptor, result.result, None, None)
+
+
+_ALL = GroupPlan()
 
 
 def _int_option(group: Group, key: str) -> int | None:

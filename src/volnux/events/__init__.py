@@ -8,6 +8,7 @@ from .deprecation import (
     EventDeprecationWarning,
     deprecations,
 )
+from .evaluation import ResultEvaluation
 from .failures import NeedsOperator, PermanentError, TransientError
 from .registry import EventRegistry, LookupFailed, load_events_source
 from .retry import RetryPolicy
@@ -29,6 +30,7 @@ __all__ = [
     "NeedsOperator",
     "PermanentError",
     "ProjectEvents",
+    "ResultEvaluation",
     "RetryPolicy",
     "Route",
     "Source",

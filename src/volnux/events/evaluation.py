@@ -1,0 +1,130 @@
+"""Result evaluation: deciding from a result whether it counts as success.
+
+A parallel group succeeds when enough of its members do; an event whose
+result is a list of per-item outcomes can be judged the same way.  The
+strategy names are the same for both, in Python and in Pointy-lang
+(``[result_evaluation_strategy="majority"]``):
+
+=================  ===========================================
+``all``            every item succeeded (the default)
+``any``            at least one did
+``majority``       more than half did
+``at_least:N``     N or more did
+``at_least:P%``    P percent or more did
+=================  ===========================================
+
+An item of an event's result counts as a success when it is truthy and not
+a :class:`~volnux.Failure`.  A custom ``predicate`` replaces the strategy: it
+gets the result (for a group: a mapping of member name to result, failed
+members left out, and a second mapping of member name to
+:class:`~volnux.FailureInfo`) and returns True (descriptor 1), False
+(descriptor 0) or a descriptor 0-9.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ResultEvaluation", "load_predicate", "parse_strategy", "passes"]
+
+STRATEGIES = ("all", "any", "majority")
+
+
+def parse_strategy(value: Any) -> tuple[str, float]:
+    """``all``/``any``/``majority``/``at_least:N``/``at_least:P%`` as (kind, amount)."""
+    if not isinstance(value, str):
+        raise ValueError("result_evaluation_strategy must be a string")
+    text = value.strip().lower()
+    if text in STRATEGIES:
+        return text, 0.0
+    if text.startswith("at_least:"):
+        amount = text.removeprefix("at_least:").strip()
+        try:
+            if amount.endswith("%"):
+                pct = float(amount[:-1])
+                if 0 < pct <= 100:
+                    return "percent", pct
+            else:
+                n = int(amount)
+                if n >= 1:
+                    return "count", float(n)
+        except ValueError:
+            pass
+    raise ValueError(
+        f"result_evaluation_strategy {value!r} is not one of all, any, majority, "
+        "at_least:N or at_least:P%"
+    )
+
+
+def passes(strategy: tuple[str, float], ok: int, total: int) -> bool:
+    """Whether ``ok`` successes out of ``total`` satisfy ``strategy``."""
+    kind, amount = strategy
+    if kind == "all":
+        return ok == total
+    if kind == "any":
+        return ok > 0
+    if kind == "majority":
+        return ok * 2 > total
+    if kind == "count":
+        return ok >= amount
+    return ok * 100 >= amount * total
+
+
+def load_predicate(spec: str) -> Callable[..., Any]:
+    """The function ``"package.module:function"`` names; ValueError says why not."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"result_predicate {spec!r} is not of the form 'package.module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"result_predicate {spec!r}: cannot import {module_name}: {exc}") from None
+    func = getattr(module, attr, None)
+    if not callable(func):
+        raise ValueError(f"result_predicate {spec!r}: {module_name} has no function {attr!r}")
+    return func  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class ResultEvaluation:
+    """How an event's result is judged (set as the event's ``evaluation``)."""
+
+    #: One of the strategies in the module docstring; applies to list results.
+    strategy: str = "all"
+    #: ``predicate(result) -> bool | int``: replaces the strategy when given.
+    predicate: Callable[[Any], bool | int] | None = None
+
+    def __post_init__(self) -> None:
+        parse_strategy(self.strategy)
+
+    def descriptor(self, result: Any) -> int:
+        """1 if ``result`` passes, 0 if not (or the descriptor a predicate chose)."""
+        if self.predicate is not None:
+            return as_descriptor(self.predicate(result))
+        if not isinstance(result, list | tuple):
+            return 1 if _item_ok(result) else 0
+        ok = sum(1 for item in result if _item_ok(item))
+        return 1 if passes(parse_strategy(self.strategy), ok, len(result)) else 0
+
+
+def as_descriptor(value: Any) -> int:
+    """A predicate's answer as a descriptor: True 1, False 0, or an int 0-9."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int) and 0 <= value <= 9:
+        return value
+    raise ValueError(f"a result predicate returned {value!r}; return True, False or 0-9")
+
+
+def _item_ok(item: Any) -> bool:
+    from .base import Failure
+
+    return bool(item) and not isinstance(item, Failure)
+
+
+def count_ok(items: Iterable[Any]) -> int:
+    """How many items count as successes."""
+    return sum(1 for item in items if _item_ok(item))
