@@ -8,7 +8,8 @@ on it.  A store keeps three kinds of record:
 * a :class:`TaskRecord` per task transition (append-only): node id, round,
   attempt, new state, and on completion the result or the error;
 * a :class:`RunNote` per notable run event (resumed, forced, interrupted,
-  warned ...), append-only.
+  warned ...), append-only;
+* a :class:`LogEntry` per log line a task's attempt wrote, append-only.
 
 ``load`` gives back a :class:`RunSnapshot`: the run record, every task
 transition in the order written, and the notes.  Resuming rebuilds a run from
@@ -32,6 +33,7 @@ __all__ = [
     "ErrorInfo",
     "EventPin",
     "Journal",
+    "LogEntry",
     "RunNote",
     "RunRecord",
     "RunSnapshot",
@@ -135,6 +137,20 @@ class RunNote:
 
 
 @dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One log line of one attempt of one task (``ctx.log`` and captured loggers)."""
+
+    run_id: str
+    node_id: str
+    attempt: int
+    #: When it was logged (seconds since the epoch).
+    at: float
+    #: The ``logging`` level number (20 INFO, 30 WARNING ...).
+    level: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class RunSnapshot:
     """Everything a store knows about one run, in the order it was written."""
 
@@ -168,6 +184,12 @@ class Journal(Protocol):
 
     def add_note(self, note: RunNote) -> None:
         """Append a run note."""
+
+    def add_logs(self, entries: Sequence[LogEntry]) -> None:
+        """Append task log lines (KeyError naming the run if a run is unknown)."""
+
+    def logs(self, run_id: str, node_id: str | None = None) -> list[LogEntry]:
+        """A run's log lines (of one node, if given) in the order written."""
 
     def load(self, run_id: str) -> RunSnapshot:
         """Everything about ``run_id``; KeyError if the store has no such run."""
