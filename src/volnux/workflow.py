@@ -18,7 +18,7 @@ from .errors import InputError, PointyError, ResumeRefused, RunError
 from .events import EventRegistry
 from .executors import Executor
 from .graph import Graph
-from .observability.observer import Observer
+from .observability.observer import Observer, default_observers
 from .states import RunState, TaskState
 from .store import (
     EventPin,
@@ -255,10 +255,18 @@ class Workflow:
             inputs,
             executors=executors,
             max_workers=max_workers,
-            observers=observers,
+            observers=(*default_observers(), *observers),
             workflow=self.name,
         )
         return finish(engine, record.created_at)
+
+    def _repr_svg_(self) -> str | None:
+        """The graph as SVG, for Jupyter (None when Graphviz is not installed)."""
+        from .observability.collapse import COLLAPSE_AT
+        from .observability.dot import to_dot
+        from .observability.pictures import svg_or_none
+
+        return svg_or_none(to_dot(self.graph, collapse=COLLAPSE_AT))
 
 
 def finish(engine: Engine, created_at: float) -> Run:
@@ -266,6 +274,7 @@ def finish(engine: Engine, created_at: float) -> Run:
     state, outcome = engine.execute()
     run = engine.snapshot(state, outcome, created_at=created_at)
     run.ended_at = time.time()
+    run.graph = engine.plan.graph  # for pictures of the run (Run._repr_svg_)
     return run
 
 
@@ -410,7 +419,7 @@ def resume(
         executors=executors,
         max_workers=max_workers,
         replay=state,
-        observers=observers,
+        observers=(*default_observers(), *observers),
         workflow=workflow.name,
     )
     return finish(engine, run.created_at)
@@ -470,6 +479,14 @@ def _owner(sources: list[str]) -> dict[str, Any]:
         "cwd": os.getcwd(),
         "sources": sources,
     }
+
+
+def recorded_graph(snapshot: RunSnapshot) -> Graph:
+    """The graph the run follows now (its recorded text, as last changed by a resume)."""
+    from .dsl import parse
+
+    text, filename, _pins, _sources = _program(snapshot)
+    return parse(text, filename)
 
 
 def recorded_sources(snapshot: RunSnapshot) -> list[str]:

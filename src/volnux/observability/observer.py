@@ -5,26 +5,44 @@ just made durable, and at the start and end of each run (or resumption).
 Signals, OpenTelemetry, metrics and log capture are observers.  They read;
 they never change execution: an observer that raises is logged and the run
 goes on.
+
+Every run gets the :func:`default_observers` (lifecycle signals, and whatever
+:func:`add_default_observer` installed, such as OpenTelemetry) before the
+observers its caller passes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..states import RunState
-from ..store import TaskRecord
+from ..store import Journal, TaskRecord
 
-__all__ = ["NodeInfo", "Observer", "RunInfo", "notify"]
+__all__ = [
+    "NodeInfo",
+    "Observer",
+    "RunInfo",
+    "add_default_observer",
+    "attempt_carrier",
+    "default_observers",
+    "notify",
+    "remove_default_observer",
+    "resize_hook",
+]
 
 log = logging.getLogger("volnux.observability")
 
 
-@dataclass(frozen=True, slots=True)
-class NodeInfo:
-    """What an observer may want to know about one node of the run."""
+class NodeInfo(NamedTuple):
+    """What an observer may want to know about one node of the run.
+
+    A named tuple: the engine makes one per node for every run, and a tuple
+    is built several times faster than a frozen dataclass.
+    """
 
     node_id: str
     event: str
@@ -41,6 +59,9 @@ class RunInfo:
     nodes: Mapping[str, NodeInfo]
     #: True when the engine continues a run from its journal.
     resumed: bool = False
+    #: The run's journal, for observers that keep notes with the run (the
+    #: OpenTelemetry observer records its trace id there); None if not given.
+    journal: Journal | None = None
 
 
 class Observer:
@@ -55,6 +76,18 @@ class Observer:
     def run_ended(self, run_id: str, state: RunState, error: str | None) -> None:
         """The engine stopped working on a run (finished, failed, cancelled, paused)."""
 
+    def pool_resized(self, run_id: str, executor: str, workers: int) -> None:
+        """An executor the engine made for ``run_id`` now has ``workers`` workers (0: shut)."""
+
+    def carrier(self, run_id: str, node_id: str) -> Mapping[str, str] | None:
+        """Context to hand to the attempt of ``node_id`` about to be submitted, if any.
+
+        The engine asks right after journaling the attempt's RUNNING record and
+        passes the merged answers to the worker (``Context.carrier``), where the
+        attempt attaches them (trace context, so spans nest under the task's).
+        """
+        return None
+
 
 def notify(observers: Sequence[Observer], method: str, *args: Any) -> None:
     """Call ``method`` on every observer; log, never raise, if one fails."""
@@ -63,3 +96,62 @@ def notify(observers: Sequence[Observer], method: str, *args: Any) -> None:
             getattr(observer, method)(*args)
         except Exception:
             log.exception("observer %r failed in %s; the run goes on", observer, method)
+
+
+def resize_hook(
+    observers: Sequence[Observer], run_id: str, executor: str
+) -> Callable[[int], None] | None:
+    """A callback for an executor's ``on_resize`` that tells the observers; None if none."""
+    if not observers:
+        return None
+    watching = tuple(observers)
+
+    def resized(workers: int) -> None:
+        notify(watching, "pool_resized", run_id, executor, workers)
+
+    return resized
+
+
+def attempt_carrier(
+    observers: Sequence[Observer], run_id: str, node_id: str
+) -> dict[str, str] | None:
+    """The merged :meth:`Observer.carrier` answers for one attempt; None when all are empty."""
+    merged: dict[str, str] | None = None
+    for observer in observers:
+        try:
+            found = observer.carrier(run_id, node_id)
+        except Exception:
+            log.exception("observer %r failed in carrier; the run goes on", observer)
+            continue
+        if found:
+            merged = {**(merged or {}), **found}
+    return merged
+
+
+# --------------------------------------------------------------- defaults
+
+_defaults: list[Observer] = []
+_defaults_lock = threading.Lock()
+
+
+def add_default_observer(observer: Observer) -> None:
+    """Give every run from now on ``observer`` as well (once, however often added)."""
+    with _defaults_lock:
+        if observer not in _defaults:
+            _defaults.append(observer)
+
+
+def remove_default_observer(observer: Observer) -> None:
+    """Undo :func:`add_default_observer` (nothing happens if it was not added)."""
+    with _defaults_lock:
+        if observer in _defaults:
+            _defaults.remove(observer)
+
+
+def default_observers() -> tuple[Observer, ...]:
+    """What every run gets: a fresh signals observer, then the added defaults."""
+    # Imported here: blinker loads on the first run, not with `import volnux`.
+    from .signals import SignalsObserver
+
+    with _defaults_lock:
+        return (SignalsObserver(), *_defaults)
