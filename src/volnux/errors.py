@@ -10,8 +10,9 @@ The tree::
      ├── InputError           workflow inputs that are missing or malformed
      ├── RunError             a run that cannot start or continue
      │    └── ResumeRefused   resuming would not be safe (workflow changed, ...)
-     └── StoreError           the journal cannot be opened, read or written
-          └── CorruptStoreError  the file is not a Volnux journal, or is damaged
+     ├── StoreError           the journal cannot be opened, read or written
+     │    └── CorruptStoreError  the file is not a Volnux journal, or is damaged
+     └── RenderError          a picture cannot be drawn (Graphviz missing or failing)
 
 Messages name the thing (file:line:col, ``Name@version``, run id) and, where
 it is known, the fix.
@@ -25,6 +26,7 @@ __all__ = [
     "EventLoadError",
     "InputError",
     "PointyError",
+    "RenderError",
     "ResumeRefused",
     "RunError",
     "StoreError",
@@ -111,3 +113,7 @@ class StoreError(VolnuxError):
 
 class CorruptStoreError(StoreError):
     """The store file is not a Volnux journal, or it is damaged."""
+
+
+class RenderError(VolnuxError):
+    """A graph picture cannot be drawn: Graphviz is missing or failed."""

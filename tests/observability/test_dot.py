@@ -87,7 +87,12 @@ def test_states_colour_tasks_and_group_borders() -> None:
     )
     green = STATE_COLOURS["succeeded"]
     assert f'"A" [label="A", style="rounded,filled", fillcolor="{green}"' in dot
-    assert f'fillcolor="{STATE_COLOURS["skipped"]}", tooltip="C: skipped"' in dot
+    # The path not taken is greyed out: the box and the arrow into it.
+    assert (
+        f'style="rounded,filled,dashed", fillcolor="{STATE_COLOURS["skipped"]}", '
+        'color="#9a9a9a", fontcolor="#9a9a9a", tooltip="C: skipped"'
+    ) in dot
+    assert '"B" -> "C" [color="#9a9a9a", fontcolor="#9a9a9a", style="dashed"];' in dot
     assert f'color="{STATE_COLOURS["failed"]}"; penwidth=3' in dot
 
 

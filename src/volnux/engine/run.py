@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..graph import Graph
 from ..states import RunState, TaskState
 from ..store import ErrorInfo
 
@@ -50,6 +51,8 @@ class Run:
     created_at: float = 0.0
     ended_at: float | None = None
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    #: The graph the run followed, when known (for pictures of the run).
+    graph: Graph | None = field(default=None, repr=False, compare=False)
 
     @property
     def status(self) -> str:
@@ -73,6 +76,13 @@ class Run:
     def failed_tasks(self) -> list[TaskView]:
         """Tasks whose last attempt failed (handled or not), in source order."""
         return [v for v in self.tasks.values() if v.state is TaskState.FAILED]
+
+    def _repr_svg_(self) -> str | None:
+        """The run as SVG for Jupyter: tasks coloured by state (None without Graphviz)."""
+        from ..observability.pictures import run_dot, svg_or_none
+
+        title = f"{self.workflow}: run {self.id} {self.status}"
+        return svg_or_none(run_dot(self.graph, self.tasks, title=title))
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.workflow} {self.status} tasks={len(self.tasks)}>"

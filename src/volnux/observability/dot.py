@@ -14,7 +14,14 @@ How the picture reads:
 
 Run colouring: pass ``states`` (node id -> task state name, as in
 :class:`volnux.states.TaskState`) and task boxes are filled by state; a group
-id in ``states`` colours its cluster's border.
+id in ``states`` colours its cluster's border.  A skipped task (the path not
+taken) is greyed out, and so are the arrows into it.  ``notes`` adds a line
+under a task's label (a run's attempts and duration).
+
+Big graphs: with ``collapse=N``, N or more identical tasks in a row or side
+by side are drawn as one box with a count (see :mod:`.collapse`); with
+``states``, the box counts its members' states and takes the colour of the
+most pressing one (failed before running before succeeded ...).
 
 Everything is computed with explicit stacks, so a chain of any length (one
 flat :class:`~volnux.graph.Sequence`) exports without recursion.
@@ -27,6 +34,8 @@ from dataclasses import dataclass
 
 from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task
 from ..graph.model import AttrValue
+from .collapse import Collapsed, member_states, summarise_states
+from .collapse import collapse as collapse_graph
 
 __all__ = ["STATE_COLOURS", "to_dot"]
 
@@ -45,10 +54,22 @@ _TIMES = "\u00d7"
 _PIPE_COLOUR = "#1f6feb"
 _DESCRIPTOR_COLOURS = {0: "#d73a49", 1: "#22863a"}
 _CUSTOM_DESCRIPTOR_COLOUR = "#6f42c1"
+# The path not taken: grey text, border and arrows.
+_SKIPPED_INK = "#9a9a9a"
 
 
-def to_dot(graph: Graph, *, states: Mapping[str, str] | None = None) -> str:
-    """The graph as DOT text; ``states`` (node id -> state name) colours a run."""
+def to_dot(
+    graph: Graph,
+    *,
+    states: Mapping[str, str] | None = None,
+    notes: Mapping[str, str] | None = None,
+    collapse: int | None = None,
+) -> str:
+    """The graph as DOT text; ``states`` (node id -> state name) colours a run.
+
+    ``notes`` (node id -> text) adds a line to a task's label; ``collapse``
+    draws that many or more identical tasks in a row or side by side as one box.
+    """
     if states is not None:
         unknown = sorted({s for s in states.values() if s not in STATE_COLOURS})
         if unknown:
@@ -56,6 +77,11 @@ def to_dot(graph: Graph, *, states: Mapping[str, str] | None = None) -> str:
                 f"unknown state name(s) {', '.join(unknown)}; "
                 f"expected one of {', '.join(STATE_COLOURS)}"
             )
+    stand_ins: dict[str, Collapsed] = {}
+    if collapse is not None:
+        graph, stand_ins = collapse_graph(graph, collapse)
+    if stand_ins:
+        states, notes = _summarise(stand_ins, states, notes)
     label = _escape(graph.filename)
     lines = [
         "digraph workflow {",
@@ -64,8 +90,8 @@ def to_dot(graph: Graph, *, states: Mapping[str, str] | None = None) -> str:
         '  node [shape=box, style=rounded, fontname="Helvetica"];',
         '  edge [fontname="Helvetica"];',
     ]
-    clusters = _declare(graph.root, lines, states or {})
-    lines.extend(_edges(graph.root, clusters))
+    clusters = _declare(graph.root, lines, states or {}, notes or {}, stand_ins)
+    lines.extend(_edges(graph.root, clusters, states or {}))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -75,7 +101,30 @@ def to_dot(graph: Graph, *, states: Mapping[str, str] | None = None) -> str:
 _CLOSE = object()  # marks the end of a cluster on the declaring stack
 
 
-def _declare(root: Block, lines: list[str], states: Mapping[str, str]) -> dict[int, str]:
+def _summarise(
+    stand_ins: Mapping[str, Collapsed],
+    states: Mapping[str, str] | None,
+    notes: Mapping[str, str] | None,
+) -> tuple[dict[str, str] | None, dict[str, str]]:
+    """States and notes with each stand-in's colour and count line added."""
+    new_notes = dict(notes or {})
+    if states is None:
+        return None, new_notes
+    new_states = dict(states)
+    for node_id, stand_in in stand_ins.items():
+        colour, counts = summarise_states(member_states(stand_in, states))
+        new_states[node_id] = colour
+        new_notes[node_id] = counts
+    return new_states, new_notes
+
+
+def _declare(
+    root: Block,
+    lines: list[str],
+    states: Mapping[str, str],
+    notes: Mapping[str, str],
+    stand_ins: Mapping[str, Collapsed],
+) -> dict[int, str]:
     """Append node and cluster declarations; return cluster names by ``id(block)``."""
     clusters: dict[int, str] = {}
     parallels = 0
@@ -89,7 +138,10 @@ def _declare(root: Block, lines: list[str], states: Mapping[str, str]) -> dict[i
             lines.append("  " * depth + "}")
             continue
         if isinstance(item, Task):
-            lines.append(f"{pad}{_quote(item.id)} [{_task_attrs(item, states.get(item.id))}];")
+            attrs = _task_attrs(
+                item, states.get(item.id), notes.get(item.id), stand_ins.get(item.id)
+            )
+            lines.append(f"{pad}{_quote(item.id)} [{attrs}];")
             stack.extend(reversed([b.body for b in item.branches]))
         elif isinstance(item, Group):
             name = f"cluster_{item.id}"
@@ -121,16 +173,32 @@ def _declare(root: Block, lines: list[str], states: Mapping[str, str]) -> dict[i
     return clusters
 
 
-def _task_attrs(task: Task, state: str | None) -> str:
+def _task_attrs(
+    task: Task, state: str | None, note: str | None = None, stand_in: Collapsed | None = None
+) -> str:
     head = str(task.ref) + (f" {_TIMES}{task.attempts}" if task.attempts else "")
     parts = [head]
-    if task.id != task.ref.name:
+    if stand_in is not None:
+        # Retries are left out: "x3" would read as a count next to the member count.
+        parts = [f"{task.ref} {_TIMES}{len(stand_in.members):,} {stand_in.arrangement}"]
+        parts.append(f"{stand_in.members[0]} ... {stand_in.members[-1]}")
+    elif task.id != task.ref.name:
         parts.append(task.id)
     if task.attrs:
         parts.append(_format_attrs(task.attrs))
+    if note:
+        parts.append(note)
     attrs = [f'label="{_escape_lines(parts)}"']
-    if state is not None:
+    if stand_in is not None:
+        attrs.append("shape=box3d")
+    if state == "skipped":
+        attrs.append(
+            f'style="rounded,filled,dashed", fillcolor="{STATE_COLOURS[state]}", '
+            f'color="{_SKIPPED_INK}", fontcolor="{_SKIPPED_INK}"'
+        )
+    elif state is not None:
         attrs.append(f'style="rounded,filled", fillcolor="{STATE_COLOURS[state]}"')
+    if state is not None:
         attrs.append(f'tooltip="{_escape(task.id)}: {state}"')
     return ", ".join(attrs)
 
@@ -169,9 +237,10 @@ class _Ends:
     exit_cluster: str | None = None
 
 
-def _edges(root: Block, clusters: Mapping[int, str]) -> list[str]:
+def _edges(root: Block, clusters: Mapping[int, str], states: Mapping[str, str]) -> list[str]:
     """Every edge of the graph, computed bottom-up with an explicit stack."""
     out: list[str] = []
+    skipped = {node for node, state in states.items() if state == "skipped"}
     done: dict[int, _Ends] = {}
     stack: list[tuple[Block, bool]] = [(root, False)]
     while stack:
@@ -182,17 +251,17 @@ def _edges(root: Block, clusters: Mapping[int, str]) -> list[str]:
             continue
         if isinstance(block, Task):
             own = _Ends([block.id], [block.id])
-            done[id(block)] = _with_branches(own, block.branches, done, out)
+            done[id(block)] = _with_branches(own, block.branches, done, out, skipped)
         elif isinstance(block, Group):
             body = done.pop(id(block.body))
             name = clusters[id(block)]
             own = _Ends(body.entries, body.exits, name, name)
-            done[id(block)] = _with_branches(own, block.branches, done, out)
+            done[id(block)] = _with_branches(own, block.branches, done, out, skipped)
         elif isinstance(block, Sequence):
             steps = [done.pop(id(step)) for step in block.steps]
             for i, pipe in enumerate(block.pipes):
                 style = {"style": "bold", "color": _PIPE_COLOUR, "arrowhead": "vee"} if pipe else {}
-                _connect(steps[i], steps[i + 1], style, out)
+                _connect(steps[i], steps[i + 1], style, out, skipped)
             done[id(block)] = _Ends(
                 steps[0].entries, steps[-1].exits, steps[0].entry_cluster, steps[-1].exit_cluster
             )
@@ -219,7 +288,11 @@ def _children(block: Block) -> tuple[Block, ...]:
 
 
 def _with_branches(
-    own: _Ends, branches: tuple[Branch, ...], done: dict[int, _Ends], out: list[str]
+    own: _Ends,
+    branches: tuple[Branch, ...],
+    done: dict[int, _Ends],
+    out: list[str],
+    skipped: set[str],
 ) -> _Ends:
     """Draw ``own``'s branch edges; the block then ends where its branches end."""
     if not branches:
@@ -236,7 +309,7 @@ def _with_branches(
             style["style"] = ",".join(lines)
         if branch.pipe:
             style["arrowhead"] = "vee"
-        _connect(own, body, style, out)
+        _connect(own, body, style, out, skipped)
         exits.extend(body.exits)
     # Without a `1` branch, success continues straight from the block itself.
     if not any(b.descriptor == 1 for b in branches):
@@ -244,7 +317,9 @@ def _with_branches(
     return _Ends(own.entries, list(dict.fromkeys(exits)), own.entry_cluster, None)
 
 
-def _connect(src: _Ends, dst: _Ends, style: Mapping[str, str], out: list[str]) -> None:
+def _connect(
+    src: _Ends, dst: _Ends, style: Mapping[str, str], out: list[str], skipped: set[str]
+) -> None:
     """Edges from every exit of ``src`` to every entry of ``dst``.
 
     Between clusters one edge clipped at the cluster borders (``ltail`` /
@@ -254,11 +329,18 @@ def _connect(src: _Ends, dst: _Ends, style: Mapping[str, str], out: list[str]) -
     m, n = len(src.exits), len(dst.entries)
     if m > 1 and n > 1 and src.exit_cluster and dst.entry_cluster:
         clipped = {**style, "ltail": src.exit_cluster, "lhead": dst.entry_cluster}
-        out.append(_edge(src.exits[0], dst.entries[0], clipped))
+        out.append(_edge(src.exits[0], dst.entries[0], _ink(clipped, dst.entries[0], skipped)))
         return
     for a in src.exits:
         for b in dst.entries:
-            out.append(_edge(a, b, style))
+            out.append(_edge(a, b, _ink(style, b, skipped)))
+
+
+def _ink(style: Mapping[str, str], target: str, skipped: set[str]) -> Mapping[str, str]:
+    """An arrow into a skipped task is grey and dashed: that path was not taken."""
+    if target not in skipped:
+        return style
+    return {**style, "color": _SKIPPED_INK, "fontcolor": _SKIPPED_INK, "style": "dashed"}
 
 
 def _edge(a: str, b: str, attrs: Mapping[str, str]) -> str:

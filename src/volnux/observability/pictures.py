@@ -1,0 +1,114 @@
+"""Pictures of workflows and runs: DOT for a run, SVG for notebooks.
+
+A run's picture is its workflow's graph with each task filled by its state
+and labelled with its state, attempts and duration; the path not taken is
+greyed out; long runs of identical tasks are one box with counts.  Without
+the graph (a run whose workflow text is gone) the tasks alone are drawn, in
+the order they started.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping
+from typing import Protocol
+
+from ..errors import RenderError
+from ..graph import Graph
+from .collapse import COLLAPSE_AT
+from .dot import STATE_COLOURS, to_dot
+from .render import render
+
+__all__ = ["TaskLike", "run_dot", "svg_or_none", "task_note"]
+
+log = logging.getLogger("volnux.observability")
+
+
+class TaskLike(Protocol):
+    """What a picture needs of a task (``volnux.TaskView`` has it)."""
+
+    @property
+    def node_id(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def started_at(self) -> float | None: ...
+    @property
+    def duration(self) -> float | None: ...
+
+
+def task_note(task: TaskLike) -> str:
+    """``succeeded, 2 attempts, 0.31s``: the line a run's picture adds to a task."""
+    parts = [str(task.state)]
+    if task.attempts:
+        parts.append(f"{task.attempts} attempt{'s' if task.attempts != 1 else ''}")
+    if task.duration is not None:
+        parts.append(_seconds(task.duration))
+    return ", ".join(parts)
+
+
+def run_dot(
+    graph: Graph | None,
+    tasks: Mapping[str, TaskLike],
+    *,
+    title: str = "",
+    collapse: int | None = COLLAPSE_AT,
+) -> str:
+    """DOT text of a run: ``graph`` coloured by the tasks' states (or the tasks alone)."""
+    states = {node: str(t.state) for node, t in tasks.items()}
+    notes = {node: task_note(t) for node, t in tasks.items()}
+    if graph is not None:
+        if title:
+            graph = Graph(graph.root, graph.directives, graph.source, title)
+        return to_dot(graph, states=states, notes=notes, collapse=collapse)
+    return _tasks_only(tasks, title)
+
+
+def svg_or_none(dot: str) -> str | None:
+    """``dot`` as SVG text; None (logged) when Graphviz cannot draw it (notebook reprs)."""
+    try:
+        return render(dot, "svg").decode("utf-8")
+    except RenderError as exc:
+        log.warning("no picture: %s", exc)
+        return None
+
+
+def _tasks_only(tasks: Mapping[str, TaskLike], title: str) -> str:
+    """The tasks as boxes in start order, joined by grey arrows: the order, not the graph."""
+    started = sorted(
+        (t for t in tasks.values() if t.started_at is not None),
+        key=lambda t: t.started_at or 0.0,
+    )
+    rest = [t for t in tasks.values() if t.started_at is None]
+    ordered = [*started, *rest]
+    label = _escape(f"{title} (tasks only: the workflow text is not available)")
+    lines = [
+        "digraph run {",
+        f'  graph [rankdir=LR, fontname="Helvetica", label="{label}", labelloc=t];',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
+        '  edge [color="#bbbbbb", arrowhead=none];',
+    ]
+    for t in ordered:
+        fill = STATE_COLOURS.get(str(t.state), "#ffffff")
+        text = "\\n".join(_escape(p) for p in (t.event, t.node_id, task_note(t)))
+        lines.append(f'  "{_escape(t.node_id)}" [label="{text}", fillcolor="{fill}"];')
+    for a, b in itertools.pairwise(started):
+        lines.append(f'  "{_escape(a.node_id)}" -> "{_escape(b.node_id)}";')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
