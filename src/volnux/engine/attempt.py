@@ -2,7 +2,9 @@
 
 :func:`run_attempt` is what executors are handed.  It is a plain module-level
 function so process executors can pickle it, and it never raises: whatever the
-event does comes back as an :class:`AttemptResult`.
+event does comes back as an :class:`AttemptResult`, with the log lines the
+attempt wrote (see :mod:`volnux.events.logs`).  When the engine hands it a
+trace context (``Context.carrier``), the event runs with it attached.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import traceback
 from typing import Any, NamedTuple
 
 from ..events import Context, EventSpec, Failure, Route
-from ..store import ErrorInfo
+from ..events.logs import LogCapture
+from ..observability.tracecontext import run_attached
+from ..store import ErrorInfo, LogEntry
 
 __all__ = ["AttemptResult", "error_info", "run_attempt"]
 
@@ -31,6 +35,8 @@ class AttemptResult(NamedTuple):
     result: Any
     error: ErrorInfo | None
     exception: BaseException | None
+    #: The log lines the attempt wrote, for the engine to journal.
+    logs: tuple[LogEntry, ...] = ()
 
 
 def error_info(exc: BaseException) -> ErrorInfo:
@@ -46,7 +52,23 @@ def error_info(exc: BaseException) -> ErrorInfo:
 
 
 def run_attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
-    """Call the event once and classify what happened."""
+    """Call the event once and classify what happened; its log lines come back too."""
+    capture = LogCapture()
+    try:
+        if ctx.carrier:
+            result = run_attached(ctx.carrier, lambda: _attempt(spec, ctx))
+        else:
+            result = _attempt(spec, ctx)
+    finally:
+        lines = capture.close()
+    if lines:
+        run_id, node_id, attempt = ctx.run_id, ctx.node_id, ctx.attempt
+        logs = tuple(LogEntry(run_id, node_id, attempt, *line) for line in lines)
+        return result._replace(logs=logs)
+    return result
+
+
+def _attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
     try:
         value = spec.call(ctx)
     except Route as route:

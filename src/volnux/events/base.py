@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from ..errors import EventDefinitionError
 from .deprecation import Deprecated, check_changelog
+from .logs import TaskLogger
 from .retry import RetryPolicy
 from .versions import Version, parse_version
 
@@ -60,11 +61,14 @@ class Context:
     attempt: int
     inputs: Mapping[str, Any]
     piped: Any = None
+    #: Trace context for the attempt (W3C ``traceparent`` ...), set by the engine
+    #: when OpenTelemetry observes the run; the attempt attaches it.
+    carrier: Mapping[str, str] | None = None
 
     @property
     def log(self) -> logging.LoggerAdapter[logging.Logger]:
-        """A logger whose records carry the run id, node id and attempt."""
-        return logging.LoggerAdapter(
+        """A logger whose records carry the run id, node id and attempt; kept with the run."""
+        return TaskLogger(
             logging.getLogger("volnux.task"),
             {"run_id": self.run_id, "node_id": self.node_id, "attempt": self.attempt},
         )

@@ -28,6 +28,7 @@ __all__ = [
     "RunInfo",
     "add_default_observer",
     "attempt_carrier",
+    "carrier_observers",
     "default_observers",
     "notify",
     "remove_default_observer",
@@ -110,6 +111,11 @@ def resize_hook(
         notify(watching, "pool_resized", run_id, executor, workers)
 
     return resized
+
+
+def carrier_observers(observers: Sequence[Observer]) -> tuple[Observer, ...]:
+    """The observers that override :meth:`Observer.carrier` (ask once per run, not per task)."""
+    return tuple(o for o in observers if type(o).carrier is not Observer.carrier)
 
 
 def attempt_carrier(

@@ -1,0 +1,179 @@
+"""Log lines of one attempt, kept so they can be stored with the run.
+
+While an attempt runs, the engine holds a buffer for it (:class:`LogCapture`);
+``ctx.log`` (a :class:`TaskLogger`) appends each line to that buffer and
+logs it as usual to the ``volnux.task`` logger, with the run id, node id and
+attempt as record attributes.  The buffer travels back with the attempt's
+result, so this works in worker threads and worker processes alike.
+
+Lines at INFO and above are kept whatever the logging configuration says (an
+application that configured nothing still gets its task logs stored); DEBUG
+lines only when the ``volnux.task`` logger is enabled for them.
+
+Records of other loggers (an event's own module logger, a client library's)
+are kept too for the loggers named in :func:`capture_logs`, as far as the
+application's logging configuration lets them through.  Volnux never adds a
+handler to the root logger on its own: a handler there would silence
+Python's last-resort output and make a later ``logging.basicConfig()`` do
+nothing.
+
+Nothing here configures logging at import.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+import traceback
+from collections.abc import MutableMapping
+from contextvars import ContextVar
+from typing import Any
+
+__all__ = [
+    "MAX_LINES",
+    "MAX_LINE_CHARS",
+    "LogCapture",
+    "LogLine",
+    "TaskLogger",
+    "capture_logs",
+    "stop_capturing_logs",
+]
+
+#: One kept line: (time since the epoch, level number, message).
+LogLine = tuple[float, int, str]
+
+#: Lines kept per attempt; past it, one line says how many were dropped.
+MAX_LINES = 1000
+#: Characters kept per line (a huge message is cut, with a marker).
+MAX_LINE_CHARS = 8000
+
+# The buffer of the attempt running in this thread (or task), if any.
+_buffer: ContextVar[_Buffer | None] = ContextVar("volnux_attempt_log", default=None)
+# Set on the records ctx.log makes, so a capturing handler does not keep them twice.
+_MARK = "volnux_captured"
+
+
+class _Buffer:
+    """The lines of one attempt, bounded by :data:`MAX_LINES`."""
+
+    __slots__ = ("dropped", "lines")
+
+    def __init__(self) -> None:
+        self.lines: list[LogLine] = []
+        self.dropped = 0
+
+    def add(self, at: float, level: int, message: str) -> None:
+        if len(self.lines) >= MAX_LINES:
+            self.dropped += 1
+            return
+        if len(message) > MAX_LINE_CHARS:
+            message = message[:MAX_LINE_CHARS] + f" ... [{len(message) - MAX_LINE_CHARS} chars cut]"
+        self.lines.append((at, level, message))
+
+    def result(self) -> list[LogLine]:
+        if self.dropped:
+            note = f"... {self.dropped} more log lines of this attempt were not kept"
+            return [*self.lines, (time.time(), logging.WARNING, note)]
+        return self.lines
+
+
+class LogCapture:
+    """Keeps the log lines of the attempt running in this thread until :meth:`close`.
+
+    A small class rather than a context manager: it is made for every
+    attempt, and a generator-based ``with`` costs about a microsecond more.
+    """
+
+    __slots__ = ("_buffer", "_token")
+
+    def __init__(self) -> None:
+        self._buffer = _Buffer()
+        self._token = _buffer.set(self._buffer)
+
+    def close(self) -> list[LogLine]:
+        """Stop keeping lines; return those kept, oldest first."""
+        _buffer.reset(self._token)
+        return self._buffer.result()
+
+
+class TaskLogger(logging.LoggerAdapter[logging.Logger]):
+    """``ctx.log``: logs to ``volnux.task`` and keeps the line with the run."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        """Keep the line for the run (INFO and up always), then log it as usual."""
+        buffer = _buffer.get()
+        if buffer is not None and (level >= logging.INFO or self.logger.isEnabledFor(level)):
+            buffer.add(time.time(), level, _message(msg, args, kwargs.get("exc_info")))
+        super().log(level, msg, *args, **kwargs)
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        """Add the run id, node id and attempt to the record (and the caller's extra)."""
+        kwargs["extra"] = {**(kwargs.get("extra") or {}), **(self.extra or {}), _MARK: True}
+        return msg, kwargs
+
+
+def _message(msg: object, args: tuple[Any, ...], exc_info: Any) -> str:
+    """The text a LogRecord would give, with the traceback when one is asked for."""
+    try:
+        text = str(msg) % args if args else str(msg)
+    except (TypeError, ValueError):  # the author's format string and arguments disagree
+        text = f"{msg} {args!r}"
+    if exc_info:
+        exc: BaseException | None
+        if isinstance(exc_info, BaseException):
+            exc = exc_info
+        elif isinstance(exc_info, tuple):
+            exc = exc_info[1]
+        else:
+            exc = sys.exception()
+        if exc is not None:
+            text += "\n" + "".join(traceback.format_exception(exc)).rstrip()
+    return text
+
+
+class _CaptureHandler(logging.Handler):
+    """Keeps records made in a thread that is running an attempt; ignores the rest."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        buffer = _buffer.get()
+        if buffer is None or getattr(record, _MARK, False):
+            return
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not break the event
+            message = f"{record.msg} {record.args!r}"
+        if record.exc_info and record.exc_info[1] is not None:
+            message += "\n" + "".join(traceback.format_exception(record.exc_info[1])).rstrip()
+        buffer.add(record.created, record.levelno, f"[{record.name}] {message}")
+
+
+_handler = _CaptureHandler()
+_captured: set[str] = set()
+_lock = threading.Lock()
+
+
+def capture_logs(*names: str) -> None:
+    """Also keep, with the run, what the loggers ``names`` log while an attempt runs.
+
+    Only records your logging configuration lets through reach the handler
+    (a logger's level still applies).  Naming the root logger (``""``) is
+    allowed but changes logging for the whole program (see the module doc).
+    """
+    with _lock:
+        for name in names:
+            if name not in _captured:
+                logging.getLogger(name).addHandler(_handler)
+                _captured.add(name)
+
+
+def stop_capturing_logs(*names: str) -> None:
+    """Undo :func:`capture_logs` for ``names`` (all of them when none is given)."""
+    with _lock:
+        for name in names or tuple(_captured):
+            if name in _captured:
+                logging.getLogger(name).removeHandler(_handler)
+                _captured.discard(name)
