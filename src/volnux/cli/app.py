@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -168,8 +169,15 @@ def run(
     from ..workflow import Workflow
     from .events import deprecation_warnings, load_events, project_config
     from .inputs import parse_inputs
-    from .report import counts_line, failure_summary, format_seconds, print_task_table
+    from .report import (
+        counts_line,
+        explain_from_journal,
+        format_seconds,
+        print_task_table,
+        quiet_task_logs,
+    )
 
+    quiet_task_logs()
     with reported_errors():
         values = parse_inputs(inputs or [], input_json)
         config = project_config(config_path, strict=strict)
@@ -184,6 +192,8 @@ def run(
                 # Already printed above, once; the run's own warning would repeat it.
                 warnings.simplefilter("ignore", EventDeprecationWarning)
                 result = workflow.run(values, store=journal, max_workers=max_workers)
+            where = store or config.store
+            explanation = [] if result.succeeded else explain_from_journal(result, journal, where)
         finally:
             journal.close()
     if result.succeeded:
@@ -193,7 +203,7 @@ def run(
             f"run {result.id} succeeded in {format_seconds(took)} ({counts_line(result)})"
         )
         return
-    for line in failure_summary(result):
+    for line in explanation:
         typer.echo(line, err=True)
     raise typer.Exit(EXIT_FAILED)
 
@@ -237,26 +247,52 @@ def validate(
         raise typer.Exit(EXIT_USAGE)
 
 
+class Picture(StrEnum):
+    """What ``graph`` and ``runs graph`` draw: DOT text, xdot, SVG or PNG."""
+
+    dot = "dot"
+    xdot = "xdot"
+    svg = "svg"
+    png = "png"
+
+
+PictureOption = Annotated[
+    Picture,
+    typer.Option(
+        "--format",
+        "-f",
+        help="dot (text, no Graphviz needed), xdot, svg or png (drawn by Graphviz's dot).",
+    ),
+]
+PictureOutput = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write the picture here instead of stdout."),
+]
+CollapseOption = Annotated[
+    int,
+    typer.Option(
+        "--collapse",
+        min=0,
+        help="Draw this many or more identical tasks in a row or side by side as one box "
+        "with a count (0: never).",
+    ),
+]
+
+
 @app.command()
 def graph(
     file: FileArgument,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write the DOT text here instead of stdout."),
-    ] = None,
+    fmt: PictureOption = Picture.dot,
+    output: PictureOutput = None,
+    collapse: CollapseOption = 10,
 ) -> None:
-    """Print the workflow as Graphviz DOT (render it with `dot -Tsvg`)."""
+    """Draw the workflow: Graphviz DOT text, or xdot, SVG or PNG (needs Graphviz)."""
     from ..observability.dot import to_dot
+    from .observe import write_picture
 
     with reported_errors():
-        text = to_dot(parse_source(file)[1])
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"{output}: cannot be written: {exc.strerror or exc}")
+        text = to_dot(parse_source(file)[1], collapse=collapse or None)
+    write_picture(text, fmt.value, output)
 
 
 @app.command()

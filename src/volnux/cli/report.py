@@ -1,22 +1,42 @@
-"""How the CLI shows a finished run: a task table, or a summary of what failed."""
+"""How the CLI shows a finished run: a task table, or an explanation of what failed.
+
+:func:`explain` is the one explanation of a run that did not succeed, shared
+by ``volnux run``, ``volnux runs show``, ``resume`` and ``retry``: which task
+failed (node, event and version, attempt), the exception and the event's own
+frames, its last log lines, the path that led there, what succeeded, and the
+exact command that continues the run with what it would run again.
+"""
 
 from __future__ import annotations
 
+import itertools
+import logging
 import os
+import shlex
 from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..states import TaskState
 
 if TYPE_CHECKING:  # the CLI imports the engine only when a command runs
     from ..engine import Run, TaskView
+    from ..graph import Block, Graph
+    from ..store import Journal, LogEntry
 
 __all__ = [
     "counts_line",
+    "explain",
+    "explain_from_journal",
     "failure_summary",
+    "format_log_line",
     "format_seconds",
+    "graph_path",
+    "next_steps",
     "print_task_table",
+    "quiet_task_logs",
     "state_label",
     "trimmed_traceback",
 ]
@@ -29,6 +49,24 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 TABLE_ROWS = 40
 #: How a failure that its ``0`` branch handled is shown.
 HANDLED = "failed (handled)"
+#: Failed tasks explained in full; more are listed by name (one screen).
+TASKS_EXPLAINED = 3
+#: Log lines shown per failed task (its last attempt's last lines).
+LOG_LINES_SHOWN = 5
+#: Tasks shown on a path before it is cut short with "...".
+PATH_SHOWN = 8
+
+
+def quiet_task_logs() -> None:
+    """Keep task log lines off the terminal: the journal keeps them for ``volnux runs logs``.
+
+    Without any handler, Python prints a library's warnings to stderr; the CLI
+    (an application, so it may) gives ``volnux.task`` a null handler instead,
+    so a failed run's explanation is not interleaved with raw log lines.
+    """
+    task_logger = logging.getLogger("volnux.task")
+    if not any(isinstance(h, logging.NullHandler) for h in task_logger.handlers):
+        task_logger.addHandler(logging.NullHandler())
 
 
 def print_task_table(run: Run) -> None:
@@ -76,21 +114,196 @@ def counts_line(run: Run) -> str:
 
 
 def failure_summary(run: Run) -> list[str]:
-    """Lines saying which tasks failed the run, with their errors and last frames."""
+    """:func:`explain` without a journal: no log lines, no next step to offer."""
+    return explain(run)
+
+
+def explain_from_journal(run: Run, journal: Journal, store: str | None = None) -> list[str]:
+    """:func:`explain` with the log lines and the resume plan read from ``journal``.
+
+    ``store`` is the ``--store`` value the user gave, repeated in the command
+    offered (None: the default store, nothing to repeat).
+    """
+    from ..store import MemoryJournal
+    from ..workflow import plan_resume
+
+    if isinstance(journal, MemoryJournal):  # gone with this process: nothing to resume
+        return explain(run, logs=_logs_of(journal, run), resumable=False)
+    return explain(run, plan_resume(journal, run.id), logs=_logs_of(journal, run), store=store)
+
+
+def _logs_of(journal: Journal, run: Run) -> dict[str, list[LogEntry]]:
+    return {node: journal.logs(run.id, node) for node in run.failed_nodes}
+
+
+def explain(
+    run: Run,
+    plan: Mapping[str, Any] | None = None,
+    *,
+    logs: Mapping[str, Sequence[LogEntry]] | None = None,
+    store: str | None = None,
+    resumable: bool = True,
+) -> list[str]:
+    """One screen on a run that did not succeed: what failed, why, and what to do.
+
+    ``plan`` is :func:`volnux.workflow.plan_resume`'s answer (without it no
+    command is offered); ``logs`` holds the failed tasks' log lines.
+    """
     lines = [f"run {run.id} {run.status}: {run.error or 'no task error was recorded'}"]
     lines.append(f"tasks: {counts_line(run)}")
-    for node_id in run.failed_nodes:
-        view = run.tasks.get(node_id)
-        if view is None:
-            continue
-        plural = "s" if view.attempts != 1 else ""
+    failed = [run.tasks[n] for n in run.failed_nodes if n in run.tasks]
+    for view in failed[:TASKS_EXPLAINED]:
         lines.append("")
-        lines.append(f"{view.node_id} ({view.event}) failed after {view.attempts} attempt{plural}")
-        if view.error is None:
-            continue
+        lines.extend(_explain_task(run, view, (logs or {}).get(view.node_id, ())))
+    if len(failed) > TASKS_EXPLAINED:
+        rest = ", ".join(v.node_id for v in failed[TASKS_EXPLAINED:])
+        lines.append(f"... and {len(failed) - TASKS_EXPLAINED} more failed: {rest}")
+    succeeded = [v.node_id for v in run.tasks.values() if v.state is TaskState.SUCCEEDED]
+    lines.append("")
+    lines.append(f"succeeded: {_names(succeeded)}")
+    if plan is not None:
+        lines.extend(next_steps(run, plan, store))
+    elif not resumable:
+        lines.append("the run was recorded in memory only: run it with --store PATH to retry it")
+    return lines
+
+
+def _explain_task(run: Run, view: TaskView, logs: Sequence[LogEntry]) -> list[str]:
+    plural = "s" if view.attempts != 1 else ""
+    lines = [f"{view.node_id} ({view.event}) failed after {view.attempts} attempt{plural}"]
+    if view.error is not None:
         lines.append(f"  {view.error.type}: {view.error.message}")
         lines.extend("    " + line for line in trimmed_traceback(view.error.traceback))
+    last = [e for e in logs if e.attempt == view.attempts][-LOG_LINES_SHOWN:]
+    if last:
+        lines.append(f"  last log lines (attempt {view.attempts}):")
+        lines.extend("    " + format_log_line(e).replace("\n", "\n      ") for e in last)
+    lines.append(f"  path: {' -> '.join(_path_to(run, view))}")
     return lines
+
+
+def _path_to(run: Run, target: TaskView) -> list[str]:
+    """How the run got to ``target``: through its graph if known, else by start time."""
+    path = graph_path(run.graph, target.node_id) if run.graph is not None else None
+    if path is None:
+        until = target.started_at if target.started_at is not None else float("inf")
+        before = sorted(
+            (
+                v
+                for v in run.tasks.values()
+                if v.started_at is not None and v.started_at <= until and v is not target
+            ),
+            key=lambda v: v.started_at or 0.0,
+        )
+        path = [v.node_id for v in before] + [target.node_id]
+    if len(path) > PATH_SHOWN:
+        path = [*path[:3], "...", *path[3 - PATH_SHOWN :]]
+    return path
+
+
+def graph_path(graph: Graph, node_id: str) -> list[str] | None:
+    """The steps that lead to ``node_id`` in ``graph`` (a parallel group as one step).
+
+    Sequences contribute the steps before the one holding the node; a branch
+    contributes the task or group it branches from.  None if there is no such node.
+    """
+    from ..graph import Group, Sequence, Task
+    from ..graph.model import children
+
+    parents: dict[int, Block] = {}
+    target: Block | None = None
+    stack: list[Block] = [graph.root]
+    while stack:
+        block = stack.pop()
+        if isinstance(block, Task) and block.id == node_id:
+            target = block
+        for child in children(block):
+            parents[id(child)] = block
+            stack.append(child)
+    if target is None:
+        return None
+    chain = [target]
+    while id(chain[-1]) in parents:
+        chain.append(parents[id(chain[-1])])
+    chain.reverse()
+    path: list[str] = []
+    for outer, inner in itertools.pairwise(chain):
+        if isinstance(outer, Sequence):
+            index = next(i for i, step in enumerate(outer.steps) if step is inner)
+            for step in outer.steps[:index]:
+                path.extend(_steps(step))
+        elif isinstance(outer, Task):  # inner is one of its branches
+            path.append(outer.id)
+        elif isinstance(outer, Group) and inner is not outer.body:
+            path.append(_summary(outer))
+    return [*path, node_id]
+
+
+def _steps(block: Block) -> list[str]:
+    from ..graph import Sequence
+
+    if isinstance(block, Sequence):
+        return [_summary(step) for step in block.steps]
+    return [_summary(block)]
+
+
+def _summary(block: Block, depth: int = 0) -> str:
+    """A short text for a block on a path: ``(A || B || ... 12 in parallel)``."""
+    from ..graph import Group, Parallel, Sequence, Task
+
+    if isinstance(block, Task):
+        return block.id
+    if depth >= 2:
+        return "..."
+    if isinstance(block, Group):
+        if isinstance(block.body, Parallel):  # `(A || B)` is already bracketed
+            return _summary(block.body, depth)
+        return f"{{{_summary(block.body, depth + 1)}}}"
+    if isinstance(block, Sequence):
+        return " -> ".join(_summary(step, depth + 1) for step in block.steps[:4]) + (
+            " -> ..." if len(block.steps) > 4 else ""
+        )
+    assert isinstance(block, Parallel)
+    members = [_summary(m, depth + 1) for m in block.members[:3]]
+    if len(block.members) > 3:
+        members.append(f"... {len(block.members)} in parallel")
+    return "(" + " || ".join(members) + ")"
+
+
+def next_steps(run: Run, plan: Mapping[str, Any], store: str | None = None) -> list[str]:
+    """The exact command that continues the run, and what it would run again or keep."""
+    status = run.status
+    if status == "succeeded":
+        return ["nothing to resume: the run succeeded"]
+    where = f" --store {shlex.quote(store)}" if store else ""
+    rerun = set(plan["rerun"]) if status == "failed" else set(plan["interrupted"])
+    kept = _names([n for n in plan["kept"] if n not in rerun])
+    if status == "failed":
+        again = _names(plan["rerun"])
+        return [
+            f"retry with: volnux runs retry {run.id}{where}",
+            f"  runs again: {again}, then what follows them",
+            f"  keeps: {kept}",
+        ]
+    return [
+        f"resume with: volnux runs resume {run.id}{where}",
+        f"  runs again (cut off while running): {_names(plan['interrupted'])}",
+        f"  keeps: {kept}",
+        f"  not started yet: {_names(plan['pending'])}",
+    ]
+
+
+def _names(nodes: Sequence[str], shown: int = 12) -> str:
+    if not nodes:
+        return "nothing"
+    text = ", ".join(nodes[:shown])
+    return text + (f" and {len(nodes) - shown} more" if len(nodes) > shown else "")
+
+
+def format_log_line(entry: LogEntry) -> str:
+    """``12:00:01.250 WARNING  message`` (a multi-line message keeps its lines)."""
+    when = datetime.fromtimestamp(entry.at).strftime("%H:%M:%S.%f")[:-3]
+    return f"{when} {logging.getLevelName(entry.level):8} {entry.message}"
 
 
 def trimmed_traceback(text: str, frames: int = FRAMES_SHOWN) -> list[str]:

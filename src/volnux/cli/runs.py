@@ -6,6 +6,7 @@ Tables for people, ``--json`` for scripts.  Exit codes as elsewhere: 0 done,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -28,7 +29,7 @@ __all__ = ["runs_app"]
 
 runs_app = typer.Typer(
     name="runs",
-    help="Recorded runs: list, show, resume, retry, cancel.",
+    help="Recorded runs: list, show, resume, retry, cancel, graph, logs.",
     no_args_is_help=True,
 )
 
@@ -127,13 +128,19 @@ def list_runs(
 @runs_app.command()
 def show(run_id: RunIdArgument, store: StoreOption = None, as_json: JsonOption = False) -> None:
     """Every task of a run, the path it took, and what resume or retry would re-run."""
-    from ..workflow import plan_resume
-    from .report import format_seconds, state_label, trimmed_traceback
+    from ..errors import PointyError
+    from ..workflow import plan_resume, recorded_graph
+    from .report import explain, format_seconds, next_steps, state_label, trimmed_traceback
 
     with journal_at(store) as journal:
         run = _load(journal, run_id)
         snapshot = journal.load(run_id)
+        # The explanation follows the graph's path; text this version cannot
+        # parse leaves it to follow start times.
+        with contextlib.suppress(PointyError):
+            run.graph = recorded_graph(snapshot)
         plan = plan_resume(journal, run_id)
+        logs = {node: journal.logs(run_id, node) for node in run.failed_nodes}
     pins = snapshot.run.events
     path = [
         v.node_id
@@ -148,7 +155,7 @@ def show(run_id: RunIdArgument, store: StoreOption = None, as_json: JsonOption =
     took = format_seconds((run.ended_at - run.created_at) if run.ended_at else None)
     typer.echo(f"run {run.id}  {run.workflow}  {run.status}")
     typer.echo(f"started {_when(run.created_at)}" + (f", took {took}" if took else ""))
-    if run.error:
+    if run.error and run.status != "failed":
         typer.echo(f"error: {run.error}")
     typer.echo("")
     _table(
@@ -166,9 +173,14 @@ def show(run_id: RunIdArgument, store: StoreOption = None, as_json: JsonOption =
         ],
     )
     typer.echo("")
+    if run.status == "failed":
+        # The same explanation `volnux run` prints when a run fails.
+        for line in explain(run, plan, logs=logs, store=store):
+            typer.echo(line)
+        return
     typer.echo("path: " + (" -> ".join(path) if path else "(nothing ran)"))
     for v in run.tasks.values():
-        if v.error is None or v.state.value not in ("failed", "retrying"):
+        if v.error is None or v.state.value not in ("failed", "retrying", "pending"):
             continue
         typer.echo("")
         typer.echo(
@@ -177,29 +189,8 @@ def show(run_id: RunIdArgument, store: StoreOption = None, as_json: JsonOption =
         for line in trimmed_traceback(v.error.traceback):
             typer.echo("    " + line)
     typer.echo("")
-    for line in _next_steps(run, plan):
+    for line in next_steps(run, plan, store):
         typer.echo(line)
-
-
-def _next_steps(run: Run, plan: dict[str, Any]) -> list[str]:
-    status = run.status
-    if status == "succeeded":
-        return ["nothing to resume: the run succeeded"]
-    kept = ", ".join(plan["kept"]) or "nothing"
-    if status == "failed":
-        again = ", ".join(plan["rerun"]) or "nothing"
-        return [
-            f"retry with: volnux runs retry {run.id}",
-            f"  runs again: {again}, then what follows them",
-            f"  keeps: {kept}",
-        ]
-    again = ", ".join(plan["interrupted"]) or "nothing"
-    return [
-        f"resume with: volnux runs resume {run.id}",
-        f"  runs again (cut off while running): {again}",
-        f"  keeps: {kept}",
-        f"  not started yet: {', '.join(plan['pending']) or 'nothing'}",
-    ]
 
 
 def _run_json(run: Run, pins: Any, path: list[str], plan: dict[str, Any]) -> dict[str, Any]:
@@ -243,8 +234,9 @@ def _continue(
     as_json: bool,
 ) -> None:
     from ..workflow import Workflow, recorded_workflow_path
-    from .report import counts_line, failure_summary, print_task_table
+    from .report import counts_line, explain_from_journal, print_task_table, quiet_task_logs
 
+    quiet_task_logs()
     with journal_at(store) as journal, reported_errors():
         snapshot = _snapshot(journal, run_id)
         current = workflow_file or recorded_workflow_path(snapshot)
@@ -260,6 +252,7 @@ def _continue(
             )
         call = Workflow.retry if retry else Workflow.resume
         result = call(run_id, store=journal, events=events, workflow=workflow, force=force)
+        explanation = [] if result.succeeded else explain_from_journal(result, journal, store)
     if as_json:
         typer.echo(json.dumps({"id": result.id, "status": result.status, "error": result.error}))
     elif result.succeeded:
@@ -267,7 +260,7 @@ def _continue(
         typer.echo(f"run {result.id} succeeded ({counts_line(result)})")
     if not result.succeeded:
         if not as_json:
-            for line in failure_summary(result):
+            for line in explanation:
                 typer.echo(line, err=True)
         raise typer.Exit(EXIT_FAILED)
 
@@ -379,3 +372,7 @@ def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     if not console.is_terminal:
         console.width = 200
     console.print(table)
+
+
+# Registered last: `runs graph` and `runs logs` reuse this module's options.
+from . import observe  # noqa: E402, F401

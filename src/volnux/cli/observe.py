@@ -1,0 +1,112 @@
+"""``volnux runs graph`` and ``volnux runs logs``: a run as a picture, and its log lines.
+
+Also :func:`write_picture`, which ``volnux graph`` shares: DOT text needs
+nothing; xdot, SVG and PNG are drawn by Graphviz's ``dot`` program, and
+without it the command says how to install it (exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import PointyError
+from .app import CollapseOption, Picture, PictureOption, PictureOutput, fail, reported_errors
+from .runs import JsonOption, RunIdArgument, StoreOption, _load, journal_at, runs_app
+
+__all__ = ["graph_run", "logs", "write_picture"]
+
+
+def write_picture(dot: str, fmt: str, output: Path | None) -> None:
+    """Draw ``dot`` as ``fmt`` to ``output`` (stdout if None); errors exit 2 in one line."""
+    from ..observability.render import render
+
+    with reported_errors():
+        data = render(dot, fmt)
+    if output is not None:
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            fail(f"{output}: cannot be written: {exc.strerror or exc}")
+        return
+    if fmt == "png":
+        if sys.stdout.isatty():
+            fail("a PNG is binary, not for the terminal: pass -o FILE.png (or pipe the output)")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    sys.stdout.write(data.decode("utf-8"))
+
+
+@runs_app.command("graph")
+def graph_run(
+    run_id: RunIdArgument,
+    store: StoreOption = None,
+    fmt: PictureOption = Picture.dot,
+    output: PictureOutput = None,
+    collapse: CollapseOption = 10,
+) -> None:
+    """Draw a run: tasks coloured by state with attempts and time; the path not taken grey."""
+    from ..observability.pictures import run_dot
+    from ..workflow import recorded_graph
+
+    with journal_at(store) as journal:
+        run = _load(journal, run_id)
+        snapshot = journal.load(run_id)
+    try:
+        graph = recorded_graph(snapshot)
+    except PointyError:  # text this version cannot parse: draw the tasks alone
+        graph = None
+    title = f"{run.workflow}: run {run.id} {run.status}"
+    with reported_errors():
+        text = run_dot(graph, run.tasks, title=title, collapse=collapse or None)
+    write_picture(text, fmt.value, output)
+
+
+@runs_app.command()
+def logs(
+    run_id: RunIdArgument,
+    node: Annotated[
+        str | None,
+        typer.Argument(help="Only this task's lines (its node id).", metavar="[NODE]"),
+    ] = None,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The log lines a run's tasks wrote (ctx.log and captured loggers), oldest first."""
+    from .report import format_log_line
+
+    with journal_at(store) as journal:
+        run = _load(journal, run_id)
+        pins = journal.load(run_id).run.events
+        if node is not None and node not in run.tasks and node not in pins:
+            known = ", ".join(sorted({*run.tasks, *pins})) or "none"
+            fail(f"run {run_id} has no task {node!r}; its tasks: {known}")
+        with reported_errors():
+            entries = journal.logs(run_id, node)
+    if as_json:
+        rows = [
+            {
+                "node": e.node_id,
+                "attempt": e.attempt,
+                "at": e.at,
+                "level": e.level,
+                "message": e.message,
+            }
+            for e in entries
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not entries:
+        which = f" by task {node}" if node is not None else ""
+        typer.echo(f"run {run_id}: no log lines were recorded{which}")
+        return
+    width = max(len(e.node_id) for e in entries)
+    for e in entries:
+        head = f"{e.node_id:<{width}} #{e.attempt} "
+        typer.echo(head + format_log_line(e).replace("\n", "\n" + " " * len(head)))
