@@ -27,6 +27,7 @@ SQLite quirks this module works around are commented where they bite.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -64,6 +65,17 @@ _INSERT_TASK: Final = (
     " result, result_codec, error, next_attempt_at, note)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+#: Batches up to this many records are written with one multi-row INSERT.
+_MULTI_ROW_MAX: Final = 64
+_ROW_MARKS: Final = "(" + ", ".join(["?"] * 13) + ")"
+
+
+@functools.lru_cache(maxsize=_MULTI_ROW_MAX)
+def _insert_rows(n: int) -> str:
+    """``INSERT INTO task_records ... VALUES (...), (...)`` for ``n`` rows."""
+    return _INSERT_TASK + f", {_ROW_MARKS}" * (n - 1)
+
+
 _INSERT_RUN: Final = (
     "INSERT INTO runs (id, workflow, filename, text, fingerprint, events, inputs,"
     " inputs_codec, state, created_at, updated_at, ended_at, error)"
@@ -228,8 +240,12 @@ class SQLiteJournal:
                     numbered.append((run_id, seq, *row[2:]))
                     next_seq[run_id] = seq + 1
                 rows = numbered
-                if len(rows) == 1:
-                    conn.execute(_INSERT_TASK, rows[0])
+                if len(rows) <= _MULTI_ROW_MAX:
+                    # One statement in autocommit mode is its own atomic
+                    # transaction; a multi-row INSERT costs a third less than
+                    # BEGIN, executemany, COMMIT for the engine's usual pair
+                    # (a task's result and the next task's start).
+                    conn.execute(_insert_rows(len(rows)), [v for row in rows for v in row])
                 else:
                     # IMMEDIATE takes the write lock up front, so waiting for
                     # another process goes through the busy timeout instead of
