@@ -14,7 +14,7 @@ import traceback
 from typing import Any, NamedTuple
 
 from ..events import Context, EventSpec, Failure, Route
-from ..events.logs import LogCapture
+from ..events.logs import ATTEMPT_LINES, kept_lines
 from ..observability.tracecontext import run_attached
 from ..store import ErrorInfo, LogEntry
 
@@ -53,17 +53,18 @@ def error_info(exc: BaseException) -> ErrorInfo:
 
 def run_attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
     """Call the event once and classify what happened; its log lines come back too."""
-    capture = LogCapture()
+    lines: list[Any] = []
+    token = ATTEMPT_LINES.set(lines)
     try:
         if ctx.carrier:
             result = run_attached(ctx.carrier, lambda: _attempt(spec, ctx))
         else:
             result = _attempt(spec, ctx)
     finally:
-        lines = capture.close()
+        ATTEMPT_LINES.reset(token)
     if lines:
         run_id, node_id, attempt = ctx.run_id, ctx.node_id, ctx.attempt
-        logs = tuple(LogEntry(run_id, node_id, attempt, *line) for line in lines)
+        logs = tuple(LogEntry(run_id, node_id, attempt, *line) for line in kept_lines(lines))
         return result._replace(logs=logs)
     return result
 

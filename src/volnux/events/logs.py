@@ -1,9 +1,9 @@
 """Log lines of one attempt, kept so they can be stored with the run.
 
-While an attempt runs, the engine holds a buffer for it (:class:`LogCapture`);
-``ctx.log`` (a :class:`TaskLogger`) appends each line to that buffer and
+While an attempt runs, the engine holds a list for it (:data:`ATTEMPT_LINES`);
+``ctx.log`` (a :class:`TaskLogger`) appends each line to that list and
 logs it as usual to the ``volnux.task`` logger, with the run id, node id and
-attempt as record attributes.  The buffer travels back with the attempt's
+attempt as record attributes.  The lines travel back with the attempt's
 result, so this works in worker threads and worker processes alike.
 
 Lines at INFO and above are kept whatever the logging configuration says (an
@@ -32,12 +32,13 @@ from contextvars import ContextVar
 from typing import Any
 
 __all__ = [
+    "ATTEMPT_LINES",
     "MAX_LINES",
     "MAX_LINE_CHARS",
-    "LogCapture",
     "LogLine",
     "TaskLogger",
     "capture_logs",
+    "kept_lines",
     "stop_capturing_logs",
 ]
 
@@ -49,53 +50,36 @@ MAX_LINES = 1000
 #: Characters kept per line (a huge message is cut, with a marker).
 MAX_LINE_CHARS = 8000
 
-# The buffer of the attempt running in this thread (or task), if any.
-_buffer: ContextVar[_Buffer | None] = ContextVar("volnux_attempt_log", default=None)
+#: The lines of the attempt running in this thread (or task), if any: the
+#: engine sets a fresh list around each attempt (see :func:`kept_lines`).
+#: A plain list and a context variable, because this happens for every
+#: attempt: it costs a fifth of a microsecond, a small class three times that.
+ATTEMPT_LINES: ContextVar[list[Any] | None] = ContextVar("volnux_attempt_lines", default=None)
 # Set on the records ctx.log makes, so a capturing handler does not keep them twice.
 _MARK = "volnux_captured"
 
 
-class _Buffer:
-    """The lines of one attempt, bounded by :data:`MAX_LINES`."""
-
-    __slots__ = ("dropped", "lines")
-
-    def __init__(self) -> None:
-        self.lines: list[LogLine] = []
-        self.dropped = 0
-
-    def add(self, at: float, level: int, message: str) -> None:
-        if len(self.lines) >= MAX_LINES:
-            self.dropped += 1
-            return
+def _keep(lines: list[Any], at: float, level: int, message: str) -> None:
+    """Append one line; past :data:`MAX_LINES` only count it (in a last, mutable entry)."""
+    count = len(lines)
+    if count < MAX_LINES:
         if len(message) > MAX_LINE_CHARS:
-            message = message[:MAX_LINE_CHARS] + f" ... [{len(message) - MAX_LINE_CHARS} chars cut]"
-        self.lines.append((at, level, message))
+            cut = len(message) - MAX_LINE_CHARS
+            message = message[:MAX_LINE_CHARS] + f" ... [{cut} chars cut]"
+        lines.append((at, level, message))
+    elif count == MAX_LINES:
+        lines.append([at, logging.WARNING, 1])
+    else:
+        lines[-1][2] += 1
 
-    def result(self) -> list[LogLine]:
-        if self.dropped:
-            note = f"... {self.dropped} more log lines of this attempt were not kept"
-            return [*self.lines, (time.time(), logging.WARNING, note)]
-        return self.lines
 
-
-class LogCapture:
-    """Keeps the log lines of the attempt running in this thread until :meth:`close`.
-
-    A small class rather than a context manager: it is made for every
-    attempt, and a generator-based ``with`` costs about a microsecond more.
-    """
-
-    __slots__ = ("_buffer", "_token")
-
-    def __init__(self) -> None:
-        self._buffer = _Buffer()
-        self._token = _buffer.set(self._buffer)
-
-    def close(self) -> list[LogLine]:
-        """Stop keeping lines; return those kept, oldest first."""
-        _buffer.reset(self._token)
-        return self._buffer.result()
+def kept_lines(lines: list[Any]) -> list[LogLine]:
+    """The lines an attempt kept, oldest first, with a last one counting any dropped."""
+    if len(lines) > MAX_LINES:
+        at, level, dropped = lines[-1]
+        note = f"... {dropped} more log lines of this attempt were not kept"
+        return [*lines[:MAX_LINES], (at, level, note)]
+    return lines
 
 
 class TaskLogger(logging.LoggerAdapter[logging.Logger]):
@@ -103,9 +87,9 @@ class TaskLogger(logging.LoggerAdapter[logging.Logger]):
 
     def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
         """Keep the line for the run (INFO and up always), then log it as usual."""
-        buffer = _buffer.get()
-        if buffer is not None and (level >= logging.INFO or self.logger.isEnabledFor(level)):
-            buffer.add(time.time(), level, _message(msg, args, kwargs.get("exc_info")))
+        lines = ATTEMPT_LINES.get()
+        if lines is not None and (level >= logging.INFO or self.logger.isEnabledFor(level)):
+            _keep(lines, time.time(), level, _message(msg, args, kwargs.get("exc_info")))
         super().log(level, msg, *args, **kwargs)
 
     def process(
@@ -139,8 +123,8 @@ class _CaptureHandler(logging.Handler):
     """Keeps records made in a thread that is running an attempt; ignores the rest."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        buffer = _buffer.get()
-        if buffer is None or getattr(record, _MARK, False):
+        lines = ATTEMPT_LINES.get()
+        if lines is None or getattr(record, _MARK, False):
             return
         try:
             message = record.getMessage()
@@ -148,7 +132,7 @@ class _CaptureHandler(logging.Handler):
             message = f"{record.msg} {record.args!r}"
         if record.exc_info and record.exc_info[1] is not None:
             message += "\n" + "".join(traceback.format_exception(record.exc_info[1])).rstrip()
-        buffer.add(record.created, record.levelno, f"[{record.name}] {message}")
+        _keep(lines, record.created, record.levelno, f"[{record.name}] {message}")
 
 
 _handler = _CaptureHandler()
