@@ -50,9 +50,6 @@ def Charge(ctx, piped=None):
 FLOW = "Fetch |-> (Price || Check) -> Check (0 -> Notify, 1 -> Charge * 2)\n"
 SVG = "{http://www.w3.org/2000/svg}"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
-needs_engine_wiring = pytest.mark.xfail(
-    reason="needs runner.py to journal each attempt's log lines (journal.add_logs)", strict=False
-)
 
 
 def volnux(
@@ -102,7 +99,6 @@ def test_a_failed_run_is_explained_in_one_screen(failed: tuple[Path, str, str]) 
     assert "  keeps: Check, Check#2, Fetch, Price" in lines
 
 
-@needs_engine_wiring
 def test_the_explanation_shows_the_failed_attempts_last_log_lines(
     failed: tuple[Path, str, str],
 ) -> None:
@@ -120,7 +116,6 @@ def test_runs_show_gives_the_same_explanation(failed: tuple[Path, str, str]) -> 
     assert explained.splitlines() == err.splitlines()
 
 
-@needs_engine_wiring
 def test_runs_logs_prints_the_lines_of_a_run_or_one_task(failed: tuple[Path, str, str]) -> None:
     root, run_id, _ = failed
     out = volnux(root, "runs", "logs", run_id, "--store", "runs.db").stdout.splitlines()

@@ -1,9 +1,4 @@
-"""Task log lines: captured per attempt (threads and processes), stored with the run.
-
-Tests marked ``needs_engine_wiring`` check that the engine journals what the
-attempts captured; they are expected to fail until runner.py calls
-``journal.add_logs`` with each attempt's lines.
-"""
+"""Task log lines: captured per attempt (threads and processes), stored with the run."""
 
 from __future__ import annotations
 
@@ -24,10 +19,6 @@ from volnux.executors import ProcessExecutor, ThreadExecutor
 from volnux.store import LogEntry, SQLiteJournal
 
 from . import log_events
-
-needs_engine_wiring = pytest.mark.xfail(
-    reason="needs runner.py to journal each attempt's log lines (journal.add_logs)", strict=False
-)
 
 
 def attempt(event: Any, executor: Any = None, attempt_no: int = 1, **inputs: Any) -> Any:
@@ -139,7 +130,6 @@ def test_a_run_leaves_logging_configuration_alone(untouched_root: None) -> None:
     assert (list(task_logger.handlers), task_logger.level, task_logger.propagate) == before
 
 
-@needs_engine_wiring
 def test_a_run_stores_each_attempts_lines_in_the_journal(tmp_path: Path) -> None:
     tries = {"n": 0}
 

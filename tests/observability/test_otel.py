@@ -1,9 +1,6 @@
 """OpenTelemetry: the span tree, attributes, exceptions, links and metrics of real runs.
 
-Uses the SDK's in-memory span exporter and metric reader.  Tests marked
-``needs_engine_wiring`` check what the engine must pass on (the trace
-carrier, the pool-size hook, the journal in RunInfo); they are expected to
-fail until runner.py passes them.
+Uses the SDK's in-memory span exporter and metric reader.
 """
 
 from __future__ import annotations
@@ -31,10 +28,6 @@ from volnux.observability import otel
 from volnux.observability.observer import NodeInfo, RunInfo
 from volnux.states import TaskState
 from volnux.store import MemoryJournal, SQLiteJournal, TaskRecord
-
-needs_engine_wiring = pytest.mark.xfail(
-    reason="needs runner.py to pass Context.carrier / on_resize / RunInfo.journal", strict=False
-)
 
 
 class Telemetry:
@@ -240,7 +233,6 @@ def test_pool_size_follows_the_resize_hook(telemetry: Telemetry) -> None:
     assert telemetry.points("volnux.pool.size")[0][1] == 0
 
 
-@needs_engine_wiring
 def test_a_run_reports_its_pool_size(telemetry: Telemetry) -> None:
     @volnux.event
     def A() -> int:
@@ -285,7 +277,6 @@ def test_a_resumed_run_links_to_the_original_trace(telemetry: Telemetry, tmp_pat
     assert (approve[0].attributes or {})["volnux.task.state"] == "pending"
 
 
-@needs_engine_wiring
 def test_the_engine_hands_the_journal_to_observers(telemetry: Telemetry, tmp_path: Path) -> None:
     @volnux.event
     def A() -> int:
@@ -347,7 +338,6 @@ def test_trace_context_reaches_an_event_in_a_worker_process(telemetry: Telemetry
     }
 
 
-@needs_engine_wiring
 def test_the_engine_passes_the_carrier_so_event_spans_nest(telemetry: Telemetry) -> None:
     Workflow.from_text(SHOP, shop_events(telemetry)).run(observers=[telemetry.observer()])
     spans = by_name(telemetry.finished())

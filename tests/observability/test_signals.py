@@ -315,11 +315,6 @@ def test_a_resize_callback_that_raises_does_not_break_the_pool(
     assert any("resize callback failed" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.xfail(
-    reason="needs the engine to pass on_resize=resize_hook(...) to the pools it makes "
-    "(runner.py, Engine._make_executor)",
-    strict=False,
-)
 def test_a_run_reports_the_size_of_the_pool_the_engine_made(recorder: Recorder) -> None:
     @volnux.event
     def A() -> int:

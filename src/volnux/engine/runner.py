@@ -41,7 +41,15 @@ from ..events import Context, FailureInfo, NeedsOperator
 from ..events.evaluation import as_descriptor, passes
 from ..executors import Executor, ProcessExecutor, ThreadExecutor
 from ..graph import Block, Group, Parallel, Sequence, Task, iter_blocks
-from ..observability.observer import NodeInfo, Observer, RunInfo, notify
+from ..observability.observer import (
+    NodeInfo,
+    Observer,
+    RunInfo,
+    attempt_carrier,
+    carrier_observers,
+    notify,
+    resize_hook,
+)
 from ..states import TASK_TRANSITIONS, RunState, TaskState, check_task_transition
 from ..store import ErrorInfo, Journal, RunNote, TaskRecord, UnencodableResult
 from .attempt import AttemptResult, error_info, run_attempt
@@ -183,6 +191,8 @@ class Engine:
         self._max_workers = max_workers
         self._replay = replay
         self._observers = tuple(observers)
+        # Observers that hand trace context to attempts (asked per attempt; usually none).
+        self._carriers = carrier_observers(self._observers)
         self.workflow = workflow
         self._starts: deque[tuple[Block, _Frame | None, int, Any, int]] = deque()
         self._done: deque[tuple[_Frame, Outcome]] = deque()
@@ -253,7 +263,13 @@ class Engine:
             node_id: NodeInfo(node_id, n.spec.name, str(n.spec.version), n.executor)
             for node_id, n in self.plan.nodes.items()
         }
-        return RunInfo(self.run_id, self.workflow, nodes, resumed=self._replay is not None)
+        return RunInfo(
+            self.run_id,
+            self.workflow,
+            nodes,
+            resumed=self._replay is not None,
+            journal=self.journal,
+        )
 
     def snapshot(self, state: RunState, outcome: Outcome | None, **extra: Any) -> Run:
         """A :class:`Run` view of this engine's tasks."""
@@ -426,6 +442,11 @@ class Engine:
             attempt=view.attempts,
             inputs=self.inputs,
             piped=frame.piped,
+            carrier=(
+                attempt_carrier(self._carriers, self.run_id, node.task.id)
+                if self._carriers
+                else None
+            ),
         )
         executor = self.executors.get(node.executor) or self._make_executor(node.executor)
         frame.token += 1
@@ -442,7 +463,9 @@ class Engine:
         if name == "process":
             executor = ProcessExecutor(self._max_workers)
         else:
-            executor = ThreadExecutor(self._max_workers)
+            executor = ThreadExecutor(
+                self._max_workers, on_resize=resize_hook(self._observers, self.run_id, name)
+            )
         self.executors[name] = executor
         return executor
 
@@ -579,6 +602,8 @@ class Engine:
         self._running -= 1
         if crash is not None:  # the executor itself failed (a worker died, pickling ...)
             result = AttemptResult(0, None, error_info(crash), crash)
+        elif result.logs:  # the attempt's log lines, kept with the run
+            self.journal.add_logs(result.logs)
         self._attempt_ended(frame, result)
 
     def _expire(self, now: float) -> None:
