@@ -16,6 +16,8 @@ from .engine import Engine, Plan, Run, build_plan, find_plan_errors
 from .engine.recovery import compare, rehydrate
 from .errors import InputError, PointyError, ResumeRefused, RunError
 from .events import EventRegistry
+from .events.deprecation import deprecations
+from .events.deprecation import warn as warn_deprecated
 from .executors import Executor
 from .graph import Graph
 from .observability.observer import Observer, default_observers
@@ -247,7 +249,16 @@ class Workflow:
             raise InputError(
                 f"workflow inputs cannot be recorded: {exc} (inputs must be JSON-friendly)"
             ) from None
-        journal.add_note(RunNote(run_id, "started", now, _owner(self.sources)))
+        started = _owner(self.sources)
+        if self.registry.pins:  # a resume must resolve bare names the same way
+            started["pins"] = dict(self.registry.pins)
+        journal.add_note(RunNote(run_id, "started", now, started))
+        notices = deprecations({node: n.spec for node, n in plan.nodes.items()})
+        if notices:  # once per run, and recorded with it
+            journal.add_note(
+                RunNote(run_id, "deprecated", now, {"events": [n.as_dict() for n in notices]})
+            )
+            warn_deprecated(notices, stacklevel=2)
         engine = Engine(
             plan,
             journal,
@@ -333,7 +344,7 @@ def resume(
     text, filename, old_pins, sources = _program(snapshot)
     old_graph = parse(text, filename)
     if workflow is None:
-        registry = make_registry(events if events is not None else sources)
+        registry = registry_for_resume(snapshot, events)
         workflow = Workflow(old_graph, registry, name=run.workflow, sources=sources)
     plan = workflow.plan
     state = rehydrate(snapshot)
@@ -454,6 +465,23 @@ def _program(snapshot: RunSnapshot) -> tuple[str, str, dict[str, EventPin], list
             pins = {k: EventPin(**v) for k, v in note.detail.get("events", {}).items()}
             sources = list(note.detail.get("sources", sources))
     return text, filename, pins, sources
+
+
+def registry_for_resume(snapshot: RunSnapshot, events: EventsArg = None) -> EventRegistry:
+    """The events a resumed run resolves against: ``events``, else where the run
+    loaded them from, with the version pins the run started with."""
+    registry = make_registry(events if events is not None else _program(snapshot)[3])
+    for name, spec in _recorded_version_pins(snapshot).items():
+        registry.pin(name, spec)
+    return registry
+
+
+def _recorded_version_pins(snapshot: RunSnapshot) -> dict[str, str]:
+    """The version pins the run's registry had when it started."""
+    for note in snapshot.notes:
+        if note.kind == "started":
+            return dict(note.detail.get("pins", {}))
+    return {}
 
 
 def _failed_nodes(snapshot: RunSnapshot) -> list[str]:

@@ -221,3 +221,11 @@ def _notes(tmp: Path, run_id: str) -> list[tuple[str, dict[str, object]]]:
         [sys.executable, "-c", code], cwd=tmp, capture_output=True, text=True, check=True
     )
     return [(kind, detail) for kind, detail in json.loads(out.stdout)]
+
+
+def test_runs_commands_use_the_project_configured_store(project: Path) -> None:
+    (project / "volnux.toml").write_text('store = "sqlite:runs/journal.db"\n')
+    volnux(project, "run", "flow.pty", "-e", "events.py", check=0)
+    assert (project / "runs" / "journal.db").exists()
+    assert not (project / ".volnux" / "volnux.db").exists()
+    assert only_run(project)["status"] == "succeeded"

@@ -48,11 +48,17 @@ RunIdArgument = Annotated[str, typer.Argument(help="The run's id.", metavar="RUN
 
 @contextmanager
 def journal_at(store: str | None) -> Iterator[Journal]:
-    """Open the store named on the command line; errors become one line, exit 2."""
+    """Open the store named on the command line, else the project's; errors exit 2.
+
+    Without ``--store``, the project configuration (volnux.toml or
+    ``[tool.volnux]``, found from here upward, or ``$VOLNUX_CONFIG``) names
+    it, so ``volnux runs`` sees the runs ``volnux run`` recorded there.
+    """
     from ..store import open_store
+    from .events import project_config
 
     with reported_errors():
-        journal = open_store(store)
+        journal = open_store(store if store is not None else project_config().store)
     try:
         yield journal
     finally:
@@ -233,7 +239,8 @@ def _continue(
     retry: bool,
     as_json: bool,
 ) -> None:
-    from ..workflow import Workflow, recorded_workflow_path
+    from ..dsl import parse
+    from ..workflow import Workflow, recorded_workflow_path, registry_for_resume
     from .report import counts_line, explain_from_journal, print_task_table, quiet_task_logs
 
     quiet_task_logs()
@@ -244,11 +251,13 @@ def _continue(
         if current is not None:
             from .app import read_source
 
-            workflow = Workflow.from_text(
-                read_source(current),
-                events if events is not None else _sources(snapshot),
-                filename=snapshot.run.filename if workflow_file is None else str(current),
+            workflow = Workflow(
+                parse(
+                    read_source(current), str(current) if workflow_file else snapshot.run.filename
+                ),
+                registry_for_resume(snapshot, events),
                 name=snapshot.run.workflow,
+                sources=_sources(snapshot) if events is None else None,
             )
         call = Workflow.retry if retry else Workflow.resume
         result = call(run_id, store=journal, events=events, workflow=workflow, force=force)
