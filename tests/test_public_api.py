@@ -12,9 +12,13 @@ from types import ModuleType
 import volnux
 
 PUBLIC = [
+    "ConfigError",
     "Context",
+    "Deprecated",
+    "DeprecatedEventRefused",
     "Event",
     "EventDefinitionError",
+    "EventDeprecationWarning",
     "EventLoadError",
     "EventRegistry",
     "Failure",
@@ -23,6 +27,7 @@ PUBLIC = [
     "NeedsOperator",
     "PermanentError",
     "PointyError",
+    "RenderError",
     "ResultEvaluation",
     "ResumeRefused",
     "RetryPolicy",

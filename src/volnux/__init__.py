@@ -6,10 +6,13 @@ and may change without notice.
 
 from .engine import Run, TaskView
 from .errors import (
+    ConfigError,
+    DeprecatedEventRefused,
     EventDefinitionError,
     EventLoadError,
     InputError,
     PointyError,
+    RenderError,
     ResumeRefused,
     RunError,
     StoreError,
@@ -17,7 +20,9 @@ from .errors import (
 )
 from .events import (
     Context,
+    Deprecated,
     Event,
+    EventDeprecationWarning,
     EventRegistry,
     Failure,
     FailureInfo,
@@ -35,9 +40,13 @@ from .workflow import Workflow
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConfigError",
     "Context",
+    "Deprecated",
+    "DeprecatedEventRefused",
     "Event",
     "EventDefinitionError",
+    "EventDeprecationWarning",
     "EventLoadError",
     "EventRegistry",
     "Failure",
@@ -46,6 +55,7 @@ __all__ = [
     "NeedsOperator",
     "PermanentError",
     "PointyError",
+    "RenderError",
     "ResultEvaluation",
     "ResumeRefused",
     "RetryPolicy",

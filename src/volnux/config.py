@@ -42,7 +42,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
-from .errors import VolnuxError
+from .errors import ConfigError
 
 __all__ = [
     "CONFIG_FILE",
@@ -79,10 +79,6 @@ _REGISTRY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _TOP_KEYS: Final = ("events", "executor", "pins", "registries", "store", "strict")
 _REGISTRY_KEYS: Final = ("cache", "entry_points", "folders", "git")
 _GIT_KEYS: Final = ("path", "ref", "url")
-
-
-class ConfigError(VolnuxError):
-    """The project configuration cannot be read or holds a bad key or value."""
 
 
 @dataclass(frozen=True, slots=True)

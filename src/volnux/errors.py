@@ -5,6 +5,8 @@ The tree::
     VolnuxError
      ├── PointyError          syntax and reference errors in Pointy-lang text
      │                        (file, line, column, the line, a caret)
+     ├── ConfigError          a project configuration that cannot be used
+     ├── DeprecatedEventRefused  strict mode refused deprecated event versions
      ├── EventDefinitionError an event class or function that cannot be used
      ├── EventLoadError       an events module or file that cannot be imported
      ├── InputError           workflow inputs that are missing or malformed
@@ -21,7 +23,9 @@ it is known, the fix.
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "CorruptStoreError",
+    "DeprecatedEventRefused",
     "EventDefinitionError",
     "EventLoadError",
     "InputError",
@@ -85,6 +89,14 @@ class PointyError(VolnuxError):
             filename=filename,
             source_line=self.source_line,
         )
+
+
+class ConfigError(VolnuxError):
+    """The project configuration cannot be read or holds a bad key or value."""
+
+
+class DeprecatedEventRefused(VolnuxError):
+    """Strict mode refused a workflow that uses deprecated event versions."""
 
 
 class EventDefinitionError(VolnuxError):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import VolnuxError
+from ..errors import DeprecatedEventRefused
 from .versions import Version, parse_version
 
 if TYPE_CHECKING:
@@ -44,10 +44,6 @@ __all__ = [
 
 class EventDeprecationWarning(DeprecationWarning):
     """Warned (once per run) when a workflow uses a deprecated event version."""
-
-
-class DeprecatedEventRefused(VolnuxError):
-    """Strict mode refused a workflow that uses deprecated event versions."""
 
 
 def check_changelog(changelog: Mapping[str, str], owner: str) -> Mapping[str, str]:
