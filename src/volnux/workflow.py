@@ -96,9 +96,12 @@ class Workflow:
         *,
         name: str | None = None,
         sources: list[str] | None = None,
+        default_executor: str | None = None,
     ) -> None:
         self.graph = graph
         self.registry = registry
+        #: The executor for events that do not choose one (None: threads).
+        self.default_executor = default_executor
         self.name = name or _name_from(graph.filename)
         #: Where the events came from (module names, file paths), so that
         #: ``volnux runs resume`` in another process can load them again.
@@ -112,23 +115,37 @@ class Workflow:
         *,
         filename: str = "<text>",
         name: str | None = None,
+        default_executor: str | None = None,
     ) -> Workflow:
         """Parse Pointy-lang ``text``; ``events`` says where its events come from."""
         from .dsl import parse
 
         return cls(
-            parse(text, filename), make_registry(events), name=name, sources=event_sources(events)
+            parse(text, filename),
+            make_registry(events),
+            name=name,
+            sources=event_sources(events),
+            default_executor=default_executor,
         )
 
     @classmethod
     def from_file(
-        cls, path: str | Path, events: EventsArg = None, *, name: str | None = None
+        cls,
+        path: str | Path,
+        events: EventsArg = None,
+        *,
+        name: str | None = None,
+        default_executor: str | None = None,
     ) -> Workflow:
         """Parse a ``.pty`` file; ``events`` says where its events come from."""
         from .dsl import parse_file
 
         return cls(
-            parse_file(path), make_registry(events), name=name, sources=event_sources(events)
+            parse_file(path),
+            make_registry(events),
+            name=name,
+            sources=event_sources(events),
+            default_executor=default_executor,
         )
 
     @cached_property
@@ -139,11 +156,11 @@ class Workflow:
     @cached_property
     def plan(self) -> Plan:
         """Every task resolved to its event; raises PointyError on the first problem."""
-        return build_plan(self.graph, self.registry)
+        return build_plan(self.graph, self.registry, self.default_executor)
 
     def problems(self) -> list[PointyError]:
         """Every reference error in the workflow (empty when it can run)."""
-        return find_plan_errors(self.graph, self.registry)[1]
+        return find_plan_errors(self.graph, self.registry, self.default_executor)[1]
 
     def check(self, inputs: Mapping[str, Any] | None = None) -> None:
         """Raise if the workflow cannot run (with ``inputs``, if given)."""
@@ -252,6 +269,8 @@ class Workflow:
         started = _owner(self.sources)
         if self.registry.pins:  # a resume must resolve bare names the same way
             started["pins"] = dict(self.registry.pins)
+        if self.default_executor:  # ... and place events the same way
+            started["executor"] = self.default_executor
         journal.add_note(RunNote(run_id, "started", now, started))
         notices = deprecations({node: n.spec for node, n in plan.nodes.items()})
         if notices:  # once per run, and recorded with it
@@ -345,7 +364,13 @@ def resume(
     old_graph = parse(text, filename)
     if workflow is None:
         registry = registry_for_resume(snapshot, events)
-        workflow = Workflow(old_graph, registry, name=run.workflow, sources=sources)
+        workflow = Workflow(
+            old_graph,
+            registry,
+            name=run.workflow,
+            sources=sources,
+            default_executor=recorded_default_executor(snapshot),
+        )
     plan = workflow.plan
     state = rehydrate(snapshot)
     culprits = _failed_nodes(snapshot) if retry else []
@@ -474,6 +499,15 @@ def registry_for_resume(snapshot: RunSnapshot, events: EventsArg = None) -> Even
     for name, spec in _recorded_version_pins(snapshot).items():
         registry.pin(name, spec)
     return registry
+
+
+def recorded_default_executor(snapshot: RunSnapshot) -> str | None:
+    """The project default executor the run started with, if any."""
+    for note in snapshot.notes:
+        if note.kind == "started":
+            value = note.detail.get("executor")
+            return str(value) if value else None
+    return None
 
 
 def _recorded_version_pins(snapshot: RunSnapshot) -> dict[str, str]:

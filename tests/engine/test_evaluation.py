@@ -121,3 +121,20 @@ def test_bad_predicate_references_are_positioned_errors() -> None:
 def test_invalid_strategy_in_python_is_refused() -> None:
     with pytest.raises(ValueError, match="at_least:N"):
         ResultEvaluation(strategy="most")
+
+
+def test_function_events_take_an_evaluation_too() -> None:
+    @volnux.event(evaluation=ResultEvaluation(strategy="majority"))
+    def Checks() -> list[bool]:
+        return [True, False, False]
+
+    r = Workflow.from_text("Checks (0 -> Low)", [Checks, *events(Low="low")]).run()
+    assert "Low" in r.results
+
+
+def test_an_evaluation_of_the_wrong_type_is_a_definition_error() -> None:
+    with pytest.raises(volnux.EventDefinitionError, match="ResultEvaluation"):
+
+        @volnux.event(evaluation="majority")  # type: ignore[arg-type]
+        def Wrong() -> None:
+            return None

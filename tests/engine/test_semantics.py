@@ -522,3 +522,17 @@ def test_long_chain_and_wide_group_run_without_recursion() -> None:
     assert chain.status == "succeeded" and len(chain.tasks) == 100_000
     wide = Workflow.from_text(" || ".join(["N"] * 10_000), [N]).run()
     assert wide.status == "succeeded" and len(wide.results) == 10_000
+
+
+def test_project_default_executor_applies_to_events_that_do_not_choose() -> None:
+    from tests.engine import cpu_events
+
+    @volnux.event(executor="thread")
+    def Here() -> int:
+        return os.getpid()
+
+    wf = Workflow.from_text("Pid || Here", [cpu_events, Here], default_executor="process")
+    r = wf.run()
+    assert r.status == "succeeded", r.error
+    assert r.results["Pid"] != os.getpid()  # no choice of its own: the default
+    assert r.results["Here"] == os.getpid()  # chose threads: stays here

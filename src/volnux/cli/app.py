@@ -183,7 +183,12 @@ def run(
         config = project_config(config_path, strict=strict)
         project = load_events(config, events)
         # The sources are recorded with the run, so a resume can load the events again.
-        workflow = Workflow(parse_source(file)[1], project.registry, sources=project.sources)
+        workflow = Workflow(
+            parse_source(file)[1],
+            project.registry,
+            sources=project.sources,
+            default_executor=config.executor,
+        )
         for line in deprecation_warnings(workflow, config, str(file)):
             typer.echo(f"warning: {line}", err=True)
         journal = open_store(store or config.store)
@@ -199,9 +204,7 @@ def run(
     if result.succeeded:
         print_task_table(result)
         took = (result.ended_at or result.created_at) - result.created_at
-        typer.echo(
-            f"run {result.id} succeeded in {format_seconds(took)} ({counts_line(result)})"
-        )
+        typer.echo(f"run {result.id} succeeded in {format_seconds(took)} ({counts_line(result)})")
         return
     for line in explanation:
         typer.echo(line, err=True)

@@ -240,7 +240,12 @@ def _continue(
     as_json: bool,
 ) -> None:
     from ..dsl import parse
-    from ..workflow import Workflow, recorded_workflow_path, registry_for_resume
+    from ..workflow import (
+        Workflow,
+        recorded_default_executor,
+        recorded_workflow_path,
+        registry_for_resume,
+    )
     from .report import counts_line, explain_from_journal, print_task_table, quiet_task_logs
 
     quiet_task_logs()
@@ -258,6 +263,7 @@ def _continue(
                 registry_for_resume(snapshot, events),
                 name=snapshot.run.workflow,
                 sources=_sources(snapshot) if events is None else None,
+                default_executor=recorded_default_executor(snapshot),
             )
         call = Workflow.retry if retry else Workflow.resume
         result = call(run_id, store=journal, events=events, workflow=workflow, force=force)

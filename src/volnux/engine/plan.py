@@ -122,15 +122,15 @@ def _piped_ids(graph: Graph) -> set[str]:
 
 
 def find_plan_errors(
-    graph: Graph, registry: EventRegistry
+    graph: Graph, registry: EventRegistry, default_executor: str | None = None
 ) -> tuple[dict[str, NodePlan], list[PointyError]]:
     """Resolve every task; return the node plans and every error found."""
-    nodes, _groups, errors = _resolve(graph, registry)
+    nodes, _groups, errors = _resolve(graph, registry, default_executor)
     return nodes, errors
 
 
 def _resolve(
-    graph: Graph, registry: EventRegistry
+    graph: Graph, registry: EventRegistry, default_executor: str | None
 ) -> tuple[dict[str, NodePlan], dict[str, GroupPlan], list[PointyError]]:
     nodes: dict[str, NodePlan] = {}
     groups: dict[str, GroupPlan] = {}
@@ -155,7 +155,7 @@ def _resolve(
             errors.append(_error(graph, task.pos, exc.message))
             continue
         try:
-            nodes[task.id] = _plan_task(task, spec, task.id in piped)
+            nodes[task.id] = _plan_task(task, spec, task.id in piped, default_executor)
         except ValueError as exc:
             errors.append(_error(graph, task.pos, f"{task.id}: {exc}"))
     return nodes, groups, errors
@@ -185,16 +185,12 @@ def _evaluation(opts: Mapping[str, Any], spec: EventSpec) -> ResultEvaluation | 
         if not isinstance(strategy, str):
             raise ValueError("result_evaluation_strategy must be a string")
         return ResultEvaluation(strategy=strategy)
-    own = getattr(spec.target, "evaluation", None)
-    if own is None or isinstance(own, ResultEvaluation):
-        return own
-    raise ValueError(
-        f"event {spec.key}: evaluation must be a volnux.ResultEvaluation, "
-        f"got {type(own).__name__}"
-    )
+    return spec.evaluation
 
 
-def _plan_task(task: Task, spec: EventSpec, piped_in: bool) -> NodePlan:
+def _plan_task(
+    task: Task, spec: EventSpec, piped_in: bool, default_executor: str | None = None
+) -> NodePlan:
     opts = task.options
     if spec.wants_piped and not piped_in:
         raise ValueError(
@@ -215,15 +211,17 @@ def _plan_task(task: Task, spec: EventSpec, piped_in: bool) -> NodePlan:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {value!r}")
         policy = dataclasses.replace(policy, timeout_s=float(value))
-    executor = opts.get("executor", spec.executor)
+    # The task's attribute, else the event's own choice, else the project's default.
+    own = spec.executor if spec.executor_chosen else (default_executor or spec.executor)
+    executor = opts.get("executor", own)
     if executor not in EXECUTORS:
         raise ValueError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
     return NodePlan(task, spec, policy, str(executor), piped_in, _evaluation(opts, spec))
 
 
-def build_plan(graph: Graph, registry: EventRegistry) -> Plan:
+def build_plan(graph: Graph, registry: EventRegistry, default_executor: str | None = None) -> Plan:
     """Resolve and check every task; raise the first error found."""
-    nodes, groups, errors = _resolve(graph, registry)
+    nodes, groups, errors = _resolve(graph, registry, default_executor)
     if errors:
         raise errors[0]
     return Plan(graph, nodes, groups)

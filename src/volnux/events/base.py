@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from ..errors import EventDefinitionError
 from .deprecation import Deprecated, check_changelog
+from .evaluation import ResultEvaluation
 from .logs import TaskLogger
 from .retry import RetryPolicy
 from .versions import Version, parse_version
@@ -143,10 +144,13 @@ class Event:
     name: ClassVar[str | None] = None
     #: Semantic version of this event's behaviour.
     version: ClassVar[str] = "1.0.0"
-    #: ``"thread"`` (default, for I/O) or ``"process"`` (CPU-bound work).
-    executor: ClassVar[str] = "thread"
+    #: ``"thread"`` (for I/O) or ``"process"`` (CPU-bound work); None: the
+    #: project's default executor, else ``"thread"``.
+    executor: ClassVar[str | None] = None
     #: How failed attempts are retried.
     retry: ClassVar[RetryPolicy] = RetryPolicy()
+    #: How a successful result is judged (None: every success counts).
+    evaluation: ClassVar[ResultEvaluation | None] = None
     #: Set to ``volnux.Deprecated(reason=..., ...)`` to deprecate this version.
     deprecated: ClassVar[Deprecated | None] = None
     #: Version to what changed in it (``{"1.1.0": "adds currency"}``).
@@ -178,7 +182,9 @@ class EventSpec:
         "changelog",
         "deprecated",
         "doc",
+        "evaluation",
         "executor",
+        "executor_chosen",
         "func",
         "is_class",
         "key",
@@ -198,13 +204,17 @@ class EventSpec:
         version: str,
         target: Any,
         is_class: bool,
-        executor: str,
+        executor: str | None,
         retry: RetryPolicy,
         origin: str,
         deprecated: Deprecated | None = None,
         changelog: Mapping[str, str] | None = None,
+        evaluation: ResultEvaluation | None = None,
     ) -> None:
         _check_name(name, target)
+        #: Whether the event chose its executor (else a project default may apply).
+        self.executor_chosen = executor is not None
+        executor = executor or "thread"
         if executor not in EXECUTORS:
             raise EventDefinitionError(
                 f"event {name}: executor {executor!r} is not one of {', '.join(EXECUTORS)}"
@@ -224,6 +234,12 @@ class EventSpec:
             )
         #: The author's deprecation of this version, or None.
         self.deprecated = deprecated
+        if evaluation is not None and not isinstance(evaluation, ResultEvaluation):
+            raise EventDefinitionError(
+                f"event {name}: evaluation must be a volnux.ResultEvaluation, "
+                f"got {type(evaluation).__name__}"
+            )
+        self.evaluation = evaluation
         try:
             # One changelog: the event's own entries, then those given with Deprecated.
             merged = dict(changelog or {})
@@ -349,10 +365,11 @@ def event(
     *,
     name: str | None = None,
     version: str = "1.0.0",
-    executor: str = "thread",
+    executor: str | None = None,
     retry: RetryPolicy | None = None,
     deprecated: Deprecated | None = None,
     changelog: Mapping[str, str] | None = None,
+    evaluation: ResultEvaluation | None = None,
 ) -> Callable[[E], E]: ...
 
 
@@ -362,10 +379,11 @@ def event(
     *,
     name: str | None = None,
     version: str = "1.0.0",
-    executor: str = "thread",
+    executor: str | None = None,
     retry: RetryPolicy | None = None,
     deprecated: Deprecated | None = None,
     changelog: Mapping[str, str] | None = None,
+    evaluation: ResultEvaluation | None = None,
 ) -> Any:
     """Make a function an event: ``@event`` or ``@event(name=..., version=...)``.
 
@@ -393,6 +411,7 @@ def event(
             origin=_origin(fn),
             deprecated=deprecated,
             changelog=changelog,
+            evaluation=evaluation,
         )
         return fn
 
@@ -422,6 +441,7 @@ def spec_of(obj: Any) -> EventSpec | None:
                 origin=_origin(obj),
                 deprecated=obj.deprecated,
                 changelog=obj.changelog,
+                evaluation=obj.evaluation,
             )
             obj.__volnux_spec__ = cached  # type: ignore[attr-defined]
         return cached
