@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import InputError, PointyError
@@ -20,6 +21,7 @@ from ..events.base import EXECUTORS
 from ..events.evaluation import ResultEvaluation, load_predicate, parse_strategy
 from ..graph import Block, Graph, Group, Parallel, Sequence, Task, iter_blocks
 from ..graph.model import Position
+from ..observability.observer import NodeInfo
 from ..store import EventPin
 
 __all__ = ["GroupPlan", "NodePlan", "Plan", "build_plan", "find_plan_errors"]
@@ -66,6 +68,16 @@ class Plan:
             node_id: EventPin(n.spec.name, str(n.spec.version), n.spec.origin, n.spec.fingerprint)
             for node_id, n in self.nodes.items()
         }
+
+    @cached_property
+    def node_infos(self) -> Mapping[str, NodeInfo]:
+        """What observers are told about each node (built once per plan, not per run)."""
+        return MappingProxyType(
+            {
+                node_id: NodeInfo(node_id, n.spec.name, str(n.spec.version), n.executor)
+                for node_id, n in self.nodes.items()
+            }
+        )
 
     def check_inputs(self, inputs: Mapping[str, Any]) -> None:
         """Raise InputError if some event needs an input that is not given."""

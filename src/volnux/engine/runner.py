@@ -42,7 +42,6 @@ from ..events.evaluation import as_descriptor, passes
 from ..executors import Executor, ProcessExecutor, ThreadExecutor
 from ..graph import Block, Group, Parallel, Sequence, Task, iter_blocks
 from ..observability.observer import (
-    NodeInfo,
     Observer,
     RunInfo,
     attempt_carrier,
@@ -259,14 +258,10 @@ class Engine:
         return state, outcome
 
     def _run_info(self) -> RunInfo:
-        nodes = {
-            node_id: NodeInfo(node_id, n.spec.name, str(n.spec.version), n.executor)
-            for node_id, n in self.plan.nodes.items()
-        }
         return RunInfo(
             self.run_id,
             self.workflow,
-            nodes,
+            self.plan.node_infos,
             resumed=self._replay is not None,
             journal=self.journal,
         )
