@@ -378,13 +378,11 @@ class Engine:
                 lock.release()
 
     def _drain_inbox(self) -> None:
+        # Only the lock holder takes from the inbox, so "not empty" means an
+        # item is there (and no queue.Empty is raised on every drain).
         inbox = self._inbox
-        while True:
-            try:
-                item = inbox.get_nowait()
-            except queue.Empty:
-                return
-            self._on_attempt_done(*item)
+        while not inbox.empty():
+            self._on_attempt_done(*inbox.get_nowait())
 
     def _decide(self) -> None:
         starts, done = self._starts, self._done

@@ -26,7 +26,7 @@ import inspect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar, overload
 
 from ..errors import EventDefinitionError
 from .deprecation import Deprecated, check_changelog
@@ -52,9 +52,12 @@ __all__ = [
 EXECUTORS = ("thread", "process")
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What a running event knows about where it runs."""
+class Context(NamedTuple):
+    """What a running event knows about where it runs (read-only).
+
+    A named tuple rather than a frozen dataclass: one is made for every
+    attempt, and a tuple is built several times faster.
+    """
 
     run_id: str
     node_id: str
