@@ -1,6 +1,6 @@
 """Per-task overhead of the engine, next to baselines measured in the same run.
 
-    python bench/engine.py [--tasks 1000] [--repeat 7] [--json]
+    python bench/engine.py [--tasks 1000] [--repeat 15] [--json]
 
 Two shapes: a chain of N no-op events and an N-wide parallel group.  Each
 variant runs ``--repeat`` times, the variants taking turns so that a busy
@@ -145,7 +145,7 @@ def import_time() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Per-task overhead of the Volnux engine.")
     parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     n = args.tasks

@@ -84,3 +84,27 @@ def test_process_executor_runs_elsewhere() -> None:
         ex.shutdown()
     ((pid, error),) = out
     assert error is None and pid != os.getpid()
+
+
+def test_a_call_submitted_from_a_completion_runs_next_on_the_same_worker() -> None:
+    ex = ThreadExecutor(8)
+    threads: list[int] = []
+    finished = threading.Event()
+
+    def step(n: int) -> int:
+        threads.append(threading.get_ident())
+        return n
+
+    def on_done(result: Any, error: BaseException | None) -> None:
+        if result < 50:
+            ex.submit(step, (result + 1,), on_done)  # a chain: each step submits the next
+        else:
+            finished.set()
+
+    try:
+        ex.submit(step, (0,), on_done)
+        assert finished.wait(10)
+    finally:
+        ex.shutdown()
+    assert len(threads) == 51
+    assert len(set(threads)) == 1  # no hand-over between threads along the chain

@@ -53,6 +53,11 @@ def _report_size(on_resize: Callable[[int], None], workers: int) -> None:
         log.exception("executor resize callback failed")
 
 
+class _WorkerLocal(threading.local):
+    collecting = False
+    next: _Item = None
+
+
 class ThreadExecutor:
     """Runs calls on worker threads, started as needed up to ``max_workers``."""
 
@@ -74,12 +79,27 @@ class ThreadExecutor:
         self._backlog = 0
         self._idle = 0
         self._closed = False
+        # Per worker: whether it is inside a completion callback, and the
+        # call submitted from there that it runs next (see submit).
+        self._local = _WorkerLocal()
         # When a worker last took a call, and whether the watchdog is on.
         self._last_take = time.monotonic()
         self._watching = False
 
     def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], done: Done) -> None:
-        """Queue ``fn(*args)``; a worker calls ``done`` when it ends."""
+        """Queue ``fn(*args)``; a worker calls ``done`` when it ends.
+
+        A call submitted from inside a completion callback on one of this
+        pool's workers is run next by that same worker (the first such call
+        per callback): a chain's next step then needs no hand-over between
+        threads at all.
+        """
+        local = self._local
+        if local.collecting and local.next is None:
+            if self._closed:
+                raise RuntimeError("executor is shut down")
+            local.next = (fn, args, done)
+            return
         watch = False
         with self._lock:
             if self._closed:
@@ -146,14 +166,21 @@ class ThreadExecutor:
                 self._last_take = time.monotonic()
             if item is None:
                 return
-            fn, args, done = item
-            try:
-                result = fn(*args)
-            except BaseException as exc:
-                _call_done(done, None, exc)
-            else:
-                _call_done(done, result, None)
-            del item, fn, args, done
+            local = self._local
+            while item is not None:
+                fn, args, done = item
+                error: BaseException | None = None
+                try:
+                    result = fn(*args)
+                except BaseException as exc:
+                    result, error = None, exc
+                local.collecting = True
+                try:
+                    _call_done(done, result, error)
+                finally:
+                    local.collecting = False
+                item, local.next = local.next, None
+                del fn, args, done, result, error
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the workers once the queue is empty; join them if ``wait``."""

@@ -158,6 +158,11 @@ class JsonCodec:
 
     def encode(self, value: Any) -> str:
         """JSON text for ``value``; raises ``ValueError`` when it would not round-trip."""
+        cls = type(value)
+        if cls is int:  # the commonest result; int's repr is its JSON
+            return int.__repr__(value)
+        if cls is str:
+            return _ENCODER.encode(value)
         try:
             _check_json(value)
         except _Refused as exc:

@@ -55,6 +55,8 @@ _HEADER_SIZE: Final = 100
 _TASK_STATES: Final = {state.value: state for state in TaskState}
 _RUN_STATES: Final = {state.value: state for state in RunState}
 _JSON: Final = JsonCodec()
+# Results check_result() need not encode ahead: JSON takes every value of these.
+_IMMUTABLE_SCALARS: Final = frozenset({type(None), bool, int, float, str})
 # How many checked-but-not-yet-recorded results a journal remembers.
 _ENCODED_CACHE_SIZE: Final = 256
 
@@ -175,8 +177,8 @@ class SQLiteJournal:
         The encoding is kept for the :meth:`record` call that stores this very
         object next, so what is recorded is the value as it was when checked.
         """
-        if value is None:
-            return
+        if type(value) in _IMMUTABLE_SCALARS:
+            return  # always storable, cheap to encode, and cannot change before record()
         encoded = self._codecs.encode(node_id, value)
         cache = self._encoded
         if len(cache) >= _ENCODED_CACHE_SIZE:
