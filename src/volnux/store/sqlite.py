@@ -190,83 +190,88 @@ class SQLiteJournal:
     def record(self, records: Sequence[TaskRecord]) -> None:
         """Append task transitions in one transaction: all are written, or none.
 
-        Every result is encoded before the transaction opens, so an
+        Every result is encoded before anything is written, so an
         :class:`~volnux.store.base.UnencodableResult` leaves nothing written.
         """
-        # The hot path: the engine calls this for every task transition.
-        # No SELECT, one prepared INSERT, and no transaction statements for a
-        # single record (one INSERT in autocommit mode is its own atomic
-        # transaction).
-        encode, cache = self._codecs.encode, self._encoded
-        rows = []
-        for rec in records:
-            result = rec.result
-            if result is None:
-                data = codec = None
-            else:
-                hit = cache.pop(id(result), None) if cache else None
-                if hit is not None and hit[0] is result:
-                    data, codec = hit[1]
-                else:
-                    data, codec = encode(rec.node_id, result)
-            error = rec.error
-            rows.append(
-                (
-                    rec.run_id,
-                    0,  # the record number, set below under the lock
-                    rec.node_id,
-                    rec.round,
-                    rec.attempt,
-                    rec.state.value,
-                    rec.at,
-                    rec.descriptor,
-                    data,
-                    codec,
-                    None if error is None else json.dumps(error.to_dict()),
-                    rec.next_attempt_at,
-                    rec.note,
-                )
-            )
-        if not rows:
+        # The hot path: the engine calls this for every batch of transitions.
+        # One pass builds the rows (encoding results and numbering records),
+        # then one statement writes them; no SELECT but a run's first write.
+        if not records:
             return
+        encode, cache = self._codecs.encode, self._encoded
         with self._lock:
-            conn = self._conn
             next_seq = self._next_seq
+            first: dict[str, int] = {}  # each run's counter before this batch
+            rows = []
             try:
-                numbered = []
-                for row in rows:
-                    run_id = row[0]
+                for rec in records:
+                    result = rec.result
+                    data: bytes | str | None
+                    codec: str | None
+                    if result is None:
+                        data = codec = None
+                    elif type(result) is int:  # int's repr is its JSON
+                        data, codec = int.__repr__(result), _JSON.name
+                    else:
+                        hit = cache.pop(id(result), None) if cache else None
+                        if hit is not None and hit[0] is result:
+                            data, codec = hit[1]
+                        else:
+                            data, codec = encode(rec.node_id, result)
+                    run_id = rec.run_id
                     seq = next_seq.get(run_id)
                     if seq is None:
                         seq = self._last_seq(run_id) + 1
-                    numbered.append((run_id, seq, *row[2:]))
+                    if run_id not in first:
+                        first[run_id] = seq
                     next_seq[run_id] = seq + 1
-                rows = numbered
-                if len(rows) <= _MULTI_ROW_MAX:
-                    # One statement in autocommit mode is its own atomic
-                    # transaction; a multi-row INSERT costs a third less than
-                    # BEGIN, executemany, COMMIT for the engine's usual pair
-                    # (a task's result and the next task's start).
-                    conn.execute(_insert_rows(len(rows)), [v for row in rows for v in row])
-                else:
-                    # IMMEDIATE takes the write lock up front, so waiting for
-                    # another process goes through the busy timeout instead of
-                    # failing at the first INSERT with SQLITE_BUSY.
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        conn.executemany(_INSERT_TASK, rows)
-                        conn.execute("COMMIT")
-                    except BaseException:
-                        _rollback(conn)
-                        raise
-            except sqlite3.IntegrityError as exc:
-                for row in rows:  # nothing was written: number these again next time
-                    next_seq.pop(row[0], None)
-                raise self._unknown_run(exc, {row[0] for row in rows}) from exc
-            except sqlite3.Error as exc:
-                for row in rows:
-                    next_seq.pop(row[0], None)
-                raise self._failure(exc, f"recording {len(rows)} task transition(s)") from exc
+                    error = rec.error
+                    rows.append(
+                        (
+                            run_id,
+                            seq,
+                            rec.node_id,
+                            rec.round,
+                            rec.attempt,
+                            rec.state,  # a str enum: stored as its text
+                            rec.at,
+                            rec.descriptor,
+                            data,
+                            codec,
+                            None if error is None else json.dumps(error.to_dict()),
+                            rec.next_attempt_at,
+                            rec.note,
+                        )
+                    )
+                self._insert(rows)
+            except BaseException:
+                next_seq.update(first)  # nothing was written: number these again
+                raise
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        conn = self._conn
+        try:
+            if len(rows) <= _MULTI_ROW_MAX:
+                # One statement in autocommit mode is its own atomic
+                # transaction; a multi-row INSERT costs a third less than
+                # BEGIN, executemany, COMMIT for the engine's usual pair
+                # (a task's result and the next task's start).
+                conn.execute(_insert_rows(len(rows)), [v for row in rows for v in row])
+            else:
+                # IMMEDIATE takes the write lock up front, so waiting for
+                # another process goes through the busy timeout instead of
+                # failing at the first INSERT with SQLITE_BUSY.
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(_INSERT_TASK, rows)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    _rollback(conn)
+                    raise
+        except sqlite3.IntegrityError as exc:
+            raise self._unknown_run(exc, {row[0] for row in rows}) from exc
+        except sqlite3.Error as exc:
+            raise self._failure(exc, f"recording {len(rows)} task transition(s)") from exc
 
     def _last_seq(self, run_id: str) -> int:
         row = self._conn.execute(
