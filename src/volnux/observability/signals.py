@@ -194,6 +194,7 @@ _BY_STATE: dict[TaskState, NamedSignal] = {
     TaskState.FAILED: task_failed,
     TaskState.SKIPPED: task_skipped,
 }
+_TASK_SIGNALS = tuple(dict.fromkeys(_BY_STATE.values()))
 _BY_RUN_STATE: dict[RunState, NamedSignal] = {
     RunState.SUCCEEDED: run_finished,
     RunState.FAILED: run_finished,
@@ -260,6 +261,8 @@ class SignalsObserver(Observer):
     def transitions(self, run_id: str, records: Sequence[TaskRecord]) -> None:
         """Send the task signal of each record, in order."""
         by_state = _BY_STATE
+        if len(records) > 2 and not any(s.receivers for s in _TASK_SIGNALS):
+            return  # nobody listens: one look per batch, not one per record
         for rec in records:
             signal = by_state[rec.state]
             if signal.receivers:
