@@ -11,6 +11,7 @@ from .model import (
     Position,
     Sequence,
     Task,
+    children,
     iter_blocks,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "Position",
     "Sequence",
     "Task",
+    "children",
     "iter_blocks",
 ]

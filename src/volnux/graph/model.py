@@ -40,6 +40,7 @@ __all__ = [
     "Position",
     "Sequence",
     "Task",
+    "children",
     "iter_blocks",
 ]
 

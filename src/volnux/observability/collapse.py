@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task
+from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task, children
 
 __all__ = ["COLLAPSE_AT", "Collapsed", "collapse", "summarise_states"]
 
@@ -53,7 +53,7 @@ def collapse(graph: Graph, threshold: int = COLLAPSE_AT) -> tuple[Graph, dict[st
         block, children_done = stack.pop()
         if not children_done:
             stack.append((block, True))
-            stack.extend((child, False) for child in _children(block))
+            stack.extend((child, False) for child in children(block))
             continue
         done[id(block)] = _rebuild(block, done, threshold, stand_ins)
     if not stand_ins:
@@ -68,16 +68,6 @@ def summarise_states(states: list[str]) -> tuple[str, str]:
     colour = next((s for s in _COLOUR_ORDER if counts[s]), "pending")
     line = ", ".join(f"{counts[s]:,} {s}" for s in _COUNT_ORDER if counts[s])
     return colour, line
-
-
-def _children(block: Block) -> list[Block]:
-    if isinstance(block, Task):
-        return [b.body for b in block.branches]
-    if isinstance(block, Group):
-        return [block.body, *(b.body for b in block.branches)]
-    if isinstance(block, Sequence):
-        return list(block.steps)
-    return list(block.members)
 
 
 def _key(block: Block) -> tuple[object, ...] | None:

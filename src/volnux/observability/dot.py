@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task
+from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task, children
 from ..graph.model import AttrValue
 from .collapse import Collapsed, member_states, summarise_states
 from .collapse import collapse as collapse_graph
@@ -247,7 +247,7 @@ def _edges(root: Block, clusters: Mapping[int, str], states: Mapping[str, str]) 
         block, children_done = stack.pop()
         if not children_done:
             stack.append((block, True))
-            stack.extend((child, False) for child in reversed(_children(block)))
+            stack.extend((child, False) for child in reversed(children(block)))
             continue
         if isinstance(block, Task):
             own = _Ends([block.id], [block.id])
@@ -275,16 +275,6 @@ def _edges(root: Block, clusters: Mapping[int, str], states: Mapping[str, str]) 
                 name,
             )
     return out
-
-
-def _children(block: Block) -> tuple[Block, ...]:
-    if isinstance(block, Task):
-        return tuple(b.body for b in block.branches)
-    if isinstance(block, Group):
-        return (block.body, *(b.body for b in block.branches))
-    if isinstance(block, Sequence):
-        return block.steps
-    return block.members
 
 
 def _with_branches(

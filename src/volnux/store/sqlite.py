@@ -258,20 +258,25 @@ class SQLiteJournal:
                 # (a task's result and the next task's start).
                 conn.execute(_insert_rows(len(rows)), [v for row in rows for v in row])
             else:
-                # IMMEDIATE takes the write lock up front, so waiting for
-                # another process goes through the busy timeout instead of
-                # failing at the first INSERT with SQLITE_BUSY.
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.executemany(_INSERT_TASK, rows)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    _rollback(conn)
-                    raise
+                self._insert_many(_INSERT_TASK, rows)
         except sqlite3.IntegrityError as exc:
             raise self._unknown_run(exc, {row[0] for row in rows}) from exc
         except sqlite3.Error as exc:
             raise self._failure(exc, f"recording {len(rows)} task transition(s)") from exc
+
+    def _insert_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """``executemany`` in one transaction; sqlite3 errors propagate, rolled back."""
+        conn = self._conn
+        # IMMEDIATE takes the write lock up front, so waiting for another
+        # process goes through the busy timeout instead of failing at the
+        # first INSERT with SQLITE_BUSY.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(sql, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback(conn)
+            raise
 
     def _last_seq(self, run_id: str) -> int:
         row = self._conn.execute(
@@ -321,19 +326,12 @@ class SQLiteJournal:
         if not rows:
             return
         with self._lock:
-            conn = self._conn
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.executemany(
-                        "INSERT INTO task_logs (run_id, node_id, attempt, at, level, message)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        rows,
-                    )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    _rollback(conn)
-                    raise
+                self._insert_many(
+                    "INSERT INTO task_logs (run_id, node_id, attempt, at, level, message)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
             except sqlite3.IntegrityError as exc:
                 raise self._unknown_run(exc, {row[0] for row in rows}) from exc
             except sqlite3.Error as exc:
