@@ -38,11 +38,16 @@ class MemoryJournal:
 
     def record(self, records: Sequence[TaskRecord]) -> None:
         with self._lock:
-            for rec in records:  # all or nothing: check every run before writing
-                if rec.run_id not in self._tasks:
-                    raise KeyError(rec.run_id)
+            tasks = self._tasks
+            run_ids = {rec.run_id for rec in records}
+            for run_id in run_ids:  # all or nothing: check every run before writing
+                if run_id not in tasks:
+                    raise KeyError(run_id)
+            if len(run_ids) == 1:  # the usual case: one run's batch
+                tasks[run_ids.pop()].extend(records)
+                return
             for rec in records:
-                self._tasks[rec.run_id].append(rec)
+                tasks[rec.run_id].append(rec)
 
     def set_run_state(
         self, run_id: str, state: RunState, at: float, error: str | None = None
