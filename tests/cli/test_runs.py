@@ -92,7 +92,9 @@ def test_list_and_show_a_succeeded_run(project: Path) -> None:
     assert [t["node"] for t in data["tasks"]] == ["Fetch", "Slow", "Store"]
     assert data["tasks"][0]["event"] == "Fetch@1.0.0"
     assert data["tasks"][0]["source"].endswith("events.py")
-    assert len(data["tasks"][0]["code_fingerprint"]) == 16
+    fingerprint = data["tasks"][0]["code_fingerprint"]
+    assert len(fingerprint) == 16
+    assert fingerprint[:8] in shown  # the table shows which code ran, too
 
 
 def test_failed_run_shows_what_retry_reruns_and_retry_keeps_the_rest(project: Path) -> None:

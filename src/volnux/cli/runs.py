@@ -165,11 +165,13 @@ def show(run_id: RunIdArgument, store: StoreOption = None, as_json: JsonOption =
         typer.echo(f"error: {run.error}")
     typer.echo("")
     _table(
-        ("node", "event", "source", "state", "attempts", "time"),
+        ("node", "event", "code", "source", "state", "attempts", "time"),
         [
             (
                 v.node_id,
                 v.event,
+                # The first 8 digits of the code's fingerprint: enough to see a change.
+                pins[v.node_id].fingerprint[:8] if v.node_id in pins else "",
                 pins[v.node_id].origin if v.node_id in pins else "",
                 state_label(run, v) + (" (interrupted)" if v.interrupted else ""),
                 str(v.attempts) if v.attempts else "",
