@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -49,7 +48,6 @@ def Charge(ctx, piped=None):
 
 FLOW = "Fetch |-> (Price || Check) -> Check (0 -> Notify, 1 -> Charge * 2)\n"
 SVG = "{http://www.w3.org/2000/svg}"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
 
 
 def volnux(
@@ -144,7 +142,6 @@ def test_runs_logs_of_a_task_that_wrote_none_or_does_not_exist(
     assert wrong.stderr.startswith(f"error: run {run_id} has no task 'Nope'; its tasks: ")
 
 
-@needs_dot
 def test_runs_graph_draws_each_task_in_its_state_colour(failed: tuple[Path, str, str]) -> None:
     root, run_id, _ = failed
     volnux(root, "runs", "graph", run_id, "-f", "svg", "-o", "run.svg", "--store", "runs.db")
@@ -166,7 +163,6 @@ def test_runs_graph_draws_each_task_in_its_state_colour(failed: tuple[Path, str,
     assert "failed, 2 attempts" in dot and "Notify\\nskipped" in dot
 
 
-@needs_dot
 def test_graph_draws_svg_png_and_xdot(tmp_path: Path) -> None:
     (tmp_path / "flow.pty").write_text(FLOW, encoding="utf-8")
     svg = volnux(tmp_path, "graph", "flow.pty", "-f", "svg").stdout
