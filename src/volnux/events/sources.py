@@ -8,7 +8,6 @@ run can record it.  Git registries are in :mod:`volnux.events.git`;
 
 from __future__ import annotations
 
-import importlib.metadata
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Final
 from ..errors import EventLoadError
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from ..config import Config
     from .base import EventSpec
     from .registry import EventRegistry
@@ -112,12 +113,15 @@ def load_folder(
 
 @dataclass
 class _Found:
-    entry_point: importlib.metadata.EntryPoint
+    entry_point: EntryPoint
     dist: str
     version: str
 
 
 def _entry_points(only: Iterable[str] | None) -> list[_Found]:
+    # Imported here: importlib.metadata costs ~20 ms, and only this needs it.
+    import importlib.metadata
+
     wanted = None if only is None else {_canonical(d) for d in only}
     found = []
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):

@@ -12,16 +12,17 @@ pickling and a process hop dwarf any bookkeeping there.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from queue import SimpleQueue
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import Done
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 __all__ = ["DEFAULT_THREADS", "ProcessExecutor", "ThreadExecutor"]
 
@@ -225,6 +226,11 @@ class ProcessExecutor:
         """Send ``fn(*args)`` to a worker process; ``done`` hears the outcome."""
         with self._lock:
             if self._pool is None:
+                # Imported here: multiprocessing costs several ms to import,
+                # and most runs never start a process.
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
                 methods = multiprocessing.get_all_start_methods()
                 ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
                 self._pool = ProcessPoolExecutor(max_workers=self.max_workers, mp_context=ctx)
