@@ -38,7 +38,7 @@ def Step(ctx):
     first = os.environ.get("BENCH_FIRST_START")
     if first and not os.path.exists(first):
         with open(first, "w") as f:
-            f.write(repr(time.perf_counter()))
+            f.write(f"{time.perf_counter()!r} {time.time()!r}")
     return 1
 """
 
@@ -66,18 +66,23 @@ print(t0, t1)
 """
 
 
-def resume_latency(tmp: Path, n: int) -> dict[str, float]:
-    """Seconds from a fresh process's start (and from resume()) to its first task."""
+def crashed_run(tmp: Path, n: int, name: str) -> tuple[Path, Path]:
+    """A journal holding an n-task chain killed halfway, and its events file."""
     events = tmp / "bench_events.py"
     events.write_text(EVENTS)
-    db = tmp / f"resume-{n}.db"
-    (tmp / "first").unlink(missing_ok=True)
+    db = tmp / f"{name}.db"
     env = {**os.environ, "PYTHONPATH": str(SRC), "BENCH_STOP_AT": str(n // 2)}
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(db), str(events), str(n)], env=env)
     _wait_for_running(db, f"Step#{n // 2}")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    first = tmp / "first"
+    return db, events
+
+
+def resume_latency(tmp: Path, n: int) -> dict[str, float]:
+    """Seconds to the first pending task: from the process's code, from resume()."""
+    db, events = crashed_run(tmp, n, f"api-{n}")
+    first = tmp / f"first-api-{n}"
     env = {**os.environ, "PYTHONPATH": str(SRC), "BENCH_FIRST_START": str(first)}
     out = subprocess.run(
         [sys.executable, "-c", RESUMER, str(db), str(events)],
@@ -87,8 +92,28 @@ def resume_latency(tmp: Path, n: int) -> dict[str, float]:
         check=True,
     )
     t0, t1 = (float(x) for x in out.stdout.split())
-    started = float(first.read_text())
+    started = float(first.read_text().split()[0])
     return {"from_process_start_s": started - t0, "from_resume_call_s": started - t1}
+
+
+def cli_latency(tmp: Path, n: int) -> dict[str, float]:
+    """``volnux runs resume`` from its start to the first pending task, less
+    the interpreter's own start-up (``python -c pass``, best of 5)."""
+    startup = min(_wall([sys.executable, "-c", "pass"]) for _ in range(5))
+    db, events = crashed_run(tmp, n, f"cli-{n}")
+    first = tmp / f"first-cli-{n}"
+    env = {**os.environ, "PYTHONPATH": str(SRC), "BENCH_FIRST_START": str(first)}
+    command = [sys.executable, "-m", "volnux", "runs", "resume", "bench", "--store", str(db)]
+    began = time.time()
+    subprocess.run([*command, "--events", str(events)], env=env, capture_output=True, check=True)
+    started = float(first.read_text().split()[1])
+    return {"command_s": started - began - startup, "startup_s": startup}
+
+
+def _wall(command: list[str]) -> float:
+    began = time.time()
+    subprocess.run(command, check=True)
+    return time.time() - began
 
 
 def _wait_for_running(db: Path, node: str) -> None:
@@ -154,12 +179,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="volnux-bench-") as name:
         tmp = Path(name)
         latency = resume_latency(tmp, args.chain)
+        cli = cli_latency(tmp, args.chain)
         big_resume = resume_latency(tmp, args.big)
         big = rehydration(tmp, args.big)
     if args.json:
         print(json.dumps({"resume": latency, "resume_big": big_resume, "rehydrate": big}, indent=2))
         return
     print(f"resume a {args.chain}-task chain killed halfway; first pending task starts:")
+    print(
+        f"  {cli['command_s'] * 1000:7.1f} ms after `volnux runs resume` starts, interpreter"
+        f" start-up ({cli['startup_s'] * 1000:.0f} ms) excluded"
+    )
     print(
         f"  {latency['from_process_start_s'] * 1000:7.1f} ms after the process's code starts"
         " (import volnux included)"
