@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from .engine import Engine, Plan, Run, build_plan, find_plan_errors
-from .engine.recovery import compare, rehydrate
+from .engine.recovery import compare, recorded_program, rehydrate, with_unreached
 from .errors import InputError, PointyError, ResumeRefused, RunError
 from .events import EventRegistry
 from .events.deprecation import deprecations
@@ -467,29 +467,19 @@ def plan_resume(journal: Journal, run_id: str) -> dict[str, Any]:
     state = rehydrate(snapshot)
     done = sorted(n for (n, _r) in state.outcomes)
     culprits = _failed_nodes(snapshot)
+    views = with_unreached(snapshot, state.views)
     return {
         "state": snapshot.run.state.value,
         "kept": done,
         "interrupted": [n for n, _ in state.interrupted],
         "rerun": culprits if snapshot.run.state is RunState.FAILED else [],
-        "pending": [n for n, v in state.views.items() if v.state is TaskState.PENDING],
+        "pending": [n for n, v in views.items() if v.state is TaskState.PENDING],
     }
 
 
 def _program(snapshot: RunSnapshot) -> tuple[str, str, dict[str, EventPin], list[str]]:
     """The workflow text, filename, event pins and sources the run now follows."""
-    run = snapshot.run
-    text, filename, pins = run.text, run.filename, dict(run.events)
-    sources: list[str] = []
-    for note in snapshot.notes:
-        if note.kind == "started":
-            sources = list(note.detail.get("sources", []))
-        elif note.kind in ("changed", "forced-change"):
-            text = note.detail.get("text", text)
-            filename = note.detail.get("filename", filename)
-            pins = {k: EventPin(**v) for k, v in note.detail.get("events", {}).items()}
-            sources = list(note.detail.get("sources", sources))
-    return text, filename, pins, sources
+    return recorded_program(snapshot)
 
 
 def registry_for_resume(snapshot: RunSnapshot, events: EventsArg = None) -> EventRegistry:

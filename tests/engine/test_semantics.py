@@ -536,3 +536,47 @@ def test_project_default_executor_applies_to_events_that_do_not_choose() -> None
     assert r.status == "succeeded", r.error
     assert r.results["Pid"] != os.getpid()  # no choice of its own: the default
     assert r.results["Here"] == os.getpid()  # chose threads: stays here
+
+
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        ("[timeout=5]", "timeout applies to events, not to a group"),
+        ('[executor="process"]', "executor applies to events, not to a group"),
+        ("[retry_attempts=0]", "retry_attempts must be a positive integer"),
+        ('[retry_attempts="3"]', "retry_attempts must be a positive integer"),
+    ],
+)
+def test_group_attributes_that_do_nothing_are_errors(attrs: str, message: str) -> None:
+    t = Trace()
+    with pytest.raises(volnux.PointyError, match=message) as info:
+        Workflow.from_text(f"(A || B){attrs}", make_events(t, A=1, B=1)).check()
+    assert (info.value.line, info.value.column) == (1, 1)
+
+
+def test_engine_made_executors_are_shut_down_even_when_some_are_given() -> None:
+    from tests.engine import cpu_events
+    from volnux.executors import ThreadExecutor
+
+    threads = ThreadExecutor(2)
+    engine_made: list[Any] = []
+    from volnux.engine import runner
+
+    original = runner.Engine._make_executor
+
+    def spy(self: Any, name: str) -> Any:
+        made = original(self, name)
+        engine_made.append(made)
+        return made
+
+    runner.Engine._make_executor = spy  # type: ignore[method-assign]
+    try:
+        r = Workflow.from_text("Square", cpu_events).run(
+            inputs={"n": 3}, executors={"thread": threads}
+        )
+    finally:
+        runner.Engine._make_executor = original  # type: ignore[method-assign]
+        threads.shutdown()
+    assert r.results["Square"] == 9
+    (process,) = engine_made
+    assert process._pool is None  # shut down by the engine that made it

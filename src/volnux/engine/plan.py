@@ -175,6 +175,15 @@ def _resolve(
 
 def _plan_group(group: Group) -> GroupPlan | None:
     opts = group.options
+    for key in ("timeout", "executor"):
+        if key in opts:
+            raise ValueError(
+                f"{key} applies to events, not to a group; put it on the events inside"
+            )
+    if "retry_attempts" in opts:
+        value = opts["retry_attempts"]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"retry_attempts must be a positive integer, got {value!r}")
     strategy = opts.get("result_evaluation_strategy")
     predicate = opts.get("result_predicate")
     if strategy is None and predicate is None:

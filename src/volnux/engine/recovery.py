@@ -24,9 +24,11 @@ __all__ = [
     "Change",
     "Rehydrated",
     "compare",
+    "recorded_program",
     "rehydrate",
     "run_from_snapshot",
     "task_signatures",
+    "with_unreached",
 ]
 
 
@@ -208,10 +210,55 @@ def compare(
     return changes
 
 
+def recorded_program(snapshot: RunSnapshot) -> tuple[str, str, dict[str, EventPin], list[str]]:
+    """The workflow text, filename, event pins and event sources the run now follows.
+
+    The run record holds what the run started with; a resume that accepted a
+    changed workflow notes the new one, and the latest note wins.
+    """
+    run = snapshot.run
+    text, filename, pins = run.text, run.filename, dict(run.events)
+    sources: list[str] = []
+    for note in snapshot.notes:
+        if note.kind == "started":
+            sources = list(note.detail.get("sources", []))
+        elif note.kind in ("changed", "forced-change"):
+            text = note.detail.get("text", text)
+            filename = note.detail.get("filename", filename)
+            pins = {k: EventPin(**v) for k, v in note.detail.get("events", {}).items()}
+            sources = list(note.detail.get("sources", sources))
+    return text, filename, pins, sources
+
+
+def with_unreached(snapshot: RunSnapshot, views: Mapping[str, TaskView]) -> dict[str, TaskView]:
+    """Every task of the run's workflow in source order, pending where never reached.
+
+    The journal only holds tasks that did something; a task downstream of a
+    failure or a cancel has no record, yet is part of the run.
+    """
+    from ..dsl import parse
+    from ..errors import PointyError
+
+    text, filename, pins, _sources = recorded_program(snapshot)
+    try:
+        graph = parse(text, filename)
+    except PointyError:  # a journal whose text no longer parses: show what it has
+        return dict(views)
+    out: dict[str, TaskView] = {}
+    for task in graph.tasks():
+        view = views.get(task.id)
+        if view is None:
+            pin = pins.get(task.id)
+            view = TaskView(task.id, f"{pin.name}@{pin.version}" if pin else str(task.ref))
+        out[task.id] = view
+    out.update((k, v) for k, v in views.items() if k not in out)
+    return out
+
+
 def run_from_snapshot(snapshot: RunSnapshot) -> Run:
     """The :class:`Run` view of a journaled run, as the journal left it."""
     record = snapshot.run
-    views = rehydrate(snapshot).views
+    views = with_unreached(snapshot, rehydrate(snapshot).views)
     failed: tuple[str, ...] = ()
     for note in reversed(snapshot.notes):
         if note.kind == "failed":

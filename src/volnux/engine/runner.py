@@ -185,8 +185,9 @@ class Engine:
         self.run_id = run_id
         self.inputs = dict(inputs)
         self.clock = clock
-        self._own_executors = executors is None
         self.executors: dict[str, Executor] = dict(executors or {})
+        # The executors this engine started itself (and so must stop).
+        self._made: list[Executor] = []
         self._max_workers = max_workers
         self._replay = replay
         self._observers = tuple(observers)
@@ -235,10 +236,9 @@ class Engine:
             self._starts.append((self.plan.graph.root, None, 0, None, 0))
             self._loop()
         finally:
-            if self._own_executors:
-                for executor in self.executors.values():
-                    # An attempt given up after its timeout may still hold a worker.
-                    executor.shutdown(wait=not self._abandoned)
+            for executor in self._made:
+                # An attempt given up after its timeout may still hold a worker.
+                executor.shutdown(wait=not self._abandoned)
         outcome = self._root_outcome
         if outcome is None:
             state = self._halt or RunState.CANCELLED
@@ -460,6 +460,7 @@ class Engine:
                 self._max_workers, on_resize=resize_hook(self._observers, self.run_id, name)
             )
         self.executors[name] = executor
+        self._made.append(executor)
         return executor
 
     # ------------------------------------------------------------ records
@@ -613,8 +614,8 @@ class Engine:
             exc = TimeoutError(
                 f"attempt {self.views[node.task.id].attempts} of {node.task.id} "
                 f"({node.spec.key}) ran past its {node.policy.timeout_s:g} s timeout; "
-                "it was given up (a thread cannot be stopped: it finishes in the "
-                "background and its result is ignored)"
+                f"it was given up (its {node.executor} worker cannot be interrupted: "
+                "the attempt finishes in the background and its result is ignored)"
             )
             self._attempt_ended(frame, AttemptResult(0, None, error_info(exc), exc))
 
