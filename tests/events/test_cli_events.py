@@ -174,3 +174,14 @@ def test_a_bad_configuration_is_exit_2_naming_file_and_key(billing: Path) -> Non
             f"error: {billing / 'volnux.toml'}: unknown key 'stirct' at the top level; "
             "known keys: events, executor, pins, registries, store, strict\n"
         )
+
+
+def test_show_says_which_executor_a_run_would_use(billing: Path) -> None:
+    config = billing / "volnux.toml"
+    config.write_text('executor = "process"\n' + config.read_text())
+    chose = invoke("events", "show", "Charge@2")
+    assert chose.exit_code == 0, chose.output
+    assert "executor:    process" in chose.output and "(default)" not in chose.output
+    config.write_text(config.read_text().replace('executor = "process"', 'executor = "thread"'))
+    default = invoke("events", "show", "Charge@1")
+    assert "executor:    thread (default)" in default.output

@@ -168,15 +168,20 @@ def show_event(
 ) -> None:
     """Show one event version: signature, docs, retry policy, executor, changelog."""
     from ..events import LookupFailed
-    from .app import fail
+    from .app import fail, reported_errors
 
-    registry = _project(config_path, events)
+    with reported_errors():
+        config = project_config(config_path)
+        registry = load_events(config, events).registry
     name, _, version = reference.partition("@")
     try:
         spec = registry.resolve(name, version or None)
     except LookupFailed as exc:
         fail(exc.message)
     detail = _detail(registry, spec)
+    if not spec.executor_chosen:
+        # What a run would use: the project's default, else threads.
+        detail["executor"] = f"{config.executor or spec.executor} (default)"
     if as_json:
         typer.echo(json.dumps(detail, indent=2))
         return

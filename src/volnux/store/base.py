@@ -161,8 +161,12 @@ class RunSnapshot:
 
 @runtime_checkable
 class Journal(Protocol):
-    """Where runs are recorded.  Every method is safe to call from one thread
-    at a time; the engine calls it only from its coordinating thread."""
+    """Where runs are recorded.
+
+    The engine calls a journal from one thread at a time: whichever thread
+    holds its lock (the caller's, or a worker that just finished an attempt).
+    A journal shared by several engines must be safe across threads; the
+    memory and SQLite journals guard themselves with a lock."""
 
     def create_run(self, run: RunRecord) -> None:
         """Record a new run (state PENDING or RUNNING)."""
