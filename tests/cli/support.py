@@ -42,6 +42,11 @@ def Gen():
 
 
 @volnux.event
+def Review():
+    return volnux.Route(3, "needs a second look")
+
+
+@volnux.event
 def Lock():
     return threading.Lock()
 

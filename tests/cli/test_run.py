@@ -92,6 +92,15 @@ def test_an_event_returning_a_generator_fails_its_task_and_says_why(project: Pro
     assert "returned a generator, which the engine cannot hand on" in result.stderr
 
 
+def test_a_descriptor_with_no_branch_is_explained_as_such(project: Project) -> None:
+    wf = project.write("route.pty", "Review (0 -> Hello, 1 -> Hello) -> Hello\n")
+    result = invoke("run", wf, "-e", project.events, "--store", "memory:")
+    assert result.exit_code == 1
+    assert "Review chose descriptor 3, but it has no '3 ->' branch" in result.stderr
+    assert "Review (Review@1.0.0) chose descriptor 3, which has no '3 ->' branch" in result.stderr
+    assert "failed after" not in result.stderr
+
+
 def test_a_result_the_journal_cannot_store_fails_that_task(project: Project) -> None:
     wf = project.write("lock.pty", "Hello -> Lock\n")
     result = invoke("run", wf, "-e", project.events, "--store", str(project.root / "j.db"))

@@ -170,7 +170,14 @@ def explain(
 
 def _explain_task(run: Run, view: TaskView, logs: Sequence[LogEntry]) -> list[str]:
     plural = "s" if view.attempts != 1 else ""
-    lines = [f"{view.node_id} ({view.event}) failed after {view.attempts} attempt{plural}"]
+    if view.state is TaskState.SUCCEEDED and view.descriptor is not None:
+        # It ran fine but chose a path the workflow does not have.
+        lines = [
+            f"{view.node_id} ({view.event}) chose descriptor {view.descriptor}, "
+            f"which has no '{view.descriptor} ->' branch in the workflow"
+        ]
+    else:
+        lines = [f"{view.node_id} ({view.event}) failed after {view.attempts} attempt{plural}"]
     if view.error is not None:
         lines.append(f"  {view.error.type}: {view.error.message}")
         lines.extend("    " + line for line in trimmed_traceback(view.error.traceback))
