@@ -21,7 +21,7 @@ from .events.deprecation import warn as warn_deprecated
 from .executors import Executor
 from .graph import Graph
 from .observability.observer import Observer, default_observers
-from .states import RunState, TaskState
+from .states import RunState, TaskState, check_run_transition
 from .store import (
     EventPin,
     Journal,
@@ -436,6 +436,7 @@ def resume(
         state = rehydrate(snapshot)
     inputs = dict(run.inputs)
     plan.check_inputs(inputs)
+    check_run_transition(run_id, run.state, RunState.RUNNING)
     journal.set_run_state(run_id, RunState.RUNNING, now)
     detail = _owner(workflow.sources or sources)
     detail.update(
@@ -571,6 +572,7 @@ def cancel_run(journal: Journal, run_id: str) -> RunState:
     state = snapshot.run.state
     now = time.time()
     if state is RunState.PAUSED:
+        check_run_transition(run_id, state, RunState.CANCELLED)
         journal.add_note(RunNote(run_id, "cancelled", now, {"by": os.getpid()}))
         journal.set_run_state(run_id, RunState.CANCELLED, now)
         return RunState.CANCELLED

@@ -49,7 +49,13 @@ from ..observability.observer import (
     notify,
     resize_hook,
 )
-from ..states import TASK_TRANSITIONS, RunState, TaskState, check_task_transition
+from ..states import (
+    TASK_TRANSITIONS,
+    RunState,
+    TaskState,
+    check_run_transition,
+    check_task_transition,
+)
 from ..store import ErrorInfo, Journal, RunNote, TaskRecord, UnencodableResult
 from .attempt import AttemptResult, error_info, run_attempt
 from .plan import GroupPlan, NodePlan, Plan
@@ -250,6 +256,7 @@ class Engine:
             error = self._halt_reason
         self.error = error
         now = self.clock()
+        check_run_transition(self.run_id, RunState.RUNNING, state)
         if failed:
             self.journal.add_note(RunNote(self.run_id, "failed", now, {"nodes": list(failed)}))
         self.journal.set_run_state(self.run_id, state, now, error)
