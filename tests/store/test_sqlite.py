@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from volnux.errors import StoreError
+from volnux.errors import CorruptStoreError, StoreError
 from volnux.states import RunState, TaskState
 from volnux.store.base import UnencodableResult
 from volnux.store.codec import PickleCodec
@@ -108,7 +109,13 @@ def test_list_runs_puts_the_later_written_first_on_ties(db_path: Path) -> None:
             journal.list_runs(limit=-1)
 
 
-def test_codec_names_are_stored_per_row(db_path: Path) -> None:
+def stored_records(db_path: Path) -> list[list[Any]]:
+    """Every stored record, batch rows unpacked (see volnux.store.batch)."""
+    rows = raw(db_path, "SELECT records FROM task_records ORDER BY run_id, seq")
+    return [record for (text,) in rows for record in json.loads(text)]
+
+
+def test_codec_names_are_stored_per_record(db_path: Path) -> None:
     with SQLiteJournal(db_path) as journal:
         journal.create_run(make_run())
         journal.record([
@@ -117,10 +124,17 @@ def test_codec_names_are_stored_per_row(db_path: Path) -> None:
             make_task("bytes", result=b"\x00\x01"),
             make_task("tuple", result=(1, "a")),
         ])  # fmt: skip
-        rows = raw(db_path, "SELECT node_id, result_codec, typeof(result) FROM task_records")
-        assert rows == [("none", None, "null"), ("json", "json", "text"),
-                        ("bytes", "bytes", "blob"), ("tuple", "json", "text")]  # fmt: skip
-        assert journal.load("run-1").tasks[3].result == [1, "a"]
+        # One write, one row; each record names the codec of its result.
+        assert raw(db_path, "SELECT count(*) FROM task_records") == [(1,)]
+        codecs = [(r[0], r[6], r[7]) for r in stored_records(db_path)]
+        assert codecs == [
+            ("none", None, None),
+            ("json", "json", [1, 2]),
+            ("bytes", "bytes", {"b64": "AAE="}),
+            ("tuple", "json", [1, "a"]),
+        ]
+        tasks = journal.load("run-1").tasks
+        assert tasks[2].result == b"\x00\x01" and tasks[3].result == [1, "a"]
 
 
 @pytest.mark.parametrize("value", [{1, 2}, {1: "a"}, object(), {"k": b"nested bytes"}], ids=repr)
@@ -140,7 +154,7 @@ def test_pickle_only_when_turned_on(db_path: Path) -> None:
         journal.create_run(make_run())
         journal.record([make_task("s", result={1, 2})])
         assert journal.load("run-1").tasks[0].result == {1, 2}
-    assert raw(db_path, "SELECT result_codec FROM task_records") == [("pickle",)]
+    assert [r[6] for r in stored_records(db_path)] == ["pickle"]
     with SQLiteJournal(db_path) as journal:
         with pytest.raises(StoreError, match="allow_pickle=True") as info:
             journal.load("run-1")
@@ -300,3 +314,29 @@ def test_a_version_1_journal_gains_the_log_table_and_keeps_its_runs(tmp_path: Pa
         journal.add_logs([LogEntry("run-1", "fetch", 1, 1.0, 20, "hello")])
         assert [e.message for e in journal.logs("run-1")] == ["hello"]
     assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
+
+
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", '[["n", 0, 1, "running"]]', "{}"])
+def test_a_damaged_batch_is_a_clear_corrupt_store_error(db_path: Path, text: str) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+        journal.record([make_task("a")])
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE task_records SET records = ?", (text,))
+    conn.commit()
+    conn.close()
+    with SQLiteJournal(db_path) as journal, pytest.raises(CorruptStoreError) as info:
+        journal.load("run-1")
+    assert "batch 1" in str(info.value) and "malformed" in str(info.value)
+
+
+def test_times_and_results_come_back_exactly(db_path: Path) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+        values = ['é \u2603 "quoted"\n', -0.0, 1e308, float("nan"), {"a": [None, True]}]
+        journal.record([make_task(f"t{i}", result=v, at=0.1 + i / 3) for i, v in enumerate(values)])
+        tasks = journal.load("run-1").tasks
+    assert [t.at for t in tasks] == [0.1 + i / 3 for i in range(len(values))]
+    assert tasks[0].result == values[0] and tasks[4].result == values[4]
+    assert str(tasks[1].result) == "-0.0" and tasks[2].result == 1e308
+    assert tasks[3].result != tasks[3].result  # NaN stays NaN

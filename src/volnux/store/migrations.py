@@ -89,24 +89,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             CREATE TABLE task_records (
                 run_id          TEXT NOT NULL REFERENCES runs (id),
                 seq             INTEGER NOT NULL,
-                node_id         TEXT NOT NULL,
-                round           INTEGER NOT NULL,
-                attempt         INTEGER NOT NULL,
-                state           TEXT NOT NULL,
-                at              REAL NOT NULL,
-                descriptor      INTEGER,
-                result          BLOB,
-                result_codec    TEXT,
-                error           TEXT,
-                next_attempt_at REAL,
-                note            TEXT,
+                records         TEXT NOT NULL,
                 PRIMARY KEY (run_id, seq)
             ) WITHOUT ROWID
             """,
-            # Clustered by run: one B-tree insert per record instead of a
-            # table insert plus an index insert, which is a third of the cost
-            # of a two-record transaction (the engine's usual one), and a
-            # run's records are read back in one range scan.
+            # One row per batch of task records (a JSON array, see
+            # store/batch.py), clustered by run: SQLite's per-row cost is paid
+            # once per engine write, and a run reads back in one range scan.
             """
             CREATE TABLE run_notes (
                 seq    INTEGER PRIMARY KEY,

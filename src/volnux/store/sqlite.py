@@ -40,7 +40,15 @@ from typing import Any, Final, Literal, TypeVar
 
 from ..errors import CorruptStoreError, StoreError
 from ..states import RunState, TaskState
-from .base import ErrorInfo, EventPin, LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord
+from .base import (
+    EventPin,
+    LogEntry,
+    RunNote,
+    RunRecord,
+    RunSnapshot,
+    TaskRecord,
+)
+from .batch import decode_batch, encode_record
 from .codec import Codec, CodecSet, JsonCodec, PickleCodec
 from .migrations import APPLICATION_ID, LATEST_VERSION, REQUIRED_TABLES, apply_migrations
 
@@ -62,20 +70,13 @@ _ENCODED_CACHE_SIZE: Final = 256
 
 # The statements of the hot path, kept as constants so that the sqlite3
 # module's statement cache prepares each one once per connection.
-_INSERT_TASK: Final = (
-    "INSERT INTO task_records (run_id, seq, node_id, round, attempt, state, at, descriptor,"
-    " result, result_codec, error, next_attempt_at, note)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-#: Batches up to this many records are written with one multi-row INSERT.
-_MULTI_ROW_MAX: Final = 64
-_ROW_MARKS: Final = "(" + ", ".join(["?"] * 13) + ")"
+_INSERT_BATCH: Final = "INSERT INTO task_records (run_id, seq, records) VALUES (?, ?, ?)"
 
 
-@functools.lru_cache(maxsize=_MULTI_ROW_MAX)
-def _insert_rows(n: int) -> str:
-    """``INSERT INTO task_records ... VALUES (...), (...)`` for ``n`` rows."""
-    return _INSERT_TASK + f", {_ROW_MARKS}" * (n - 1)
+@functools.lru_cache(maxsize=16)
+def _insert_batches(n: int) -> str:
+    """The INSERT of ``n`` batch rows (one per run in a write; usually one)."""
+    return _INSERT_BATCH + ", (?, ?, ?)" * (n - 1)
 
 
 _INSERT_RUN: Final = (
@@ -87,10 +88,7 @@ _RUN_COLUMNS: Final = (
     "id, workflow, filename, text, fingerprint, events, inputs, inputs_codec, state,"
     " created_at, updated_at, ended_at, error"
 )
-_SELECT_TASKS: Final = (
-    "SELECT seq, node_id, round, attempt, state, at, descriptor, result, result_codec,"
-    " error, next_attempt_at, note FROM task_records WHERE run_id = ? ORDER BY seq"
-)
+_SELECT_TASKS: Final = "SELECT seq, records FROM task_records WHERE run_id = ? ORDER BY seq"
 
 
 class SQLiteJournal:
@@ -192,77 +190,52 @@ class SQLiteJournal:
 
         Every result is encoded before anything is written, so an
         :class:`~volnux.store.base.UnencodableResult` leaves nothing written.
+        The batch is stored as one row per run (see :mod:`volnux.store.batch`).
         """
-        # The hot path: the engine calls this for every batch of transitions.
-        # One pass builds the rows (encoding results and numbering records),
-        # then one statement writes them; no SELECT but a run's first write.
         if not records:
             return
         encode, cache = self._codecs.encode, self._encoded
+        parts: dict[str, list[str]] = {}
+        for rec in records:
+            result = rec.result
+            data: bytes | str | None
+            codec: str | None
+            if result is None:
+                data = codec = None
+            elif type(result) is int:  # int's repr is its JSON
+                data, codec = int.__repr__(result), _JSON.name
+            else:
+                hit = cache.pop(id(result), None) if cache else None
+                if hit is not None and hit[0] is result:
+                    data, codec = hit[1]
+                else:
+                    data, codec = encode(rec.node_id, result)
+            parts.setdefault(rec.run_id, []).append(encode_record(rec, data, codec))
         with self._lock:
             next_seq = self._next_seq
-            first: dict[str, int] = {}  # each run's counter before this batch
-            rows = []
+            first: dict[str, int] = {}  # each run's counter before this write
             try:
-                for rec in records:
-                    result = rec.result
-                    data: bytes | str | None
-                    codec: str | None
-                    if result is None:
-                        data = codec = None
-                    elif type(result) is int:  # int's repr is its JSON
-                        data, codec = int.__repr__(result), _JSON.name
-                    else:
-                        hit = cache.pop(id(result), None) if cache else None
-                        if hit is not None and hit[0] is result:
-                            data, codec = hit[1]
-                        else:
-                            data, codec = encode(rec.node_id, result)
-                    run_id = rec.run_id
+                rows = []
+                for run_id, texts in parts.items():
                     seq = next_seq.get(run_id)
                     if seq is None:
                         seq = self._last_seq(run_id) + 1
-                    if run_id not in first:
-                        first[run_id] = seq
+                    first[run_id] = seq
                     next_seq[run_id] = seq + 1
-                    error = rec.error
-                    rows.append(
-                        (
-                            run_id,
-                            seq,
-                            rec.node_id,
-                            rec.round,
-                            rec.attempt,
-                            rec.state,  # a str enum: stored as its text
-                            rec.at,
-                            rec.descriptor,
-                            data,
-                            codec,
-                            None if error is None else json.dumps(error.to_dict()),
-                            rec.next_attempt_at,
-                            rec.note,
-                        )
-                    )
+                    rows.append((run_id, seq, "[" + ",".join(texts) + "]"))
                 self._insert(rows)
             except BaseException:
                 next_seq.update(first)  # nothing was written: number these again
                 raise
 
-    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
-        conn = self._conn
+    def _insert(self, rows: list[tuple[str, int, str]]) -> None:
         try:
-            if len(rows) <= _MULTI_ROW_MAX:
-                # One statement in autocommit mode is its own atomic
-                # transaction; a multi-row INSERT costs a third less than
-                # BEGIN, executemany, COMMIT for the engine's usual pair
-                # (a task's result and the next task's start).
-                conn.execute(_insert_rows(len(rows)), [v for row in rows for v in row])
-            else:
-                self._insert_many(_INSERT_TASK, rows)
+            # One statement in autocommit mode is its own atomic transaction.
+            self._conn.execute(_insert_batches(len(rows)), [v for row in rows for v in row])
         except sqlite3.IntegrityError as exc:
             raise self._unknown_run(exc, {row[0] for row in rows}) from exc
         except sqlite3.Error as exc:
-            raise self._failure(exc, f"recording {len(rows)} task transition(s)") from exc
+            raise self._failure(exc, "recording task transitions") from exc
 
     def _insert_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """``executemany`` in one transaction; sqlite3 errors propagate, rolled back."""
@@ -386,7 +359,7 @@ class SQLiteJournal:
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"loading run {run_id}") from exc
         run = self._run_from_row(run_row)
-        tasks = [self._task_from_row(run_id, row) for row in task_rows]
+        tasks = [rec for row in task_rows for rec in self._batch_from_row(run_id, row)]
         notes = [
             RunNote(run_id, kind, at, _decode_json(detail, self._where(run_id, "a note")))
             for kind, at, detail in note_rows
@@ -471,34 +444,19 @@ class SQLiteJournal:
             error=error,
         )
 
-    def _task_from_row(self, run_id: str, row: tuple[Any, ...]) -> TaskRecord:
-        (seq, node_id, round_, attempt, state, at, descriptor, result, result_codec, error,
-         next_attempt_at, note) = row  # fmt: skip
-        if result_codec is None:
-            value = None
-        else:
-            where = self._where(run_id, f"the result of task {node_id!r} (record {seq})")
-            value = self._codecs.decode(result_codec, result, where)
-        error_info = None
-        if error is not None:
-            where = self._where(run_id, f"the error of task {node_id!r} (record {seq})")
-            try:
-                error_info = ErrorInfo.from_dict(_decode_json(error, where))
-            except (KeyError, TypeError) as exc:
-                raise CorruptStoreError(f"{where} is malformed") from exc
-        return TaskRecord(
-            run_id=run_id,
-            node_id=node_id,
-            state=self._state(_TASK_STATES, state, run_id, f"task {node_id!r}"),
-            attempt=attempt,
-            at=at,
-            round=round_,
-            descriptor=descriptor,
-            result=value,
-            error=error_info,
-            next_attempt_at=next_attempt_at,
-            note=note,
-        )
+    def _batch_from_row(self, run_id: str, row: tuple[Any, ...]) -> list[TaskRecord]:
+        seq, text = row
+
+        def state_of(value: str, node_id: str) -> TaskState:
+            return self._state(_TASK_STATES, value, run_id, f"task {node_id!r}")
+
+        def where(what: str) -> str:
+            return self._where(run_id, f"{what} (batch {seq})")
+
+        try:
+            return decode_batch(text, run_id, state_of, self._codecs.decode, where)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise CorruptStoreError(f"{where('a batch of task records')} is malformed") from exc
 
     def _state(self, states: Mapping[str, _S], value: str, run_id: str, what: str) -> _S:
         try:

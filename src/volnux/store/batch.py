@@ -1,0 +1,108 @@
+"""How the SQLite journal stores a batch of task records: one JSON array, one row.
+
+A batch is what the engine writes at once: a task's result together with
+the next task's start, or a parallel group's starts.  SQLite's cost per row
+(a B-tree insert, more bytes in the write-ahead log) is paid once per batch
+instead of once per record, which is most of a durable chain step's cost.
+
+Each record is a JSON array::
+
+    [node_id, round, attempt, state, at, descriptor, codec, result, error,
+     next_attempt_at, note]
+
+``codec`` is null (no result), ``"json"`` (``result`` is the JSON value
+itself, spliced in as the codec wrote it) or another codec's name, whose
+output is stored as ``{"text": ...}`` or ``{"b64": ...}`` (base64 bytes).
+``error`` is null or ``{"type", "message", "traceback"}``.  Floats are
+written with ``repr``, which JSON reads back exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Callable
+from typing import Any, Final
+
+from .base import ErrorInfo, TaskRecord
+
+__all__ = ["decode_batch", "encode_record"]
+
+_STRING: Final = json.JSONEncoder(separators=(",", ":")).encode
+_JSON_CODEC: Final = "json"
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "null"
+    if not math.isfinite(value):  # JSON has no spelling for these
+        raise ValueError(f"a time of {value!r} cannot be recorded")
+    return repr(float(value))
+
+
+def encode_record(rec: TaskRecord, data: bytes | str | None, codec: str | None) -> str:
+    """One record as JSON text; ``data`` is its result as ``codec`` encoded it."""
+    if codec is None:
+        result = "null"
+    elif codec == _JSON_CODEC:
+        result = str(data)
+    elif isinstance(data, bytes):
+        result = '{"b64":"' + base64.b64encode(data).decode("ascii") + '"}'
+    else:
+        result = '{"text":' + _STRING(data) + "}"
+    error = rec.error
+    return (
+        f"[{_STRING(rec.node_id)},{int(rec.round)},{int(rec.attempt)},\"{rec.state.value}\","
+        f"{_number(rec.at)},{'null' if rec.descriptor is None else int(rec.descriptor)},"
+        f"{'null' if codec is None else _STRING(codec)},{result},"
+        f"{'null' if error is None else _STRING(error.to_dict())},"
+        f"{_number(rec.next_attempt_at)},{'null' if rec.note is None else _STRING(rec.note)}]"
+    )
+
+
+def decode_batch(
+    text: str,
+    run_id: str,
+    state_of: Callable[[str, str], Any],
+    decode: Callable[[str, bytes | str, str], Any],
+    where: Callable[[str], str],
+) -> list[TaskRecord]:
+    """The records of one stored batch.
+
+    ``state_of(value, node_id)`` turns a state's text into a TaskState;
+    ``decode(codec, data, place)`` decodes a non-JSON result; ``where(what)``
+    names a place in the journal for error messages.  Raises ValueError,
+    KeyError or TypeError when the text is not a batch (the caller says the
+    journal is damaged).
+    """
+    items = json.loads(text)
+    if not isinstance(items, list):
+        raise TypeError(f"a batch is a JSON array, not {type(items).__name__}")
+    out = []
+    for item in items:
+        (node_id, round_, attempt, state, at, descriptor, codec, result, error,
+         next_attempt_at, note) = item  # fmt: skip
+        if codec is None or codec == _JSON_CODEC:
+            value = result
+        else:
+            data: bytes | str = (
+                base64.b64decode(result["b64"]) if "b64" in result else result["text"]
+            )
+            value = decode(codec, data, where(f"the result of task {node_id!r}"))
+        out.append(
+            TaskRecord(
+                run_id,
+                node_id,
+                state_of(state, node_id),
+                attempt,
+                at,
+                round_,
+                descriptor,
+                value,
+                None if error is None else ErrorInfo.from_dict(error),
+                next_attempt_at,
+                note,
+            )
+        )
+    return out
