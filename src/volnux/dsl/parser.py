@@ -38,6 +38,34 @@ def _grammar() -> str:
     return resources.files(__package__).joinpath("grammar.lark").read_text("utf-8")
 
 
+@functools.cache
+def _cache_file() -> str | bool:
+    """Where the built LALR tables are kept between processes, or False for nowhere.
+
+    Building them takes about 25 ms, a good part of a ``volnux runs resume``
+    before its first task; lark then loads them in about 5.  The file is a
+    pickle, so it is only kept in a folder that this user alone can write
+    (``$VOLNUX_CACHE_DIR``, else ``$XDG_CACHE_HOME/volnux`` or
+    ``~/.cache/volnux``); lark rebuilds it when the grammar or lark changes.
+    """
+    import hashlib
+
+    import lark
+
+    base = os.environ.get("VOLNUX_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "volnux"
+    )
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        info = os.stat(base)
+    except OSError:
+        return False
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        return False  # others could plant a pickle there
+    digest = hashlib.sha256(_grammar().encode()).hexdigest()[:16]
+    return os.path.join(base, f"pointy-{lark.__version__}-{digest}.lark")
+
+
 def _parser() -> tuple[Lark, GraphBuilder]:
     """This thread's LALR parser and the builder it calls, built on first use."""
     if _local.parser is None:
@@ -48,6 +76,7 @@ def _parser() -> tuple[Lark, GraphBuilder]:
             lexer="contextual",
             transformer=builder,
             lexer_callbacks={"LBRACE": builder.open_group, "LPAR": builder.open_group},
+            cache=_cache_file(),
         )
         _local.parser = (lark, builder)
     return _local.parser
