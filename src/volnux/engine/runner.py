@@ -34,11 +34,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..errors import RunError
 from ..events import Context, FailureInfo, NeedsOperator
-from ..events.evaluation import as_descriptor, passes
 from ..executors import Executor, ProcessExecutor, ThreadExecutor
 from ..graph import Block, Group, Parallel, Sequence, Task, iter_blocks
 from ..observability.observer import (
@@ -58,7 +57,21 @@ from ..states import (
 )
 from ..store import ErrorInfo, Journal, RunNote, TaskRecord, UnencodableResult
 from .attempt import AttemptResult, error_info, run_attempt
-from .plan import GroupPlan, NodePlan, Plan
+from .frames import (
+    ALL_MEMBERS,
+    Frame,
+    GroupFrame,
+    Outcome,
+    ParFrame,
+    SeqFrame,
+    TaskFrame,
+    copy_view,
+    describe_failure,
+    evaluate,
+    int_option,
+    judge,
+)
+from .plan import GroupPlan, Plan
 from .recovery import Rehydrated
 from .run import Run, TaskView
 
@@ -78,95 +91,6 @@ GROUP_COMMIT_MAX = 1024
 
 #: Group retries renumber the tasks inside: round = outer_round * ROUND_BASE + try.
 ROUND_BASE = 1000
-
-
-class Outcome(NamedTuple):
-    """How a block ended: descriptor, result, and what failed if it failed.
-
-    (A named tuple: one is made for every block that ends.)
-    """
-
-    ok: bool
-    descriptor: int
-    result: Any = None
-    failure: FailureInfo | None = None
-    culprits: tuple[str, ...] = ()
-
-
-class _Frame:
-    """A block being executed, and where to report when it ends."""
-
-    __slots__ = ("parent", "piped", "round", "slot")
-
-    def __init__(self, parent: _Frame | None, slot: int, piped: Any, round_: int) -> None:
-        self.parent = parent
-        self.slot = slot
-        self.piped = piped
-        self.round = round_
-
-
-class _TaskFrame(_Frame):
-    __slots__ = ("branch_phase", "failures", "node", "token")
-
-    def __init__(self, node: NodePlan, parent: _Frame | None, slot: int, piped: Any, round_: int):
-        # Fields set here rather than through super(): one frame per task.
-        self.parent = parent
-        self.slot = slot
-        self.piped = piped
-        self.round = round_
-        self.node = node
-        self.failures = 0
-        self.branch_phase = False
-        self.token = 0
-
-
-class _GroupFrame(_Frame):
-    __slots__ = ("branch_phase", "group", "tries")
-
-    def __init__(self, group: Group, parent: _Frame | None, slot: int, piped: Any, round_: int):
-        super().__init__(parent, slot, piped, round_)
-        self.group = group
-        self.tries = 0
-        self.branch_phase = False
-
-
-class _SeqFrame(_Frame):
-    __slots__ = ("index", "seq")
-
-    def __init__(self, seq: Sequence, parent: _Frame | None, slot: int, piped: Any, round_: int):
-        super().__init__(parent, slot, piped, round_)
-        self.seq = seq
-        self.index = 0
-
-
-class _ParFrame(_Frame):
-    __slots__ = ("judge", "outcomes", "par", "remaining")
-
-    def __init__(
-        self,
-        par: Parallel,
-        parent: _Frame | None,
-        slot: int,
-        piped: Any,
-        round_: int,
-        judge: GroupPlan,
-    ):
-        super().__init__(parent, slot, piped, round_)
-        self.par = par
-        self.remaining = len(par.members)
-        self.outcomes: list[Outcome | None] = [None] * len(par.members)
-        self.judge = judge
-
-
-def label(block: Block) -> str:
-    """The key a block's result has in a parallel group's result mapping."""
-    while True:
-        if isinstance(block, Task | Group):
-            return block.id
-        if isinstance(block, Sequence):
-            block = block.steps[-1]
-        else:
-            return "+".join(label(m) for m in block.members)
 
 
 class Engine:
@@ -200,14 +124,14 @@ class Engine:
         # Observers that hand trace context to attempts (asked per attempt; usually none).
         self._carriers = carrier_observers(self._observers)
         self.workflow = workflow
-        self._starts: deque[tuple[Block, _Frame | None, int, Any, int]] = deque()
-        self._done: deque[tuple[_Frame, Outcome]] = deque()
+        self._starts: deque[tuple[Block, Frame | None, int, Any, int]] = deque()
+        self._done: deque[tuple[Frame, Outcome]] = deque()
         self._records: list[TaskRecord] = []
-        self._submits: list[_TaskFrame] = []
-        self._inbox: queue.SimpleQueue[tuple[_TaskFrame, int, Any, BaseException | None]] = (
+        self._submits: list[TaskFrame] = []
+        self._inbox: queue.SimpleQueue[tuple[TaskFrame, int, Any, BaseException | None]] = (
             queue.SimpleQueue()
         )
-        self._timers: list[tuple[float, int, _TaskFrame]] = []
+        self._timers: list[tuple[float, int, TaskFrame]] = []
         self._timer_seq = itertools.count()
         self._running = 0
         # CANCELLED or PAUSED once the run must stop starting tasks: it lets
@@ -223,14 +147,12 @@ class Engine:
         self._next_poll = time.monotonic() + CANCEL_POLL_S
         self._flush_due: float | None = None
         # (due, seq, frame, token) of attempts with a timeout.
-        self._deadlines: list[tuple[float, int, _TaskFrame, int]] = []
+        self._deadlines: list[tuple[float, int, TaskFrame, int]] = []
         self._abandoned = False
         self._root_outcome: Outcome | None = None
         self.views = {node_id: TaskView(node_id, n.spec.key) for node_id, n in plan.nodes.items()}
         if replay is not None:
-            self.views.update(
-                (k, _copy_view(v)) for k, v in replay.views.items() if k in self.views
-            )
+            self.views.update((k, copy_view(v)) for k, v in replay.views.items() if k in self.views)
 
     # ------------------------------------------------------------------ API
 
@@ -353,7 +275,7 @@ class Engine:
                 return
 
     def _on_done(
-        self, frame: _TaskFrame, token: int, result: Any, error: BaseException | None
+        self, frame: TaskFrame, token: int, result: Any, error: BaseException | None
     ) -> None:
         """Completion callback of every attempt; runs in the executor's thread."""
         self._inbox.put((frame, token, result, error))
@@ -432,7 +354,7 @@ class Engine:
             return False
         return now >= self._flush_due
 
-    def _submit(self, frame: _TaskFrame) -> None:
+    def _submit(self, frame: TaskFrame) -> None:
         node = frame.node
         view = self.views[node.task.id]
         ctx = Context(
@@ -528,31 +450,31 @@ class Engine:
 
     # ------------------------------------------------------------ starting
 
-    def _start(self, block: Block, parent: _Frame | None, slot: int, piped: Any, rnd: int) -> None:
+    def _start(self, block: Block, parent: Frame | None, slot: int, piped: Any, rnd: int) -> None:
         if isinstance(block, Task):
-            self._start_task(_TaskFrame(self.plan.nodes[block.id], parent, slot, piped, rnd))
+            self._start_task(TaskFrame(self.plan.nodes[block.id], parent, slot, piped, rnd))
         elif isinstance(block, Sequence):
-            frame: _Frame = _SeqFrame(block, parent, slot, piped, rnd)
+            frame: Frame = SeqFrame(block, parent, slot, piped, rnd)
             self._starts.append((block.steps[0], frame, 0, piped, rnd))
         elif isinstance(block, Parallel):
-            self._start_parallel(block, parent, slot, piped, rnd, _ALL)
+            self._start_parallel(block, parent, slot, piped, rnd, ALL_MEMBERS)
         else:
-            frame = _GroupFrame(block, parent, slot, piped, rnd)
+            frame = GroupFrame(block, parent, slot, piped, rnd)
             self._start_group_body(frame, rnd)
 
     def _start_parallel(
         self,
         block: Parallel,
-        parent: _Frame | None,
+        parent: Frame | None,
         slot: int,
         piped: Any,
         rnd: int,
         judge: GroupPlan,
     ) -> None:
-        frame = _ParFrame(block, parent, slot, piped, rnd, judge)
+        frame = ParFrame(block, parent, slot, piped, rnd, judge)
         self._starts.extend((m, frame, i, piped, rnd) for i, m in enumerate(block.members))
 
-    def _start_group_body(self, frame: _GroupFrame, rnd: int) -> None:
+    def _start_group_body(self, frame: GroupFrame, rnd: int) -> None:
         body = frame.group.body
         judge = self.plan.groups.get(frame.group.id)
         if isinstance(body, Parallel) and judge is not None:
@@ -560,7 +482,7 @@ class Engine:
         else:
             self._starts.append((body, frame, 0, frame.piped, rnd))
 
-    def _start_task(self, frame: _TaskFrame) -> None:
+    def _start_task(self, frame: TaskFrame) -> None:
         task = frame.node.task
         key = (task.id, frame.round)
         replay = self._replay
@@ -585,7 +507,7 @@ class Engine:
                 return
         self._begin_attempt(frame)
 
-    def _begin_attempt(self, frame: _TaskFrame) -> None:
+    def _begin_attempt(self, frame: TaskFrame) -> None:
         if self._halt is not None:
             return
         task = frame.node.task
@@ -596,7 +518,7 @@ class Engine:
     # ---------------------------------------------------------- completing
 
     def _on_attempt_done(
-        self, frame: _TaskFrame, token: int, result: Any, crash: BaseException | None
+        self, frame: TaskFrame, token: int, result: Any, crash: BaseException | None
     ) -> None:
         if token != frame.token:
             return  # an attempt given up after its timeout; already counted out
@@ -626,10 +548,10 @@ class Engine:
             )
             self._attempt_ended(frame, AttemptResult(0, None, error_info(exc), exc))
 
-    def _attempt_ended(self, frame: _TaskFrame, result: AttemptResult) -> None:
+    def _attempt_ended(self, frame: TaskFrame, result: AttemptResult) -> None:
         node = frame.node
         if result.descriptor != 0 and node.evaluation is not None:
-            result = _judge(node, result)
+            result = judge(node, result)
         if result.descriptor != 0:
             try:
                 self.journal.check_result(node.task.id, result.result)
@@ -666,7 +588,7 @@ class Engine:
                 return
         self._after_attempts(frame, result)
 
-    def _pause(self, frame: _TaskFrame, result: AttemptResult) -> None:
+    def _pause(self, frame: TaskFrame, result: AttemptResult) -> None:
         """An event needs an operator: park the task and stop starting others."""
         task = frame.node.task
         reason = f"{task.id} needs an operator: {result.error.message if result.error else ''}"
@@ -679,7 +601,7 @@ class Engine:
             self._timers.clear()
 
     def _after_attempts(
-        self, frame: _TaskFrame, result: AttemptResult, *, recorded: bool = False
+        self, frame: TaskFrame, result: AttemptResult, *, recorded: bool = False
     ) -> None:
         """The task's attempts are over: record it, then pick its branch."""
         task = frame.node.task
@@ -715,9 +637,7 @@ class Engine:
             outcome = Outcome(True, result.descriptor, result.result)
         self._branch(frame, task, outcome)
 
-    def _branch(
-        self, frame: _TaskFrame | _GroupFrame, block: Task | Group, outcome: Outcome
-    ) -> None:
+    def _branch(self, frame: TaskFrame | GroupFrame, block: Task | Group, outcome: Outcome) -> None:
         """Follow ``outcome`` into the matching branch, or end the block."""
         chosen = None
         for branch in block.branches:
@@ -755,7 +675,7 @@ class Engine:
                 if view.state is TaskState.PENDING:
                     self._rec(block, round_, TaskState.SKIPPED)
 
-    def _complete(self, frame: _Frame, outcome: Outcome) -> None:
+    def _complete(self, frame: Frame, outcome: Outcome) -> None:
         """``frame`` ended with ``outcome``: tell its parent, and so on upward."""
         while True:
             parent = frame.parent
@@ -767,8 +687,8 @@ class Engine:
                 return
             frame, outcome = parent, next_outcome
 
-    def _child_done(self, parent: _Frame, slot: int, outcome: Outcome) -> Outcome | None:
-        if isinstance(parent, _SeqFrame):
+    def _child_done(self, parent: Frame, slot: int, outcome: Outcome) -> Outcome | None:
+        if isinstance(parent, SeqFrame):
             if not outcome.ok:
                 return outcome
             parent.index += 1
@@ -778,25 +698,25 @@ class Engine:
             piped = outcome.result if seq.pipes[parent.index - 1] else None
             self._starts.append((seq.steps[parent.index], parent, 0, piped, parent.round))
             return None
-        if isinstance(parent, _ParFrame):
+        if isinstance(parent, ParFrame):
             parent.outcomes[slot] = outcome
             parent.remaining -= 1
             if parent.remaining:
                 return None
-            return self._evaluate(parent)
-        if isinstance(parent, _TaskFrame | _GroupFrame) and parent.branch_phase:
+            return evaluate(parent)
+        if isinstance(parent, TaskFrame | GroupFrame) and parent.branch_phase:
             # The branch that ran decides how the branched block ends.
             if outcome.ok:
                 return Outcome(True, 1, outcome.result)
             return outcome
-        if isinstance(parent, _GroupFrame):
+        if isinstance(parent, GroupFrame):
             return self._group_body_done(parent, outcome)
         raise RunError(f"unexpected completion under {type(parent).__name__}")
 
-    def _group_body_done(self, frame: _GroupFrame, outcome: Outcome) -> Outcome | None:
+    def _group_body_done(self, frame: GroupFrame, outcome: Outcome) -> Outcome | None:
         group = frame.group
         frame.tries += 1
-        attempts = group.attempts or _int_option(group, "retry_attempts") or 1
+        attempts = group.attempts or int_option(group, "retry_attempts") or 1
         if not outcome.ok and frame.tries < attempts and self._halt is None:
             new_round = frame.round * ROUND_BASE + frame.tries
             self.journal.add_note(
@@ -818,92 +738,3 @@ class Engine:
             return None
         self._branch(frame, group, outcome)
         return None
-
-    def _evaluate(self, frame: _ParFrame) -> Outcome:
-        """A parallel group's outcome from its members' (strategy or predicate)."""
-        pairs = [(m, o) for m, o in zip(frame.par.members, frame.outcomes, strict=True) if o]
-        results = {label(m): o.result for m, o in pairs if o.ok}
-        failed = [o for _, o in pairs if not o.ok]
-        culprits = tuple(c for o in failed for c in o.culprits)
-        first = failed[0].failure if failed else None
-        judge = frame.judge
-        if judge.predicate is None:
-            descriptor = int(passes(judge.strategy, len(results), len(pairs)))
-        else:
-            failures = {label(m): o.failure for m, o in pairs if not o.ok}
-            try:
-                descriptor = as_descriptor(judge.predicate(results, failures))
-            except Exception as exc:  # the predicate is user code
-                info = error_info(exc)
-                first = FailureInfo(label(frame.par), info.type, info.message)
-                return Outcome(False, 0, None, first, culprits)
-        if descriptor:
-            return Outcome(True, descriptor, results)
-        if first is None:  # every member succeeded, but the predicate said no
-            first = FailureInfo(
-                label(frame.par), "EvaluationFailed", "the group's predicate refused"
-            )
-        return Outcome(False, 0, None, first, culprits)
-
-
-def _judge(node: NodePlan, result: AttemptResult) -> AttemptResult:
-    """Apply the task's result evaluation to a successful attempt."""
-    evaluation = node.evaluation
-    assert evaluation is not None
-    try:
-        descriptor = evaluation.descriptor(result.result)
-    except Exception as exc:  # a predicate is user code
-        return AttemptResult(0, result.result, error_info(exc), None)
-    if descriptor == 0:
-        how = "its predicate" if evaluation.predicate else f"strategy {evaluation.strategy!r}"
-        error = ErrorInfo(
-            "EvaluationFailed",
-            f"the result of {node.task.id} ({node.spec.key}) did not pass {how}",
-        )
-        return AttemptResult(0, result.result, error, None)
-    return AttemptResult(descriptor, result.result, None, None)
-
-
-_ALL = GroupPlan()
-
-
-def _int_option(group: Group, key: str) -> int | None:
-    value = group.options.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _copy_view(view: TaskView) -> TaskView:
-    return TaskView(
-        view.node_id,
-        view.event,
-        view.state,
-        view.attempts,
-        view.round,
-        view.started_at,
-        view.ended_at,
-        view.result,
-        view.error,
-        view.descriptor,
-        view.interrupted,
-    )
-
-
-def describe_failure(
-    views: Mapping[str, TaskView],
-    nodes: tuple[str, ...],
-    unrouted: Mapping[str, str] | None = None,
-) -> str:
-    """One line: which tasks failed the run, and why."""
-    parts = []
-    for node_id in dict.fromkeys(nodes):
-        view = views.get(node_id)
-        if unrouted and node_id in unrouted:
-            parts.append(unrouted[node_id])
-        elif view is not None and view.error is not None:
-            parts.append(
-                f"{node_id} ({view.event}) failed after {view.attempts} attempt"
-                f"{'s' if view.attempts != 1 else ''}: {view.error.type}: {view.error.message}"
-            )
-        else:
-            parts.append(f"{node_id} failed")
-    return "; ".join(parts)
