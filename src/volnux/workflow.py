@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -13,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from .engine import Engine, Plan, Run, build_plan, find_plan_errors
+from .engine.owners import first_owner, last_owner, owner_alive, owner_detail
 from .engine.recovery import compare, recorded_program, rehydrate, with_unreached
 from .errors import InputError, PointyError, ResumeRefused, RunError
 from .events import EventRegistry
@@ -266,7 +265,7 @@ class Workflow:
             raise InputError(
                 f"workflow inputs cannot be recorded: {exc} (inputs must be JSON-friendly)"
             ) from None
-        started = _owner(self.sources)
+        started = owner_detail(self.sources)
         if self.registry.pins:  # a resume must resolve bare names the same way
             started["pins"] = dict(self.registry.pins)
         if self.default_executor:  # ... and place events the same way
@@ -354,8 +353,8 @@ def resume(
             f"run {run_id} failed; 'volnux runs retry {run_id}' re-runs its failed tasks "
             "and what follows them"
         )
-    owner = _last_owner(snapshot)
-    if run.state is RunState.RUNNING and not force and owner is not None and _alive(owner):
+    owner = last_owner(snapshot)
+    if run.state is RunState.RUNNING and not force and owner is not None and owner_alive(owner):
         raise ResumeRefused(
             f"run {run_id} is still running in process {owner['pid']} on {owner['host']}; "
             "cancel it first ('volnux runs cancel') or pass --force if that process is gone"
@@ -438,7 +437,7 @@ def resume(
     plan.check_inputs(inputs)
     check_run_transition(run_id, run.state, RunState.RUNNING)
     journal.set_run_state(run_id, RunState.RUNNING, now)
-    detail = _owner(workflow.sources or sources)
+    detail = owner_detail(workflow.sources or sources)
     detail.update(
         {
             "verb": verb,
@@ -525,15 +524,6 @@ def _pin_dict(pin: EventPin) -> dict[str, str]:
     }
 
 
-def _owner(sources: list[str]) -> dict[str, Any]:
-    return {
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "cwd": os.getcwd(),
-        "sources": sources,
-    }
-
-
 def recorded_graph(snapshot: RunSnapshot) -> Graph:
     """The graph the run follows now (its recorded text, as last changed by a resume)."""
     from .dsl import parse
@@ -554,72 +544,7 @@ def recorded_workflow_path(snapshot: RunSnapshot) -> Path | None:
         return None
     path = Path(filename)
     if not path.is_absolute():
-        owner = _first_owner(snapshot)
+        owner = first_owner(snapshot)
         base = Path(owner["cwd"]) if owner and owner.get("cwd") else Path.cwd()
         path = base / path
     return path if path.is_file() else None
-
-
-def cancel_run(journal: Journal, run_id: str) -> RunState:
-    """Cancel ``run_id``; return its state now.
-
-    A run whose owner process is alive is asked to stop (it starts nothing
-    new, lets running tasks finish and ends CANCELLED); a run whose owner is
-    gone (it crashed) or that is paused is marked CANCELLED at once.  Either
-    way it stays resumable.
-    """
-    snapshot = journal.load(run_id)
-    state = snapshot.run.state
-    now = time.time()
-    if state is RunState.PAUSED:
-        check_run_transition(run_id, state, RunState.CANCELLED)
-        journal.add_note(RunNote(run_id, "cancelled", now, {"by": os.getpid()}))
-        journal.set_run_state(run_id, RunState.CANCELLED, now)
-        return RunState.CANCELLED
-    if state is not RunState.RUNNING:
-        return state
-    owner = _last_owner(snapshot)
-    journal.request_cancel(run_id)
-    if owner is not None and _alive(owner):
-        return RunState.RUNNING
-    journal.add_note(RunNote(run_id, "cancelled", now, {"by": os.getpid(), "owner": "gone"}))
-    journal.set_run_state(run_id, RunState.CANCELLED, now)
-    return RunState.CANCELLED
-
-
-def _first_owner(snapshot: RunSnapshot) -> dict[str, Any] | None:
-    for note in snapshot.notes:
-        if note.kind == "started":
-            return dict(note.detail)
-    return None
-
-
-def _last_owner(snapshot: RunSnapshot) -> dict[str, Any] | None:
-    for note in reversed(snapshot.notes):
-        if note.kind in ("started", "resumed", "retried") and "pid" in note.detail:
-            return dict(note.detail)
-    return None
-
-
-def _alive(owner: Mapping[str, Any]) -> bool:
-    """True if the process that owns a run is still running (on this host)."""
-    if owner.get("host") != socket.gethostname():
-        return False  # cannot tell; a shared store needs leases (not yet)
-    pid = int(owner.get("pid", 0))
-    if pid <= 0 or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _not_zombie(pid)
-
-
-def _not_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True

@@ -353,8 +353,8 @@ def cancel(
     as_json: JsonOption = False,
 ) -> None:
     """Stop a run: it starts no new task, ends CANCELLED and can be resumed later."""
+    from ..engine.owners import cancel_run
     from ..states import RunState
-    from ..workflow import cancel_run
 
     with journal_at(store) as journal, reported_errors():
         _snapshot(journal, run_id)

@@ -1,0 +1,98 @@
+"""Who owns a run: the process that runs it, and whether it is still alive.
+
+A run notes its owner (pid, host, working directory, event sources) when it
+starts and whenever it is resumed.  Resuming a run whose owner still runs
+would run its tasks twice, so it is refused; cancelling a run whose owner is
+gone marks it cancelled at once.  Liveness can only be told on the same host;
+a store shared between machines needs leases, which Volnux does not have yet.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ..states import RunState, check_run_transition
+from ..store import Journal, RunNote, RunSnapshot
+
+__all__ = ["cancel_run", "first_owner", "last_owner", "owner_alive", "owner_detail"]
+
+
+def owner_detail(sources: list[str]) -> dict[str, Any]:
+    """This process as a run's owner, for the run's notes."""
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "cwd": os.getcwd(),
+        "sources": sources,
+    }
+
+
+def first_owner(snapshot: RunSnapshot) -> dict[str, Any] | None:
+    """The process that started the run, as noted."""
+    for note in snapshot.notes:
+        if note.kind == "started":
+            return dict(note.detail)
+    return None
+
+
+def last_owner(snapshot: RunSnapshot) -> dict[str, Any] | None:
+    """The process that last started or resumed the run, as noted."""
+    for note in reversed(snapshot.notes):
+        if note.kind in ("started", "resumed", "retried") and "pid" in note.detail:
+            return dict(note.detail)
+    return None
+
+
+def owner_alive(owner: Mapping[str, Any]) -> bool:
+    """True if the process that owns a run is still running (on this host)."""
+    if owner.get("host") != socket.gethostname():
+        return False  # cannot tell; a shared store needs leases (not yet)
+    pid = int(owner.get("pid", 0))
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return _not_zombie(pid)
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def cancel_run(journal: Journal, run_id: str) -> RunState:
+    """Cancel ``run_id``; return its state now.
+
+    A run whose owner process is alive is asked to stop (it starts nothing
+    new, lets running tasks finish and ends CANCELLED); a run whose owner is
+    gone (it crashed) or that is paused is marked CANCELLED at once.  Either
+    way it stays resumable.
+    """
+    snapshot = journal.load(run_id)
+    state = snapshot.run.state
+    now = time.time()
+    if state is RunState.PAUSED:
+        check_run_transition(run_id, state, RunState.CANCELLED)
+        journal.add_note(RunNote(run_id, "cancelled", now, {"by": os.getpid()}))
+        journal.set_run_state(run_id, RunState.CANCELLED, now)
+        return RunState.CANCELLED
+    if state is not RunState.RUNNING:
+        return state
+    owner = last_owner(snapshot)
+    journal.request_cancel(run_id)
+    if owner is not None and owner_alive(owner):
+        return RunState.RUNNING
+    journal.add_note(RunNote(run_id, "cancelled", now, {"by": os.getpid(), "owner": "gone"}))
+    journal.set_run_state(run_id, RunState.CANCELLED, now)
+    return RunState.CANCELLED
