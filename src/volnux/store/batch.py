@@ -53,7 +53,7 @@ def encode_record(rec: TaskRecord, data: bytes | str | None, codec: str | None) 
         result = '{"text":' + _STRING(data) + "}"
     error = rec.error
     return (
-        f"[{_STRING(rec.node_id)},{int(rec.round)},{int(rec.attempt)},\"{rec.state.value}\","
+        f'[{_STRING(rec.node_id)},{int(rec.round)},{int(rec.attempt)},"{rec.state.value}",'
         f"{_number(rec.at)},{'null' if rec.descriptor is None else int(rec.descriptor)},"
         f"{'null' if codec is None else _STRING(codec)},{result},"
         f"{'null' if error is None else _STRING(error.to_dict())},"

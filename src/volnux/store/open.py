@@ -24,7 +24,8 @@ from typing import Final
 from ..errors import StoreError
 from .base import Journal
 from .memory import MemoryJournal
-from .sqlite import SQLiteJournal, Synchronous
+from .sqlite import SQLiteJournal
+from .sqlite_file import Synchronous
 
 __all__ = ["DEFAULT_STORE", "STORE_ENV", "open_store"]
 

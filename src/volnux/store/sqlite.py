@@ -16,11 +16,8 @@ busy waits up to ``busy_timeout`` seconds.  The file must be on a local disk
 (WAL needs shared memory between the processes; network file systems do not
 give it).
 
-Hostile files.  Opening refuses, with :class:`CorruptStoreError` and without
-changing a byte of the file, anything that is not a Volnux journal: a file
-that is not SQLite, a truncated database, a database of another program,
-and a journal with a newer schema than this code knows.  A missing or empty
-file becomes a new journal.
+Hostile files.  Opening refuses anything that is not a Volnux journal
+without changing a byte of it (see :mod:`volnux.store.sqlite_file`).
 
 SQLite quirks this module works around are commented where they bite.
 """
@@ -31,12 +28,11 @@ import functools
 import json
 import os
 import sqlite3
-import struct
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, TypeVar
 
 from ..errors import CorruptStoreError, StoreError
 from ..states import RunState, TaskState
@@ -50,15 +46,12 @@ from .base import (
 )
 from .batch import decode_batch, encode_record
 from .codec import Codec, CodecSet, JsonCodec, PickleCodec
-from .migrations import APPLICATION_ID, LATEST_VERSION, REQUIRED_TABLES, apply_migrations
+from .sqlite_file import Synchronous, open_connection, rollback, store_error
 
 __all__ = ["SQLiteJournal"]
 
-Synchronous = Literal["NORMAL", "FULL"]
 _S = TypeVar("_S", TaskState, RunState)
 
-_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
-_HEADER_SIZE: Final = 100
 
 _TASK_STATES: Final = {state.value: state for state in TaskState}
 _RUN_STATES: Final = {state.value: state for state in RunState}
@@ -132,7 +125,7 @@ class SQLiteJournal:
         # run's records are written by one process at a time (its owner), so
         # the number is read from the file once and then counted here.
         self._next_seq: dict[str, int] = {}
-        self._conn = _open(self.path, synchronous, busy_timeout)
+        self._conn = open_connection(self.path, synchronous, busy_timeout)
 
     # -- writing ---------------------------------------------------------
 
@@ -248,7 +241,7 @@ class SQLiteJournal:
             conn.executemany(sql, rows)
             conn.execute("COMMIT")
         except BaseException:
-            _rollback(conn)
+            rollback(conn)
             raise
 
     def _last_seq(self, run_id: str) -> int:
@@ -293,9 +286,7 @@ class SQLiteJournal:
 
     def add_logs(self, entries: Sequence[LogEntry]) -> None:
         """Append task log lines in one transaction; KeyError if a run is unknown."""
-        rows = [
-            (e.run_id, e.node_id, e.attempt, e.at, e.level, e.message) for e in entries
-        ]
+        rows = [(e.run_id, e.node_id, e.attempt, e.at, e.level, e.message) for e in entries]
         if not rows:
             return
         with self._lock:
@@ -355,7 +346,7 @@ class SQLiteJournal:
                         (run_id,),
                     ).fetchall()
                 finally:
-                    _rollback(conn)
+                    rollback(conn)
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"loading run {run_id}") from exc
         run = self._run_from_row(run_row)
@@ -487,185 +478,10 @@ class SQLiteJournal:
         return KeyError(", ".join(sorted(run_ids)))
 
     def _failure(self, exc: sqlite3.Error, doing: str) -> StoreError:
-        return _store_error(self.path, exc, doing)
-
-
-# -- opening ---------------------------------------------------------------
-
-
-def _open(path: Path, synchronous: Synchronous, busy_timeout: float) -> sqlite3.Connection:
-    """Check the file, connect, refuse what is not ours, migrate, set pragmas."""
-    existing = _check_file(path)
-    if not existing:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the folder for the journal {path}: {exc}") from exc
-    try:
-        # isolation_level=None: the sqlite3 module must not open transactions
-        # behind our back; this module says BEGIN and COMMIT itself.
-        # check_same_thread=False: the engine may hand the journal to another
-        # thread; self._lock keeps calls one at a time.
-        conn = sqlite3.connect(
-            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
-    except sqlite3.Error as exc:
-        raise _store_error(path, exc, "opening") from exc
-    try:
-        _prepare(conn, path, synchronous)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _check_file(path: Path) -> bool:
-    """Refuse a file that cannot be a SQLite database, reading it only.
-
-    Returns False when there is no file yet (or an empty one), True otherwise.
-    """
-    try:
-        with path.open("rb") as fh:
-            header = fh.read(_HEADER_SIZE)
-            size = os.fstat(fh.fileno()).st_size
-    except FileNotFoundError:
-        return False
-    except IsADirectoryError:
-        raise StoreError(f"the journal path {path} is a folder, not a file") from None
-    except OSError as exc:
-        raise StoreError(f"cannot read the journal {path}: {exc}") from exc
-    if size == 0:
-        return False
-    if not header.startswith(_SQLITE_MAGIC):
-        raise CorruptStoreError(
-            f"{path} is not a SQLite database (it does not start with the SQLite header); "
-            "it is not a Volnux journal. Choose another path for the journal"
-        )
-    if len(header) < _HEADER_SIZE:
-        raise CorruptStoreError(f"{path} is a truncated SQLite database ({size} bytes)")
-    page_size = struct.unpack(">H", header[16:18])[0]
-    page_size = 65536 if page_size == 1 else page_size  # 1 encodes 65536
-    counter, pages = struct.unpack(">II", header[24:32])
-    valid_for = struct.unpack(">I", header[92:96])[0]
-    # The header's page count is trusted only when SQLite marks it current
-    # (change counter == version-valid-for).  A non-empty WAL file may hold
-    # pages a checkpoint was copying when its process died; SQLite recovers
-    # those, so the size is only checked when there is no WAL to replay.
-    wal = Path(f"{path}-wal")
-    wal_pending = wal.exists() and wal.stat().st_size > 0
-    if pages and counter == valid_for and not wal_pending and size < pages * page_size:
-        raise CorruptStoreError(
-            f"{path} is a truncated SQLite database: its header says {pages * page_size} "
-            f"bytes, the file has {size}. Restore it from a backup or choose another path"
-        )
-    return True
-
-
-def _prepare(conn: sqlite3.Connection, path: Path, synchronous: Synchronous) -> None:
-    try:
-        version = _classify(conn, path)
-        # WAL is a property of the file (it persists); setting it on a file
-        # already in WAL is a no-op.  It is done only after _classify, as it
-        # rewrites the header of a database that is not ours.
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise StoreError(
-                f"{path}: SQLite cannot use WAL mode here (it reports {mode!r}); put the "
-                "journal on a local disk"
-            )
-        if version < LATEST_VERSION:
-            _migrate(conn, path)
-        conn.execute(f"PRAGMA synchronous = {synchronous}")
-        # Enforced per connection, not stored in the file: refuses records for
-        # runs that do not exist (no SELECT needed on the hot path).
-        conn.execute("PRAGMA foreign_keys = ON")
-        # Without a limit a burst of writes leaves a WAL file as large as the
-        # burst forever; this truncates it back after checkpoints.
-        conn.execute("PRAGMA journal_size_limit = 67108864")
-        # Read each table's root page now, so a damaged file fails here, with
-        # a clear message, and not at the first record() of a run.
-        for table in sorted(REQUIRED_TABLES):
-            conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
-    except sqlite3.Error as exc:
-        raise _store_error(path, exc, "opening") from exc
-
-
-def _classify(conn: sqlite3.Connection, path: Path) -> int:
-    """The file's schema version (0 for a new file); raise for anything not ours.
-
-    Reads only: a file that is refused is left exactly as it was.
-    """
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    tables = {
-        name
-        for (name,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    }
-    if app_id == APPLICATION_ID:
-        if version > LATEST_VERSION:
-            raise CorruptStoreError(
-                f"{path} is a Volnux journal of schema version {version}, newer than this "
-                f"version of Volnux knows (up to {LATEST_VERSION}); upgrade Volnux to open it"
-            )
-        missing = REQUIRED_TABLES - tables
-        if version >= 1 and missing:
-            raise CorruptStoreError(
-                f"{path} is marked as a Volnux journal but lacks the tables "
-                f"{', '.join(sorted(missing))}; it is damaged"
-            )
-        return int(version)
-    if app_id == 0 and version == 0 and not tables:
-        return 0  # a new, empty database: ours to initialise
-    shown = ", ".join(sorted(tables)[:8]) + (", ..." if len(tables) > 8 else "")
-    owner = f"application id {app_id:#x}" if app_id else f"tables: {shown or 'none'}"
-    raise CorruptStoreError(
-        f"{path} is a SQLite database of another program ({owner}), not a Volnux "
-        "journal; Volnux will not write to it. Choose another path for the journal"
-    )
-
-
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Bring the schema up to date in one write transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        # Another process may have initialised or migrated the file between
-        # the first look and taking the write lock: look again, under it.
-        version = _classify(conn, path)
-        if version < LATEST_VERSION:
-            apply_migrations(conn, version)
-        conn.execute("COMMIT")
-    except BaseException:
-        _rollback(conn)
-        raise
+        return store_error(self.path, exc, doing)
 
 
 # -- small helpers ---------------------------------------------------------
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    """Roll back if a transaction is open (SQLite ends some failed ones itself)."""
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
-
-
-def _store_error(path: Path, exc: sqlite3.Error, doing: str) -> StoreError:
-    """The Volnux error for a sqlite3 error, naming the file and what failed."""
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-        return CorruptStoreError(
-            f"{path} is damaged ({exc}) while {doing}; restore it from a backup or choose "
-            "another path for the journal"
-        )
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return StoreError(
-            f"{path} stayed locked by another process longer than the busy timeout while "
-            f"{doing}: {exc}"
-        )
-    if isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc):
-        return StoreError(f"the journal {path} is closed")
-    return StoreError(f"{path}: {doing} failed: {exc}")
 
 
 def _pin_to_dict(pin: EventPin) -> dict[str, str]:
