@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,35 @@ def test_two_processes_writing_one_file_lose_nothing(tmp_path: Path) -> None:
             tasks = journal.load(run_id).tasks
             assert [t.node_id for t in tasks] == [f"n{i}" for i in range(500)]
         assert {r.id for r in journal.list_runs()} == {"run-a", "run-b"}
+
+
+RACE = r"""
+import sys, time
+from volnux.store import SQLiteJournal
+go = float(sys.argv[2])
+while time.time() < go:
+    pass
+journal = SQLiteJournal(sys.argv[1])
+journal.close()
+"""
+
+
+def test_processes_racing_to_create_one_journal_all_open_it(tmp_path: Path) -> None:
+    # Each opener classifies, switches to WAL and migrates a file the others
+    # are creating at the same instant; none may call it foreign or fail.
+    for trial in range(3):
+        path = tmp_path / f"new-{trial}.db"
+        go = time.time() + 1.0  # after every child has started Python
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", RACE, str(path), repr(go)],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        for child in children:
+            _, err = child.communicate(timeout=60)
+            assert child.returncode == 0, err
+        with SQLiteJournal(path) as journal:
+            assert journal.list_runs() == []

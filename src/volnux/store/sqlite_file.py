@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import struct
+import time
 from pathlib import Path
 from typing import Final, Literal
 
@@ -47,7 +48,7 @@ def open_connection(
     except sqlite3.Error as exc:
         raise store_error(path, exc, "opening") from exc
     try:
-        _prepare(conn, path, synchronous)
+        _prepare(conn, path, synchronous, busy_timeout)
     except BaseException:
         conn.close()
         raise
@@ -96,13 +97,34 @@ def _check_file(path: Path) -> bool:
     return True
 
 
-def _prepare(conn: sqlite3.Connection, path: Path, synchronous: Synchronous) -> None:
+def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> str:
+    """Switch the file to WAL (a no-op once it is), waiting out other processes.
+
+    Two processes opening a new file at once can find each other mid-switch;
+    SQLite then answers "database is locked" at once rather than calling its
+    busy handler (waiting there could deadlock), so the wait is done here.
+    """
+    deadline = time.monotonic() + busy_timeout
+    pause = 0.001
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+
+def _prepare(
+    conn: sqlite3.Connection, path: Path, synchronous: Synchronous, busy_timeout: float
+) -> None:
     try:
         version = _classify(conn, path)
         # WAL is a property of the file (it persists); setting it on a file
         # already in WAL is a no-op.  It is done only after _classify, as it
         # rewrites the header of a database that is not ours.
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _use_wal(conn, busy_timeout)
         if str(mode).lower() != "wal":
             raise StoreError(
                 f"{path}: SQLite cannot use WAL mode here (it reports {mode!r}); put the "
@@ -128,16 +150,25 @@ def _prepare(conn: sqlite3.Connection, path: Path, synchronous: Synchronous) -> 
 def _classify(conn: sqlite3.Connection, path: Path) -> int:
     """The file's schema version (0 for a new file); raise for anything not ours.
 
-    Reads only: a file that is refused is left exactly as it was.
+    Reads only: a file that is refused is left exactly as it was.  The three
+    reads share one read transaction: another process may be creating the
+    journal at this moment, and its tables must not be seen without its mark.
     """
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    tables = {
-        name
-        for (name,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    }
+    own = not conn.in_transaction  # _migrate calls this inside its own write
+    if own:
+        conn.execute("BEGIN")
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+    finally:
+        if own:
+            rollback(conn)
     if app_id == APPLICATION_ID:
         if version > LATEST_VERSION:
             raise CorruptStoreError(
