@@ -356,19 +356,19 @@ class Engine:
 
     def _submit(self, frame: TaskFrame) -> None:
         node = frame.node
-        view = self.views[node.task.id]
+        node_id = node.task.id
+        carrier = (
+            attempt_carrier(self._carriers, self.run_id, node_id) if self._carriers else None
+        )
+        # Positional: a named tuple is built noticeably faster so, once per attempt.
         ctx = Context(
-            run_id=self.run_id,
-            node_id=node.task.id,
-            event=node.spec.key,
-            attempt=view.attempts,
-            inputs=self.inputs,
-            piped=frame.piped,
-            carrier=(
-                attempt_carrier(self._carriers, self.run_id, node.task.id)
-                if self._carriers
-                else None
-            ),
+            self.run_id,
+            node_id,
+            node.spec.key,
+            self.views[node_id].attempts,
+            self.inputs,
+            frame.piped,
+            carrier,
         )
         executor = self.executors.get(node.executor) or self._make_executor(node.executor)
         frame.token += 1
