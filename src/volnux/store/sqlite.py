@@ -44,7 +44,7 @@ from .base import (
     RunSnapshot,
     TaskRecord,
 )
-from .batch import decode_batch, encode_record
+from .batch import RecordEncoder, decode_batch
 from .codec import Codec, CodecSet, JsonCodec, PickleCodec
 from .sqlite_file import Synchronous, open_connection, rollback, store_error
 
@@ -56,6 +56,7 @@ _S = TypeVar("_S", TaskState, RunState)
 _TASK_STATES: Final = {state.value: state for state in TaskState}
 _RUN_STATES: Final = {state.value: state for state in RunState}
 _JSON: Final = JsonCodec()
+_JSON_NAME: Final = _JSON.name
 # Results check_result() need not encode ahead: JSON takes every value of these.
 _IMMUTABLE_SCALARS: Final = frozenset({type(None), bool, int, float, str})
 # How many checked-but-not-yet-recorded results a journal remembers.
@@ -125,6 +126,7 @@ class SQLiteJournal:
         # run's records are written by one process at a time (its owner), so
         # the number is read from the file once and then counted here.
         self._next_seq: dict[str, int] = {}
+        self._encode_record = RecordEncoder()
         self._conn = open_connection(self.path, synchronous, busy_timeout)
 
     # -- writing ---------------------------------------------------------
@@ -187,8 +189,10 @@ class SQLiteJournal:
         """
         if not records:
             return
-        encode, cache = self._codecs.encode, self._encoded
-        parts: dict[str, list[str]] = {}
+        encode, cache, encode_record = self._codecs.encode, self._encoded, self._encode_record
+        run_id = records[0].run_id
+        texts: list[str] = []
+        parts: dict[str, list[str]] | None = None  # by run, once a second run shows up
         for rec in records:
             result = rec.result
             data: bytes | str | None
@@ -196,15 +200,27 @@ class SQLiteJournal:
             if result is None:
                 data = codec = None
             elif type(result) is int:  # int's repr is its JSON
-                data, codec = int.__repr__(result), _JSON.name
+                data, codec = int.__repr__(result), _JSON_NAME
             else:
                 hit = cache.pop(id(result), None) if cache else None
                 if hit is not None and hit[0] is result:
                     data, codec = hit[1]
                 else:
                     data, codec = encode(rec.node_id, result)
-            parts.setdefault(rec.run_id, []).append(encode_record(rec, data, codec))
+            if rec.run_id != run_id and parts is None:
+                parts = {run_id: texts}
+            if parts is None:
+                texts.append(encode_record(rec, data, codec))
+            else:
+                parts.setdefault(rec.run_id, []).append(encode_record(rec, data, codec))
         with self._lock:
+            if parts is None:  # the usual case: one run, one row
+                seq = self._next_seq.get(run_id)
+                if seq is None:
+                    seq = self._last_seq(run_id) + 1
+                self._insert([(run_id, seq, "[" + ",".join(texts) + "]")])
+                self._next_seq[run_id] = seq + 1  # only once it is written
+                return
             next_seq = self._next_seq
             first: dict[str, int] = {}  # each run's counter before this write
             try:

@@ -1,0 +1,71 @@
+"""The fast record encoder writes exactly what the general one writes."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from volnux.states import TaskState
+from volnux.store.base import ErrorInfo, TaskRecord
+from volnux.store.batch import RecordEncoder, encode_record
+
+times = st.floats(allow_nan=False, allow_infinity=False, width=64)
+# (data, codec) as the journal hands them over: no result, JSON text, or another codec's output.
+encoded = st.one_of(
+    st.just((None, None)),
+    st.integers().map(lambda i: (str(i), "json")),
+    st.text().map(lambda t: (json.dumps(t), "json")),
+    st.binary(max_size=8).map(lambda b: (b, "pickle")),
+    st.text(max_size=8).map(lambda t: (t, "custom")),
+)
+
+
+@given(
+    node_id=st.text(max_size=12),
+    state=st.sampled_from(TaskState),
+    attempt=st.integers(min_value=0, max_value=10**6),
+    at=times,
+    rnd=st.integers(min_value=0, max_value=10**9),
+    descriptor=st.none() | st.integers(min_value=-1, max_value=9),
+    error=st.none() | st.builds(ErrorInfo, st.text(max_size=8), st.text(max_size=8)),
+    retry_at=st.none() | times,
+    note=st.none() | st.text(max_size=8),
+    data_codec=encoded,
+)
+def test_fast_encoder_matches_general(
+    node_id: str,
+    state: TaskState,
+    attempt: int,
+    at: float,
+    rnd: int,
+    descriptor: int | None,
+    error: ErrorInfo | None,
+    retry_at: float | None,
+    note: str | None,
+    data_codec: tuple[bytes | str | None, str | None],
+) -> None:
+    data, codec = data_codec
+    rec = TaskRecord("r", node_id, state, attempt, at, rnd, descriptor, None, error, retry_at, note)
+    fast = RecordEncoder()
+    assert fast(rec, data, codec) == encode_record(rec, data, codec)
+    assert fast(rec, data, codec) == encode_record(rec, data, codec)  # the cached name too
+    json.loads(fast(rec, data, codec))  # and it is JSON
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_fast_encoder_refuses_unwritable_times(bad: float) -> None:
+    rec = TaskRecord("r", "A", TaskState.RUNNING, 1, bad)
+    with pytest.raises(ValueError, match="cannot be recorded"):
+        RecordEncoder()(rec, None, None)
+
+
+def test_fast_encoder_forgets_names_past_its_bound() -> None:
+    fast = RecordEncoder()
+    for i in range(RecordEncoder.MAX_NAMES + 10):
+        fast(TaskRecord("r", f"n{i}", TaskState.RUNNING, 1, 1.0), None, None)
+    assert len(fast._names) <= RecordEncoder.MAX_NAMES
+    assert fast(TaskRecord("r", "n1", TaskState.RUNNING, 1, 1.0), None, None).startswith('["n1",')
