@@ -1,24 +1,27 @@
-"""Cost of SQLiteJournal.record() next to a plain SQLite insert-and-commit loop.
+"""The SQLite journal's write path on its own, next to the plain-SQLite baseline.
 
-    python bench/journal_write.py [--n 1000] [--repeat 5] [--synchronous NORMAL]
+    python bench/journal_write.py [--n 1000] [--repeat 7] [--synchronous NORMAL] [--json]
 
-Prints microseconds per record() call (and per record for the batch case),
-each the best of ``--repeat`` runs on a fresh file (the cases take turns),
+Prints microseconds per task, each the best of ``--repeat`` passes on a
+fresh file (the cases take turns, so a slow spell hits them all alike),
 and the ratio to the baseline measured in the same run:
 
-* baseline: a plain loop that inserts one row into a table of the same shape
-  and commits, per iteration (WAL, the same ``synchronous``);
-* one record per call: what the engine does for each task transition;
-* the same with a small JSON result (``{"i": i}``);
-* one call of n records: one transaction for the lot.
+* ``baseline``: insert and commit one small row per task (``bench/baseline.py``);
+* ``chain step``: one ``record()`` call per task holding the task's
+  SUCCEEDED record and the next task's RUNNING record, as the engine writes
+  a chain;
+* ``chain step, JSON result``: the same with a small dict as the result;
+* ``group``: one ``record()`` of n RUNNING records, then one of n SUCCEEDED
+  records, as the engine writes a parallel group whose members finish
+  together.
 
-The requirement this watches: "one record per call" stays within 2x of the
-baseline.
+What the engine adds on top of these is ``bench/engine.py``'s business.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import sys
 import tempfile
@@ -26,108 +29,84 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from volnux.states import RunState, TaskState
-from volnux.store.base import RunRecord, TaskRecord
-from volnux.store.migrations import MIGRATIONS
-from volnux.store.sqlite import SQLiteJournal
+SRC = Path(__file__).resolve().parents[1] / "src"
+sys.path.insert(0, str(SRC))
+
+from baseline import sqlite_rows  # noqa: E402
+
+from volnux.states import RunState, TaskState  # noqa: E402
+from volnux.store import RunRecord, SQLiteJournal, TaskRecord  # noqa: E402
 
 RUN_ID = "bench-run"
 
 
-def _run() -> RunRecord:
-    now = time.time()
-    return RunRecord(
-        id=RUN_ID,
-        workflow="chain",
-        text="a -> b",
-        fingerprint="f",
-        events={},
-        inputs={},
-        state=RunState.RUNNING,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def _records(n: int, result: bool) -> list[TaskRecord]:
-    now = time.time()
-    return [
-        TaskRecord(
-            RUN_ID,
-            f"task{i}",
-            TaskState.SUCCEEDED,
-            attempt=1,
-            at=now + i,
-            descriptor=0,
-            result={"i": i} if result else None,
-        )
-        for i in range(n)
-    ]
-
-
-def baseline(path: Path, n: int, synchronous: str) -> float:
-    """Seconds for n iterations of: insert one row, commit."""
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute(f"PRAGMA synchronous = {synchronous}")
-    # The journal's own table and index, so only the journal's layer differs.
-    for statement in MIGRATIONS[0].statements:
-        if "task_records" in statement:
-            conn.execute(statement.replace("REFERENCES runs (id)", ""))
-    conn.commit()
-    sql = (
-        "INSERT INTO task_records (run_id, node_id, round, attempt, state, at, descriptor,"
-        " result, result_codec, error, next_attempt_at, note)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    )
-    now = time.time()
-    rows = [
-        (RUN_ID, f"task{i}", 0, 1, "succeeded", now + i, 0, None, None, None, None, None)
-        for i in range(n)
-    ]
-    start = time.perf_counter()
-    for row in rows:
-        conn.execute(sql, row)
-        conn.commit()
-    elapsed = time.perf_counter() - start
-    conn.close()
-    return elapsed
-
-
-def one_per_call(path: Path, n: int, synchronous: str, result: bool) -> float:
-    """Seconds for n record() calls of one record each."""
+def _journal(path: Path, synchronous: str) -> SQLiteJournal:
     journal = SQLiteJournal(path, synchronous=synchronous)  # type: ignore[arg-type]
-    journal.create_run(_run())
-    records = [[rec] for rec in _records(n, result)]
+    now = time.time()
+    journal.create_run(
+        RunRecord(
+            id=RUN_ID,
+            workflow="bench",
+            text="",
+            fingerprint="",
+            events={},
+            inputs={},
+            state=RunState.RUNNING,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return journal
+
+
+def _record(i: int, state: TaskState, result: object = None) -> TaskRecord:
+    ok = state is TaskState.SUCCEEDED
+    return TaskRecord(
+        RUN_ID, f"Task{i}", state, 1, time.time(), 0, 1 if ok else None, result if ok else None
+    )
+
+
+def chain(path: Path, n: int, synchronous: str, result: object) -> float:
+    """Seconds for n record() calls of [SUCCEEDED i, RUNNING i+1]."""
+    journal = _journal(path, synchronous)
+    batches = [
+        [_record(i, TaskState.SUCCEEDED, result), _record(i + 1, TaskState.RUNNING)]
+        for i in range(n)
+    ]
     record = journal.record
     start = time.perf_counter()
-    for batch in records:
+    for batch in batches:
         record(batch)
     elapsed = time.perf_counter() - start
     journal.close()
     return elapsed
 
 
-def one_call(path: Path, n: int, synchronous: str) -> float:
-    """Seconds for one record() call of n records."""
-    journal = SQLiteJournal(path, synchronous=synchronous)  # type: ignore[arg-type]
-    journal.create_run(_run())
-    records = _records(n, False)
+def group(path: Path, n: int, synchronous: str) -> float:
+    """Seconds for one record() of n RUNNING records and one of n SUCCEEDED."""
+    journal = _journal(path, synchronous)
+    running = [_record(i, TaskState.RUNNING) for i in range(n)]
+    done = [_record(i, TaskState.SUCCEEDED, 1) for i in range(n)]
     start = time.perf_counter()
-    journal.record(records)
+    journal.record(running)
+    journal.record(done)
     elapsed = time.perf_counter() - start
     journal.close()
     return elapsed
 
 
+def baseline(path: Path, n: int, synchronous: str) -> float:
+    """Seconds for the baseline loop on a fresh file."""
+    go = sqlite_rows(str(path), n, synchronous)
+    start = time.perf_counter()
+    go()
+    return time.perf_counter() - start
+
+
 def best_of(
     repeat: int, folder: Path, measures: dict[str, Callable[[Path], float]]
 ) -> dict[str, float]:
-    """The fastest of ``repeat`` runs of each measure, each run on a fresh file.
-
-    The measures take turns (round-robin) rather than running back to back,
-    so that a slow spell of the machine hits all of them alike.
-    """
+    """The fastest of ``repeat`` passes of each measure, each on a fresh file."""
     times: dict[str, list[float]] = {name: [] for name in measures}
     for i in range(repeat):
         for j, (name, measure) in enumerate(measures.items()):
@@ -138,42 +117,30 @@ def best_of(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Run the benchmark; print a table, or JSON with ``--json``."""
+    parser = argparse.ArgumentParser(description="The SQLite journal's write path.")
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     n, sync = args.n, args.synchronous
-
-    def plain(path: Path) -> float:
-        return baseline(path, n, sync)
-
-    def single(path: Path) -> float:
-        return one_per_call(path, n, sync, result=False)
-
-    def single_result(path: Path) -> float:
-        return one_per_call(path, n, sync, result=True)
-
-    def batch(path: Path) -> float:
-        return one_call(path, n, sync)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        results = best_of(
-            args.repeat,
-            Path(tmp),
-            {
-                "baseline: insert + commit per row": plain,
-                "record(): 1 record per call": single,
-                "record(): 1 record per call, small result": single_result,
-                f"record(): {n} records in 1 call (per record)": batch,
-            },
-        )
-    base = results["baseline: insert + commit per row"]
+    measures: dict[str, Callable[[Path], float]] = {
+        "baseline": lambda p: baseline(p, n, sync),
+        "chain step": lambda p: chain(p, n, sync, 1),
+        "chain step, JSON result": lambda p: chain(p, n, sync, {"rows": 12, "ok": True}),
+        "group": lambda p: group(p, n, sync),
+    }
+    with tempfile.TemporaryDirectory(prefix="volnux-bench-") as tmp:
+        results = best_of(args.repeat, Path(tmp), measures)
+    per_task = {name: seconds / n * 1e6 for name, seconds in results.items()}
+    base = per_task["baseline"]
+    if args.json:
+        print(json.dumps({"n": n, "synchronous": sync, "us_per_task": per_task}, indent=2))
+        return 0
     print(f"SQLite {sqlite3.sqlite_version}, WAL, synchronous={sync}, n={n}, best of {args.repeat}")
-    for name, seconds in results.items():
-        micros = seconds / n * 1e6
-        print(f"  {name:<46} {micros:8.2f} us   {seconds / base:5.2f}x baseline")
+    for name, micros in per_task.items():
+        print(f"  {name:<26} {micros:8.2f} us per task   {micros / base:5.2f}x baseline")
     return 0
 
 

@@ -1,0 +1,60 @@
+"""The benchmarks under bench/ still run (tiny sizes; no timing is asserted here).
+
+Benchmarks are not part of the suite's timing, but a benchmark that no
+longer runs measures nothing: each one runs once here, small, and must
+report every figure it promises.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def run_bench(name: str, *args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / name), *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json.loads(done.stdout)
+    return data
+
+
+def positive(value: Any) -> bool:
+    return isinstance(value, int | float) and value > 0
+
+
+def test_engine_bench_reports_every_variant_for_both_shapes() -> None:
+    data = run_bench("engine.py", "--tasks", "20", "--repeat", "1")
+    assert data["tasks"] == 20
+    for shape in ("chain", "group"):
+        row = data["seconds"][shape]
+        for column in ("loop", "threadpool", "volnux", "sqlite-row", "volnux+sqlite", "peak-MiB"):
+            assert positive(row[column]), (shape, column, row)
+    assert positive(data["import_s"])
+
+
+def test_journal_bench_reports_each_case() -> None:
+    data = run_bench("journal_write.py", "--n", "20", "--repeat", "1")
+    cases = data["us_per_task"]
+    assert set(cases) == {"baseline", "chain step", "chain step, JSON result", "group"}
+    assert all(positive(v) for v in cases.values())
+
+
+def test_recovery_bench_resumes_and_rehydrates() -> None:
+    data = run_bench("recovery.py", "--chain", "20", "--big", "200")
+    assert set(data) == {"resume", "resume_big", "rehydrate"}
+    for key in ("resume", "resume_big"):
+        assert positive(data[key]["from_process_start_s"])
+        assert positive(data[key]["from_resume_call_s"])
+    assert data["rehydrate"]["records"] == 400  # 200 tasks, RUNNING and SUCCEEDED each
+    assert positive(data["rehydrate"]["load_s"])
