@@ -23,6 +23,7 @@ from volnux.store.migrations import (
     apply_migrations,
 )
 from volnux.store.sqlite import SQLiteJournal
+from volnux.store.sqlite_file import WAL_CHECKPOINT_PAGES
 
 from .factories import make_run, make_task
 
@@ -57,6 +58,22 @@ def test_creates_the_folders_and_a_wal_file(tmp_path: Path) -> None:
     assert raw(path, "PRAGMA journal_mode") == [("wal",)]
     assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
     assert raw(path, "PRAGMA application_id") == [(APPLICATION_ID,)]
+
+
+def test_the_wal_is_checkpointed_and_stays_bounded(db_path: Path) -> None:
+    """Commits checkpoint past WAL_CHECKPOINT_PAGES pages, so the WAL stops growing there."""
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+        page = raw(db_path, "PRAGMA page_size")[0][0]
+        commits = WAL_CHECKPOINT_PAGES + 1500  # one new WAL page (at least) each
+        for i in range(commits):
+            journal.record([make_task(f"n{i}", at=1001.0 + i)])
+        wal = db_path.with_name(db_path.name + "-wal").stat().st_size
+        frames = (wal - 32) // (page + 24)  # WAL header, then (frame header + page)s
+        assert WAL_CHECKPOINT_PAGES <= frames < WAL_CHECKPOINT_PAGES + 200
+        assert len(journal.load("run-1").tasks) == commits
+    # and what was checkpointed into the database file reads back from it alone
+    assert raw(db_path, "SELECT count(*) FROM task_records")[0][0] == commits
 
 
 def test_relative_paths_are_resolved_when_opened(

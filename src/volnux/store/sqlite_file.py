@@ -19,12 +19,15 @@ from typing import Final, Literal
 from ..errors import CorruptStoreError, StoreError
 from .migrations import APPLICATION_ID, LATEST_VERSION, REQUIRED_TABLES, apply_migrations
 
-__all__ = ["Synchronous", "open_connection", "rollback", "store_error"]
+__all__ = ["WAL_CHECKPOINT_PAGES", "Synchronous", "open_connection", "rollback", "store_error"]
 
 Synchronous = Literal["NORMAL", "FULL"]
 
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _HEADER_SIZE: Final = 100
+
+#: WAL pages after which a commit checkpoints (SQLite's default is 1,000).
+WAL_CHECKPOINT_PAGES: Final = 4000
 
 
 def open_connection(
@@ -139,6 +142,12 @@ def _prepare(
         # Without a limit a burst of writes leaves a WAL file as large as the
         # burst forever; this truncates it back after checkpoints.
         conn.execute("PRAGMA journal_size_limit = 67108864")
+        # A checkpoint (copy the WAL back, fsync) runs inside whichever commit
+        # crosses this many WAL pages.  SQLite's 1,000 makes that every
+        # thousandth chain step and adds about 3 us to every step on average;
+        # at 4,000 (a 16 MiB WAL at most) the share falls below 1 us, and
+        # reopening after a crash replays at most 16 MiB (about 8 ms here).
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES:d}")
         # Read each table's root page now, so a damaged file fails here, with
         # a clear message, and not at the first record() of a run.
         for table in sorted(REQUIRED_TABLES):
