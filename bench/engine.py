@@ -1,6 +1,6 @@
 """Per-task overhead of the engine, next to baselines measured in the same run.
 
-    python bench/engine.py [--tasks 1000] [--repeat 15] [--json]
+    python bench/engine.py [--tasks 1000] [--repeat 15] [--synchronous NORMAL] [--json]
 
 Two shapes: a chain of N no-op events and an N-wide parallel group.  Each
 variant runs ``--repeat`` times, the variants taking turns so that a busy
@@ -12,8 +12,9 @@ microseconds per task:
   (the chain submits and waits one by one; the group submits all, then waits);
 * ``volnux``: the engine with the in-memory journal;
 * ``sqlite-row``: a plain loop inserting and committing one row per task into
-  SQLite (WAL, synchronous=NORMAL, as the journal uses);
-* ``volnux+sqlite``: the engine with the durable SQLite journal.
+  SQLite (WAL, with the journal's ``synchronous`` setting);
+* ``volnux+sqlite``: the engine with the durable SQLite journal
+  (``--synchronous``: NORMAL, the default, or FULL, an fsync per commit).
 
 The ``vs sqlite`` ratio is ``volnux+sqlite`` over ``sqlite-row``.  Its floor,
 printed below the table, is what a journal costing nothing but its commits
@@ -59,14 +60,14 @@ def noop_event() -> int:
     return 1
 
 
-def variants(shape: str, n: int, tmp: str) -> dict[str, Callable[[], None]]:
+def variants(shape: str, n: int, tmp: str, sync: str) -> dict[str, Callable[[], None]]:
     """The functions timed for one shape."""
     pool = ThreadPoolExecutor(max_workers=32)
     executor = ThreadExecutor()
     joiner = " -> " if shape == "chain" else " || "
     wf = volnux.Workflow.from_text(joiner.join(["Noop"] * n), [noop_event])
     wf.check()  # parse and resolve outside the timed part
-    journal = SQLiteJournal(os.path.join(tmp, f"{shape}-journal.db"))
+    journal = SQLiteJournal(os.path.join(tmp, f"{shape}-journal.db"), synchronous=sync)  # type: ignore[arg-type]
 
     def loop() -> None:
         for _ in range(n):
@@ -92,17 +93,17 @@ def variants(shape: str, n: int, tmp: str) -> dict[str, Callable[[], None]]:
         "loop": loop,
         "threadpool": threadpool_chain if shape == "chain" else threadpool_group,
         "volnux": engine,
-        "sqlite-row": sqlite_rows(os.path.join(tmp, f"{shape}-rows.db"), n),
+        "sqlite-row": sqlite_rows(os.path.join(tmp, f"{shape}-rows.db"), n, sync),
         "volnux+sqlite": durable,
     }
 
 
-def measure(n: int, repeat: int) -> dict[str, dict[str, float]]:
+def measure(n: int, repeat: int, sync: str) -> dict[str, dict[str, float]]:
     """Best seconds per variant and shape, plus peak MiB of the engine run."""
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="volnux-bench-") as tmp:
         for shape in ("chain", "group"):
-            fns = variants(shape, n, tmp)
+            fns = variants(shape, n, tmp, sync)
             best = dict.fromkeys(fns, float("inf"))
             for fn in fns.values():
                 fn()  # warm up: threads started, statements prepared
@@ -136,15 +137,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Per-task overhead of the Volnux engine.")
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     n = args.tasks
-    results = measure(n, args.repeat)
+    results = measure(n, args.repeat, args.synchronous)
     imp = import_time()
     if args.json:
-        print(json.dumps({"tasks": n, "seconds": results, "import_s": imp}, indent=2))
+        report = {"tasks": n, "synchronous": args.synchronous, "seconds": results, "import_s": imp}
+        print(json.dumps(report, indent=2))
         return
-    print(f"per-task cost in microseconds, {n} no-op tasks, best of {args.repeat}")
+    print(
+        f"per-task cost in microseconds, {n} no-op tasks, best of {args.repeat}, "
+        f"SQLite synchronous={args.synchronous}"
+    )
     header = "".join(f"{c:>15}" for c in COLUMNS)
     print(f"{'shape':8}{header}{'vs pool':>10}{'vs sqlite':>11}")
     for shape, row in results.items():

@@ -36,6 +36,7 @@ def positive(value: Any) -> bool:
 def test_engine_bench_reports_every_variant_for_both_shapes() -> None:
     data = run_bench("engine.py", "--tasks", "20", "--repeat", "1")
     assert data["tasks"] == 20
+    assert data["synchronous"] == "NORMAL"
     for shape in ("chain", "group"):
         row = data["seconds"][shape]
         for column in ("loop", "threadpool", "volnux", "sqlite-row", "volnux+sqlite", "peak-MiB"):
