@@ -1,0 +1,420 @@
+"""The engine's state machine: start blocks, complete them, decide what follows.
+
+A :class:`Scheduler` holds one run's state (task views, frames, pending
+starts and completions) and turns events into decisions: each transition is
+mirrored in the task's view and queued as a journal record (``_records``),
+each attempt to launch is queued (``_submits``), each backoff becomes a
+timer (``_timers``).  It never waits, never writes records and never
+submits: :class:`~volnux.engine.runner.Engine` drives it, journaling the
+queued records before acting on them.  (Run notes, which are not
+transitions, it writes to the journal directly.)
+
+Nothing here recurses on the graph: starting a block and completing one are
+both queued work items, so a 100,000-step chain is a loop, not a stack.
+
+Durability is one rule in one place (:meth:`Scheduler._start_task`): if the
+journal replayed to this run says the task already finished, take that
+outcome; else run it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import RunError
+from ..events import FailureInfo, NeedsOperator
+from ..graph import Block, Group, Parallel, Sequence, Task, iter_blocks
+from ..states import TASK_TRANSITIONS, RunState, TaskState, check_task_transition
+from ..store import ErrorInfo, Journal, RunNote, TaskRecord, UnencodableResult
+from .attempt import AttemptResult
+from .frames import (
+    ALL_MEMBERS,
+    Frame,
+    GroupFrame,
+    Outcome,
+    ParFrame,
+    SeqFrame,
+    TaskFrame,
+    copy_view,
+    evaluate,
+    int_option,
+    judge,
+)
+from .plan import GroupPlan, Plan
+from .recovery import Rehydrated
+from .run import TaskView
+
+__all__ = ["ROUND_BASE", "Scheduler"]
+
+#: Transitions that replaying a journaled round would only repeat.
+_REPLAYED_STATES = frozenset({TaskState.PENDING, TaskState.SKIPPED})
+
+#: Group retries renumber the tasks inside: round = outer_round * ROUND_BASE + try.
+ROUND_BASE = 1000
+
+
+class Scheduler:
+    """One run's state machine over a plan; see the module docstring."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        journal: Journal,
+        run_id: str,
+        inputs: Mapping[str, Any],
+        replay: Rehydrated | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.plan = plan
+        self.journal = journal
+        self.run_id = run_id
+        self.inputs = dict(inputs)
+        self.clock = clock
+        self._replay = replay
+        self._starts: deque[tuple[Block, Frame | None, int, Any, int]] = deque()
+        self._done: deque[tuple[Frame, Outcome]] = deque()
+        # Decided but not yet journaled; attempts decided but not yet submitted.
+        self._records: list[TaskRecord] = []
+        self._submits: list[TaskFrame] = []
+        # (due on time.monotonic(), seq, frame) of attempts waiting out a backoff.
+        self._timers: list[tuple[float, int, TaskFrame]] = []
+        self._timer_seq = itertools.count()
+        # CANCELLED or PAUSED once the run must stop starting tasks: it lets
+        # running attempts finish, then ends in that state, resumable.
+        self._halt: RunState | None = None
+        self._halt_reason: str | None = None
+        self._unrouted: dict[str, str] = {}
+        self._root_outcome: Outcome | None = None
+        self.views = {node_id: TaskView(node_id, n.spec.key) for node_id, n in plan.nodes.items()}
+        if replay is not None:
+            self.views.update((k, copy_view(v)) for k, v in replay.views.items() if k in self.views)
+
+    def _decide(self) -> None:
+        starts, done = self._starts, self._done
+        while starts or done:
+            while done:
+                frame, outcome = done.popleft()
+                self._complete(frame, outcome)
+            if starts:
+                self._start(*starts.popleft())
+
+    # ------------------------------------------------------------ records
+
+    def _rec(
+        self,
+        task: Task,
+        round_: int,
+        state: TaskState,
+        *,
+        descriptor: int | None = None,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        next_attempt_at: float | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Queue the journal record of one task transition and mirror it in the view."""
+        view = self.views[task.id]
+        replay = self._replay
+        if replay is not None and state in _REPLAYED_STATES and (task.id, round_) in replay.seen:
+            return  # the journal has this task's history for the round already
+        if state not in TASK_TRANSITIONS[view.state]:
+            check_task_transition(task.id, view.state, state)  # raises, with the message
+        now = self.clock()
+        self._records.append(
+            TaskRecord(
+                self.run_id,
+                task.id,
+                state,
+                view.attempts,
+                now,
+                round_,
+                descriptor,
+                result,
+                error,
+                next_attempt_at,
+                note,
+            )
+        )
+        view.state = state
+        if state is TaskState.RUNNING:
+            if view.started_at is None:
+                view.started_at = now
+        elif note == "paused":  # parked, not reset: its attempts carry on after resume
+            view.error = error
+        elif state is TaskState.PENDING:
+            view.started_at = view.ended_at = None
+            view.attempts = 0
+            view.result = view.error = view.descriptor = None
+            view.round = round_
+        elif state is TaskState.RETRYING:
+            view.error = error
+        else:
+            view.ended_at = now
+            view.descriptor = descriptor
+            view.error = error
+            view.result = result
+
+    # ------------------------------------------------------------ starting
+
+    def _start(self, block: Block, parent: Frame | None, slot: int, piped: Any, rnd: int) -> None:
+        if isinstance(block, Task):
+            self._start_task(TaskFrame(self.plan.nodes[block.id], parent, slot, piped, rnd))
+        elif isinstance(block, Sequence):
+            frame: Frame = SeqFrame(block, parent, slot, piped, rnd)
+            self._starts.append((block.steps[0], frame, 0, piped, rnd))
+        elif isinstance(block, Parallel):
+            self._start_parallel(block, parent, slot, piped, rnd, ALL_MEMBERS)
+        else:
+            frame = GroupFrame(block, parent, slot, piped, rnd)
+            self._start_group_body(frame, rnd)
+
+    def _start_parallel(
+        self,
+        block: Parallel,
+        parent: Frame | None,
+        slot: int,
+        piped: Any,
+        rnd: int,
+        judge: GroupPlan,
+    ) -> None:
+        frame = ParFrame(block, parent, slot, piped, rnd, judge)
+        self._starts.extend((m, frame, i, piped, rnd) for i, m in enumerate(block.members))
+
+    def _start_group_body(self, frame: GroupFrame, rnd: int) -> None:
+        body = frame.group.body
+        judge = self.plan.groups.get(frame.group.id)
+        if isinstance(body, Parallel) and judge is not None:
+            self._start_parallel(body, frame, 0, frame.piped, rnd, judge)
+        else:
+            self._starts.append((body, frame, 0, frame.piped, rnd))
+
+    def _start_task(self, frame: TaskFrame) -> None:
+        task = frame.node.task
+        key = (task.id, frame.round)
+        replay = self._replay
+        if replay is not None:
+            final = replay.outcomes.get(key)
+            if final is not None:
+                self._after_attempts(frame, final)
+                return
+            frame.failures = replay.failures.get(key, 0)
+        if self._halt is not None:
+            return
+        view = self.views[task.id]
+        if view.state is not TaskState.PENDING or view.round != frame.round:
+            self._rec(task, frame.round, TaskState.PENDING)
+        if replay is not None and view.state is TaskState.RETRYING:
+            due = replay.next_attempt_at.get(key)
+            wait = due - self.clock() if due is not None else 0.0
+            if wait > 0:  # a resumed run continues its backoff, not starts it over
+                heapq.heappush(
+                    self._timers, (time.monotonic() + wait, next(self._timer_seq), frame)
+                )
+                return
+        self._begin_attempt(frame)
+
+    def _begin_attempt(self, frame: TaskFrame) -> None:
+        if self._halt is not None:
+            return
+        task = frame.node.task
+        self.views[task.id].attempts += 1
+        self._rec(task, frame.round, TaskState.RUNNING)
+        self._submits.append(frame)
+
+    # ---------------------------------------------------------- completing
+
+    def _attempt_ended(self, frame: TaskFrame, result: AttemptResult) -> None:
+        node = frame.node
+        if result.descriptor != 0 and node.evaluation is not None:
+            result = judge(node, result)
+        if result.descriptor != 0:
+            try:
+                self.journal.check_result(node.task.id, result.result)
+            except UnencodableResult as exc:
+                error = ErrorInfo(
+                    "UnencodableResult",
+                    f"{exc} (event {node.spec.key}; return JSON-friendly data, "
+                    "or configure a codec for this type)",
+                )
+                self._rec(node.task, frame.round, TaskState.FAILED, descriptor=0, error=error)
+                self._after_attempts(frame, AttemptResult(0, None, error, None), recorded=True)
+                return
+        elif isinstance(result.exception, NeedsOperator):
+            self._pause(frame, result)
+            return
+        else:
+            frame.failures += 1
+            if node.policy.should_retry(frame.failures, result.exception):
+                delay = node.policy.delay(frame.failures)
+                if self._halt is not None:
+                    delay = 0.0
+                self._rec(
+                    node.task,
+                    frame.round,
+                    TaskState.RETRYING,
+                    error=result.error,
+                    next_attempt_at=self.clock() + delay if delay else None,
+                )
+                if delay > 0:
+                    due = time.monotonic() + delay
+                    heapq.heappush(self._timers, (due, next(self._timer_seq), frame))
+                else:
+                    self._begin_attempt(frame)
+                return
+        self._after_attempts(frame, result)
+
+    def _pause(self, frame: TaskFrame, result: AttemptResult) -> None:
+        """An event needs an operator: park the task and stop starting others."""
+        task = frame.node.task
+        reason = f"{task.id} needs an operator: {result.error.message if result.error else ''}"
+        self._rec(task, frame.round, TaskState.PENDING, error=result.error, note="paused")
+        self.journal.add_note(
+            RunNote(self.run_id, "paused", self.clock(), {"node": task.id, "reason": reason})
+        )
+        if self._halt is None:
+            self._halt, self._halt_reason = RunState.PAUSED, reason
+            self._timers.clear()
+
+    def _after_attempts(
+        self, frame: TaskFrame, result: AttemptResult, *, recorded: bool = False
+    ) -> None:
+        """The task's attempts are over: record it, then pick its branch."""
+        task = frame.node.task
+        replayed = self._replay is not None and (task.id, frame.round) in self._replay.outcomes
+        if result.descriptor == 0:
+            error = result.error or ErrorInfo("Failure", "failed")
+            if not recorded and not replayed:
+                value = result.result
+                if value is not None:
+                    try:  # a failure's value is kept if the journal can keep it
+                        self.journal.check_result(task.id, value)
+                    except UnencodableResult:
+                        value = None
+                self._rec(
+                    task,
+                    frame.round,
+                    TaskState.FAILED,
+                    descriptor=0,
+                    error=error,
+                    result=value,
+                )
+            failure = FailureInfo(task.id, error.type, error.message, result.result)
+            outcome = Outcome(False, 0, None, failure, (task.id,))
+        else:
+            if not replayed:
+                self._rec(
+                    task,
+                    frame.round,
+                    TaskState.SUCCEEDED,
+                    descriptor=result.descriptor,
+                    result=result.result,
+                )
+            outcome = Outcome(True, result.descriptor, result.result)
+        self._branch(frame, task, outcome)
+
+    def _branch(self, frame: TaskFrame | GroupFrame, block: Task | Group, outcome: Outcome) -> None:
+        """Follow ``outcome`` into the matching branch, or end the block."""
+        chosen = None
+        for branch in block.branches:
+            if branch.descriptor == outcome.descriptor:
+                chosen = branch
+            else:
+                self._skip(branch.body, frame.round)
+        if chosen is not None:
+            frame.branch_phase = True
+            piped = (outcome.failure if not outcome.ok else outcome.result) if chosen.pipe else None
+            self._starts.append((chosen.body, frame, 0, piped, frame.round))
+            return
+        if outcome.descriptor >= 2:
+            message = (
+                f"{block.id} chose descriptor {outcome.descriptor}, but it has no "
+                f"'{outcome.descriptor} ->' branch"
+            )
+            failure = FailureInfo(block.id, "UnroutedDescriptor", message, outcome.result)
+            self._unrouted[block.id] = message
+            self.journal.add_note(
+                RunNote(
+                    self.run_id,
+                    "unrouted",
+                    self.clock(),
+                    {"node": block.id, "descriptor": outcome.descriptor, "message": message},
+                )
+            )
+            outcome = Outcome(False, 0, None, failure, (block.id,))
+        self._done.append((frame, outcome))
+
+    def _skip(self, body: Block, round_: int) -> None:
+        for block in iter_blocks(body):
+            if isinstance(block, Task):
+                view = self.views[block.id]
+                if view.state is TaskState.PENDING:
+                    self._rec(block, round_, TaskState.SKIPPED)
+
+    def _complete(self, frame: Frame, outcome: Outcome) -> None:
+        """``frame`` ended with ``outcome``: tell its parent, and so on upward."""
+        while True:
+            parent = frame.parent
+            if parent is None:
+                self._root_outcome = outcome
+                return
+            next_outcome = self._child_done(parent, frame.slot, outcome)
+            if next_outcome is None:
+                return
+            frame, outcome = parent, next_outcome
+
+    def _child_done(self, parent: Frame, slot: int, outcome: Outcome) -> Outcome | None:
+        if isinstance(parent, SeqFrame):
+            if not outcome.ok:
+                return outcome
+            parent.index += 1
+            seq = parent.seq
+            if parent.index == len(seq.steps):
+                return outcome
+            piped = outcome.result if seq.pipes[parent.index - 1] else None
+            self._starts.append((seq.steps[parent.index], parent, 0, piped, parent.round))
+            return None
+        if isinstance(parent, ParFrame):
+            parent.outcomes[slot] = outcome
+            parent.remaining -= 1
+            if parent.remaining:
+                return None
+            return evaluate(parent)
+        if isinstance(parent, TaskFrame | GroupFrame) and parent.branch_phase:
+            # The branch that ran decides how the branched block ends.
+            if outcome.ok:
+                return Outcome(True, 1, outcome.result)
+            return outcome
+        if isinstance(parent, GroupFrame):
+            return self._group_body_done(parent, outcome)
+        raise RunError(f"unexpected completion under {type(parent).__name__}")
+
+    def _group_body_done(self, frame: GroupFrame, outcome: Outcome) -> Outcome | None:
+        group = frame.group
+        frame.tries += 1
+        attempts = group.attempts or int_option(group, "retry_attempts") or 1
+        if not outcome.ok and frame.tries < attempts and self._halt is None:
+            new_round = frame.round * ROUND_BASE + frame.tries
+            self.journal.add_note(
+                RunNote(
+                    self.run_id,
+                    "group-retry",
+                    self.clock(),
+                    {"group": group.id, "try": frame.tries + 1, "culprits": list(outcome.culprits)},
+                )
+            )
+            for block in iter_blocks(group.body):
+                if isinstance(block, Task):
+                    view = self.views[block.id]
+                    if view.state is not TaskState.PENDING:
+                        self._rec(block, new_round, TaskState.PENDING)
+                    else:
+                        view.round = new_round
+            self._start_group_body(frame, new_round)
+            return None
+        self._branch(frame, group, outcome)
+        return None
