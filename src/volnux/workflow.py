@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -431,7 +432,9 @@ def resume(
                 )
     if records:
         journal.record(records)
-        snapshot = journal.load(run_id)
+        # What the journal now holds, without reading the whole run back:
+        # a journal returns records exactly as written.
+        snapshot = dataclasses.replace(snapshot, tasks=[*snapshot.tasks, *records])
         state = rehydrate(snapshot)
     inputs = dict(run.inputs)
     plan.check_inputs(inputs)
