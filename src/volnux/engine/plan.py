@@ -79,12 +79,20 @@ class Plan:
             }
         )
 
+    @cached_property
+    def _nodes_by_spec(self) -> tuple[tuple[EventSpec, tuple[str, ...]], ...]:
+        """Each event once, with the nodes that run it (in plan order)."""
+        users: dict[int, tuple[EventSpec, list[str]]] = {}
+        for node_id, node in self.nodes.items():
+            users.setdefault(id(node.spec), (node.spec, []))[1].append(node_id)
+        return tuple((spec, tuple(ids)) for spec, ids in users.values())
+
     def check_inputs(self, inputs: Mapping[str, Any]) -> None:
         """Raise InputError if some event needs an input that is not given."""
         missing: dict[str, list[str]] = {}
-        for node_id, node in self.nodes.items():
-            for name in node.spec.missing_inputs(inputs):
-                missing.setdefault(name, []).append(f"{node_id} ({node.spec.key})")
+        for spec, node_ids in self._nodes_by_spec:  # an event's needs, asked once per event
+            for name in spec.missing_inputs(inputs):
+                missing.setdefault(name, []).extend(f"{n} ({spec.key})" for n in node_ids)
         if missing:
             lines = [f"'{name}', needed by {', '.join(users)}" for name, users in missing.items()]
             raise InputError(
