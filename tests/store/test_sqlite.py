@@ -13,7 +13,7 @@ import pytest
 
 from volnux.errors import CorruptStoreError, StoreError
 from volnux.states import RunState, TaskState
-from volnux.store.base import UnencodableResult
+from volnux.store.base import EventPin, UnencodableResult
 from volnux.store.codec import PickleCodec
 from volnux.store.migrations import (
     APPLICATION_ID,
@@ -357,3 +357,55 @@ def test_times_and_results_come_back_exactly(db_path: Path) -> None:
     assert tasks[0].result == values[0] and tasks[4].result == values[4]
     assert str(tasks[1].result) == "-0.0" and tasks[2].result == 1e308
     assert tasks[3].result != tasks[3].result  # NaN stays NaN
+
+
+def test_each_event_pin_is_stored_once_however_many_nodes_run_it(db_path: Path) -> None:
+    shared = EventPin("Step", "1.0", "module:steps", "sha256:s1")
+    other = EventPin("Check", "2.0", "module:steps", "sha256:c2")
+    events = {f"Step#{i}": shared for i in range(1000)} | {"Check": other}
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run(events=events))
+    (stored,) = raw(db_path, "SELECT events FROM runs")[0]
+    assert stored.count("sha256:s1") == 1 and len(stored) < 20_000
+    with SQLiteJournal(db_path) as journal:
+        assert journal.load("run-1").run.events == events
+
+
+def test_event_pins_written_one_per_node_still_load(db_path: Path) -> None:
+    """The first journals stored {node_id: pin} objects; they read back the same."""
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+    conn = sqlite3.connect(db_path)
+    old = {
+        "fetch": {"name": "Fetch", "version": "1.0", "origin": "m", "fingerprint": "f"},
+        "price": {"name": "Price", "version": "2.1", "origin": "m", "fingerprint": "p"},
+    }
+    conn.execute("UPDATE runs SET events = ?", (json.dumps(old),))
+    conn.commit()
+    conn.close()
+    with SQLiteJournal(db_path) as journal:
+        pins = journal.load("run-1").run.events
+    assert pins == {node: EventPin(**pin) for node, pin in old.items()}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[]",
+        '[[["A", "1", "o"]], {"a": 0}]',  # three fields
+        '[[["A", "1", "o", 5]], {"a": 0}]',  # not a string
+        '[[["A", "1", "o", "f"]], {"a": 1}]',  # no pin 1
+        '[[["A", "1", "o", "f"]], {"a": -1}]',  # no negative indexes either
+        '[[["A", "1", "o", "f"]], ["a"]]',
+        '{"a": {"name": "A"}}',
+    ],
+)
+def test_damaged_event_pins_are_a_clear_corrupt_store_error(db_path: Path, text: str) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE runs SET events = ?", (text,))
+    conn.commit()
+    conn.close()
+    with SQLiteJournal(db_path) as journal, pytest.raises(CorruptStoreError, match="the events"):
+        journal.load("run-1")

@@ -64,10 +64,12 @@ class Plan:
 
     @cached_property
     def _pins(self) -> dict[str, EventPin]:
-        return {
-            node_id: EventPin(n.spec.name, str(n.spec.version), n.spec.origin, n.spec.fingerprint)
-            for node_id, n in self.nodes.items()
+        # One pin per event, shared by its nodes: a journal stores each once.
+        by_spec = {
+            id(spec): EventPin(spec.name, str(spec.version), spec.origin, spec.fingerprint)
+            for spec, _ in self._nodes_by_spec
         }
+        return {node_id: by_spec[id(n.spec)] for node_id, n in self.nodes.items()}
 
     @cached_property
     def node_infos(self) -> Mapping[str, NodeInfo]:
