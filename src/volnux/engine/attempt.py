@@ -24,6 +24,8 @@ __all__ = ["AttemptResult", "error_info", "run_attempt"]
 TRACEBACK_FRAMES = 8
 
 
+_new_tuple = tuple.__new__
+
 #: Result types that need no further look (the common, fast case).
 _PLAIN = frozenset({type(None), bool, int, float, str, bytes, list, dict, tuple})
 
@@ -77,8 +79,8 @@ def _attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
     except Exception as exc:
         return AttemptResult(0, None, error_info(exc), exc)
     kind = type(value)
-    if kind in _PLAIN:
-        return AttemptResult(1, value, None, None)
+    if kind in _PLAIN:  # the usual case: built without the named tuple's Python __new__
+        return _new_tuple(AttemptResult, (1, value, None, None, ()))
     if kind is Route:
         return AttemptResult(value.descriptor, value.result, None, None)
     if kind is Failure:

@@ -54,6 +54,8 @@ __all__ = ["ROUND_BASE", "Scheduler"]
 #: Transitions that replaying a journaled round would only repeat.
 _REPLAYED_STATES = frozenset({TaskState.PENDING, TaskState.SKIPPED})
 
+_new_tuple = tuple.__new__
+
 #: Group retries renumber the tasks inside: round = outer_round * ROUND_BASE + try.
 ROUND_BASE = 1000
 
@@ -125,21 +127,11 @@ class Scheduler:
         if state not in TASK_TRANSITIONS[view.state]:
             check_task_transition(task.id, view.state, state)  # raises, with the message
         now = self.clock()
-        self._records.append(
-            TaskRecord(
-                self.run_id,
-                task.id,
-                state,
-                view.attempts,
-                now,
-                round_,
-                descriptor,
-                result,
-                error,
-                next_attempt_at,
-                note,
-            )
-        )
+        # tuple.__new__ directly: a named tuple's own constructor is a Python
+        # function, and this runs twice for every task.
+        record = (self.run_id, task.id, state, view.attempts, now, round_,
+                  descriptor, result, error, next_attempt_at, note)  # fmt: skip
+        self._records.append(_new_tuple(TaskRecord, record))
         view.state = state
         if state is TaskState.RUNNING:
             if view.started_at is None:
@@ -314,7 +306,7 @@ class Scheduler:
                     descriptor=result.descriptor,
                     result=result.result,
                 )
-            outcome = Outcome(True, result.descriptor, result.result)
+            outcome = _new_tuple(Outcome, (True, result.descriptor, result.result, None, ()))
         self._branch(frame, task, outcome)
 
     def _branch(self, frame: TaskFrame | GroupFrame, block: Task | Group, outcome: Outcome) -> None:
