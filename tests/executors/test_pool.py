@@ -108,3 +108,35 @@ def test_a_call_submitted_from_a_completion_runs_next_on_the_same_worker() -> No
         ex.shutdown()
     assert len(threads) == 51
     assert len(set(threads)) == 1  # no hand-over between threads along the chain
+
+
+def test_a_call_that_waits_for_a_later_call_gets_a_worker_of_its_own() -> None:
+    """Each queued call claims a waiting worker or starts one: none waits behind a blocked one."""
+    ex = ThreadExecutor(EAGER_THREADS)
+    try:
+        for round_ in range(20):  # a warm pool: its workers wait in the queue between rounds
+            later = threading.Event()
+            out = collect(ex, [(later.wait, (10,)), (later.set, ())])
+            assert sorted(map(repr, out)) == ["(None, None)", "(True, None)"], round_
+    finally:
+        ex.shutdown()
+
+
+def test_calls_submitted_from_many_threads_at_once_all_run() -> None:
+    ex = ThreadExecutor(6)
+    total = 4 * 300
+    seen = threading.Semaphore(0)
+    try:
+        def submitter() -> None:
+            for _ in range(300):
+                ex.submit(pow, (2, 8), lambda r, e: seen.release())
+
+        threads = [threading.Thread(target=submitter) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(seen.acquire(timeout=10) for _ in range(total))
+        assert len(ex._threads) <= 6
+    finally:
+        ex.shutdown()

@@ -75,10 +75,14 @@ class ThreadExecutor:
         self.on_resize = on_resize
         self._queue: SimpleQueue[_Item] = SimpleQueue()
         self._threads: list[threading.Thread] = []
+        # Guards starting workers and shutting down; workers never take it.
         self._lock = threading.Lock()
-        # Calls queued but not yet taken, and workers waiting for one.
-        self._backlog = 0
-        self._idle = 0
+        # Workers waiting for a call that no queued call has claimed yet.  A
+        # submit claims one (pop) or, finding none, starts a worker for its
+        # call.  set.add/discard/pop are single operations under the GIL, so
+        # workers keep it without taking a lock; a worker that takes another
+        # queued call than the one that claimed it leaves the counts right.
+        self._idle: set[int] = set()
         self._closed = False
         # Per worker: whether it is inside a completion callback, and the
         # call submitted from there that it runs next (see submit).
@@ -101,21 +105,33 @@ class ThreadExecutor:
                 raise RuntimeError("executor is shut down")
             local.next = (fn, args, done)
             return
+        workers: list[threading.Thread] = []
         watch = False
         with self._lock:
             if self._closed:
                 raise RuntimeError("executor is shut down")
-            self._backlog += 1
-            workers: list[threading.Thread] = []
-            if self._backlog > self._idle:
-                if len(self._threads) < min(EAGER_THREADS, self.max_workers):
+            if not self._claim_idle():  # none waits: start one, or let the watchdog grow
+                count = len(self._threads)
+                if count < min(EAGER_THREADS, self.max_workers):
                     workers = self._add_workers(1)
-                elif len(self._threads) < self.max_workers and not self._watching:
+                elif count < self.max_workers and not self._watching:
                     watch = self._watching = True
-        self._queue.put((fn, args, done))
-        self._started(workers)
+            self._queue.put((fn, args, done))
+        if workers:
+            self._started(workers)
         if watch:
             threading.Thread(target=self._watch, name="volnux-pool-watch", daemon=True).start()
+
+    def _claim_idle(self) -> bool:
+        """Claim a waiting worker for the call being queued; False if none waits."""
+        idle = self._idle
+        if idle:  # usually empty in a burst: no KeyError raised and caught per call
+            try:
+                idle.pop()
+                return True
+            except KeyError:  # the last one took a call just now
+                pass
+        return False
 
     def _add_workers(self, count: int) -> list[threading.Thread]:
         """New worker threads (not started yet); call with the lock held."""
@@ -144,7 +160,7 @@ class ThreadExecutor:
         while True:
             time.sleep(GROW_AFTER_S)
             with self._lock:
-                waiting = self._backlog - self._idle
+                waiting = self._queue.qsize()
                 room = self.max_workers - len(self._threads)
                 if self._closed or waiting <= 0 or room <= 0:
                     self._watching = False
@@ -156,18 +172,18 @@ class ThreadExecutor:
             self._started(workers)
 
     def _work(self) -> None:
-        lock, get = self._lock, self._queue.get
+        get, idle, local, clock = self._queue.get, self._idle, self._local, time.monotonic
+        me = threading.get_ident()
+        claimed = True  # a new worker's first call was claimed by starting it
         while True:
-            with lock:
-                self._idle += 1
+            if not claimed:
+                idle.add(me)
+            claimed = False
             item = get()
-            with lock:
-                self._idle -= 1
-                self._backlog -= 1
-                self._last_take = time.monotonic()
+            idle.discard(me)  # a no-op when a submit claimed this worker
             if item is None:
                 return
-            local = self._local
+            self._last_take = clock()
             while item is not None:
                 fn, args, done = item
                 error: BaseException | None = None
@@ -177,7 +193,9 @@ class ThreadExecutor:
                     result, error = None, exc
                 local.collecting = True
                 try:
-                    _call_done(done, result, error)
+                    done(result, error)
+                except Exception:  # a broken callback must not kill the worker
+                    log.exception("executor completion callback failed")
                 finally:
                     local.collecting = False
                 item, local.next = local.next, None
@@ -191,9 +209,7 @@ class ThreadExecutor:
             self._closed = True
             threads = list(self._threads)
             for _ in threads:
-                self._backlog += 1
-        for _ in threads:
-            self._queue.put(None)
+                self._queue.put(None)
         if wait:
             current = threading.current_thread()
             for thread in threads:
