@@ -7,7 +7,11 @@ and CHANGELOG.md together.
 from __future__ import annotations
 
 import importlib.metadata
+import subprocess
+import sys
 from types import ModuleType
+
+import pytest
 
 import volnux
 
@@ -79,3 +83,40 @@ def test_nothing_public_hides_outside_all() -> None:
 
 def test_version_matches_the_installed_distribution() -> None:
     assert volnux.__version__ == importlib.metadata.version("volnux")
+
+
+def _modules_after(code: str) -> set[str]:
+    """The volnux modules a fresh interpreter has loaded after running ``code``."""
+    probe = code + "\nimport sys; print(' '.join(m for m in sys.modules if m.startswith('volnux')))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(done.stdout.split())
+
+
+def test_defining_events_loads_the_authoring_api_and_not_the_runtime() -> None:
+    loaded = _modules_after(
+        "import volnux\n"
+        "@volnux.event(retry=volnux.RetryPolicy(max_attempts=2))\n"
+        "def Fetch() -> int:\n"
+        "    return 1\n"
+    )
+    assert "volnux.events" in loaded
+    runtime = {"volnux.engine", "volnux.workflow", "volnux.store", "volnux.executors", "volnux.dsl"}
+    assert not loaded & runtime, sorted(loaded & runtime)
+
+
+def test_the_command_line_starts_without_the_engine() -> None:
+    loaded = _modules_after("from volnux.cli.app import app")
+    assert "volnux.cli.app" in loaded
+    assert not {"volnux.engine", "volnux.workflow", "volnux.dsl"} & loaded
+
+
+def test_the_lazy_names_are_the_same_objects_as_their_modules_own() -> None:
+    from volnux import engine, events, workflow
+
+    assert volnux.Workflow is workflow.Workflow
+    assert volnux.Run is engine.Run and volnux.TaskView is engine.TaskView
+    assert volnux.event is events.event and volnux.RetryPolicy is events.RetryPolicy
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        volnux.Nope  # noqa: B018
