@@ -24,6 +24,7 @@ __all__ = ["AttemptResult", "error_info", "run_attempt"]
 TRACEBACK_FRAMES = 8
 
 
+#: Builds a named tuple from a plain tuple of its fields (see scheduler.py).
 _new_tuple = tuple.__new__
 
 #: Result types that need no further look (the common, fast case).

@@ -54,6 +54,8 @@ __all__ = ["ROUND_BASE", "Scheduler"]
 #: Transitions that replaying a journaled round would only repeat.
 _REPLAYED_STATES = frozenset({TaskState.PENDING, TaskState.SKIPPED})
 
+#: Builds a named tuple from a plain tuple of its fields, skipping the
+#: generated Python constructor (used where one is made for every task).
 _new_tuple = tuple.__new__
 
 #: Group retries renumber the tasks inside: round = outer_round * ROUND_BASE + try.
