@@ -177,7 +177,12 @@ class Scheduler:
         judge: GroupPlan,
     ) -> None:
         frame = ParFrame(block, parent, slot, piped, rnd, judge)
-        self._starts.extend((m, frame, i, piped, rnd) for i, m in enumerate(block.members))
+        nodes, starts = self.plan.nodes, self._starts
+        for i, member in enumerate(block.members):
+            if isinstance(member, Task):  # started here: nothing it does recurses
+                self._start_task(TaskFrame(nodes[member.id], frame, i, piped, rnd))
+            else:
+                starts.append((member, frame, i, piped, rnd))
 
     def _start_group_body(self, frame: GroupFrame, rnd: int) -> None:
         body = frame.group.body
@@ -210,14 +215,25 @@ class Scheduler:
                     self._timers, (time.monotonic() + wait, next(self._timer_seq), frame)
                 )
                 return
-        self._begin_attempt(frame)
+        self._launch(frame, view)
 
     def _begin_attempt(self, frame: TaskFrame) -> None:
         if self._halt is not None:
             return
-        task = frame.node.task
-        self.views[task.id].attempts += 1
-        self._rec(task, frame.round, TaskState.RUNNING)
+        self._launch(frame, self.views[frame.node.task.id])
+
+    def _launch(self, frame: TaskFrame, view: TaskView) -> None:
+        """Record the next attempt RUNNING and queue it for submission."""
+        view.attempts += 1
+        if TaskState.RUNNING not in TASK_TRANSITIONS[view.state]:
+            check_task_transition(frame.node.task.id, view.state, TaskState.RUNNING)  # raises
+        now = self.clock()
+        record = (self.run_id, frame.node.task.id, TaskState.RUNNING, view.attempts, now,
+                  frame.round, None, None, None, None, None)  # fmt: skip
+        self._records.append(_new_tuple(TaskRecord, record))
+        view.state = TaskState.RUNNING
+        if view.started_at is None:
+            view.started_at = now
         self._submits.append(frame)
 
     # ---------------------------------------------------------- completing
