@@ -317,15 +317,27 @@ class Scheduler:
             outcome = Outcome(False, 0, None, failure, (task.id,))
         else:
             if not replayed:
-                self._rec(
-                    task,
-                    frame.round,
-                    TaskState.SUCCEEDED,
-                    descriptor=result.descriptor,
-                    result=result.result,
-                )
+                self._succeeded(task, frame.round, result.descriptor, result.result)
             outcome = _new_tuple(Outcome, (True, result.descriptor, result.result, None, ()))
-        self._branch(frame, task, outcome)
+        if not task.branches and outcome.descriptor < 2:
+            self._done.append((frame, outcome))  # nothing to choose: the task is done
+        else:
+            self._branch(frame, task, outcome)
+
+    def _succeeded(self, task: Task, round_: int, descriptor: int, result: Any) -> None:
+        """:meth:`_rec` of a SUCCEEDED transition, the most common one after RUNNING."""
+        view = self.views[task.id]
+        if TaskState.SUCCEEDED not in TASK_TRANSITIONS[view.state]:
+            check_task_transition(task.id, view.state, TaskState.SUCCEEDED)  # raises
+        now = self.clock()
+        record = (self.run_id, task.id, TaskState.SUCCEEDED, view.attempts, now, round_,
+                  descriptor, result, None, None, None)  # fmt: skip
+        self._records.append(_new_tuple(TaskRecord, record))
+        view.state = TaskState.SUCCEEDED
+        view.ended_at = now
+        view.descriptor = descriptor
+        view.error = None
+        view.result = result
 
     def _branch(self, frame: TaskFrame | GroupFrame, block: Task | Group, outcome: Outcome) -> None:
         """Follow ``outcome`` into the matching branch, or end the block."""
