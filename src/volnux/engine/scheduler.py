@@ -398,7 +398,11 @@ class Scheduler:
             if parent.index == len(seq.steps):
                 return outcome
             piped = outcome.result if seq.pipes[parent.index - 1] else None
-            self._starts.append((seq.steps[parent.index], parent, 0, piped, parent.round))
+            step, rnd = seq.steps[parent.index], parent.round
+            if isinstance(step, Task):  # started here: starting a task never recurses
+                self._start_task(TaskFrame(self.plan.nodes[step.id], parent, 0, piped, rnd))
+            else:
+                self._starts.append((step, parent, 0, piped, rnd))
             return None
         if isinstance(parent, ParFrame):
             parent.outcomes[slot] = outcome
