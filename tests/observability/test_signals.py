@@ -360,3 +360,31 @@ def test_importing_volnux_loads_neither_blinker_nor_opentelemetry() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+LATE_RECEIVER = """
+import volnux
+from volnux.observability import signals
+
+@volnux.event
+def A() -> int:
+    return 1
+
+wf = volnux.Workflow.from_text("A -> A", [A])
+assert wf.run().status == "succeeded"  # nobody listens yet: batches are passed over
+seen = []
+def on_started(sender, payload):
+    seen.append(payload.node_id)
+signals.task_started.connect(on_started)
+assert wf.run().status == "succeeded"
+print(" ".join(seen))
+"""
+
+
+def test_a_receiver_connected_after_runs_without_one_hears_the_next_run() -> None:
+    """Task signals are skipped in bulk only until a first receiver connects."""
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_RECEIVER], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["A", "A#2"]

@@ -195,6 +195,26 @@ _BY_STATE: dict[TaskState, NamedSignal] = {
     TaskState.SKIPPED: task_skipped,
 }
 _TASK_SIGNALS = tuple(dict.fromkeys(_BY_STATE.values()))
+
+
+class _Listening:
+    """Whether a task signal has ever had a receiver in this process.
+
+    Until one does, a batch of transitions is passed over with one look
+    rather than one per record (the engine reports every batch it writes).
+    Once one has, each record's signal is asked, as receivers may come and go.
+    """
+
+    seen = False
+
+    @classmethod
+    def saw(cls, *args: Any, **kwargs: Any) -> None:
+        cls.seen = True
+
+
+for _task_signal in _TASK_SIGNALS:
+    _task_signal.receiver_connected.connect(_Listening.saw)
+    _Listening.seen = _Listening.seen or bool(_task_signal.receivers)
 _BY_RUN_STATE: dict[RunState, NamedSignal] = {
     RunState.SUCCEEDED: run_finished,
     RunState.FAILED: run_finished,
@@ -260,9 +280,11 @@ class SignalsObserver(Observer):
 
     def transitions(self, run_id: str, records: Sequence[TaskRecord]) -> None:
         """Send the task signal of each record, in order."""
+        if not _Listening.seen:
+            return
         by_state = _BY_STATE
         if len(records) > 2 and not any(s.receivers for s in _TASK_SIGNALS):
-            return  # nobody listens: one look per batch, not one per record
+            return  # nobody listens now: one look per batch, not one per record
         for rec in records:
             signal = by_state[rec.state]
             if signal.receivers:
