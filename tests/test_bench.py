@@ -61,3 +61,11 @@ def test_recovery_bench_resumes_and_rehydrates() -> None:
         assert positive(data[key]["from_resume_call_s"])
     assert data["rehydrate"]["records"] == 400  # 200 tasks, RUNNING and SUCCEEDED each
     assert positive(data["rehydrate"]["load_s"])
+
+
+def test_lean_bound_bench_reports_both_shapes() -> None:
+    data = run_bench("lean_bound.py", "--tasks", "20", "--repeat", "1")
+    for shape in ("chain", "group"):
+        row = data["us_per_task"][shape]
+        assert set(row) == {"lean", "lean+sqlite", "sqlite-row"}
+        assert all(positive(v) for v in row.values())
