@@ -24,9 +24,6 @@ __all__ = ["AttemptResult", "error_info", "run_attempt"]
 TRACEBACK_FRAMES = 8
 
 
-#: Builds a named tuple from a plain tuple of its fields (see scheduler.py).
-_new_tuple = tuple.__new__
-
 #: Result types that need no further look (the common, fast case).
 _PLAIN = frozenset({type(None), bool, int, float, str, bytes, list, dict, tuple})
 
@@ -81,7 +78,7 @@ def _attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
         return AttemptResult(0, None, error_info(exc), exc)
     kind = type(value)
     if kind in _PLAIN:  # the usual case: built without the named tuple's Python __new__
-        return _new_tuple(AttemptResult, (1, value, None, None, ()))
+        return tuple.__new__(AttemptResult, (1, value, None, None, ()))
     if kind is Route:
         return AttemptResult(value.descriptor, value.result, None, None)
     if kind is Failure:

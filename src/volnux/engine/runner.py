@@ -51,8 +51,6 @@ from .scheduler import Scheduler
 
 __all__ = ["Engine", "Outcome"]
 
-#: Builds a named tuple from a plain tuple of its fields (see scheduler.py).
-_new_tuple = tuple.__new__
 
 #: How often (seconds) a running engine asks the journal whether someone
 #: (maybe another process) asked to cancel the run.
@@ -302,7 +300,7 @@ class Engine(Scheduler):
         carrier = attempt_carrier(self._carriers, self.run_id, node_id) if self._carriers else None
         fields = (self.run_id, node_id, node.spec.key, self.views[node_id].attempts,
                   self.inputs, frame.piped, carrier)  # fmt: skip
-        ctx = _new_tuple(Context, fields)  # one per attempt: skip the named tuple's __new__
+        ctx = tuple.__new__(Context, fields)  # one per attempt: skip the named tuple's __new__
         executor = self.executors.get(node.executor) or self._make_executor(node.executor)
         frame.token += 1
         self._running += 1

@@ -54,10 +54,6 @@ __all__ = ["ROUND_BASE", "Scheduler"]
 #: Transitions that replaying a journaled round would only repeat.
 _REPLAYED_STATES = frozenset({TaskState.PENDING, TaskState.SKIPPED})
 
-#: Builds a named tuple from a plain tuple of its fields, skipping the
-#: generated Python constructor (used where one is made for every task).
-_new_tuple = tuple.__new__
-
 #: Group retries renumber the tasks inside: round = outer_round * ROUND_BASE + try.
 ROUND_BASE = 1000
 
@@ -109,6 +105,34 @@ class Scheduler:
 
     # ------------------------------------------------------------ records
 
+    def _append(
+        self,
+        task_id: str,
+        view: TaskView,
+        state: TaskState,
+        round_: int,
+        descriptor: int | None = None,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        next_attempt_at: float | None = None,
+        note: str | None = None,
+    ) -> float:
+        """Check one task transition, queue its record and move the view; return its time.
+
+        What else the view keeps is for the caller: :meth:`_launch` (RUNNING),
+        :meth:`_succeeded` (SUCCEEDED) or :meth:`_rec` (the others).
+        """
+        if state not in TASK_TRANSITIONS[view.state]:
+            check_task_transition(task_id, view.state, state)  # raises, with the message
+        now = self.clock()
+        record = (self.run_id, task_id, state, view.attempts, now, round_,
+                  descriptor, result, error, next_attempt_at, note)  # fmt: skip
+        # tuple.__new__: a named tuple's own constructor is a Python function,
+        # and two records are made for every task.
+        self._records.append(tuple.__new__(TaskRecord, record))
+        view.state = state
+        return now
+
     def _rec(
         self,
         task: Task,
@@ -121,24 +145,15 @@ class Scheduler:
         next_attempt_at: float | None = None,
         note: str | None = None,
     ) -> None:
-        """Queue the journal record of one task transition and mirror it in the view."""
+        """Queue the record of a transition other than to RUNNING, and mirror it in the view."""
         view = self.views[task.id]
         replay = self._replay
         if replay is not None and state in _REPLAYED_STATES and (task.id, round_) in replay.seen:
             return  # the journal has this task's history for the round already
-        if state not in TASK_TRANSITIONS[view.state]:
-            check_task_transition(task.id, view.state, state)  # raises, with the message
-        now = self.clock()
-        # tuple.__new__ directly: a named tuple's own constructor is a Python
-        # function, and this runs twice for every task.
-        record = (self.run_id, task.id, state, view.attempts, now, round_,
-                  descriptor, result, error, next_attempt_at, note)  # fmt: skip
-        self._records.append(_new_tuple(TaskRecord, record))
-        view.state = state
-        if state is TaskState.RUNNING:
-            if view.started_at is None:
-                view.started_at = now
-        elif note == "paused":  # parked, not reset: its attempts carry on after resume
+        now = self._append(
+            task.id, view, state, round_, descriptor, result, error, next_attempt_at, note
+        )
+        if note == "paused":  # parked, not reset: its attempts carry on after resume
             view.error = error
         elif state is TaskState.PENDING:
             view.started_at = view.ended_at = None
@@ -225,13 +240,7 @@ class Scheduler:
     def _launch(self, frame: TaskFrame, view: TaskView) -> None:
         """Record the next attempt RUNNING and queue it for submission."""
         view.attempts += 1
-        if TaskState.RUNNING not in TASK_TRANSITIONS[view.state]:
-            check_task_transition(frame.node.task.id, view.state, TaskState.RUNNING)  # raises
-        now = self.clock()
-        record = (self.run_id, frame.node.task.id, TaskState.RUNNING, view.attempts, now,
-                  frame.round, None, None, None, None, None)  # fmt: skip
-        self._records.append(_new_tuple(TaskRecord, record))
-        view.state = TaskState.RUNNING
+        now = self._append(frame.node.task.id, view, TaskState.RUNNING, frame.round)
         if view.started_at is None:
             view.started_at = now
         self._submits.append(frame)
@@ -318,22 +327,16 @@ class Scheduler:
         else:
             if not replayed:
                 self._succeeded(task, frame.round, result.descriptor, result.result)
-            outcome = _new_tuple(Outcome, (True, result.descriptor, result.result, None, ()))
+            outcome = tuple.__new__(Outcome, (True, result.descriptor, result.result, None, ()))
         if not task.branches and outcome.descriptor < 2:
             self._done.append((frame, outcome))  # nothing to choose: the task is done
         else:
             self._branch(frame, task, outcome)
 
     def _succeeded(self, task: Task, round_: int, descriptor: int, result: Any) -> None:
-        """:meth:`_rec` of a SUCCEEDED transition, the most common one after RUNNING."""
+        """:meth:`_rec` of a SUCCEEDED transition, without its tests for the other states."""
         view = self.views[task.id]
-        if TaskState.SUCCEEDED not in TASK_TRANSITIONS[view.state]:
-            check_task_transition(task.id, view.state, TaskState.SUCCEEDED)  # raises
-        now = self.clock()
-        record = (self.run_id, task.id, TaskState.SUCCEEDED, view.attempts, now, round_,
-                  descriptor, result, None, None, None)  # fmt: skip
-        self._records.append(_new_tuple(TaskRecord, record))
-        view.state = TaskState.SUCCEEDED
+        now = self._append(task.id, view, TaskState.SUCCEEDED, round_, descriptor, result)
         view.ended_at = now
         view.descriptor = descriptor
         view.error = None
