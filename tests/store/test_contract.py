@@ -205,6 +205,9 @@ def test_a_batch_with_an_unknown_run_writes_nothing(journal: Journal) -> None:
     with pytest.raises(KeyError):
         journal.record([make_task("a"), make_task("b", run_id="nope")])
     assert list(journal.load("run-1").tasks) == []
+    journal.record([make_task("c")])  # and the refused batch took no place in the order
+    journal.record([make_task("d")])
+    assert [t.node_id for t in journal.load("run-1").tasks] == ["c", "d"]
 
 
 # ------------------------------------------------------------------- logs

@@ -189,7 +189,7 @@ class SQLiteJournal:
         encode, cache, encode_record = self._codecs.encode, self._encoded, self._encode_record
         run_id = records[0].run_id
         texts: list[str] = []
-        parts: dict[str, list[str]] | None = None  # by run, once a second run shows up
+        mixed = False  # records of more than one run (the engine writes one run's)
         for rec in records:
             result = rec.result
             data: bytes | str | None
@@ -204,35 +204,24 @@ class SQLiteJournal:
                     data, codec = hit[1]
                 else:
                     data, codec = encode(rec.node_id, result)
-            if rec.run_id != run_id and parts is None:
-                parts = {run_id: texts}
-            if parts is None:
-                texts.append(encode_record(rec, data, codec))
-            else:
-                parts.setdefault(rec.run_id, []).append(encode_record(rec, data, codec))
+            mixed = mixed or rec.run_id != run_id
+            texts.append(encode_record(rec, data, codec))
+        parts = {run_id: texts}
+        if mixed:
+            parts = {}
+            for rec, text in zip(records, texts, strict=True):
+                parts.setdefault(rec.run_id, []).append(text)
         with self._lock:
-            if parts is None:  # the usual case: one run, one row
-                seq = self._next_seq.get(run_id)
-                if seq is None:
-                    seq = self._last_seq(run_id) + 1
-                self._insert([(run_id, seq, "[" + ",".join(texts) + "]")])
-                self._next_seq[run_id] = seq + 1  # only once it is written
-                return
             next_seq = self._next_seq
-            first: dict[str, int] = {}  # each run's counter before this write
-            try:
-                rows = []
-                for run_id, texts in parts.items():
-                    seq = next_seq.get(run_id)
-                    if seq is None:
-                        seq = self._last_seq(run_id) + 1
-                    first[run_id] = seq
-                    next_seq[run_id] = seq + 1
-                    rows.append((run_id, seq, "[" + ",".join(texts) + "]"))
-                self._insert(rows)
-            except BaseException:
-                next_seq.update(first)  # nothing was written: number these again
-                raise
+            rows = []
+            for run, run_texts in parts.items():
+                seq = next_seq.get(run)
+                if seq is None:
+                    seq = self._last_seq(run) + 1
+                rows.append((run, seq, "[" + ",".join(run_texts) + "]"))
+            self._insert(rows)
+            for run, seq, _ in rows:  # counted only once written
+                next_seq[run] = seq + 1
 
     def _insert(self, rows: list[tuple[str, int, str]]) -> None:
         try:
