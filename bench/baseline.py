@@ -1,15 +1,16 @@
-"""The durable baseline every journal benchmark is compared with.
+"""What the benchmarks share: the durable baseline and the timing loop.
 
-A plain loop that inserts one small row per task into SQLite and commits
-it, in WAL mode with the journal's default ``synchronous=NORMAL``: the
-least work that makes each task's record durable on its own.
+The baseline is a plain loop that inserts one small row per task into
+SQLite and commits it, in WAL mode with the journal's default
+``synchronous=NORMAL``: the least work that makes each task's record
+durable on its own.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 
 def sqlite_rows(path: str, n: int, synchronous: str = "NORMAL") -> Callable[[], None]:
@@ -26,3 +27,21 @@ def sqlite_rows(path: str, n: int, synchronous: str = "NORMAL") -> Callable[[], 
             conn.execute("COMMIT")
 
     return go
+
+
+def best_in_turns(fns: Mapping[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Best seconds of each function over ``repeat`` rounds, the functions taking turns.
+
+    Each runs once first (threads started, statements prepared).  Taking
+    turns, rather than running each ``repeat`` times in a row, lets a busy
+    moment on the machine hit all of them alike.
+    """
+    best = dict.fromkeys(fns, float("inf"))
+    for fn in fns.values():
+        fn()
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best

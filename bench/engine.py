@@ -34,7 +34,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +42,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
 
-from baseline import sqlite_rows  # noqa: E402
+from baseline import best_in_turns, sqlite_rows  # noqa: E402
 
 import volnux  # noqa: E402
 from volnux.executors import ThreadExecutor  # noqa: E402
@@ -105,14 +104,7 @@ def measure(n: int, repeat: int, sync: str) -> dict[str, dict[str, float]]:
     with tempfile.TemporaryDirectory(prefix="volnux-bench-") as tmp:
         for shape in ("chain", "group"):
             fns = variants(shape, n, tmp, sync)
-            best = dict.fromkeys(fns, float("inf"))
-            for fn in fns.values():
-                fn()  # warm up: threads started, statements prepared
-            for _ in range(repeat):
-                for name, fn in fns.items():
-                    start = time.perf_counter()
-                    fn()
-                    best[name] = min(best[name], time.perf_counter() - start)
+            best = best_in_turns(fns, repeat)
             tracemalloc.start()
             fns["volnux"]()
             best["peak-MiB"] = tracemalloc.get_traced_memory()[1] / 2**20

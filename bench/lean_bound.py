@@ -33,7 +33,7 @@ from typing import Any
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
 
-from baseline import sqlite_rows  # noqa: E402
+from baseline import best_in_turns, sqlite_rows  # noqa: E402
 
 import volnux  # noqa: E402
 from volnux.engine.attempt import AttemptResult, run_attempt  # noqa: E402
@@ -45,6 +45,7 @@ from volnux.store import RunRecord, SQLiteJournal, TaskRecord  # noqa: E402
 RUNNING, SUCCEEDED = TaskState.RUNNING, TaskState.SUCCEEDED
 _new_tuple = tuple.__new__
 Write = Callable[[list[TaskRecord]], None]
+Shape = Callable[[ThreadExecutor, Write, str, int], None]
 
 
 @volnux.event(name="Noop")
@@ -141,28 +142,28 @@ def measure(n: int, repeat: int) -> dict[str, dict[str, float]]:
         journal = SQLiteJournal(os.path.join(tmp, "lean.db"))
         runs = iter(range(10**9))
 
-        def durable(shape: Callable[[ThreadExecutor, Write, str, int], None]) -> None:
+        def durable(shape: Shape) -> None:
             run_id, now = f"r{next(runs)}", time.time()
             record = RunRecord(run_id, "lean", "", "", {}, {}, RunState.RUNNING, now, now)
             journal.create_run(record)
             shape(executor, journal.record, run_id, n)
 
-        for name, shape in (("chain", chain), ("group", group)):
+        def in_memory(shape: Shape) -> Callable[[], None]:
             sink: list[TaskRecord] = []
+
+            def go() -> None:
+                sink.clear()
+                shape(executor, sink.extend, "r", n)
+
+            return go
+
+        for name, shape in (("chain", chain), ("group", group)):
             variants = {
-                "lean": partial(shape, executor, sink.extend, "r", n),
+                "lean": in_memory(shape),
                 "lean+sqlite": partial(durable, shape),
                 "sqlite-row": sqlite_rows(os.path.join(tmp, f"{name}-rows.db"), n),
             }
-            best = dict.fromkeys(variants, float("inf"))
-            for fn in variants.values():
-                fn()
-            for _ in range(repeat):
-                for key, fn in variants.items():
-                    sink.clear()
-                    start = time.perf_counter()
-                    fn()
-                    best[key] = min(best[key], time.perf_counter() - start)
+            best = best_in_turns(variants, repeat)
             out[name] = {key: seconds / n * 1e6 for key, seconds in best.items()}
         journal.close()
     executor.shutdown()
