@@ -192,12 +192,19 @@ class Scheduler:
         judge: GroupPlan,
     ) -> None:
         frame = ParFrame(block, parent, slot, piped, rnd, judge)
-        nodes, starts = self.plan.nodes, self._starts
         for i, member in enumerate(block.members):
-            if isinstance(member, Task):  # started here: nothing it does recurses
-                self._start_task(TaskFrame(nodes[member.id], frame, i, piped, rnd))
-            else:
-                starts.append((member, frame, i, piped, rnd))
+            self._start_soon(member, frame, i, piped, rnd)
+
+    def _start_soon(self, block: Block, parent: Frame, slot: int, piped: Any, rnd: int) -> None:
+        """Start a task at once, queue any other block.
+
+        Starting a task never recurses (a replayed outcome is queued as a
+        completion), so this skips the queue where most blocks are tasks.
+        """
+        if isinstance(block, Task):
+            self._start_task(TaskFrame(self.plan.nodes[block.id], parent, slot, piped, rnd))
+        else:
+            self._starts.append((block, parent, slot, piped, rnd))
 
     def _start_group_body(self, frame: GroupFrame, rnd: int) -> None:
         body = frame.group.body
@@ -401,11 +408,7 @@ class Scheduler:
             if parent.index == len(seq.steps):
                 return outcome
             piped = outcome.result if seq.pipes[parent.index - 1] else None
-            step, rnd = seq.steps[parent.index], parent.round
-            if isinstance(step, Task):  # started here: starting a task never recurses
-                self._start_task(TaskFrame(self.plan.nodes[step.id], parent, 0, piped, rnd))
-            else:
-                self._starts.append((step, parent, 0, piped, rnd))
+            self._start_soon(seq.steps[parent.index], parent, 0, piped, parent.round)
             return None
         if isinstance(parent, ParFrame):
             parent.outcomes[slot] = outcome
