@@ -333,14 +333,20 @@ def resume(
     executors: Mapping[str, Executor] | None = None,
     max_workers: int | None = None,
     observers: Sequence[Observer] = (),
+    snapshot: RunSnapshot | None = None,
 ) -> Run:
-    """Continue a run from its journal alone (see :meth:`Workflow.resume`)."""
+    """Continue a run from its journal alone (see :meth:`Workflow.resume`).
+
+    ``snapshot`` is the run as just loaded from ``journal``, by a caller
+    that needed it first (the command line), so it is not read twice.
+    """
     from .dsl import parse
 
-    try:
-        snapshot = journal.load(run_id)
-    except KeyError:
-        raise RunError(f"no run {run_id!r} in the store {journal!r}") from None
+    if snapshot is None:
+        try:
+            snapshot = journal.load(run_id)
+        except KeyError:
+            raise RunError(f"no run {run_id!r} in the store {journal!r}") from None
     run = snapshot.run
     verb = "retry" if retry else "resume"
     if run.state is RunState.SUCCEEDED:

@@ -248,6 +248,7 @@ def _continue(
         recorded_workflow_path,
         registry_for_resume,
     )
+    from ..workflow import resume as resume_run
     from .report import counts_line, explain_from_journal, print_task_table, quiet_task_logs
 
     quiet_task_logs()
@@ -267,8 +268,15 @@ def _continue(
                 sources=_sources(snapshot) if events is None else None,
                 default_executor=recorded_default_executor(snapshot),
             )
-        call = Workflow.retry if retry else Workflow.resume
-        result = call(run_id, store=journal, events=events, workflow=workflow, force=force)
+        result = resume_run(
+            journal,
+            run_id,
+            events=events,
+            workflow=workflow,
+            force=force,
+            retry=retry,
+            snapshot=snapshot,
+        )
         explanation = [] if result.succeeded else explain_from_journal(result, journal, store)
     if as_json:
         typer.echo(json.dumps({"id": result.id, "status": result.status, "error": result.error}))
