@@ -226,9 +226,32 @@ class Engine(Scheduler):
     def _on_done(
         self, frame: TaskFrame, token: int, result: Any, error: BaseException | None
     ) -> None:
-        """Completion callback of every attempt; runs in the executor's thread."""
-        self._inbox.put((frame, token, result, error))
-        self._pump()
+        """Completion callback of every attempt; runs in the executor's thread.
+
+        With the lock free (a chain, or a group's members finishing apart) the
+        completion is handled here and now; otherwise it waits in the inbox
+        for the thread holding the lock (see :meth:`_pump`).
+        """
+        lock = self._lock
+        if not lock.acquire(blocking=False):
+            self._inbox.put((frame, token, result, error))
+            self._pump()
+            return
+        try:
+            if self._error is None:
+                if not self._inbox.empty():  # earlier arrivals first
+                    self._drain_inbox()
+                self._on_attempt_done(frame, token, result, error)
+                self._step()
+                if self._finished():
+                    self._wake.set()
+        except BaseException as exc:  # surfaced by the calling thread
+            self._error = exc
+            self._wake.set()
+        finally:
+            lock.release()
+        if not self._inbox.empty():  # arrived while this thread held the lock
+            self._pump()
 
     def _pump(self) -> None:
         """Handle queued completions, unless another thread is already at it.

@@ -270,6 +270,14 @@ class Scheduler:
                 self._rec(node.task, frame.round, TaskState.FAILED, descriptor=0, error=error)
                 self._after_attempts(frame, AttemptResult(0, None, error, None), recorded=True)
                 return
+            if result.descriptor == 1 and node.plain:
+                # The common case, the short way: a success that chooses no
+                # branch.  What _after_attempts does, then its completion at
+                # once rather than queued (this is not called from _complete).
+                value = result.result
+                self._succeeded(node.task, frame.round, 1, value)
+                self._complete(frame, tuple.__new__(Outcome, (True, 1, value, None, ())))
+                return
         elif isinstance(result.exception, NeedsOperator):
             self._pause(frame, result)
             return
