@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from volnux.states import TaskState
 from volnux.store.base import ErrorInfo, TaskRecord
-from volnux.store.batch import RecordEncoder, encode_record
+from volnux.store.batch import RecordEncoder, decode_batch, encode_record
 
 times = st.floats(allow_nan=False, allow_infinity=False, width=64)
 # (data, codec) as the journal hands them over: no result, JSON text, or another codec's output.
@@ -69,3 +69,38 @@ def test_fast_encoder_forgets_names_past_its_bound() -> None:
         fast(TaskRecord("r", f"n{i}", TaskState.RUNNING, 1, 1.0), None, None)
     assert len(fast._names) <= RecordEncoder.MAX_NAMES
     assert fast(TaskRecord("r", "n1", TaskState.RUNNING, 1, 1.0), None, None).startswith('["n1",')
+
+
+def _read_back(text: str) -> list[TaskRecord]:
+    def no_codec(codec: str, data: bytes | str, place: str) -> object:
+        raise AssertionError(f"no codec expected, got {codec} at {place}")
+
+    return decode_batch("[" + text + "]", "r", lambda value, _: TaskState(value), no_codec, str)
+
+
+@given(at=times, retry_at=st.none() | times)
+def test_times_read_back_as_exactly_the_same_floats(at: float, retry_at: float | None) -> None:
+    # Written with 17 significant digits, not repr: the same float must come
+    # back, and a float it must stay (100.0 and -0.0 would read back as ints).
+    for rec in (
+        TaskRecord("r", "A", TaskState.RUNNING, 1, at),
+        TaskRecord("r", "A", TaskState.RETRYING, 1, at, next_attempt_at=retry_at),
+    ):
+        (back,) = _read_back(RecordEncoder()(rec, None, None))
+        assert back == rec
+        assert type(back.at) is float and math.copysign(1, back.at) == math.copysign(1, at)
+        assert back.next_attempt_at is None or type(back.next_attempt_at) is float
+
+
+@pytest.mark.parametrize(
+    ("at", "written"),
+    [(100.0, "100.0"), (-0.0, "-0.0"), (1e22, "1e+22"), (0.1, "0.10000000000000001")],
+)
+def test_times_that_look_like_integers_stay_floats(at: float, written: str) -> None:
+    for fast in (True, False):
+        rec = TaskRecord("r", "A", TaskState.RUNNING, 1, at, note=None if fast else "n")
+        text = RecordEncoder()(rec, None, None)  # a note takes the general encoder
+        assert f",{written}," in text
+        (back,) = _read_back(text)
+        assert back.at == at and type(back.at) is float
+        assert math.copysign(1, back.at) == math.copysign(1, at)
