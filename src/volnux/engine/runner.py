@@ -232,25 +232,12 @@ class Engine(Scheduler):
         completion is handled here and now; otherwise it waits in the inbox
         for the thread holding the lock (see :meth:`_pump`).
         """
-        lock = self._lock
-        if not lock.acquire(blocking=False):
+        if self._lock.acquire(blocking=False):
+            self._handle((frame, token, result, error))
+            if not self._inbox.empty():  # arrived while this thread held the lock
+                self._pump()
+        else:
             self._inbox.put((frame, token, result, error))
-            self._pump()
-            return
-        try:
-            if self._error is None:
-                if not self._inbox.empty():  # earlier arrivals first
-                    self._drain_inbox()
-                self._on_attempt_done(frame, token, result, error)
-                self._step()
-                if self._finished():
-                    self._wake.set()
-        except BaseException as exc:  # surfaced by the calling thread
-            self._error = exc
-            self._wake.set()
-        finally:
-            lock.release()
-        if not self._inbox.empty():  # arrived while this thread held the lock
             self._pump()
 
     def _pump(self) -> None:
@@ -266,17 +253,26 @@ class Engine(Scheduler):
         while not inbox.empty():
             if not lock.acquire(blocking=False):
                 return
-            try:
-                if self._error is None:
-                    self._drain_inbox()
-                    self._step()
-                    if self._finished():
-                        self._wake.set()
-            except BaseException as exc:  # surfaced by the calling thread
-                self._error = exc
-                self._wake.set()
-            finally:
-                lock.release()
+            self._handle()
+
+    def _handle(
+        self, item: tuple[TaskFrame, int, Any, BaseException | None] | None = None
+    ) -> None:
+        """With the lock held: take the inbox's completions, then ``item``; decide,
+        journal, act; release the lock."""
+        try:
+            if self._error is None:
+                self._drain_inbox()  # earlier arrivals first
+                if item is not None:
+                    self._on_attempt_done(*item)
+                self._step()
+                if self._finished():
+                    self._wake.set()
+        except BaseException as exc:  # surfaced by the calling thread
+            self._error = exc
+            self._wake.set()
+        finally:
+            self._lock.release()
 
     def _drain_inbox(self) -> None:
         # Only the lock holder takes from the inbox, so "not empty" means an
