@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -31,7 +32,9 @@ def test_import_builds_no_parser() -> None:
         assert parser._local.parser is not None
         """
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    # Without the cache: with it, a text parsed before never builds a parser.
+    env = {**os.environ, "VOLNUX_CACHE_DIR": "off"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
 def test_parse_file(tmp_path: Path) -> None:

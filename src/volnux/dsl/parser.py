@@ -18,12 +18,12 @@ from importlib import resources
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
-from volnux.errors import PointyError, VolnuxError
+from volnux.errors import PointyError
 from volnux.graph.model import Block, Graph
 
 from .builder import GraphBuilder, Source
 
-__all__ = ["parse", "parse_file"]
+__all__ = ["parse"]
 
 
 class _PerThread(threading.local):
@@ -44,24 +44,19 @@ def _cache_file() -> str | bool:
 
     Building them takes about 25 ms, a good part of a ``volnux runs resume``
     before its first task; lark then loads them in about 5.  The file is a
-    pickle, so it is only kept in a folder that this user alone can write
-    (``$VOLNUX_CACHE_DIR``, else ``$XDG_CACHE_HOME/volnux`` or
-    ``~/.cache/volnux``); lark rebuilds it when the grammar or lark changes.
+    pickle, kept in the user's cache folder (see
+    :func:`volnux.dsl.cache.cache_dir`); lark rebuilds it when the grammar or
+    lark changes.
     """
     import hashlib
 
     import lark
 
-    base = os.environ.get("VOLNUX_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "volnux"
-    )
-    try:
-        os.makedirs(base, mode=0o700, exist_ok=True)
-        info = os.stat(base)
-    except OSError:
+    from .cache import cache_dir
+
+    base = cache_dir()
+    if base is None:
         return False
-    if info.st_uid != os.getuid() or info.st_mode & 0o022:
-        return False  # others could plant a pickle there
     digest = hashlib.sha256(_grammar().encode()).hexdigest()[:16]
     return os.path.join(base, f"pointy-{lark.__version__}-{digest}.lark")
 
@@ -83,7 +78,10 @@ def _parser() -> tuple[Lark, GraphBuilder]:
 
 
 def parse(text: str, filename: str = "<text>") -> Graph:
-    """Parse Pointy-lang ``text``; errors name ``filename``, line and column."""
+    """Parse Pointy-lang ``text``; errors name ``filename``, line and column.
+
+    This always parses; :func:`volnux.dsl.parse` first looks in the cache.
+    """
     # An editor's byte-order mark is not part of the program; dropping it keeps
     # columns on line 1 as the author sees them.
     body = text[1:] if text.startswith("\ufeff") else text
@@ -98,22 +96,6 @@ def parse(text: str, filename: str = "<text>") -> Graph:
         builder.reset(Source("", filename))  # drop the text; it may be large
     root, directives = result
     return Graph(root=root, directives=directives, source=text, filename=filename)
-
-
-def parse_file(path: str | os.PathLike[str]) -> Graph:
-    """Read and parse a ``.pty`` file; unreadable files raise VolnuxError."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise VolnuxError(f"cannot read workflow file {path}: {exc.strerror or exc}") from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise VolnuxError(
-            f"cannot read workflow file {path}: not UTF-8 text (byte {exc.start})"
-        ) from exc
-    return parse(text, filename=os.fspath(path))
 
 
 # -- syntax errors -------------------------------------------------------------
