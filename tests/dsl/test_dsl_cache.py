@@ -12,6 +12,7 @@ import pytest
 
 from volnux.dsl import cache, parse
 from volnux.dsl import parser as uncached
+from volnux.graph.model import Graph, Group, Task, iter_blocks
 
 TEXT = "@mode: CFG\nValidate -> Charge@1.2 * 3 (0 -> Refund, 1 -> Ship || Notify) |-> Done\n"
 
@@ -123,3 +124,27 @@ def test_pruning_keeps_the_most_recently_used(own_cache: Path) -> None:
     assert len(entries(own_cache)) == 6
     kept = [parse(t) for t in texts if cache.load(t, "<text>") is not None]
     assert texts[0] in [g.source for g in kept]
+
+
+SAMPLES = sorted((Path(__file__).parent / "samples").glob("*.pty"))
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
+def test_a_pickled_graph_keeps_what_equality_ignores(path: Path) -> None:
+    # The cache stores pickles, and the model pickles as fields rebuilt by
+    # __init__: positions, brackets, source and file name must survive too.
+    graph = uncached.parse(path.read_text(encoding="utf-8"), str(path))
+    back = pickle.loads(pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == graph
+    assert (back.source, back.filename) == (graph.source, graph.filename)
+
+    assert hidden_fields(back) == hidden_fields(graph)
+
+
+def hidden_fields(graph: Graph) -> list[object]:
+    """What graph equality ignores: each task's and group's positions and bracket."""
+    return [
+        (b.pos, getattr(b, "bracket", None), [branch.pos for branch in b.branches])
+        for b in iter_blocks(graph.root)
+        if isinstance(b, Task | Group)
+    ]
