@@ -7,9 +7,12 @@
    it, and the time to the start of the first pending task is measured:
    from the start of ``volnux runs resume`` less the interpreter's own
    start-up (best of ``--repeat`` crashed runs; once with Volnux compiled
-   from source, once with its bytecode compiled beforehand), from the start
-   of a Python process's code (``import volnux`` included), and from the
-   call to ``Workflow.resume``.
+   from source, once with its bytecode compiled beforehand, and once more
+   with bytecode but without the parse cache, as on another machine than
+   the one that ran it), from the start of a Python process's code
+   (``import volnux`` included), and from the call to ``Workflow.resume``.
+   Every process here shares one fresh parse cache (``VOLNUX_CACHE_DIR``):
+   the crashed run leaves its workflow there, as it would on its machine.
 2. Rehydration: a 10,000-task run is journaled, then read back: loading its
    records (``journal.load``) and folding them into task states
    (``rehydrate``), best of 5.
@@ -75,7 +78,7 @@ def crashed_run(tmp: Path, n: int, name: str) -> tuple[Path, Path]:
     events = tmp / "bench_events.py"
     events.write_text(EVENTS)
     db = tmp / f"{name}.db"
-    env = {**os.environ, "PYTHONPATH": str(SRC), "BENCH_STOP_AT": str(n // 2)}
+    env = {**_env(tmp), "BENCH_STOP_AT": str(n // 2)}
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(db), str(events), str(n)], env=env)
     _wait_for_running(db, f"Step#{n // 2}")
     proc.send_signal(signal.SIGKILL)
@@ -87,7 +90,7 @@ def resume_latency(tmp: Path, n: int) -> dict[str, float]:
     """Seconds to the first pending task: from the process's code, from resume()."""
     db, events = crashed_run(tmp, n, f"api-{n}")
     first = tmp / f"first-api-{n}"
-    env = {**os.environ, "PYTHONPATH": str(SRC), "BENCH_FIRST_START": str(first)}
+    env = {**_env(tmp), "BENCH_FIRST_START": str(first)}
     out = subprocess.run(
         [sys.executable, "-c", RESUMER, str(db), str(events)],
         env=env,
@@ -100,7 +103,14 @@ def resume_latency(tmp: Path, n: int) -> dict[str, float]:
     return {"from_process_start_s": started - t0, "from_resume_call_s": started - t1}
 
 
-def cli_latency(tmp: Path, n: int, *, bytecode: bool, repeat: int = 3) -> dict[str, float]:
+def _env(tmp: Path) -> dict[str, str]:
+    """The environment of every process here: Volnux from this checkout, one parse cache."""
+    return {**os.environ, "PYTHONPATH": str(SRC), "VOLNUX_CACHE_DIR": str(tmp / "cache")}
+
+
+def cli_latency(
+    tmp: Path, n: int, *, bytecode: bool, repeat: int = 3, cache: bool = True
+) -> dict[str, float]:
     """``volnux runs resume`` from its start to the first pending task, less
     the interpreter's own start-up (``python -c pass``, best of 5); the best
     of ``repeat`` crashed runs.
@@ -109,7 +119,7 @@ def cli_latency(tmp: Path, n: int, *, bytecode: bool, repeat: int = 3) -> dict[s
     ``pip install`` leaves them; without, they are compiled from source on
     every start (``PYTHONDONTWRITEBYTECODE``, as this project's machines set).
     """
-    env = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**_env(tmp), "PYTHONDONTWRITEBYTECODE": "1"}
     if bytecode:  # a compiled copy of the sources, so the checkout is left alone
         copy = tmp / "compiled-src"
         if not copy.exists():
@@ -119,13 +129,14 @@ def cli_latency(tmp: Path, n: int, *, bytecode: bool, repeat: int = 3) -> dict[s
     startup = min(_wall([sys.executable, "-c", "pass"]) for _ in range(5))
     best = float("inf")
     for i in range(repeat):
-        db, events = crashed_run(tmp, n, f"cli-{n}-{bytecode}-{i}")
-        first = tmp / f"first-cli-{n}-{bytecode}-{i}"
+        db, events = crashed_run(tmp, n, f"cli-{n}-{bytecode}-{cache}-{i}")
+        first = tmp / f"first-cli-{n}-{bytecode}-{cache}-{i}"
         command = [sys.executable, "-m", "volnux", "runs", "resume", "bench", "--store", str(db)]
         began = time.time()
         subprocess.run(
             [*command, "--events", str(events)],
-            env={**env, "BENCH_FIRST_START": str(first)},
+            env={**env, "BENCH_FIRST_START": str(first)}
+            | ({} if cache else {"VOLNUX_CACHE_DIR": "off"}),
             capture_output=True,
             check=True,
         )
@@ -206,6 +217,9 @@ def main() -> None:
         latency = resume_latency(tmp, args.chain)
         cli = cli_latency(tmp, args.chain, bytecode=False, repeat=args.repeat)
         cli_compiled = cli_latency(tmp, args.chain, bytecode=True, repeat=args.repeat)
+        cli_uncached = cli_latency(
+            tmp, args.chain, bytecode=True, repeat=args.repeat, cache=False
+        )
         big_resume = resume_latency(tmp, args.big)
         big = rehydration(tmp, args.big)
     if args.json:
@@ -213,6 +227,7 @@ def main() -> None:
             "resume": latency,
             "resume_cli": cli,
             "resume_cli_bytecode": cli_compiled,
+            "resume_cli_bytecode_uncached": cli_uncached,
             "resume_big": big_resume,
             "rehydrate": big,
         }
@@ -228,6 +243,10 @@ def main() -> None:
         " beforehand (as an installed package has it)"
     )
     print(
+        f"  {cli_uncached['command_s'] * 1000:7.1f} ms the same without the parse cache"
+        " (resumed on another machine than the one that ran it)"
+    )
+    print(
         f"  {latency['from_process_start_s'] * 1000:7.1f} ms after the process's code starts"
         " (import volnux included)"
     )
@@ -235,7 +254,7 @@ def main() -> None:
     print(f"resume a {args.big}-task chain killed halfway; first pending task starts:")
     print(
         f"  {big_resume['from_resume_call_s'] * 1000:7.1f} ms after Workflow.resume() is called"
-        " (parse, load, fold, compare, replay)"
+        " (cached parse, load, fold, compare, replay)"
     )
     total = big["load_s"] + big["rehydrate_s"]
     print(

@@ -53,8 +53,9 @@ def test_journal_bench_reports_each_case() -> None:
 
 def test_recovery_bench_resumes_and_rehydrates() -> None:
     data = run_bench("recovery.py", "--chain", "20", "--big", "200", "--repeat", "1")
-    assert set(data) == {"resume", "resume_cli", "resume_cli_bytecode", "resume_big", "rehydrate"}
-    for key in ("resume_cli", "resume_cli_bytecode"):
+    clis = {"resume_cli", "resume_cli_bytecode", "resume_cli_bytecode_uncached"}
+    assert set(data) == {"resume", "resume_big", "rehydrate", *clis}
+    for key in clis:
         assert positive(data[key]["command_s"])
     for key in ("resume", "resume_big"):
         assert positive(data[key]["from_process_start_s"])
