@@ -10,7 +10,7 @@ one about 300 ms.
 The folder is the user's cache folder (:func:`cache_dir`): entries are
 pickles, so it is used only when no other user can write to it.  An entry is
 named by a digest of the text, its file name, and this version of the
-grammar, the graph builder and the graph model, so a changed parser never
+grammar, the graph builder, the graph model and lark, so a changed parser never
 loads an old entry; an entry that cannot be read, or holds anything but the
 graph of exactly that text, is deleted and the text parsed again.  At most
 :data:`MAX_ENTRIES` are kept, the least recently used going first.
@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.util
 import itertools
 import os
 import pickle
@@ -92,7 +93,11 @@ def _graphs() -> Path | None:
 @functools.cache
 def _code_key() -> bytes:
     digest = hashlib.sha256(f"{FORMAT} {sys.version_info[:2]}".encode())
-    for source in _SOURCES:
+    # lark's version too (its __init__ states it), found without importing lark.
+    lark = importlib.util.find_spec("lark")
+    if lark is None or lark.origin is None:
+        return b""
+    for source in (*_SOURCES, Path(lark.origin)):
         try:
             digest.update(source.read_bytes())
         except OSError:  # not installed as files: no stable key, so no cache
