@@ -38,12 +38,6 @@ class NodePlan:
     piped_in: bool
     #: How a successful result is judged (None: every success counts).
     evaluation: ResultEvaluation | None = None
-    #: No evaluation and no branches: a success needs no decision (the
-    #: engine's short path, see Scheduler._attempt_ended).
-    plain: bool = dataclasses.field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "plain", self.evaluation is None and not self.task.branches)
 
 
 @dataclass(frozen=True, slots=True)

@@ -234,11 +234,9 @@ class Engine(Scheduler):
         """
         if self._lock.acquire(blocking=False):
             self._handle((frame, token, result, error))
-            if not self._inbox.empty():  # arrived while this thread held the lock
-                self._pump()
         else:
             self._inbox.put((frame, token, result, error))
-            self._pump()
+        self._pump()  # what arrived while another thread, or this one, held the lock
 
     def _pump(self) -> None:
         """Handle queued completions, unless another thread is already at it.

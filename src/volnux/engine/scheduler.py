@@ -268,15 +268,9 @@ class Scheduler:
                     "or configure a codec for this type)",
                 )
                 self._rec(node.task, frame.round, TaskState.FAILED, descriptor=0, error=error)
-                self._after_attempts(frame, AttemptResult(0, None, error, None), recorded=True)
-                return
-            if result.descriptor == 1 and node.plain:
-                # The common case, the short way: a success that chooses no
-                # branch.  What _after_attempts does, then its completion at
-                # once rather than queued (this is not called from _complete).
-                value = result.result
-                self._succeeded(node.task, frame.round, 1, value)
-                self._complete(frame, tuple.__new__(Outcome, (True, 1, value, None, ())))
+                self._after_attempts(
+                    frame, AttemptResult(0, None, error, None), recorded=True, at_once=True
+                )
                 return
         elif isinstance(result.exception, NeedsOperator):
             self._pause(frame, result)
@@ -300,7 +294,7 @@ class Scheduler:
                 else:
                     self._begin_attempt(frame)
                 return
-        self._after_attempts(frame, result)
+        self._after_attempts(frame, result, at_once=True)
 
     def _pause(self, frame: TaskFrame, result: AttemptResult) -> None:
         """An event needs an operator: park the task and stop starting others."""
@@ -315,36 +309,52 @@ class Scheduler:
             self._timers.clear()
 
     def _after_attempts(
-        self, frame: TaskFrame, result: AttemptResult, *, recorded: bool = False
+        self,
+        frame: TaskFrame,
+        result: AttemptResult,
+        *,
+        recorded: bool = False,
+        at_once: bool = False,
     ) -> None:
-        """The task's attempts are over: record it, then pick its branch."""
+        """The task's attempts are over: record it, then pick its branch.
+
+        With ``at_once`` (an attempt just ended: the caller is not inside
+        :meth:`_complete`), a task with no branch to choose completes here
+        rather than through the completion queue; a replayed outcome, met
+        while starting blocks, is queued, so a long chain stays a loop.
+        """
         task = frame.node.task
-        replayed = self._replay is not None and (task.id, frame.round) in self._replay.outcomes
-        if result.descriptor == 0:
+        replay = self._replay
+        replayed = replay is not None and (task.id, frame.round) in replay.outcomes
+        descriptor, value = result.descriptor, result.result
+        if descriptor == 0:
             error = result.error or ErrorInfo("Failure", "failed")
             if not recorded and not replayed:
-                value = result.result
-                if value is not None:
+                kept = value
+                if kept is not None:
                     try:  # a failure's value is kept if the journal can keep it
-                        self.journal.check_result(task.id, value)
+                        self.journal.check_result(task.id, kept)
                     except UnencodableResult:
-                        value = None
+                        kept = None
                 self._rec(
                     task,
                     frame.round,
                     TaskState.FAILED,
                     descriptor=0,
                     error=error,
-                    result=value,
+                    result=kept,
                 )
-            failure = FailureInfo(task.id, error.type, error.message, result.result)
+            failure = FailureInfo(task.id, error.type, error.message, value)
             outcome = Outcome(False, 0, None, failure, (task.id,))
         else:
             if not replayed:
-                self._succeeded(task, frame.round, result.descriptor, result.result)
-            outcome = tuple.__new__(Outcome, (True, result.descriptor, result.result, None, ()))
-        if not task.branches and outcome.descriptor < 2:
-            self._done.append((frame, outcome))  # nothing to choose: the task is done
+                self._succeeded(task, frame.round, descriptor, value)
+            outcome = tuple.__new__(Outcome, (True, descriptor, value, None, ()))
+        if descriptor < 2 and not task.branches:  # nothing to choose: the task is done
+            if at_once:
+                self._complete(frame, outcome)
+            else:
+                self._done.append((frame, outcome))
         else:
             self._branch(frame, task, outcome)
 
