@@ -105,10 +105,7 @@ class RecordEncoder:
             name = self._names.get(node_id)
             if name is None:
                 name = self._name(node_id)
-            when = _TIME % at
-            if "." not in when and "e" not in when:
-                when += ".0"
-            head = f"[{name},{round_},{attempt},{self._states[state]},{when},"
+            head = f"[{name},{round_},{attempt},{self._states[state]},{_time(at)},"
             if codec is None:
                 if descriptor is None:
                     return head + "null,null,null,null,null,null]"

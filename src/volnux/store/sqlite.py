@@ -29,7 +29,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, TypeVar
@@ -206,33 +206,34 @@ class SQLiteJournal:
                     data, codec = encode(rec.node_id, result)
             mixed = mixed or rec.run_id != run_id
             texts.append(encode_record(rec, data, codec))
+        parts: Iterable[tuple[str, list[str]]] = ((run_id, texts),)
+        if mixed:  # one row per run
+            grouped: dict[str, list[str]] = {}
+            for rec, text in zip(records, texts, strict=True):
+                grouped.setdefault(rec.run_id, []).append(text)
+            parts = grouped.items()
         next_seq = self._next_seq
-        if not mixed:  # the engine's case: one run, one row, one statement
-            with self._lock:
-                seq = next_seq.get(run_id) or self._last_seq(run_id) + 1
-                self._insert(_INSERT_BATCH, (run_id, seq, "[" + ",".join(texts) + "]"), run_id)
-                next_seq[run_id] = seq + 1  # counted only once written
-            return
-        parts: dict[str, list[str]] = {}
-        for rec, text in zip(records, texts, strict=True):
-            parts.setdefault(rec.run_id, []).append(text)
         with self._lock:
             rows = []
-            for run, run_texts in parts.items():
+            for run, run_texts in parts:
                 seq = next_seq.get(run) or self._last_seq(run) + 1
                 rows.append((run, seq, "[" + ",".join(run_texts) + "]"))
-            values = tuple(v for row in rows for v in row)
-            self._insert(_insert_batches(len(rows)), values, *parts)
+            self._insert(rows)
             for run, seq, _ in rows:  # counted only once written
                 next_seq[run] = seq + 1
 
-    def _insert(self, sql: str, values: tuple[Any, ...], *runs: str) -> None:
-        """Run one INSERT of batch rows for ``runs``."""
+    def _insert(self, rows: list[tuple[str, int, str]]) -> None:
+        """Insert batch rows (usually one) with one statement."""
+        values: tuple[str | int, ...]
+        if len(rows) == 1:
+            sql, values = _INSERT_BATCH, rows[0]
+        else:
+            sql, values = _insert_batches(len(rows)), tuple(v for row in rows for v in row)
         try:
             # One statement in autocommit mode is its own atomic transaction.
             self._conn.execute(sql, values)
         except sqlite3.IntegrityError as exc:
-            raise self._unknown_run(exc, set(runs)) from exc
+            raise self._unknown_run(exc, {row[0] for row in rows}) from exc
         except sqlite3.Error as exc:
             raise self._failure(exc, "recording task transitions") from exc
 
