@@ -107,7 +107,7 @@ def _code_key() -> bytes:
 
 def _entry(text: str, filename: str) -> Path | None:
     folder = _graphs()
-    code = _code_key() if folder is not None else b""
+    code = _code_key()
     if folder is None or not code:
         return None
     digest = hashlib.sha256(code)
