@@ -128,7 +128,7 @@ def test_list_runs_puts_the_later_written_first_on_ties(db_path: Path) -> None:
 
 def stored_records(db_path: Path) -> list[list[Any]]:
     """Every stored record, batch rows unpacked (see volnux.store.batch)."""
-    rows = raw(db_path, "SELECT records FROM task_records ORDER BY run_id, seq")
+    rows = raw(db_path, "SELECT records FROM task_records ORDER BY key")
     return [record for (text,) in rows for record in json.loads(text)]
 
 
@@ -315,22 +315,127 @@ def test_two_journals_initialise_one_new_file(db_path: Path) -> None:
         assert second.load("run-1").run.id == "run-1"
 
 
-def test_a_version_1_journal_gains_the_log_table_and_keeps_its_runs(tmp_path: Path) -> None:
+def old_journal(path: Path, version: int, batches: dict[str, int]) -> None:
+    """A journal as a Volnux that knew only schema ``version`` (1 or 2) left it.
+
+    Each run of ``batches`` gets that many one-record batches, the runs'
+    batches interleaved (runs written at once), in that layout's own columns.
+    """
+    from volnux.store.batch import encode_record
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("BEGIN IMMEDIATE")
+    apply_migrations(conn, 0, MIGRATIONS[:version])
+    for i, run_id in enumerate(batches):
+        conn.execute(
+            "INSERT INTO runs (id, workflow, filename, text, fingerprint, events, state,"
+            " created_at, updated_at) VALUES (?, 'w', 'w.pty', 'a -> b', 'fp', '[[], {}]',"
+            " 'running', ?, ?)",
+            (run_id, 100.0 + i, 100.0 + i),
+        )
+    for seq in range(1, max(batches.values()) + 1):
+        for run_id, count in batches.items():
+            if seq <= count:
+                record = make_task(f"n{seq}", run_id=run_id, result=seq)
+                text = encode_record(record, str(seq), "json")
+                conn.execute(
+                    "INSERT INTO task_records (run_id, seq, records) VALUES (?, ?, ?)",
+                    (run_id, seq, f"[{text}]"),
+                )
+    conn.execute("COMMIT")
+    conn.close()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_journal_is_upgraded_and_keeps_its_runs(tmp_path: Path, version: int) -> None:
     from volnux.store.base import LogEntry
 
-    path = tmp_path / "v1.db"
+    path = tmp_path / f"v{version}.db"
+    old_journal(path, version, {"b-run": 3, "a-run": 2})
     with SQLiteJournal(path) as journal:
-        journal.create_run(make_run())
-    # Turn it back into what a Volnux that knew schema version 1 left behind.
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("DROP TABLE task_logs")
-    conn.execute("PRAGMA user_version = 1")
-    conn.close()
-    with SQLiteJournal(path) as journal:
-        assert journal.load("run-1").run == make_run()
-        journal.add_logs([LogEntry("run-1", "fetch", 1, 1.0, 20, "hello")])
-        assert [e.message for e in journal.logs("run-1")] == ["hello"]
+        for run_id, count in (("b-run", 3), ("a-run", 2)):
+            tasks = journal.load(run_id).tasks
+            assert [(t.node_id, t.result) for t in tasks] == [
+                (f"n{i}", i) for i in range(1, count + 1)
+            ]
+        # An upgraded run goes on numbering its batches after its old ones.
+        journal.record([make_task("later", run_id="a-run")])
+        assert [t.node_id for t in journal.load("a-run").tasks] == ["n1", "n2", "later"]
+        # A new run takes a number above the old ones.
+        journal.create_run(make_run("new-run"))
+        journal.record([make_task("first", run_id="new-run")])
+        assert [t.node_id for t in journal.load("new-run").tasks] == ["first"]
+        assert len(journal.load("b-run").tasks) == 3
+        journal.add_logs([LogEntry("a-run", "n1", 1, 1.0, 20, "hello")])
+        assert [e.message for e in journal.logs("a-run")] == ["hello"]
     assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
+    assert raw(path, "SELECT id, num FROM runs ORDER BY num") == [
+        ("b-run", 1), ("a-run", 2), ("new-run", 3)
+    ]  # fmt: skip
+    keys = [key for (key,) in raw(path, "SELECT key FROM task_records ORDER BY key")]
+    assert keys == [(1 << 32) + s for s in (1, 2, 3)] + [(2 << 32) + s for s in (1, 2, 3)] + [
+        (3 << 32) + 1
+    ]
+
+
+def test_batches_are_keyed_by_run_number_then_write_order(db_path: Path) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run("one"))
+        journal.create_run(make_run("two"))
+        journal.record([make_task("a", run_id="two")])
+        journal.record([make_task("b", run_id="one"), make_task("c", run_id="two")])
+        journal.record([make_task("d", run_id="one")])
+    with SQLiteJournal(db_path) as journal:  # a new process counts on from the file
+        journal.record([make_task("e", run_id="two")])
+        assert [t.node_id for t in journal.load("one").tasks] == ["b", "d"]
+        assert [t.node_id for t in journal.load("two").tasks] == ["a", "c", "e"]
+    assert raw(db_path, "SELECT key >> 32, key & 4294967295 FROM task_records ORDER BY key") == [
+        (1, 1), (1, 2), (2, 1), (2, 2), (2, 3)
+    ]  # fmt: skip
+
+
+def test_a_run_number_is_never_reused_after_a_run_is_deleted_by_hand(db_path: Path) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run("gone"))
+        journal.record([make_task("old", run_id="gone")])
+    conn = sqlite3.connect(db_path)
+    conn.execute("DELETE FROM runs WHERE id = 'gone'")
+    conn.commit()
+    conn.close()
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run("new"))
+        assert journal.load("new").tasks == []  # not the deleted run's batches
+    assert raw(db_path, "SELECT num FROM runs") == [(2,)]
+
+
+def test_a_run_with_no_batch_numbers_left_is_refused_before_writing(db_path: Path) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run("full"))
+        journal.create_run(make_run("next"))
+        journal.record([make_task("x", run_id="next")])
+        # As if "full" had written 2**32 - 1 batches already.
+        journal._conn.execute(
+            "INSERT INTO task_records (key, records) VALUES (?, '[]')", ((1 << 32) + (1 << 32) - 1,)
+        )
+        with pytest.raises(StoreError, match="no batch numbers left"):
+            journal.record([make_task("y", run_id="full")])
+        assert [t.node_id for t in journal.load("next").tasks] == ["x"]
+
+
+@pytest.mark.parametrize("num", [None, 0, -1, "seven", 1.5, 1 << 31])
+def test_a_damaged_run_number_is_a_corrupt_store_error(db_path: Path, num: Any) -> None:
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE runs SET num = ?", (num,))
+    conn.commit()
+    conn.close()
+    with SQLiteJournal(db_path) as journal:
+        with pytest.raises(CorruptStoreError, match="number"):
+            journal.load("run-1")
+        with pytest.raises(CorruptStoreError, match="number"):
+            journal.record([make_task("a")])
 
 
 @pytest.mark.parametrize("text", ["not json", "[1, 2]", '[["n", 0, 1, "running"]]', "{}"])

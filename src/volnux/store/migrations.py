@@ -11,12 +11,22 @@ Opening a journal applies, in order and in one transaction, every step whose
 number is above the file's version.  A step, once released, never changes:
 a schema change is a new step appended to :data:`MIGRATIONS`.
 
-Schema, version 2::
+Schema, version 3::
 
-    runs          one row per run; cancel_requested is the cross-process flag
-    task_records  append-only task transitions; seq (the rowid) is write order
+    runs          one row per run; cancel_requested is the cross-process flag;
+                  num (version 3) numbers runs from 1 in creation order
+    task_records  append-only batches of task transitions, keyed
+                  num * 2**32 + batch number (version 3; see below)
     run_notes     append-only notes about runs
     task_logs     append-only log lines of task attempts (version 2)
+
+A run's batches are numbered from 1 in write order.  Up to version 2 they
+were keyed ``(run_id, seq)`` in a WITHOUT ROWID table; version 3 keys them
+by one integer, the rowid, that puts the run's number in the high 32 bits
+and the batch number in the low 32.  A run's batches are then one rowid
+range, and the newest run's next batch goes at the end of the table's
+B-tree, where SQLite appends a page instead of splitting one: about 8 us
+less per durable chain step here (``bench/engine.py``).
 
 ``result`` and ``inputs`` hold whatever their codec wrote (TEXT for JSON,
 BLOB for bytes and pickle); ``result_codec``/``inputs_codec`` name that
@@ -126,6 +136,31 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
             # Read by run (all lines, in order) or by run and node.
             "CREATE INDEX task_logs_by_run ON task_logs (run_id, node_id, seq)",
+        ),
+    ),
+    Migration(
+        3,
+        "task record batches keyed by run number and batch number",
+        (
+            "ALTER TABLE runs ADD COLUMN num INTEGER",
+            # The existing runs keep their creation order (rowid order).
+            "UPDATE runs SET num = rowid",
+            "CREATE UNIQUE INDEX runs_by_num ON runs (num)",
+            """
+            CREATE TABLE task_batches (
+                key     INTEGER PRIMARY KEY,
+                records TEXT NOT NULL
+            )
+            """,
+            # Every run has a num by now, and the foreign key kept every
+            # batch's run_id pointing at a run, so the join keeps them all.
+            """
+            INSERT INTO task_batches (key, records)
+            SELECT runs.num * 4294967296 + task_records.seq, task_records.records
+            FROM task_records JOIN runs ON runs.id = task_records.run_id
+            """,
+            "DROP TABLE task_records",
+            "ALTER TABLE task_batches RENAME TO task_records",
         ),
     ),
 )

@@ -62,27 +62,41 @@ _IMMUTABLE_SCALARS: Final = frozenset({type(None), bool, int, float, str})
 # How many checked-but-not-yet-recorded results a journal remembers.
 _ENCODED_CACHE_SIZE: Final = 256
 
+# A batch's key is its run's number (runs.num) times 2**32 plus its own
+# number, from 1 (see store/migrations.py): a run's batches are one rowid range.
+_SEQ_BITS: Final = 32
+_SEQ_MASK: Final = (1 << _SEQ_BITS) - 1
+# Run numbers above this would take keys past SQLite's 64-bit integers.
+_MAX_RUN_NUM: Final = (1 << (63 - _SEQ_BITS)) - 1
+
 # The statements of the hot path, kept as constants so that the sqlite3
 # module's statement cache prepares each one once per connection.
-_INSERT_BATCH: Final = "INSERT INTO task_records (run_id, seq, records) VALUES (?, ?, ?)"
+_INSERT_BATCH: Final = "INSERT INTO task_records (key, records) VALUES (?, ?)"
 
 
 @functools.lru_cache(maxsize=16)
 def _insert_batches(n: int) -> str:
     """The INSERT of ``n`` batch rows (one per run in a write; usually one)."""
-    return _INSERT_BATCH + ", (?, ?, ?)" * (n - 1)
+    return _INSERT_BATCH + ", (?, ?)" * (n - 1)
 
 
+# A new run's number is one above every number in use, batches included (so
+# that a run deleted by hand never lends its number, and its batches, to the
+# next).  One statement, so two processes creating runs cannot take the same.
 _INSERT_RUN: Final = (
     "INSERT INTO runs (id, workflow, filename, text, fingerprint, events, inputs,"
-    " inputs_codec, state, created_at, updated_at, ended_at, error)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " inputs_codec, state, created_at, updated_at, ended_at, error, num)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1 + max("
+    f"IFNULL((SELECT MAX(num) FROM runs), 0), IFNULL((SELECT MAX(key) FROM task_records), 0)"
+    f" >> {_SEQ_BITS:d}))"
 )
 _RUN_COLUMNS: Final = (
     "id, workflow, filename, text, fingerprint, events, inputs, inputs_codec, state,"
     " created_at, updated_at, ended_at, error"
 )
-_SELECT_TASKS: Final = "SELECT seq, records FROM task_records WHERE run_id = ? ORDER BY seq"
+_SELECT_TASKS: Final = (
+    "SELECT key, records FROM task_records WHERE key BETWEEN ? AND ? ORDER BY key"
+)
 
 
 class SQLiteJournal:
@@ -122,10 +136,10 @@ class SQLiteJournal:
         # its id cannot be reused while it is here.
         self._encoded: dict[int, tuple[Any, tuple[bytes | str | None, str | None]]] = {}
         self._lock = threading.Lock()
-        # The next record number of each run this journal has written to.  A
-        # run's records are written by one process at a time (its owner), so
-        # the number is read from the file once and then counted here.
-        self._next_seq: dict[str, int] = {}
+        # The key of the next batch of each run this journal has written to.
+        # A run's records are written by one process at a time (its owner),
+        # so the key is read from the file once and then counted here.
+        self._next_key: dict[str, int] = {}
         self._encode_record = RecordEncoder()
         self._conn = open_connection(self.path, synchronous, busy_timeout)
 
@@ -212,17 +226,21 @@ class SQLiteJournal:
             for rec, text in zip(records, texts, strict=True):
                 grouped.setdefault(rec.run_id, []).append(text)
             parts = grouped.items()
-        next_seq = self._next_seq
+        next_key = self._next_key
         with self._lock:
+            runs = []
             rows = []
             for run, run_texts in parts:
-                seq = next_seq.get(run) or self._last_seq(run) + 1
-                rows.append((run, seq, "[" + ",".join(run_texts) + "]"))
-            self._insert(rows)
-            for run, seq, _ in rows:  # counted only once written
-                next_seq[run] = seq + 1
+                key = next_key.get(run) or self._free_key(run)
+                if not key & _SEQ_MASK:  # the run's 2**32 - 1 batch numbers are used up
+                    raise StoreError(f"run {run} has no batch numbers left in {self.path}")
+                runs.append(run)
+                rows.append((key, "[" + ",".join(run_texts) + "]"))
+            self._insert(rows, runs)
+            for run, (key, _) in zip(runs, rows, strict=True):  # counted only once written
+                next_key[run] = key + 1
 
-    def _insert(self, rows: list[tuple[str, int, str]]) -> None:
+    def _insert(self, rows: list[tuple[int, str]], runs: list[str]) -> None:
         """Insert batch rows (usually one) with one statement."""
         values: tuple[str | int, ...]
         if len(rows) == 1:
@@ -233,7 +251,7 @@ class SQLiteJournal:
             # One statement in autocommit mode is its own atomic transaction.
             self._conn.execute(sql, values)
         except sqlite3.IntegrityError as exc:
-            raise self._unknown_run(exc, {row[0] for row in rows}) from exc
+            raise self._unknown_run(exc, set(runs)) from exc
         except sqlite3.Error as exc:
             raise self._failure(exc, "recording task transitions") from exc
 
@@ -251,11 +269,26 @@ class SQLiteJournal:
             rollback(conn)
             raise
 
-    def _last_seq(self, run_id: str) -> int:
-        row = self._conn.execute(
-            "SELECT MAX(seq) FROM task_records WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+    def _free_key(self, run_id: str) -> int:
+        """The key of the run's next batch, read from the file; KeyError if no such run."""
+        try:
+            row = self._conn.execute("SELECT num FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise KeyError(run_id)
+            first = self._first_key(run_id, row[0])
+            (last,) = self._conn.execute(
+                "SELECT MAX(key) FROM task_records WHERE key BETWEEN ? AND ?",
+                (first, first + _SEQ_MASK - 1),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise self._failure(exc, f"reading the task records of run {run_id}") from exc
+        return first if last is None else int(last) + 1
+
+    def _first_key(self, run_id: str, num: Any) -> int:
+        """The key of batch 1 of the run numbered ``num``."""
+        if type(num) is not int or not 1 <= num <= _MAX_RUN_NUM:
+            raise CorruptStoreError(f"{self._where(run_id, 'the number')} is {num!r}")
+        return (num << _SEQ_BITS) + 1
 
     def set_run_state(
         self, run_id: str, state: RunState, at: float, error: str | None = None
@@ -342,12 +375,16 @@ class SQLiteJournal:
                 # even while another process appends.
                 conn.execute("BEGIN")
                 try:
-                    run_row = conn.execute(
-                        f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
+                    row = conn.execute(
+                        f"SELECT num, {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
                     ).fetchone()
-                    if run_row is None:
+                    if row is None:
                         raise KeyError(run_id)
-                    task_rows = conn.execute(_SELECT_TASKS, (run_id,)).fetchall()
+                    num, run_row = row[0], row[1:]
+                    first = self._first_key(run_id, num)
+                    task_rows = conn.execute(
+                        _SELECT_TASKS, (first, first + _SEQ_MASK - 1)
+                    ).fetchall()
                     note_rows = conn.execute(
                         "SELECT kind, at, detail FROM run_notes WHERE run_id = ? ORDER BY seq",
                         (run_id,),
@@ -443,7 +480,8 @@ class SQLiteJournal:
         )
 
     def _batch_from_row(self, run_id: str, row: tuple[Any, ...]) -> list[TaskRecord]:
-        seq, text = row
+        key, text = row
+        seq = key & _SEQ_MASK
 
         def state_of(value: str, node_id: str) -> TaskState:
             return self._state(_TASK_STATES, value, run_id, f"task {node_id!r}")
