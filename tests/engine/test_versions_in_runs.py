@@ -76,3 +76,19 @@ def test_resume_resolves_bare_names_with_the_pins_the_run_started_with(tmp_path:
     resumed = Workflow.resume(run.id, store=journal, events=[ApproveV1, ApproveV2])
     assert resumed.status == "succeeded"
     assert resumed.results == {"Approve": "approved by v1"}
+
+
+def test_every_run_of_a_workflow_records_one_read_only_pin_mapping(tmp_path: Path) -> None:
+    workflow = Workflow.from_text("Charge -> Charge", EventRegistry([ChargeV2]))
+    pins = workflow.plan.pins()
+    assert workflow.plan.pins() is pins  # so a journal encodes it once for all runs
+    assert pins["Charge"].version == "2.0.0" and pins["Charge#2"] is pins["Charge"]
+    try:
+        pins["Charge"] = pins["Charge#2"]  # type: ignore[index]
+    except TypeError:
+        pass
+    else:
+        raise AssertionError("the pins of a plan could be changed")
+    with SQLiteJournal(tmp_path / "j.db") as journal:
+        first, second = workflow.run(store=journal), workflow.run(store=journal)
+        assert journal.load(first.id).run.events == journal.load(second.id).run.events == pins

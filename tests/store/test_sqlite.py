@@ -476,6 +476,25 @@ def test_each_event_pin_is_stored_once_however_many_nodes_run_it(db_path: Path) 
         assert journal.load("run-1").run.events == events
 
 
+def test_pins_shared_by_runs_are_encoded_once_and_a_changed_dict_again(db_path: Path) -> None:
+    from types import MappingProxyType
+
+    pin = EventPin("Step", "1.0", "module:steps", "sha256:s1")
+    shared = MappingProxyType({"a": pin, "b": pin})  # what Plan.pins() hands every run
+    plain = {"a": pin}
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run("r1", events=shared))
+        journal.create_run(make_run("r2", events=shared))
+        journal.create_run(make_run("r3", events=plain))
+        plain["b"] = EventPin("Other", "2.0", "module:steps", "sha256:o2")
+        journal.create_run(make_run("r4", events=plain))  # the same dict, changed
+        assert journal.load("r2").run.events == dict(shared)
+        assert journal.load("r3").run.events == {"a": pin}
+        assert journal.load("r4").run.events == plain
+    stored = raw(db_path, "SELECT events FROM runs ORDER BY num")
+    assert stored[0] == stored[1] and stored[2] != stored[3]
+
+
 def test_event_pins_written_one_per_node_still_load(db_path: Path) -> None:
     """The first journals stored {node_id: pin} objects; they read back the same."""
     with SQLiteJournal(db_path) as journal:

@@ -58,18 +58,22 @@ class Plan:
     #: Group id -> how it is judged, for groups that say so.
     groups: Mapping[str, GroupPlan] = dataclasses.field(default_factory=dict)
 
-    def pins(self) -> dict[str, EventPin]:
-        """Node id to the event code it runs (recorded with every run)."""
-        return dict(self._pins)
+    def pins(self) -> Mapping[str, EventPin]:
+        """Node id to the event code it runs (recorded with every run).
+
+        The same read-only mapping every time, so that a journal can encode a
+        plan's pins once however many runs it records.
+        """
+        return self._pins
 
     @cached_property
-    def _pins(self) -> dict[str, EventPin]:
+    def _pins(self) -> Mapping[str, EventPin]:
         # One pin per event, shared by its nodes: a journal stores each once.
         by_spec = {
             id(spec): EventPin(spec.name, str(spec.version), spec.origin, spec.fingerprint)
             for spec, _ in self._nodes_by_spec
         }
-        return {node_id: by_spec[id(n.spec)] for node_id, n in self.nodes.items()}
+        return MappingProxyType({node_id: by_spec[id(n.spec)] for node_id, n in self.nodes.items()})
 
     @cached_property
     def node_infos(self) -> Mapping[str, NodeInfo]:

@@ -31,7 +31,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Final, TypeVar
 
 from ..errors import CorruptStoreError, StoreError
@@ -141,7 +141,12 @@ class SQLiteJournal:
         # so the key is read from the file once and then counted here.
         self._next_key: dict[str, int] = {}
         self._encode_record = RecordEncoder()
+        # The last run's event pins and their JSON: runs of one workflow pass
+        # the same read-only mapping (Plan.pins), encoded once, not per run.
+        self._last_pins: tuple[Mapping[str, EventPin], str] | None = None
         self._conn = open_connection(self.path, synchronous, busy_timeout)
+        # Kept for the hot INSERT: conn.execute makes a cursor per call.
+        self._cursor = self._conn.cursor()
 
     # -- writing ---------------------------------------------------------
 
@@ -151,7 +156,13 @@ class SQLiteJournal:
             inputs, inputs_codec = self._codecs.encode_value(dict(run.inputs))
         except ValueError as exc:
             raise StoreError(f"the inputs of run {run.id} cannot be stored: {exc}") from exc
-        events = _encode_json(_pins_to_json(run.events), f"the events of run {run.id}")
+        last = self._last_pins
+        if last is not None and last[0] is run.events:
+            events = last[1]
+        else:
+            events = _encode_json(_pins_to_json(run.events), f"the events of run {run.id}")
+            if type(run.events) is MappingProxyType:  # read-only: the text stays true
+                self._last_pins = (run.events, events)
         row = (
             run.id,
             run.workflow,
@@ -249,7 +260,7 @@ class SQLiteJournal:
             sql, values = _insert_batches(len(rows)), tuple(v for row in rows for v in row)
         try:
             # One statement in autocommit mode is its own atomic transaction.
-            self._conn.execute(sql, values)
+            self._cursor.execute(sql, values)
         except sqlite3.IntegrityError as exc:
             raise self._unknown_run(exc, set(runs)) from exc
         except sqlite3.Error as exc:
