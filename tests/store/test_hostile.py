@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -18,7 +19,7 @@ from volnux.states import TaskState
 from volnux.store.migrations import LATEST_VERSION
 from volnux.store.sqlite import SQLiteJournal
 
-from .factories import file_hash, make_run, make_task
+from .factories import file_hash, make_run, make_task, old_journal
 
 CHILD = Path(__file__).with_name("journal_child.py")
 
@@ -230,6 +231,56 @@ def test_two_processes_writing_one_file_lose_nothing(tmp_path: Path) -> None:
             tasks = journal.load(run_id).tasks
             assert [t.node_id for t in tasks] == [f"n{i}" for i in range(500)]
         assert {r.id for r in journal.list_runs()} == {"run-a", "run-b"}
+
+
+MIGRATE = r"""
+import sys
+from volnux.store import SQLiteJournal
+print("opening", flush=True)
+SQLiteJournal(sys.argv[1]).close()
+print("done", flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_process_killed_while_upgrading_a_journal_leaves_it_whole(tmp_path: Path) -> None:
+    """Migration 3 rewrites every task record; a kill at any moment of it loses none."""
+    batches = {f"run-{i:03d}": 400 for i in range(250)}  # 100,000 batches
+    original = tmp_path / "v2.db"
+    old_journal(original, 2, batches)
+    # How long an upgrade takes here, to spread the kills over it.
+    probe = tmp_path / "probe.db"
+    shutil.copy(original, probe)
+    began = time.perf_counter()
+    SQLiteJournal(probe).close()
+    upgrade_s = time.perf_counter() - began
+    cut_short = 0
+    for trial, share in enumerate((0.1, 0.3, 0.5, 0.7, 0.9, 1.5)):
+        path = tmp_path / f"trial-{trial}.db"
+        shutil.copy(original, path)
+        child = subprocess.Popen(
+            [sys.executable, "-c", MIGRATE, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "opening"
+        time.sleep(upgrade_s * share)
+        os.kill(child.pid, signal.SIGKILL)
+        finished = child.stdout.read().strip() == "done"
+        child.stdout.close()
+        child.wait(timeout=30)
+        # What the killed process left: version 2 untouched, or version 3 whole.
+        version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
+        assert version in (2, LATEST_VERSION)
+        cut_short += version == 2 and not finished
+        with SQLiteJournal(path) as journal:
+            for run_id in ("run-000", "run-137", "run-249"):
+                tasks = journal.load(run_id).tasks
+                assert [(t.node_id, t.result) for t in tasks] == [
+                    (f"n{i}", i) for i in range(1, 401)
+                ]
+            count = journal._conn.execute("SELECT count(*) FROM task_records").fetchone()[0]
+            assert count == 100_000
+    assert cut_short, "no kill landed inside the upgrade; the test proved nothing"
 
 
 RACE = r"""

@@ -25,7 +25,7 @@ from volnux.store.migrations import (
 from volnux.store.sqlite import SQLiteJournal
 from volnux.store.sqlite_file import WAL_CHECKPOINT_PAGES
 
-from .factories import make_run, make_task
+from .factories import make_run, make_task, old_journal
 
 
 class DecimalCodec:
@@ -313,38 +313,6 @@ def test_two_journals_initialise_one_new_file(db_path: Path) -> None:
     with SQLiteJournal(db_path) as first, SQLiteJournal(db_path) as second:
         first.create_run(make_run())
         assert second.load("run-1").run.id == "run-1"
-
-
-def old_journal(path: Path, version: int, batches: dict[str, int]) -> None:
-    """A journal as a Volnux that knew only schema ``version`` (1 or 2) left it.
-
-    Each run of ``batches`` gets that many one-record batches, the runs'
-    batches interleaved (runs written at once), in that layout's own columns.
-    """
-    from volnux.store.batch import encode_record
-
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("BEGIN IMMEDIATE")
-    apply_migrations(conn, 0, MIGRATIONS[:version])
-    for i, run_id in enumerate(batches):
-        conn.execute(
-            "INSERT INTO runs (id, workflow, filename, text, fingerprint, events, state,"
-            " created_at, updated_at) VALUES (?, 'w', 'w.pty', 'a -> b', 'fp', '[[], {}]',"
-            " 'running', ?, ?)",
-            (run_id, 100.0 + i, 100.0 + i),
-        )
-    for seq in range(1, max(batches.values()) + 1):
-        for run_id, count in batches.items():
-            if seq <= count:
-                record = make_task(f"n{seq}", run_id=run_id, result=seq)
-                text = encode_record(record, str(seq), "json")
-                conn.execute(
-                    "INSERT INTO task_records (run_id, seq, records) VALUES (?, ?, ?)",
-                    (run_id, seq, f"[{text}]"),
-                )
-    conn.execute("COMMIT")
-    conn.close()
 
 
 @pytest.mark.parametrize("version", [1, 2])
