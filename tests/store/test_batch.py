@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import pytest
 from hypothesis import given
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from volnux.states import TaskState
 from volnux.store.base import ErrorInfo, TaskRecord
-from volnux.store.batch import RecordEncoder, decode_batch, encode_record
+from volnux.store.batch import RecordEncoder, decode_batch, encode_record, microsecond_time
 
 times = st.floats(allow_nan=False, allow_infinity=False, width=64)
 # (data, codec) as the journal hands them over: no result, JSON text, or another codec's output.
@@ -80,8 +81,8 @@ def _read_back(text: str) -> list[TaskRecord]:
 
 @given(at=times, retry_at=st.none() | times)
 def test_times_read_back_as_exactly_the_same_floats(at: float, retry_at: float | None) -> None:
-    # Written with 17 significant digits, not repr: the same float must come
-    # back, and a float it must stay (100.0 and -0.0 would read back as ints).
+    # Whichever spelling is used, the same float must come back, and a float
+    # it must stay (100.0 and -0.0 would read back as ints if written so).
     for rec in (
         TaskRecord("r", "A", TaskState.RUNNING, 1, at),
         TaskRecord("r", "A", TaskState.RETRYING, 1, at, next_attempt_at=retry_at),
@@ -94,9 +95,22 @@ def test_times_read_back_as_exactly_the_same_floats(at: float, retry_at: float |
 
 @pytest.mark.parametrize(
     ("at", "written"),
-    [(100.0, "100.0"), (-0.0, "-0.0"), (1e22, "1e+22"), (0.1, "0.10000000000000001")],
+    [
+        # Whole microseconds (what the engine's clock gives): their count.
+        (100.0, "100000000"),
+        (0.1, "100000"),
+        (-2.5, "-2500000"),
+        (9e9, "9000000000000000"),
+        # Anything else: the float, with 17 digits, that still reads as a float.
+        (1764496050.1234567, "1764496050.1234567"),
+        (0.1234567891, "0.12345678910000001"),
+        (0.0, "0.0"),
+        (-0.0, "-0.0"),
+        (1e10, "10000000000.0"),  # past 2**53 microseconds
+        (1e22, "1e+22"),
+    ],
 )
-def test_times_that_look_like_integers_stay_floats(at: float, written: str) -> None:
+def test_times_are_written_as_microseconds_when_whole(at: float, written: str) -> None:
     for fast in (True, False):
         rec = TaskRecord("r", "A", TaskState.RUNNING, 1, at, note=None if fast else "n")
         text = RecordEncoder()(rec, None, None)  # a note takes the general encoder
@@ -104,3 +118,21 @@ def test_times_that_look_like_integers_stay_floats(at: float, written: str) -> N
         (back,) = _read_back(text)
         assert back.at == at and type(back.at) is float
         assert math.copysign(1, back.at) == math.copysign(1, at)
+
+
+@given(st.integers(min_value=1_700_000_000_000_000, max_value=2**51))
+def test_the_engine_clock_times_are_written_as_microseconds(us: int) -> None:
+    at = us / 1e6  # what microsecond_time() returns
+    rec = TaskRecord("r", "A", TaskState.RETRYING, 1, at, next_attempt_at=at)
+    text = RecordEncoder()(rec, None, None)
+    assert text.count(f",{us},") == 2 and text.endswith(f",{us},null]")
+    (back,) = _read_back(text)
+    assert back.at == at and back.next_attempt_at == at
+
+
+def test_microsecond_time_is_now_to_the_microsecond() -> None:
+    before = time.time()
+    now = microsecond_time()
+    after = time.time()
+    assert before - 1e-6 <= now <= after
+    assert round(now * 1e6) / 1e6 == now

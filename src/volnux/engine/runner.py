@@ -42,6 +42,7 @@ from ..observability.observer import (
 )
 from ..states import RunState, check_run_transition
 from ..store import Journal, RunNote
+from ..store.batch import microsecond_time
 from .attempt import AttemptResult, error_info, run_attempt
 from .frames import Outcome, TaskFrame, describe_failure
 from .plan import Plan
@@ -77,7 +78,7 @@ class Engine(Scheduler):
         replay: Rehydrated | None = None,
         observers: cabc.Sequence[Observer] = (),
         workflow: str = "",
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = microsecond_time,
     ) -> None:
         super().__init__(plan, journal, run_id, inputs, replay, clock)
         self.executors: dict[str, Executor] = dict(executors or {})
