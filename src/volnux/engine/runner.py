@@ -219,7 +219,8 @@ class Engine(Scheduler):
     def _step(self) -> None:
         """Decide, journal, act: call with the lock held."""
         while True:
-            self._decide()
+            if self._starts or self._done:
+                self._decide()
             self._flush()
             if not (self._starts or self._done):
                 return
@@ -237,7 +238,8 @@ class Engine(Scheduler):
             self._handle((frame, token, result, error))
         else:
             self._inbox.put((frame, token, result, error))
-        self._pump()  # what arrived while another thread, or this one, held the lock
+        if not self._inbox.empty():  # arrived while another thread, or this one, held the lock
+            self._pump()
 
     def _pump(self) -> None:
         """Handle queued completions, unless another thread is already at it.
@@ -261,11 +263,12 @@ class Engine(Scheduler):
         journal, act; release the lock."""
         try:
             if self._error is None:
-                self._drain_inbox()  # earlier arrivals first
+                if not self._inbox.empty():
+                    self._drain_inbox()  # earlier arrivals first
                 if item is not None:
                     self._on_attempt_done(*item)
                 self._step()
-                if self._finished():
+                if not self._running and self._finished():
                     self._wake.set()
         except BaseException as exc:  # surfaced by the calling thread
             self._error = exc
@@ -281,7 +284,7 @@ class Engine(Scheduler):
             self._on_attempt_done(*inbox.get_nowait())
 
     def _flush(self) -> None:
-        if self._records and self._must_write():
+        if self._records and (self._submits or self._must_write()):
             self._flush_due = None
             records, self._records = self._records, []
             self.journal.record(records)
