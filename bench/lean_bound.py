@@ -1,6 +1,6 @@
 """How fast the engine could be: a minimal engine doing only the essential work.
 
-    python bench/lean_bound.py [--tasks 1000] [--repeat 20] [--json]
+    python bench/lean_bound.py [--tasks 1000] [--repeat 10] [--span 4] [--json]
 
 For a chain and for a parallel group of no-op events this runs a
 throwaway engine that does only what durability needs for each task.  That
@@ -134,7 +134,7 @@ def group(executor: ThreadExecutor, write: Write, run_id: str, n: int) -> None:
     finished.wait()
 
 
-def measure(n: int, repeat: int) -> dict[str, dict[str, float]]:
+def measure(n: int, repeat: int, span: int = 1) -> dict[str, dict[str, float]]:
     """Best microseconds per task of each variant, per shape."""
     executor = ThreadExecutor()
     out: dict[str, dict[str, float]] = {}
@@ -163,7 +163,7 @@ def measure(n: int, repeat: int) -> dict[str, dict[str, float]]:
                 "lean+sqlite": partial(durable, shape),
                 "sqlite-row": sqlite_rows(os.path.join(tmp, f"{name}-rows.db"), n),
             }
-            best = best_in_turns(variants, repeat)
+            best = best_in_turns(variants, repeat, span)
             out[name] = {key: seconds / n * 1e6 for key, seconds in best.items()}
         journal.close()
     executor.shutdown()
@@ -173,10 +173,11 @@ def measure(n: int, repeat: int) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="A minimal engine's per-task cost.")
     parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--span", type=int, default=4, help="runs per timing, as bench/engine.py")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
-    results = measure(args.tasks, args.repeat)
+    results = measure(args.tasks, args.repeat, args.span)
     if args.json:
         print(json.dumps({"tasks": args.tasks, "us_per_task": results}, indent=2))
         return
