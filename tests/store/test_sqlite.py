@@ -23,7 +23,7 @@ from volnux.store.migrations import (
     apply_migrations,
 )
 from volnux.store.sqlite import SQLiteJournal
-from volnux.store.sqlite_file import WAL_CHECKPOINT_PAGES
+from volnux.store.sqlite_file import PAGE_SIZE, WAL_CHECKPOINT_PAGES
 
 from .factories import make_run, make_task, old_journal
 
@@ -58,6 +58,18 @@ def test_creates_the_folders_and_a_wal_file(tmp_path: Path) -> None:
     assert raw(path, "PRAGMA journal_mode") == [("wal",)]
     assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
     assert raw(path, "PRAGMA application_id") == [(APPLICATION_ID,)]
+
+
+def test_a_new_journal_has_small_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    new = tmp_path / "new.db"
+    SQLiteJournal(new).close()
+    assert raw(new, "PRAGMA page_size") == [(PAGE_SIZE,)]
+    old = tmp_path / "old.db"
+    old_journal(old, 2, {"r": 2})  # SQLite's default 4,096
+    with SQLiteJournal(old) as journal:
+        journal.record([make_task("later", run_id="r")])
+        assert [t.node_id for t in journal.load("r").tasks] == ["n1", "n2", "later"]
+    assert raw(old, "PRAGMA page_size") == [(4096,)]
 
 
 def test_the_wal_is_checkpointed_and_stays_bounded(db_path: Path) -> None:
