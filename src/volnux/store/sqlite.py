@@ -29,7 +29,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, TypeVar
@@ -231,40 +231,49 @@ class SQLiteJournal:
                     data, codec = encode(rec.node_id, result)
             mixed = mixed or rec.run_id != run_id
             texts.append(encode_record(rec, data, codec))
-        parts: Iterable[tuple[str, list[str]]] = ((run_id, texts),)
-        if mixed:  # one row per run
-            grouped: dict[str, list[str]] = {}
-            for rec, text in zip(records, texts, strict=True):
-                grouped.setdefault(rec.run_id, []).append(text)
-            parts = grouped.items()
+        if mixed:
+            self._record_runs(records, texts)
+            return
+        batch = "[" + ",".join(texts) + "]"
+        with self._lock:  # the engine's case: one run, one row
+            key = self._next_key.get(run_id) or self._free_key(run_id)
+            if not key & _SEQ_MASK:
+                raise self._no_numbers_left(run_id)
+            self._insert(_INSERT_BATCH, (key, batch), (run_id,))
+            self._next_key[run_id] = key + 1  # counted only once written
+
+    def _record_runs(self, records: Sequence[TaskRecord], texts: list[str]) -> None:
+        """:meth:`record` of records of several runs: one row per run, one statement."""
+        grouped: dict[str, list[str]] = {}
+        for rec, text in zip(records, texts, strict=True):
+            grouped.setdefault(rec.run_id, []).append(text)
         next_key = self._next_key
         with self._lock:
-            runs = []
-            rows = []
-            for run, run_texts in parts:
+            keys: list[int] = []
+            values: list[int | str] = []
+            for run, run_texts in grouped.items():
                 key = next_key.get(run) or self._free_key(run)
-                if not key & _SEQ_MASK:  # the run's 2**32 - 1 batch numbers are used up
-                    raise StoreError(f"run {run} has no batch numbers left in {self.path}")
-                runs.append(run)
-                rows.append((key, "[" + ",".join(run_texts) + "]"))
-            self._insert(rows, runs)
-            for run, (key, _) in zip(runs, rows, strict=True):  # counted only once written
+                if not key & _SEQ_MASK:
+                    raise self._no_numbers_left(run)
+                keys.append(key)
+                values += (key, "[" + ",".join(run_texts) + "]")
+            self._insert(_insert_batches(len(keys)), tuple(values), tuple(grouped))
+            for run, key in zip(grouped, keys, strict=True):  # counted only once written
                 next_key[run] = key + 1
 
-    def _insert(self, rows: list[tuple[int, str]], runs: list[str]) -> None:
-        """Insert batch rows (usually one) with one statement."""
-        values: tuple[str | int, ...]
-        if len(rows) == 1:
-            sql, values = _INSERT_BATCH, rows[0]
-        else:
-            sql, values = _insert_batches(len(rows)), tuple(v for row in rows for v in row)
+    def _insert(self, sql: str, values: tuple[int | str, ...], runs: tuple[str, ...]) -> None:
+        """Run one INSERT of the batch rows of ``runs``; in autocommit mode, one
+        statement is its own atomic transaction."""
         try:
-            # One statement in autocommit mode is its own atomic transaction.
             self._cursor.execute(sql, values)
         except sqlite3.IntegrityError as exc:
             raise self._unknown_run(exc, set(runs)) from exc
         except sqlite3.Error as exc:
             raise self._failure(exc, "recording task transitions") from exc
+
+    def _no_numbers_left(self, run_id: str) -> StoreError:
+        """A run has written 2**32 - 1 batches: its key range is full."""
+        return StoreError(f"run {run_id} has no batch numbers left in {self.path}")
 
     def _insert_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """``executemany`` in one transaction; sqlite3 errors propagate, rolled back."""
