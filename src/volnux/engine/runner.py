@@ -234,8 +234,8 @@ class Engine(Scheduler):
         completion is handled here and now; otherwise it waits in the inbox
         for the thread holding the lock (see :meth:`_pump`).
         """
-        if self._lock.acquire(blocking=False):
-            self._handle((frame, token, result, error))
+        if self._lock.acquire(False):  # (positional: a keyword costs more, once per task)
+            self._handle(frame, token, result, error)
         else:
             self._inbox.put((frame, token, result, error))
         if not self._inbox.empty():  # arrived while another thread, or this one, held the lock
@@ -257,16 +257,20 @@ class Engine(Scheduler):
             self._handle()
 
     def _handle(
-        self, item: tuple[TaskFrame, int, Any, BaseException | None] | None = None
+        self,
+        frame: TaskFrame | None = None,
+        token: int = 0,
+        result: Any = None,
+        error: BaseException | None = None,
     ) -> None:
-        """With the lock held: take the inbox's completions, then ``item``; decide,
-        journal, act; release the lock."""
+        """With the lock held: take the inbox's completions, then ``frame``'s (if
+        given); decide, journal, act; release the lock."""
         try:
             if self._error is None:
                 if not self._inbox.empty():
                     self._drain_inbox()  # earlier arrivals first
-                if item is not None:
-                    self._on_attempt_done(*item)
+                if frame is not None:
+                    self._on_attempt_done(frame, token, result, error)
                 self._step()
                 if not self._running and self._finished():
                     self._wake.set()

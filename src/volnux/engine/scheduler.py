@@ -120,7 +120,7 @@ class Scheduler:
         """Check one task transition, queue its record and move the view; return its time.
 
         What else the view keeps is for the caller: :meth:`_launch` (RUNNING),
-        :meth:`_succeeded` (SUCCEEDED) or :meth:`_rec` (the others).
+        :meth:`_after_attempts` (SUCCEEDED) or :meth:`_rec` (the others).
         """
         if state not in TASK_TRANSITIONS[view.state]:
             check_task_transition(task_id, view.state, state)  # raises, with the message
@@ -216,9 +216,9 @@ class Scheduler:
 
     def _start_task(self, frame: TaskFrame) -> None:
         task = frame.node.task
-        key = (task.id, frame.round)
         replay = self._replay
         if replay is not None:
+            key = (task.id, frame.round)
             final = replay.outcomes.get(key)
             if final is not None:
                 self._after_attempts(frame, final)
@@ -230,7 +230,7 @@ class Scheduler:
         if view.state is not TaskState.PENDING or view.round != frame.round:
             self._rec(task, frame.round, TaskState.PENDING)
         if replay is not None and view.state is TaskState.RETRYING:
-            due = replay.next_attempt_at.get(key)
+            due = replay.next_attempt_at.get((task.id, frame.round))
             wait = due - self.clock() if due is not None else 0.0
             if wait > 0:  # a resumed run continues its backoff, not starts it over
                 heapq.heappush(
@@ -347,8 +347,14 @@ class Scheduler:
             failure = FailureInfo(task.id, error.type, error.message, value)
             outcome = Outcome(False, 0, None, failure, (task.id,))
         else:
-            if not replayed:
-                self._succeeded(task, frame.round, descriptor, value)
+            if not replayed:  # _rec of a SUCCEEDED transition, without its other states
+                view = self.views[task.id]
+                state, rnd = TaskState.SUCCEEDED, frame.round
+                now = self._append(task.id, view, state, rnd, descriptor, value)
+                view.ended_at = now
+                view.descriptor = descriptor
+                view.error = None
+                view.result = value
             outcome = tuple.__new__(Outcome, (True, descriptor, value, None, ()))
         if descriptor < 2 and not task.branches:  # nothing to choose: the task is done
             if at_once:
@@ -357,15 +363,6 @@ class Scheduler:
                 self._done.append((frame, outcome))
         else:
             self._branch(frame, task, outcome)
-
-    def _succeeded(self, task: Task, round_: int, descriptor: int, result: Any) -> None:
-        """:meth:`_rec` of a SUCCEEDED transition, without its tests for the other states."""
-        view = self.views[task.id]
-        now = self._append(task.id, view, TaskState.SUCCEEDED, round_, descriptor, result)
-        view.ended_at = now
-        view.descriptor = descriptor
-        view.error = None
-        view.result = result
 
     def _branch(self, frame: TaskFrame | GroupFrame, block: Task | Group, outcome: Outcome) -> None:
         """Follow ``outcome`` into the matching branch, or end the block."""
