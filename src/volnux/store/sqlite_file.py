@@ -161,10 +161,11 @@ def _prepare(
         # burst forever; this truncates it back after checkpoints.
         conn.execute("PRAGMA journal_size_limit = 67108864")
         # A checkpoint (copy the WAL back, fsync) runs inside whichever commit
-        # crosses this many WAL pages.  SQLite's 1,000 makes that every
-        # thousandth chain step and adds about 3 us to every step on average;
-        # at 4,000 (a 16 MiB WAL at most) the share falls below 1 us, and
-        # reopening after a crash replays at most 16 MiB (about 8 ms here).
+        # crosses this many WAL pages.  Most of its cost is syncing what was
+        # written since the last one, paid whatever the interval; each one
+        # also costs 1-2 ms of its own, which 4,000 pages (SQLite's default
+        # is 1,000) spreads four times thinner.  The WAL then holds up to
+        # 8 MiB (2 KiB pages), which a reopening after a crash replays.
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES:d}")
         # Read each table's root page now, so a damaged file fails here, with
         # a clear message, and not at the first record() of a run.
