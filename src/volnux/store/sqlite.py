@@ -87,7 +87,7 @@ _INSERT_RUN: Final = (
     "INSERT INTO runs (id, workflow, filename, text, fingerprint, events, inputs,"
     " inputs_codec, state, created_at, updated_at, ended_at, error, num)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1 + max("
-    f"IFNULL((SELECT MAX(num) FROM runs), 0), IFNULL((SELECT MAX(key) FROM task_records), 0)"
+    "IFNULL((SELECT MAX(num) FROM runs), 0), IFNULL((SELECT MAX(key) FROM task_records), 0)"
     f" >> {_SEQ_BITS:d}))"
 )
 _RUN_COLUMNS: Final = (
