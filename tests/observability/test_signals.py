@@ -388,3 +388,36 @@ def test_a_receiver_connected_after_runs_without_one_hears_the_next_run() -> Non
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["A", "A#2"]
+
+
+MID_RUN_RECEIVER = r"""
+import volnux
+from volnux.observability import signals
+
+seen = []
+
+def on_started(sender, payload):
+    seen.append(payload.node_id)
+
+@volnux.event
+def Listen() -> int:
+    signals.task_started.connect(on_started)  # the first receiver, mid-run
+    return 1
+
+@volnux.event
+def A() -> int:
+    return 1
+
+run = volnux.Workflow.from_text("A -> Listen -> A -> A", [A, Listen]).run()
+assert run.status == "succeeded", run.error
+print(" ".join(seen))
+"""
+
+
+def test_a_first_receiver_connected_mid_run_hears_the_rest_of_that_run() -> None:
+    """The signals observer's gate opens when the receiver connects, not at the next run."""
+    done = subprocess.run(
+        [sys.executable, "-c", MID_RUN_RECEIVER], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["A#2", "A#3"]

@@ -38,7 +38,9 @@ from ..observability.observer import (
     attempt_carrier,
     carrier_observers,
     notify,
+    observer_failed,
     resize_hook,
+    transition_hooks,
 )
 from ..states import RunState, check_run_transition
 from ..store import Journal, RunNote
@@ -88,6 +90,8 @@ class Engine(Scheduler):
         self._observers = tuple(observers)
         # Observers that hand trace context to attempts (asked per attempt; usually none).
         self._carriers = carrier_observers(self._observers)
+        # (gate, transitions) of the observers told of each write (see Observer).
+        self._transition_hooks = transition_hooks(self._observers)
         self.workflow = workflow
         self._inbox: queue.SimpleQueue[tuple[TaskFrame, int, Any, BaseException | None]] = (
             queue.SimpleQueue()
@@ -292,8 +296,12 @@ class Engine(Scheduler):
             self._flush_due = None
             records, self._records = self._records, []
             self.journal.record(records)
-            if self._observers:
-                notify(self._observers, "transitions", self.run_id, records)
+            for gate, tell in self._transition_hooks:
+                if gate.open:
+                    try:
+                        tell(self.run_id, records)
+                    except Exception:
+                        observer_failed(getattr(tell, "__self__", tell), "transitions")
         if self._submits:
             submits, self._submits = self._submits, []
             for frame in submits:

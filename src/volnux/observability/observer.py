@@ -23,6 +23,7 @@ from ..states import RunState
 from ..store import Journal, TaskRecord
 
 __all__ = [
+    "ALWAYS_OPEN",
     "NodeInfo",
     "Observer",
     "RunInfo",
@@ -31,8 +32,10 @@ __all__ = [
     "carrier_observers",
     "default_observers",
     "notify",
+    "observer_failed",
     "remove_default_observer",
     "resize_hook",
+    "transition_hooks",
 ]
 
 log = logging.getLogger("volnux.observability")
@@ -65,8 +68,23 @@ class RunInfo:
     journal: Journal | None = None
 
 
+class _Open:
+    open = True
+
+
+#: The :attr:`Observer.transitions_gate` of an observer that wants every write.
+ALWAYS_OPEN: Any = _Open()
+
+
 class Observer:
     """Base class: override the methods you need; each does nothing by default."""
+
+    #: An object whose ``open`` attribute the engine reads before each
+    #: :meth:`transitions` call, skipping the call while it is false: how an
+    #: observer that usually has nothing to do (the signals one, until
+    #: something listens) costs nothing per write.  It may open and close
+    #: during a run.
+    transitions_gate: Any = ALWAYS_OPEN
 
     def run_started(self, info: RunInfo) -> None:
         """The engine starts (or resumes) a run."""
@@ -96,7 +114,24 @@ def notify(observers: Sequence[Observer], method: str, *args: Any) -> None:
         try:
             getattr(observer, method)(*args)
         except Exception:
-            log.exception("observer %r failed in %s; the run goes on", observer, method)
+            observer_failed(observer, method)
+
+
+def observer_failed(observer: Any, method: str) -> None:
+    """Log the exception being handled: ``observer`` raised in ``method``."""
+    log.exception("observer %r failed in %s; the run goes on", observer, method)
+
+
+def transition_hooks(
+    observers: Sequence[Observer],
+) -> tuple[tuple[Any, Callable[[str, Sequence[TaskRecord]], None]], ...]:
+    """``(gate, transitions)`` of each observer that overrides
+    :meth:`Observer.transitions` (looked up once per run, not per write)."""
+    return tuple(
+        (getattr(o, "transitions_gate", ALWAYS_OPEN), o.transitions)
+        for o in observers
+        if getattr(type(o), "transitions", None) is not Observer.transitions
+    )
 
 
 def resize_hook(

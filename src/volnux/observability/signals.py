@@ -200,21 +200,21 @@ _TASK_SIGNALS = tuple(dict.fromkeys(_BY_STATE.values()))
 class _Listening:
     """Whether a task signal has ever had a receiver in this process.
 
-    Until one does, a batch of transitions is passed over with one look
-    rather than one per record (the engine reports every batch it writes).
-    Once one has, each record's signal is asked, as receivers may come and go.
+    It is the signals observer's ``transitions_gate``: until a receiver
+    comes, the engine does not even call it for the batches it writes.  Once
+    one has, each record's signal is asked, as receivers may come and go.
     """
 
-    seen = False
+    open = False
 
     @classmethod
     def saw(cls, *args: Any, **kwargs: Any) -> None:
-        cls.seen = True
+        cls.open = True
 
 
 for _task_signal in _TASK_SIGNALS:
     _task_signal.receiver_connected.connect(_Listening.saw)
-    _Listening.seen = _Listening.seen or bool(_task_signal.receivers)
+    _Listening.open = _Listening.open or bool(_task_signal.receivers)
 _BY_RUN_STATE: dict[RunState, NamedSignal] = {
     RunState.SUCCEEDED: run_finished,
     RunState.FAILED: run_finished,
@@ -252,9 +252,12 @@ class SignalsObserver(Observer):
     """Translates the engine's journaled transitions into the signals above.
 
     Every run gets one (see :func:`~volnux.observability.observer.default_observers`).
-    With no receiver connected it builds no payload: a transition costs a
-    dictionary look-up and a truth test.
+    Until a task signal has had a receiver, the engine does not call it per
+    write (its gate is closed); after that, with no receiver connected at the
+    moment, a batch costs a look at each task signal.
     """
+
+    transitions_gate = _Listening
 
     def __init__(self) -> None:
         self._runs: dict[str, RunInfo] = {}
@@ -280,7 +283,7 @@ class SignalsObserver(Observer):
 
     def transitions(self, run_id: str, records: Sequence[TaskRecord]) -> None:
         """Send the task signal of each record, in order."""
-        if not _Listening.seen:
+        if not _Listening.open:
             return
         by_state = _BY_STATE
         if len(records) > 2 and not any(s.receivers for s in _TASK_SIGNALS):
