@@ -23,7 +23,7 @@ from volnux.store.migrations import (
     apply_migrations,
 )
 from volnux.store.sqlite import SQLiteJournal
-from volnux.store.sqlite_file import PAGE_SIZE, WAL_CHECKPOINT_PAGES
+from volnux.store.sqlite_file import PAGE_SIZE, wal_pages
 
 from .factories import make_run, make_task, old_journal
 
@@ -72,20 +72,29 @@ def test_a_new_journal_has_small_pages_and_an_old_one_keeps_its_own(tmp_path: Pa
     assert raw(old, "PRAGMA page_size") == [(4096,)]
 
 
-def test_the_wal_is_checkpointed_and_stays_bounded(db_path: Path) -> None:
-    """Commits checkpoint past WAL_CHECKPOINT_PAGES pages, so the WAL stops growing there."""
+@pytest.mark.parametrize("old_file", [False, True], ids=["2 KiB pages", "4 KiB pages"])
+def test_the_wal_is_checkpointed_at_16_mib_and_stays_bounded(
+    db_path: Path, old_file: bool
+) -> None:
+    """Commits checkpoint once the WAL holds 16 MiB of pages, whatever their size."""
+    if old_file:
+        old_journal(db_path, 2, {"old": 1})  # SQLite's default page size
     with SQLiteJournal(db_path) as journal:
         journal.create_run(make_run())
         page = raw(db_path, "PRAGMA page_size")[0][0]
-        commits = WAL_CHECKPOINT_PAGES + 1500  # one new WAL page (at least) each
+        assert page == (4096 if old_file else PAGE_SIZE)
+        pages = wal_pages(page)
+        assert pages * page == 16 * 2**20
+        commits = pages + 1500  # one new WAL page (at least) each
         for i in range(commits):
             journal.record([make_task(f"n{i}", at=1001.0 + i)])
         wal = db_path.with_name(db_path.name + "-wal").stat().st_size
         frames = (wal - 32) // (page + 24)  # WAL header, then (frame header + page)s
-        assert WAL_CHECKPOINT_PAGES <= frames < WAL_CHECKPOINT_PAGES + 200
+        assert pages <= frames < pages + 200
         assert len(journal.load("run-1").tasks) == commits
     # and what was checkpointed into the database file reads back from it alone
-    assert raw(db_path, "SELECT count(*) FROM task_records")[0][0] == commits
+    rows = raw(db_path, "SELECT count(*) FROM task_records")[0][0]
+    assert rows == commits + (1 if old_file else 0)
 
 
 def test_relative_paths_are_resolved_when_opened(
