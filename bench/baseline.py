@@ -39,12 +39,10 @@ def best_in_turns(
     turns, rather than running each ``repeat`` times in a row, lets a busy
     moment on the machine hit all of them alike.
 
-    ``span`` is for work that is paid now and then rather than every call:
-    a SQLite WAL checkpoint comes once per so many commits (1,000 pages for
-    the plain loop, as SQLite's default; about 4,000 for the journal).  A
-    round shorter than that interval may miss it, and the best round then
-    leaves it out; rounds of 4,000 commits or more count it in, for every
-    variant alike.
+    ``span`` is for work that is paid now and then rather than every call,
+    such as a SQLite WAL checkpoint: a round shorter than its interval may
+    miss it, and the best round then leaves it out.  Rounds at least as long
+    as the interval count it in.
     """
     best = dict.fromkeys(fns, float("inf"))
     for fn in fns.values():

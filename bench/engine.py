@@ -1,15 +1,19 @@
 """Per-task overhead of the engine, next to baselines measured in the same run.
 
-    python bench/engine.py [--tasks 1000] [--repeat 10] [--span 4] [--synchronous NORMAL] [--json]
+    python bench/engine.py [--tasks 1000] [--repeat 6] [--span 8] [--synchronous NORMAL] [--json]
 
 Two shapes: a chain of N no-op events and an N-wide parallel group.  Each
 variant is timed ``--repeat`` times, the variants taking turns so that a busy
 moment on the machine hits them all alike; the best time counts.  Each
-timing is the mean of ``--span`` runs in a row: at the default 4, a timing of
-a durable chain spans about 4,000 commits and so includes the WAL checkpoint
-that the journal runs every 4,000 pages, as a timing of the plain SQLite
-loop includes its own (every 1,000).  With single runs, the best timing of
-the journal could be one without a checkpoint (about 4.5 us a task here).
+timing is the mean of ``--span`` runs in a row, so that it includes the WAL
+checkpoints each variant pays now and then.  The journal checkpoints every
+16 MiB of WAL: about every 7 runs of the 1,000-chain (1,200 pages of 2 KiB
+a run), so a timing of the default 8 runs includes one; the plain SQLite
+loop checkpoints every 1,000 pages, in every run.  (Taking the best single
+run left the journal's checkpoint out every time: 2.5-4.5 us a chain task
+here, by page size.)  The group writes about a tenth as much and
+checkpoints about every 70 runs, so its best timing usually includes none:
+that leaves out about 0.3 us a task.
 Printed in microseconds per task:
 
 * ``loop``: a plain Python loop calling the no-op function;
@@ -134,8 +138,8 @@ def import_time(statement: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Per-task overhead of the Volnux engine.")
     parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--span", type=int, default=4, help="runs per timing (see above)")
+    parser.add_argument("--repeat", type=int, default=6)
+    parser.add_argument("--span", type=int, default=8, help="runs per timing (see above)")
     parser.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """How fast the engine could be: a minimal engine doing only the essential work.
 
-    python bench/lean_bound.py [--tasks 1000] [--repeat 10] [--span 4] [--json]
+    python bench/lean_bound.py [--tasks 1000] [--repeat 6] [--span 8] [--json]
 
 For a chain and for a parallel group of no-op events this runs a
 throwaway engine that does only what durability needs for each task.  That
@@ -173,8 +173,8 @@ def measure(n: int, repeat: int, span: int = 1) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="A minimal engine's per-task cost.")
     parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--span", type=int, default=4, help="runs per timing, as bench/engine.py")
+    parser.add_argument("--repeat", type=int, default=6)
+    parser.add_argument("--span", type=int, default=8, help="runs per timing, as bench/engine.py")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     results = measure(args.tasks, args.repeat, args.span)
