@@ -6,6 +6,8 @@ import decimal
 import json
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,9 @@ import pytest
 
 from volnux.errors import CorruptStoreError, StoreError
 from volnux.states import RunState, TaskState
+from volnux.store import checkpoint
 from volnux.store.base import EventPin, UnencodableResult
+from volnux.store.checkpoint import Checkpointer
 from volnux.store.codec import PickleCodec
 from volnux.store.migrations import (
     APPLICATION_ID,
@@ -23,7 +27,7 @@ from volnux.store.migrations import (
     apply_migrations,
 )
 from volnux.store.sqlite import SQLiteJournal
-from volnux.store.sqlite_file import PAGE_SIZE, wal_pages
+from volnux.store.sqlite_file import PAGE_SIZE, SAFETY_FACTOR, wal_pages
 
 from .factories import make_run, make_task, old_journal
 
@@ -72,11 +76,24 @@ def test_a_new_journal_has_small_pages_and_an_old_one_keeps_its_own(tmp_path: Pa
     assert raw(old, "PRAGMA page_size") == [(4096,)]
 
 
+def wal_frames(db_path: Path) -> int:
+    """How many frames the WAL file holds room for (it grows, and is reused after a restart)."""
+    page = raw(db_path, "PRAGMA page_size")[0][0]
+    wal = db_path.with_name(db_path.name + "-wal").stat().st_size
+    return (wal - 32) // (page + 24)  # WAL header, then (frame header + page)s
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("old_file", [False, True], ids=["2 KiB pages", "4 KiB pages"])
-def test_the_wal_is_checkpointed_at_16_mib_and_stays_bounded(
+def test_checkpoints_run_beside_the_commits_and_keep_the_wal_near_16_mib(
     db_path: Path, old_file: bool
 ) -> None:
-    """Commits checkpoint once the WAL holds 16 MiB of pages, whatever their size."""
     if old_file:
         old_journal(db_path, 2, {"old": 1})  # SQLite's default page size
     with SQLiteJournal(db_path) as journal:
@@ -85,16 +102,57 @@ def test_the_wal_is_checkpointed_at_16_mib_and_stays_bounded(
         assert page == (4096 if old_file else PAGE_SIZE)
         pages = wal_pages(page)
         assert pages * page == 16 * 2**20
-        commits = pages + 1500  # one new WAL page (at least) each
+        commits = 3 * pages + 500  # one WAL page (at least) each
         for i in range(commits):
             journal.record([make_task(f"n{i}", at=1001.0 + i)])
-        wal = db_path.with_name(db_path.name + "-wal").stat().st_size
-        frames = (wal - 32) // (page + 24)  # WAL header, then (frame header + page)s
-        assert pages <= frames < pages + 200
+        checkpointer = journal._checkpointer
+        wait_for(lambda: checkpointer.completed >= 2, "two checkpoints")
+        assert checkpointer.last is not None
+        busy, frames, copied = checkpointer.last
+        assert busy == 0 and copied == frames  # the locked round reached the WAL's end
+        # Each checkpoint let the WAL start over: it never held them all.
+        assert wal_frames(db_path) < 2 * pages < commits
         assert len(journal.load("run-1").tasks) == commits
+        threads = [t for t in threading.enumerate() if t.name == "volnux-checkpoint"]
+        assert threads
+    assert not any(t.is_alive() for t in threads)  # close() ended the thread
     # and what was checkpointed into the database file reads back from it alone
     rows = raw(db_path, "SELECT count(*) FROM task_records")[0][0]
     assert rows == commits + (1 if old_file else 0)
+
+
+def test_commits_still_checkpoint_if_the_thread_never_runs(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The safety net: past SAFETY_FACTOR x 16 MiB a commit checkpoints the WAL itself."""
+    monkeypatch.setattr(Checkpointer, "request", lambda self: None)
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+        limit = SAFETY_FACTOR * wal_pages(PAGE_SIZE)
+        commits = limit + 1500  # one new WAL page (at least) each
+        for i in range(commits):
+            journal.record([make_task(f"n{i}", at=1001.0 + i)])
+        # It grew to the safety limit (journal_size_limit trims a few frames
+        # of 64 MiB after the checkpoint), and no further.
+        assert 0.98 * limit <= wal_frames(db_path) < limit + 200
+        assert journal._checkpointer.completed == 0
+        assert len(journal.load("run-1").tasks) == commits
+
+
+def test_an_idle_checkpoint_thread_ends_and_starts_again(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpoint, "IDLE_S", 0.05)
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run())
+        checkpointer = journal._checkpointer
+        assert checkpointer._thread is None  # not started before it is needed
+        for round_ in (1, 2):
+            for i in range(wal_pages(PAGE_SIZE)):
+                journal.record([make_task(f"r{round_}-{i}")])
+            wait_for(lambda n=round_: checkpointer.completed == n, f"checkpoint {round_}")
+            wait_for(lambda: checkpointer._thread is None, "the idle thread to end")
+        assert len(journal.load("run-1").tasks) == 2 * wal_pages(PAGE_SIZE)
 
 
 def test_relative_paths_are_resolved_when_opened(

@@ -45,8 +45,9 @@ from .base import (
     TaskRecord,
 )
 from .batch import RecordEncoder, decode_batch
+from .checkpoint import Checkpointer
 from .codec import Codec, CodecSet, JsonCodec, PickleCodec
-from .sqlite_file import Synchronous, open_connection, rollback, store_error
+from .sqlite_file import Synchronous, open_connection, rollback, store_error, wal_pages
 
 __all__ = ["SQLiteJournal"]
 
@@ -147,6 +148,12 @@ class SQLiteJournal:
         self._conn = open_connection(self.path, synchronous, busy_timeout)
         # Kept for the hot INSERT: conn.execute makes a cursor per call.
         self._cursor = self._conn.cursor()
+        # Copies the WAL back into the file on a thread of its own, every
+        # WAL_CHECKPOINT_BYTES written, as counted (roughly) in pages here.
+        self._checkpointer = Checkpointer(self.path, synchronous, self._lock)
+        self._page_size: int = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        self._checkpoint_pages = wal_pages(self._page_size)
+        self._pages = 0
 
     # -- writing ---------------------------------------------------------
 
@@ -241,6 +248,9 @@ class SQLiteJournal:
                 raise self._no_numbers_left(run_id)
             self._insert(_INSERT_BATCH, (key, batch), (run_id,))
             self._next_key[run_id] = key + 1  # counted only once written
+            self._pages += 1 + len(batch) // self._page_size
+            if self._pages >= self._checkpoint_pages:
+                self._checkpoint_due()
 
     def _record_runs(self, records: Sequence[TaskRecord], texts: list[str]) -> None:
         """:meth:`record` of records of several runs: one row per run, one statement."""
@@ -260,6 +270,15 @@ class SQLiteJournal:
             self._insert(_insert_batches(len(keys)), tuple(values), tuple(grouped))
             for run, key in zip(grouped, keys, strict=True):  # counted only once written
                 next_key[run] = key + 1
+            size = sum(len(text) for text in values if isinstance(text, str))
+            self._pages += len(keys) + size // self._page_size
+            if self._pages >= self._checkpoint_pages:
+                self._checkpoint_due()
+
+    def _checkpoint_due(self) -> None:
+        """About WAL_CHECKPOINT_BYTES were written since the last request: ask again."""
+        self._pages = 0
+        self._checkpointer.request()
 
     def _insert(self, sql: str, values: tuple[int | str, ...], runs: tuple[str, ...]) -> None:
         """Run one INSERT of the batch rows of ``runs``; in autocommit mode, one
@@ -288,6 +307,9 @@ class SQLiteJournal:
         except BaseException:
             rollback(conn)
             raise
+        self._pages += 1 + len(rows) // 16  # (log lines: a rough count of their pages)
+        if self._pages >= self._checkpoint_pages:
+            self._checkpoint_due()
 
     def _free_key(self, run_id: str) -> int:
         """The key of the run's next batch, read from the file; KeyError if no such run."""
@@ -453,6 +475,7 @@ class SQLiteJournal:
 
     def close(self) -> None:
         """Close the connection; the journal cannot be used afterwards."""
+        self._checkpointer.close()  # before taking the lock: its last round takes it
         with self._lock:
             self._conn.close()
             self._encoded.clear()

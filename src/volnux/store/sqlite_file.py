@@ -21,6 +21,7 @@ from .migrations import APPLICATION_ID, LATEST_VERSION, REQUIRED_TABLES, apply_m
 
 __all__ = [
     "PAGE_SIZE",
+    "SAFETY_FACTOR",
     "WAL_CHECKPOINT_BYTES",
     "Synchronous",
     "open_connection",
@@ -34,9 +35,12 @@ Synchronous = Literal["NORMAL", "FULL"]
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _HEADER_SIZE: Final = 100
 
-#: WAL size after which a commit checkpoints: 8,192 pages of 2 KiB (SQLite's
-#: default is 1,000 pages).
+#: WAL written between two checkpoints on the journal's checkpoint thread
+#: (store/checkpoint.py): 8,192 pages of 2 KiB.
 WAL_CHECKPOINT_BYTES: Final = 16 * 2**20
+#: A commit checkpoints by itself once the WAL holds this many times
+#: WAL_CHECKPOINT_BYTES: only if that thread falls behind or fails.
+SAFETY_FACTOR: Final = 4
 
 #: The page size of a new journal (SQLite's default is 4,096).  Every commit
 #: writes whole pages to the WAL, and a checkpoint syncs them all: a chain
@@ -49,7 +53,7 @@ PAGE_SIZE: Final = 2048
 
 
 def wal_pages(page_size: int) -> int:
-    """The WAL pages at which a journal of this page size checkpoints."""
+    """The WAL pages between two checkpoints of a journal of this page size."""
     return WAL_CHECKPOINT_BYTES // page_size
 
 
@@ -167,14 +171,16 @@ def _prepare(
         # Without a limit a burst of writes leaves a WAL file as large as the
         # burst forever; this truncates it back after checkpoints.
         conn.execute("PRAGMA journal_size_limit = 67108864")
-        # A checkpoint (copy the WAL back, fsync) runs inside whichever commit
-        # takes the WAL past this size.  Most of its cost is syncing what was
-        # written since the last one, paid whatever the interval; each one
-        # also costs 1-2 ms of its own, which a larger WAL spreads thinner
-        # (per chain step, with 2 KiB pages: 2.7-3.0 us at 4,000 pages,
-        # 2.4-2.7 at 8,000).  A reopening after a crash replays the WAL.
+        # Checkpoints (copy the WAL back, fsync) are the journal's checkpoint
+        # thread's work, every WAL_CHECKPOINT_BYTES (store/checkpoint.py).
+        # Most of their cost is syncing what was written since the last one,
+        # paid whatever the interval; each also costs 1-2 ms of its own,
+        # which a larger WAL spreads thinner.  A commit still checkpoints by
+        # itself past SAFETY_FACTOR times that, should the thread fall
+        # behind.  A reopening after a crash replays the WAL.
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        conn.execute(f"PRAGMA wal_autocheckpoint = {wal_pages(page_size):d}")
+        safety = SAFETY_FACTOR * wal_pages(page_size)
+        conn.execute(f"PRAGMA wal_autocheckpoint = {safety:d}")
         # Read each table's root page now, so a damaged file fails here, with
         # a clear message, and not at the first record() of a run.
         for table in sorted(REQUIRED_TABLES):
