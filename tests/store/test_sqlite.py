@@ -17,7 +17,7 @@ from volnux.errors import CorruptStoreError, StoreError
 from volnux.states import RunState, TaskState
 from volnux.store import checkpoint
 from volnux.store.base import EventPin, UnencodableResult
-from volnux.store.checkpoint import Checkpointer
+from volnux.store.checkpoint import SAFETY_FACTOR, Checkpointer, wal_pages
 from volnux.store.codec import PickleCodec
 from volnux.store.migrations import (
     APPLICATION_ID,
@@ -27,7 +27,7 @@ from volnux.store.migrations import (
     apply_migrations,
 )
 from volnux.store.sqlite import SQLiteJournal
-from volnux.store.sqlite_file import PAGE_SIZE, SAFETY_FACTOR, wal_pages
+from volnux.store.sqlite_file import PAGE_SIZE
 
 from .factories import make_run, make_task, old_journal
 

@@ -7,8 +7,7 @@ commit that crosses ``wal_autocheckpoint``, and the engine waits there: a
 durable chain stalled about 20 ms every 7,000 steps, some 3 us a step.
 
 A journal's :class:`Checkpointer` does that work on its own thread and
-connection, every :data:`~volnux.store.sqlite_file.WAL_CHECKPOINT_BYTES`
-written:
+connection, every :data:`WAL_CHECKPOINT_BYTES` written:
 
 1. ``PRAGMA wal_checkpoint(PASSIVE)``, again while a round still copies many
    frames.  The journal goes on committing meanwhile: SQLite lets a
@@ -38,10 +37,19 @@ import threading
 from pathlib import Path
 from typing import Final
 
-__all__ = ["Checkpointer"]
+__all__ = ["SAFETY_FACTOR", "WAL_CHECKPOINT_BYTES", "Checkpointer", "wal_pages"]
 
 log = logging.getLogger("volnux.store")
 
+#: WAL written between two checkpoints: 8,192 pages of 2 KiB.  Most of a
+#: checkpoint's cost is syncing what was written since the last one, paid
+#: whatever the interval; each also costs 1-2 ms of its own, which a larger
+#: WAL spreads thinner.  A reopening after a crash replays the WAL.
+WAL_CHECKPOINT_BYTES: Final = 16 * 2**20
+#: The journal's connection checkpoints by itself (SQLite's wal_autocheckpoint)
+#: once the WAL holds this many times WAL_CHECKPOINT_BYTES: only if the
+#: thread falls behind or fails.
+SAFETY_FACTOR: Final = 4
 #: A first-step round that copied fewer frames than this is followed by the
 #: second step at once; after more, another unlocked round makes it shorter.
 SHORT_ROUND_FRAMES: Final = 256
@@ -52,6 +60,11 @@ MAX_ROUNDS: Final = 3
 IDLE_S: Final = 10.0
 
 _PASSIVE: Final = "PRAGMA wal_checkpoint(PASSIVE)"
+
+
+def wal_pages(page_size: int) -> int:
+    """The WAL pages between two checkpoints of a journal of this page size."""
+    return WAL_CHECKPOINT_BYTES // page_size
 
 
 class Checkpointer:

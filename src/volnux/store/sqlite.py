@@ -45,9 +45,9 @@ from .base import (
     TaskRecord,
 )
 from .batch import RecordEncoder, decode_batch
-from .checkpoint import Checkpointer
+from .checkpoint import SAFETY_FACTOR, Checkpointer, wal_pages
 from .codec import Codec, CodecSet, JsonCodec, PickleCodec
-from .sqlite_file import Synchronous, open_connection, rollback, store_error, wal_pages
+from .sqlite_file import Synchronous, open_connection, rollback, store_error
 
 __all__ = ["SQLiteJournal"]
 
@@ -149,11 +149,15 @@ class SQLiteJournal:
         # Kept for the hot INSERT: conn.execute makes a cursor per call.
         self._cursor = self._conn.cursor()
         # Copies the WAL back into the file on a thread of its own, every
-        # WAL_CHECKPOINT_BYTES written, as counted (roughly) in pages here.
+        # WAL_CHECKPOINT_BYTES written, as counted (roughly) in pages here; a
+        # commit checkpoints by itself only past SAFETY_FACTOR times that.
         self._checkpointer = Checkpointer(self.path, synchronous, self._lock)
         self._page_size: int = self._conn.execute("PRAGMA page_size").fetchone()[0]
         self._checkpoint_pages = wal_pages(self._page_size)
         self._pages = 0
+        self._conn.execute(
+            f"PRAGMA wal_autocheckpoint = {SAFETY_FACTOR * self._checkpoint_pages:d}"
+        )
 
     # -- writing ---------------------------------------------------------
 
@@ -248,9 +252,10 @@ class SQLiteJournal:
                 raise self._no_numbers_left(run_id)
             self._insert(_INSERT_BATCH, (key, batch), (run_id,))
             self._next_key[run_id] = key + 1  # counted only once written
+            # _wrote() inline: this is the engine's path, once per chain step.
             self._pages += 1 + len(batch) // self._page_size
             if self._pages >= self._checkpoint_pages:
-                self._checkpoint_due()
+                self._wrote(0)
 
     def _record_runs(self, records: Sequence[TaskRecord], texts: list[str]) -> None:
         """:meth:`record` of records of several runs: one row per run, one statement."""
@@ -261,24 +266,27 @@ class SQLiteJournal:
         with self._lock:
             keys: list[int] = []
             values: list[int | str] = []
+            pages = 0
             for run, run_texts in grouped.items():
                 key = next_key.get(run) or self._free_key(run)
                 if not key & _SEQ_MASK:
                     raise self._no_numbers_left(run)
+                batch = "[" + ",".join(run_texts) + "]"
                 keys.append(key)
-                values += (key, "[" + ",".join(run_texts) + "]")
+                values += (key, batch)
+                pages += 1 + len(batch) // self._page_size
             self._insert(_insert_batches(len(keys)), tuple(values), tuple(grouped))
             for run, key in zip(grouped, keys, strict=True):  # counted only once written
                 next_key[run] = key + 1
-            size = sum(len(text) for text in values if isinstance(text, str))
-            self._pages += len(keys) + size // self._page_size
-            if self._pages >= self._checkpoint_pages:
-                self._checkpoint_due()
+            self._wrote(pages)
 
-    def _checkpoint_due(self) -> None:
-        """About WAL_CHECKPOINT_BYTES were written since the last request: ask again."""
-        self._pages = 0
-        self._checkpointer.request()
+    def _wrote(self, pages: int) -> None:
+        """Count the WAL pages a commit wrote (roughly); every WAL_CHECKPOINT_BYTES
+        of them, ask the checkpointer for a checkpoint."""
+        self._pages += pages
+        if self._pages >= self._checkpoint_pages:
+            self._pages = 0
+            self._checkpointer.request()
 
     def _insert(self, sql: str, values: tuple[int | str, ...], runs: tuple[str, ...]) -> None:
         """Run one INSERT of the batch rows of ``runs``; in autocommit mode, one
@@ -307,9 +315,7 @@ class SQLiteJournal:
         except BaseException:
             rollback(conn)
             raise
-        self._pages += 1 + len(rows) // 16  # (log lines: a rough count of their pages)
-        if self._pages >= self._checkpoint_pages:
-            self._checkpoint_due()
+        self._wrote(1 + len(rows) // 16)  # (log lines: a rough count of their pages)
 
     def _free_key(self, run_id: str) -> int:
         """The key of the run's next batch, read from the file; KeyError if no such run."""

@@ -19,28 +19,12 @@ from typing import Final, Literal
 from ..errors import CorruptStoreError, StoreError
 from .migrations import APPLICATION_ID, LATEST_VERSION, REQUIRED_TABLES, apply_migrations
 
-__all__ = [
-    "PAGE_SIZE",
-    "SAFETY_FACTOR",
-    "WAL_CHECKPOINT_BYTES",
-    "Synchronous",
-    "open_connection",
-    "rollback",
-    "store_error",
-    "wal_pages",
-]
+__all__ = ["PAGE_SIZE", "Synchronous", "open_connection", "rollback", "store_error"]
 
 Synchronous = Literal["NORMAL", "FULL"]
 
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _HEADER_SIZE: Final = 100
-
-#: WAL written between two checkpoints on the journal's checkpoint thread
-#: (store/checkpoint.py): 8,192 pages of 2 KiB.
-WAL_CHECKPOINT_BYTES: Final = 16 * 2**20
-#: A commit checkpoints by itself once the WAL holds this many times
-#: WAL_CHECKPOINT_BYTES: only if that thread falls behind or fails.
-SAFETY_FACTOR: Final = 4
 
 #: The page size of a new journal (SQLite's default is 4,096).  Every commit
 #: writes whole pages to the WAL, and a checkpoint syncs them all: a chain
@@ -50,11 +34,6 @@ SAFETY_FACTOR: Final = 4
 #: 1.5-3 KB (which spill into more, smaller pages).  A file keeps the page
 #: size it was created with.
 PAGE_SIZE: Final = 2048
-
-
-def wal_pages(page_size: int) -> int:
-    """The WAL pages between two checkpoints of a journal of this page size."""
-    return WAL_CHECKPOINT_BYTES // page_size
 
 
 def open_connection(
@@ -171,16 +150,6 @@ def _prepare(
         # Without a limit a burst of writes leaves a WAL file as large as the
         # burst forever; this truncates it back after checkpoints.
         conn.execute("PRAGMA journal_size_limit = 67108864")
-        # Checkpoints (copy the WAL back, fsync) are the journal's checkpoint
-        # thread's work, every WAL_CHECKPOINT_BYTES (store/checkpoint.py).
-        # Most of their cost is syncing what was written since the last one,
-        # paid whatever the interval; each also costs 1-2 ms of its own,
-        # which a larger WAL spreads thinner.  A commit still checkpoints by
-        # itself past SAFETY_FACTOR times that, should the thread fall
-        # behind.  A reopening after a crash replays the WAL.
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        safety = SAFETY_FACTOR * wal_pages(page_size)
-        conn.execute(f"PRAGMA wal_autocheckpoint = {safety:d}")
         # Read each table's root page now, so a damaged file fails here, with
         # a clear message, and not at the first record() of a run.
         for table in sorted(REQUIRED_TABLES):
