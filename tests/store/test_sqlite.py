@@ -47,10 +47,13 @@ class DecimalCodec:
 
 
 def raw(path: Path, sql: str, *args: Any) -> list[Any]:
-    """Rows of ``sql`` through a separate plain connection."""
+    """Rows of ``sql`` through a separate plain connection, committed (so it
+    also writes: the tests that damage a journal by hand)."""
     conn = sqlite3.connect(path)
     try:
-        return conn.execute(sql, args).fetchall()
+        rows = conn.execute(sql, args).fetchall()
+        conn.commit()
+        return rows
     finally:
         conn.close()
 
@@ -446,10 +449,7 @@ def test_a_run_number_is_never_reused_after_a_run_is_deleted_by_hand(db_path: Pa
     with SQLiteJournal(db_path) as journal:
         journal.create_run(make_run("gone"))
         journal.record([make_task("old", run_id="gone")])
-    conn = sqlite3.connect(db_path)
-    conn.execute("DELETE FROM runs WHERE id = 'gone'")
-    conn.commit()
-    conn.close()
+    raw(db_path, "DELETE FROM runs WHERE id = 'gone'")
     with SQLiteJournal(db_path) as journal:
         journal.create_run(make_run("new"))
         assert journal.load("new").tasks == []  # not the deleted run's batches
@@ -474,10 +474,7 @@ def test_a_run_with_no_batch_numbers_left_is_refused_before_writing(db_path: Pat
 def test_a_damaged_run_number_is_a_corrupt_store_error(db_path: Path, num: Any) -> None:
     with SQLiteJournal(db_path) as journal:
         journal.create_run(make_run())
-    conn = sqlite3.connect(db_path)
-    conn.execute("UPDATE runs SET num = ?", (num,))
-    conn.commit()
-    conn.close()
+    raw(db_path, "UPDATE runs SET num = ?", num)
     with SQLiteJournal(db_path) as journal:
         with pytest.raises(CorruptStoreError, match="number"):
             journal.load("run-1")
@@ -490,10 +487,7 @@ def test_a_damaged_batch_is_a_clear_corrupt_store_error(db_path: Path, text: str
     with SQLiteJournal(db_path) as journal:
         journal.create_run(make_run())
         journal.record([make_task("a")])
-    conn = sqlite3.connect(db_path)
-    conn.execute("UPDATE task_records SET records = ?", (text,))
-    conn.commit()
-    conn.close()
+    raw(db_path, "UPDATE task_records SET records = ?", text)
     with SQLiteJournal(db_path) as journal, pytest.raises(CorruptStoreError) as info:
         journal.load("run-1")
     assert "batch 1" in str(info.value) and "malformed" in str(info.value)
@@ -546,14 +540,11 @@ def test_event_pins_written_one_per_node_still_load(db_path: Path) -> None:
     """The first journals stored {node_id: pin} objects; they read back the same."""
     with SQLiteJournal(db_path) as journal:
         journal.create_run(make_run())
-    conn = sqlite3.connect(db_path)
     old = {
         "fetch": {"name": "Fetch", "version": "1.0", "origin": "m", "fingerprint": "f"},
         "price": {"name": "Price", "version": "2.1", "origin": "m", "fingerprint": "p"},
     }
-    conn.execute("UPDATE runs SET events = ?", (json.dumps(old),))
-    conn.commit()
-    conn.close()
+    raw(db_path, "UPDATE runs SET events = ?", json.dumps(old))
     with SQLiteJournal(db_path) as journal:
         pins = journal.load("run-1").run.events
     assert pins == {node: EventPin(**pin) for node, pin in old.items()}
@@ -574,9 +565,6 @@ def test_event_pins_written_one_per_node_still_load(db_path: Path) -> None:
 def test_damaged_event_pins_are_a_clear_corrupt_store_error(db_path: Path, text: str) -> None:
     with SQLiteJournal(db_path) as journal:
         journal.create_run(make_run())
-    conn = sqlite3.connect(db_path)
-    conn.execute("UPDATE runs SET events = ?", (text,))
-    conn.commit()
-    conn.close()
+    raw(db_path, "UPDATE runs SET events = ?", text)
     with SQLiteJournal(db_path) as journal, pytest.raises(CorruptStoreError, match="the events"):
         journal.load("run-1")
