@@ -217,9 +217,7 @@ def main() -> None:
         latency = resume_latency(tmp, args.chain)
         cli = cli_latency(tmp, args.chain, bytecode=False, repeat=args.repeat)
         cli_compiled = cli_latency(tmp, args.chain, bytecode=True, repeat=args.repeat)
-        cli_uncached = cli_latency(
-            tmp, args.chain, bytecode=True, repeat=args.repeat, cache=False
-        )
+        cli_uncached = cli_latency(tmp, args.chain, bytecode=True, repeat=args.repeat, cache=False)
         big_resume = resume_latency(tmp, args.big)
         big = rehydration(tmp, args.big)
     if args.json:

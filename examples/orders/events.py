@@ -208,9 +208,16 @@ def SaveOrders(piped: dict[str, Any], out_db: str = DEFAULT_OUT_DB) -> dict[str,
     prices: dict[str, dict[str, str]] = piped["PriceOrders"]
     rows = [
         (
-            o["order_id"], o["customer"], o["product"], o["product_name"], o["category"],
-            o["quantity"], o["unit_price"], o["currency"],
-            prices[str(o["order_id"])]["total"], prices[str(o["order_id"])]["total_eur"],
+            o["order_id"],
+            o["customer"],
+            o["product"],
+            o["product_name"],
+            o["category"],
+            o["quantity"],
+            o["unit_price"],
+            o["currency"],
+            prices[str(o["order_id"])]["total"],
+            prices[str(o["order_id"])]["total_eur"],
         )
         for o in piped["EnrichOrders"]
     ]

@@ -10,7 +10,7 @@ from typer.testing import CliRunner, Result
 
 from volnux.cli.app import app
 
-EVENTS = '''
+EVENTS = """
 import threading
 
 import volnux
@@ -63,7 +63,7 @@ def UntilMarker(marker: str = "marker"):
     if not os.path.exists(marker):
         raise RuntimeError(f"{marker} does not exist yet")
     return "ok"
-'''
+"""
 
 
 @dataclass

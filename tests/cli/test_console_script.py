@@ -14,9 +14,7 @@ SCRIPT = Path(sys.executable).parent / ("volnux.exe" if os.name == "nt" else "vo
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, timeout=60, check=False
-    )
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_the_console_script_is_installed() -> None:
@@ -56,7 +54,8 @@ def test_python_dash_m_volnux_is_the_same_command(project: Project) -> None:
     for command in ("run", "validate", "graph", "fmt"):
         assert command in done.stdout
     wf = project.write("typo.pty", "Helo\n")
-    done = run(sys.executable, "-m", "volnux", "validate", wf, "-e", project.events,
-               cwd=project.root)
+    done = run(
+        sys.executable, "-m", "volnux", "validate", wf, "-e", project.events, cwd=project.root
+    )
     assert done.returncode == 2
     assert f"{wf}:1:1: unknown event 'Helo'" in done.stderr

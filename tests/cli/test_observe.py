@@ -14,7 +14,7 @@ import pytest
 
 from volnux.observability.dot import STATE_COLOURS
 
-EVENTS = '''
+EVENTS = """
 import volnux
 
 
@@ -44,7 +44,7 @@ def Charge(ctx, piped=None):
     ctx.log.info("charging card, attempt %d", ctx.attempt)
     ctx.log.warning("gateway slow")
     raise ValueError(f"card declined on attempt {ctx.attempt}")
-'''
+"""
 
 FLOW = "Fetch |-> (Price || Check) -> Check (0 -> Notify, 1 -> Charge * 2)\n"
 SVG = "{http://www.w3.org/2000/svg}"

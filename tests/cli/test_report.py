@@ -11,7 +11,13 @@ from volnux.errors import InputError
 
 def test_parse_inputs_reads_json_values_and_keeps_other_text() -> None:
     assert parse_inputs(["n=3", "f=1.5", "ok=true", "s=hello", "l=[1]", "e=", "eq=a=b"]) == {
-        "n": 3, "f": 1.5, "ok": True, "s": "hello", "l": [1], "e": "", "eq": "a=b",
+        "n": 3,
+        "f": 1.5,
+        "ok": True,
+        "s": "hello",
+        "l": [1],
+        "e": "",
+        "eq": "a=b",
     }
 
 

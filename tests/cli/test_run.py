@@ -28,16 +28,25 @@ def test_inputs_reach_the_events_json_values_parsed_pairs_winning(project: Proje
     wf = project.write("hello.pty", "Hello |-> Save\n")
     out = project.root / "out.json"
     result = invoke(
-        "run", wf, "-e", project.events,
-        "--input-json", '{"name": "from json", "times": 7}',
-        "--input", "name=Ada Lovelace",
-        "--input", f"out={out}",
-        "--store", "memory:",
+        "run",
+        wf,
+        "-e",
+        project.events,
+        "--input-json",
+        '{"name": "from json", "times": 7}',
+        "--input",
+        "name=Ada Lovelace",
+        "--input",
+        f"out={out}",
+        "--store",
+        "memory:",
     )
     assert result.exit_code == 0, result.output
     # name from --input wins over --input-json; times stays the JSON number 7.
     assert json.loads(out.read_text()) == {
-        "greeting": "hello Ada Lovelace", "times": 7, "kind": "int",
+        "greeting": "hello Ada Lovelace",
+        "times": 7,
+        "kind": "int",
     }
 
 
@@ -230,9 +239,7 @@ def test_usage_mistakes_are_exit_2(project: Project) -> None:
     assert invoke("frobnicate").exit_code == 2
 
 
-def test_events_from_a_module_name_work(
-    project: Project, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_events_from_a_module_name_work(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     # As with PYTHONPATH=. : the project's events.py imports as module `events`.
     monkeypatch.syspath_prepend(str(project.root))
     wf = project.write("hello.pty", "Hello\n")

@@ -124,9 +124,7 @@ def test_the_crashed_run_resumes_where_it_was_killed(db: Path) -> None:
     assert "forced-change" not in notes and "changed" not in notes
 
 
-def test_the_paused_run_resumes_once_approved(
-    db: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_paused_run_resumes_once_approved(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with SQLiteJournal(db) as journal:
         again = Workflow.resume(PAUSED, store=journal, events=EVENTS)
         assert again.status == "paused"

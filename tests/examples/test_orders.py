@@ -29,7 +29,11 @@ EXPECTED_REJECTS = [
 def volnux(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "volnux", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -68,9 +72,9 @@ def test_the_orders_example_runs_twice_to_the_same_outputs(tmp_path: Path) -> No
         assert count == 26
         assert total == 3909.79
         assert some == [
-            (1002, "Wireless mouse", "USD", 112.7),   # 5 x 24.50 USD at 0.92
-            (1005, "HDMI cable", "EUR", 68.88),        # 10 x 7.25, 5 % bulk discount
-            (1017, "HDMI cable", "EUR", 82.65),        # 12 x 7.25, 5 % bulk discount
+            (1002, "Wireless mouse", "USD", 112.7),  # 5 x 24.50 USD at 0.92
+            (1005, "HDMI cable", "EUR", 68.88),  # 10 x 7.25, 5 % bulk discount
+            (1017, "HDMI cable", "EUR", 82.65),  # 12 x 7.25, 5 % bulk discount
         ]
         assert rejects(tmp_path / "out" / "rejects.jsonl") == EXPECTED_REJECTS
 
@@ -87,8 +91,17 @@ def test_inputs_move_the_files_and_a_clean_csv_empties_old_rejects(tmp_path: Pat
     lines = (EXAMPLE / "orders.csv").read_text(encoding="utf-8").splitlines()
     clean = tmp_path / "clean.csv"
     clean.write_text(
-        "\n".join([lines[0], *(line for line in lines[1:] if not line.startswith(
-            ("1007,", "1013,", "1019,", "1026,")))]) + "\n",
+        "\n".join(
+            [
+                lines[0],
+                *(
+                    line
+                    for line in lines[1:]
+                    if not line.startswith(("1007,", "1013,", "1019,", "1026,"))
+                ),
+            ]
+        )
+        + "\n",
         encoding="utf-8",
     )
     done = volnux(*args, "-i", f"orders_csv={clean}", cwd=tmp_path)

@@ -127,6 +127,7 @@ def test_calls_submitted_from_many_threads_at_once_all_run() -> None:
     total = 4 * 300
     seen = threading.Semaphore(0)
     try:
+
         def submitter() -> None:
             for _ in range(300):
                 ex.submit(pow, (2, 8), lambda r, e: seen.release())

@@ -329,9 +329,7 @@ def test_spans_made_inside_an_event_on_a_thread_nest_under_its_attempt(
 def test_trace_context_reaches_an_event_in_a_worker_process(telemetry: Telemetry) -> None:
     from . import otel_events
 
-    _, result, task_span = _attempt_under_span(
-        telemetry, ProcessExecutor(1), otel_events.WhereAmI
-    )
+    _, result, task_span = _attempt_under_span(telemetry, ProcessExecutor(1), otel_events.WhereAmI)
     assert result.result == {
         "trace_id": f"{task_span.context.trace_id:032x}",
         "span_id": f"{task_span.context.span_id:016x}",

@@ -166,7 +166,7 @@ def test_the_run_svg_has_a_node_per_task_filled_with_its_state_colour(failed_run
     assert "2 attempts" in nodes["Flaky"][1]
     assert re.search(r"1 attempt, \d+\.\d\ds", nodes["Charge"][1])
     # The path not taken is grey: its box border and the arrow into it.
-    assert '"#9a9a9a"' in svg and 'stroke-dasharray' in svg
+    assert '"#9a9a9a"' in svg and "stroke-dasharray" in svg
 
 
 def test_xdot_output_is_valid_xdot(failed_run: Run) -> None:

@@ -38,7 +38,7 @@ def tokens(text: str) -> list[tuple[str, str]]:
             break
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise ValueError(f"unexpected text at {pos}: {text[pos:pos + 30]!r}")
+            raise ValueError(f"unexpected text at {pos}: {text[pos : pos + 30]!r}")
         pos = m.end()
         kind = m.lastgroup or ""
         value = m.group(kind)

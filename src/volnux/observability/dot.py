@@ -85,8 +85,7 @@ def to_dot(
     label = _escape(graph.filename)
     lines = [
         "digraph workflow {",
-        f'  graph [rankdir=LR, compound=true, fontname="Helvetica", label="{label}", '
-        "labelloc=t];",
+        f'  graph [rankdir=LR, compound=true, fontname="Helvetica", label="{label}", labelloc=t];',
         '  node [shape=box, style=rounded, fontname="Helvetica"];',
         '  edge [fontname="Helvetica"];',
     ]

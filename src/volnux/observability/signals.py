@@ -235,9 +235,7 @@ def send(signal: NamedSignal, sender: str, payload: object) -> None:
         try:
             receiver(sender, payload=payload)
         except Exception:
-            log.exception(
-                "receiver %r of signal %s failed; the run goes on", receiver, signal.name
-            )
+            log.exception("receiver %r of signal %s failed; the run goes on", receiver, signal.name)
 
 
 def send_batch_progress(progress: BatchProgress) -> None:
