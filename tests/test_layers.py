@@ -1,10 +1,15 @@
-"""Imports go one way: cli -> workflow -> batch -> engine -> (dsl, events, executors,
-store, observability) -> graph -> (errors, states, config).
+"""Imports go one way: cli -> serve -> schedules -> workflow -> query -> batch -> engine
+-> (dsl, events, executors, store, observability) -> graph -> (errors, states, config, notes).
 
 Every import counts: top-level, inside functions (lazy) and under TYPE_CHECKING.
 A module may import its own part of the package and any part on a lower layer;
 parts on the same layer may not import each other, except the pairs listed in
-SAME_LAYER_ALLOWED.
+SAME_LAYER_ALLOWED.  ``batch``, ``query``, ``serve`` and ``schedules`` have
+their place before they are written.
+
+Two rules inside the layers: the engine is handed executors and journals and
+never imports a concrete one; and while a run goes on, only the runner writes
+to its journal (see JOURNAL_WRITERS).
 """
 
 from __future__ import annotations
@@ -20,13 +25,16 @@ SRC = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 #: Lowest first.  ``__init__`` is the package's public API (volnux/__init__.py):
 #: it gathers names from everything below the CLI; ``__main__`` starts the CLI.
 LAYERS: list[set[str]] = [
-    {"errors", "states", "config"},
+    {"errors", "states", "config", "notes"},
     {"graph"},
     {"dsl", "events", "executors", "store", "observability"},
     {"engine"},
     {"batch"},
+    {"query"},
     {"workflow"},
+    {"schedules"},
     {"__init__"},
+    {"serve"},
     {"cli"},
     {"__main__"},
 ]
@@ -162,4 +170,107 @@ def test_from_dot_dot_import_name_resolves_to_the_submodule(fake_package: Path) 
     assert violations(fake_package) == [
         f"{PACKAGE}/graph/model.py:1: graph imports {PACKAGE}.engine "
         "(upwards: engine is not below graph)"
+    ]
+
+
+# ---------------------------------------------------------------- inside layers
+
+#: Modules of concrete executors and journals: the engine is handed instances.
+CONCRETE_MODULES = (
+    f"{PACKAGE}.executors.threads",
+    f"{PACKAGE}.executors.processes",
+    f"{PACKAGE}.store.memory",
+    f"{PACKAGE}.store.sqlite",
+)
+#: Their classes, wherever re-exported from.
+CONCRETE_NAMES = {"ThreadExecutor", "ProcessExecutor", "MemoryJournal", "SQLiteJournal"}
+
+
+def concrete_imports(root: Path, part: str) -> list[str]:
+    """Every import of a concrete executor or journal in ``part`` of the package."""
+    found = []
+    for path in sorted((root / part).rglob("*.py")):
+        name, is_package = module_name(path, root)
+        package = name if is_package else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            module = ""
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)] if node.level else []
+                module = ".".join([*base, node.module] if node.module else base)
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            where = f"{path.relative_to(root.parent)}:{getattr(node, 'lineno', 0)}"
+            for target in [module, *names]:  # one line per import statement
+                if target.startswith(CONCRETE_MODULES) or target in CONCRETE_NAMES:
+                    found.append(f"{where}: imports {target}")
+                    break
+    return found
+
+
+def test_the_engine_imports_no_concrete_executor_or_journal() -> None:
+    assert concrete_imports(SRC, "engine") == []
+
+
+def test_a_concrete_import_in_the_engine_is_caught(tmp_path: Path) -> None:
+    root = tmp_path / PACKAGE
+    _write(root, "engine/runner.py", "from ..executors import ThreadExecutor\n")
+    _write(root, "engine/lazy.py", "def f():\n    from ..store.sqlite.journal import X\n")
+    assert concrete_imports(root, "engine") == [
+        f"{PACKAGE}/engine/lazy.py:2: imports {PACKAGE}.store.sqlite.journal",
+        f"{PACKAGE}/engine/runner.py:1: imports ThreadExecutor",
+    ]
+
+
+#: The journal's write methods, and the modules that may call them: the
+#: runner while a run goes on; the lifecycle before it (creating a run, the
+#: records a resume starts from); owners from outside any run (cancelling a
+#: run whose process is gone).  The journals themselves implement them.
+WRITE_METHODS = {"record", "add_note", "add_logs", "set_run_state", "create_run", "request_cancel"}
+JOURNAL_WRITERS = {
+    f"{PACKAGE}/engine/runner.py",
+    f"{PACKAGE}/engine/lifecycle.py",
+    f"{PACKAGE}/engine/owners.py",
+}
+
+
+def journal_writes(root: Path) -> list[str]:
+    """Calls of a journal write method outside the writers and the journals.
+
+    ``record`` is a common name (a metric records too), so it counts only on a
+    receiver that says ``journal``; the other names count on any receiver.
+    """
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        rel = str(path.relative_to(root.parent))
+        if rel in JOURNAL_WRITERS or rel.startswith(f"{PACKAGE}/store/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            method = node.func.attr
+            receiver = ast.unparse(node.func.value)
+            if method in WRITE_METHODS and (method != "record" or "journal" in receiver):
+                found.append(f"{rel}:{node.lineno}: {receiver}.{method}()")
+    return found
+
+
+def test_only_the_runner_writes_to_the_journal_during_a_run() -> None:
+    assert journal_writes(SRC) == []
+
+
+def test_a_journal_write_elsewhere_is_caught(tmp_path: Path) -> None:
+    root = tmp_path / PACKAGE
+    _write(root, "engine/scheduler.py", "def f(self):\n    self.journal.add_note(1)\n")
+    _write(
+        root,
+        "observability/otel.py",
+        "def f(h, journal):\n    h.record(1)\n    journal.record([])\n",
+    )
+    _write(root, "engine/runner.py", "def f(self):\n    self.journal.record([])\n")
+    assert journal_writes(root) == [
+        f"{PACKAGE}/engine/scheduler.py:2: self.journal.add_note()",
+        f"{PACKAGE}/observability/otel.py:3: journal.record()",
     ]

@@ -14,17 +14,23 @@ from .errors import (
     DeprecatedEventRefused,
     EventDefinitionError,
     EventLoadError,
+    EventNotFound,
     InputError,
     PointyError,
     RenderError,
     ResumeRefused,
     RunError,
+    RunExists,
+    RunNotFound,
     StoreError,
+    UnencodableResult,
     VolnuxError,
 )
 from .states import RunState, TaskState
 
 if TYPE_CHECKING:
+    from .config import Config, load_config
+    from .dsl import format_graph, parse, parse_file
     from .engine import Run, TaskView
     from .events import (
         Context,
@@ -40,8 +46,16 @@ if TYPE_CHECKING:
         RetryPolicy,
         Route,
         TransientError,
+        deprecations,
         event,
+        project_registry,
     )
+    from .events.logs import capture_logs
+    from .observability import otel, signals
+    from .observability.dot import to_dot
+    from .observability.pictures import run_dot
+    from .observability.render import render
+    from .store import Journal, open_store
     from .workflow import Workflow
 
 #: The public names imported on first use, and their modules.  ``import
@@ -49,6 +63,13 @@ if TYPE_CHECKING:
 #: events loads the authoring API and not the engine, and ``volnux --help``
 #: loads neither.
 _LAZY = {
+    **dict.fromkeys(("Config", "load_config"), ".config"),
+    **dict.fromkeys(("format_graph", "parse", "parse_file"), ".dsl"),
+    **dict.fromkeys(("Journal", "open_store"), ".store"),
+    "capture_logs": ".events.logs",
+    "to_dot": ".observability.dot",
+    "run_dot": ".observability.pictures",
+    "render": ".observability.render",
     **dict.fromkeys(("Run", "TaskView"), ".engine"),
     **dict.fromkeys(
         (
@@ -65,19 +86,27 @@ _LAZY = {
             "RetryPolicy",
             "Route",
             "TransientError",
+            "deprecations",
             "event",
+            "project_registry",
         ),
         ".events",
     ),
     "Workflow": ".workflow",
 }
 
+#: Public modules, imported on first use: ``volnux.signals.task_failed.connect(fn)``.
+_MODULES = {"otel": ".observability.otel", "signals": ".observability.signals"}
+
 
 def __getattr__(name: str) -> Any:
     where = _LAZY.get(name)
-    if where is None:
+    if where is not None:
+        value = getattr(importlib.import_module(where, __name__), name)
+    elif name in _MODULES:
+        value = importlib.import_module(_MODULES[name], __name__)
+    else:
         raise AttributeError(f"module 'volnux' has no attribute {name!r}")
-    value = getattr(importlib.import_module(where, __name__), name)
     globals()[name] = value  # the next lookup finds it without coming here
     return value
 
@@ -89,6 +118,7 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "Config",
     "ConfigError",
     "Context",
     "Deprecated",
@@ -97,10 +127,12 @@ __all__ = [
     "EventDefinitionError",
     "EventDeprecationWarning",
     "EventLoadError",
+    "EventNotFound",
     "EventRegistry",
     "Failure",
     "FailureInfo",
     "InputError",
+    "Journal",
     "NeedsOperator",
     "PermanentError",
     "PointyError",
@@ -111,13 +143,29 @@ __all__ = [
     "Route",
     "Run",
     "RunError",
+    "RunExists",
+    "RunNotFound",
     "RunState",
     "StoreError",
     "TaskState",
     "TaskView",
     "TransientError",
+    "UnencodableResult",
     "VolnuxError",
     "Workflow",
     "__version__",
+    "capture_logs",
+    "deprecations",
     "event",
+    "format_graph",
+    "load_config",
+    "open_store",
+    "otel",
+    "parse",
+    "parse_file",
+    "project_registry",
+    "render",
+    "run_dot",
+    "signals",
+    "to_dot",
 ]

@@ -36,7 +36,7 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -68,7 +68,9 @@ ENV_EXECUTOR: Final = "VOLNUX_EXECUTOR"
 ENV_EVENTS: Final = "VOLNUX_EVENTS"
 ENV_CACHE: Final = "VOLNUX_REGISTRY_CACHE"
 
-EXECUTORS: Final = ("thread", "process")
+# An executor's name; which names exist is the executor registry's to say (a
+# layer above this one): callers that know them pass them in (`executors=`).
+_EXECUTOR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _TRUE: Final = ("1", "true", "yes", "on")
 _FALSE: Final = ("0", "false", "no", "off", "")
 # The same forms as volnux.events.versions (this layer may not import it).
@@ -128,15 +130,19 @@ class Config:
         store: str | None = None,
         strict: bool | None = None,
         executor: str | None = None,
+        executors: Collection[str] | None = None,
     ) -> Config:
-        """The same settings with command-line flags applied (None leaves a setting)."""
+        """The same settings with command-line flags applied (None leaves a setting).
+
+        ``executors`` are the executor names there are, to check ``executor`` against.
+        """
         changes: dict[str, Any] = {}
         if store is not None:
             changes["store"] = store
         if strict is not None:
             changes["strict"] = strict
         if executor is not None:
-            changes["executor"] = _executor(executor, "--executor")
+            changes["executor"] = _executor(executor, "--executor", executors)
         return dataclasses.replace(self, **changes) if changes else self
 
     def git_registry(self, name: str) -> GitRegistry:
@@ -169,12 +175,17 @@ def load_config(
     start: Path | None = None,
     path: Path | None = None,
     env: Mapping[str, str] | None = None,
+    executors: Collection[str] | None = None,
 ) -> Config:
     """The project's settings: file (``path``, $VOLNUX_CONFIG or searched), then env.
 
     ``start`` is where the upward search begins (default: the working
     directory); ``env`` defaults to ``os.environ``.  Raises ConfigError on a
     missing explicit file, bad TOML, an unknown key or a value of the wrong kind.
+    ``executors`` are the executor names there are
+    (:func:`volnux.executors.executor_names`): an executor setting must be one
+    of them.  Without them it must only look like a name, and planning a
+    workflow finds one that does not exist.
     """
     env = os.environ if env is None else env
     if path is None and env.get(ENV_CONFIG):
@@ -188,8 +199,8 @@ def load_config(
         path = find_config(start)
         table = _table(path, explicit=False) if path is not None else {}
     root = path.resolve().parent if path is not None else (start or Path.cwd()).resolve()
-    config = _from_table(table, path, root)
-    return _apply_env(config, env)
+    config = _from_table(table, path, root, executors)
+    return _apply_env(config, env, executors)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -266,13 +277,17 @@ def _kind(value: Any) -> str:
     )
 
 
-def _from_table(table: dict[str, Any], path: Path | None, root: Path) -> Config:
+def _from_table(
+    table: dict[str, Any], path: Path | None, root: Path, executors: Collection[str] | None
+) -> Config:
     section = "tool.volnux" if path is not None and path.name == PYPROJECT else ""
     top = _Reader(path, section, table, _TOP_KEYS)
     store = top.text("store")
     executor = top.text("executor")
-    if executor is not None and executor not in EXECUTORS:
-        top.fail(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+    if executor is not None:
+        why = _executor_problem(executor, executors)
+        if why:
+            top.fail(why)
     pins_table = _Reader(path, "pins", table.get("pins", {}), None)
     pins: dict[str, str] = {}
     for name, spec in pins_table.table.items():
@@ -356,7 +371,7 @@ def _store_url(url: str, root: Path) -> str:
     return url
 
 
-def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
+def _apply_env(config: Config, env: Mapping[str, str], executors: Collection[str] | None) -> Config:
     changes: dict[str, Any] = {}
     if env.get(ENV_STORE):
         # Kept literal: open_store reads a relative path from the working directory.
@@ -364,7 +379,7 @@ def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
     if ENV_STRICT in env:
         changes["strict"] = _env_bool(ENV_STRICT, env[ENV_STRICT])
     if env.get(ENV_EXECUTOR):
-        changes["executor"] = _executor(env[ENV_EXECUTOR], f"${ENV_EXECUTOR}")
+        changes["executor"] = _executor(env[ENV_EXECUTOR], f"${ENV_EXECUTOR}", executors)
     if env.get(ENV_EVENTS):
         extra = [s for s in env[ENV_EVENTS].split(os.pathsep) if s]
         changes["events"] = config.events + tuple(_source(s, Path.cwd()) for s in extra)
@@ -382,7 +397,16 @@ def _env_bool(name: str, value: str) -> bool:
     raise ConfigError(f"${name}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
 
 
-def _executor(value: str, where: str) -> str:
-    if value not in EXECUTORS:
-        raise ConfigError(f"{where} {value!r} is not one of {', '.join(EXECUTORS)}")
+def _executor(value: str, where: str, executors: Collection[str] | None) -> str:
+    why = _executor_problem(value, executors)
+    if why:
+        raise ConfigError(f"{where} {why.removeprefix('executor ')}")
     return value
+
+
+def _executor_problem(value: str, executors: Collection[str] | None) -> str | None:
+    if executors is not None and value not in executors:
+        return f"executor {value!r} is not one of {', '.join(executors)}"
+    if executors is None and not _EXECUTOR_NAME.match(value):
+        return f"executor {value!r} is not an executor name"
+    return None

@@ -9,11 +9,15 @@ The tree::
      ├── DeprecatedEventRefused  strict mode refused deprecated event versions
      ├── EventDefinitionError an event class or function that cannot be used
      ├── EventLoadError       an events module or file that cannot be imported
+     ├── EventNotFound        a reference (``Name``, ``Name@1.2``) that no loaded event meets
      ├── InputError           workflow inputs that are missing or malformed
      ├── RunError             a run that cannot start or continue
      │    └── ResumeRefused   resuming would not be safe (workflow changed, ...)
      ├── StoreError           the journal cannot be opened, read or written
-     │    └── CorruptStoreError  the file is not a Volnux journal, or is damaged
+     │    ├── CorruptStoreError  the file is not a Volnux journal, or is damaged
+     │    ├── RunNotFound     the journal has no run with that id
+     │    ├── RunExists       the journal already has a run with that id
+     │    └── UnencodableResult  a task's result that the journal cannot store
      └── RenderError          a picture cannot be drawn (Graphviz missing or failing)
 
 Messages name the thing (file:line:col, ``Name@version``, run id) and, where
@@ -28,12 +32,16 @@ __all__ = [
     "DeprecatedEventRefused",
     "EventDefinitionError",
     "EventLoadError",
+    "EventNotFound",
     "InputError",
     "PointyError",
     "RenderError",
     "ResumeRefused",
     "RunError",
+    "RunExists",
+    "RunNotFound",
     "StoreError",
+    "UnencodableResult",
     "VolnuxError",
 ]
 
@@ -107,6 +115,18 @@ class EventLoadError(VolnuxError):
     """An events module or file that cannot be found or imported."""
 
 
+class EventNotFound(VolnuxError, LookupError):
+    """A reference that no loaded event meets; ``suggestions`` are close names, if any.
+
+    (Also a ``LookupError``: it answers a lookup, like a missing key.)
+    """
+
+    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.suggestions = suggestions or []
+
+
 class InputError(VolnuxError):
     """Workflow inputs that are missing, malformed or of the wrong kind."""
 
@@ -125,6 +145,36 @@ class StoreError(VolnuxError):
 
 class CorruptStoreError(StoreError):
     """The store file is not a Volnux journal, or it is damaged."""
+
+
+class RunNotFound(StoreError):
+    """The journal has no run with this id; ``run_id`` and ``store`` name both."""
+
+    def __init__(self, run_id: str, store: str = "the journal") -> None:
+        self.run_id = run_id
+        self.store = store
+        super().__init__(f"no run {run_id!r} in {store}; `volnux runs list` shows the runs there")
+
+
+class RunExists(StoreError):
+    """A run with this id is already recorded; run ids are never reused."""
+
+    def __init__(self, run_id: str, store: str = "the journal") -> None:
+        self.run_id = run_id
+        self.store = store
+        super().__init__(f"run {run_id} already exists in {store}")
+
+
+class UnencodableResult(StoreError):
+    """A journal cannot encode a task's result (or a run's inputs); nothing was written."""
+
+    def __init__(self, node_id: str, value: object, reason: str) -> None:
+        self.node_id = node_id
+        self.type_name = f"{type(value).__module__}.{type(value).__qualname__}"
+        super().__init__(
+            f"the result of task {node_id!r} is a {self.type_name}, which the journal "
+            f"cannot store: {reason}"
+        )
 
 
 class RenderError(VolnuxError):

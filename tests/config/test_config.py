@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from volnux.config import Config, ConfigError, GitRegistry, find_config, load_config
+from volnux.executors import executor_names
 
 FULL = """
 store = "sqlite:state/volnux.db?synchronous=FULL"
@@ -113,7 +114,11 @@ def test_environment_beats_the_file_and_flags_beat_both(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\$VOLNUX_STRICT='maybe' is not a boolean"):
         load_config(start=tmp_path, env={"VOLNUX_STRICT": "maybe"})
     with pytest.raises(ConfigError, match=r"\$VOLNUX_EXECUTOR 'gpu' is not one of thread"):
-        load_config(start=tmp_path, env={"VOLNUX_EXECUTOR": "gpu"})
+        load_config(start=tmp_path, env={"VOLNUX_EXECUTOR": "gpu"}, executors=executor_names())
+    # Without the names there are, only the form is checked (planning checks the rest).
+    assert load_config(start=tmp_path, env={"VOLNUX_EXECUTOR": "gpu"}).executor == "gpu"
+    with pytest.raises(ConfigError, match=r"\$VOLNUX_EXECUTOR 'g p u' is not an executor name"):
+        load_config(start=tmp_path, env={"VOLNUX_EXECUTOR": "g p u"})
 
 
 @pytest.mark.parametrize(
@@ -155,7 +160,7 @@ def test_bad_keys_and_values_name_the_file_the_key_and_the_fix(
 ) -> None:
     path = write(tmp_path / "volnux.toml", text)
     with pytest.raises(ConfigError) as caught:
-        load_config(start=tmp_path, env={})
+        load_config(start=tmp_path, env={}, executors=executor_names())
     assert str(caught.value).startswith(f"{path}: {message}")
 
 

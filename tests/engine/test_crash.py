@@ -135,8 +135,13 @@ def test_kill_at_random_times(tmp_path: Path, reference: tuple[int, dict[str, ob
             stderr=subprocess.PIPE,
             text=True,
         )
-        # Import takes a few hundred ms; the run itself about half a second.
-        time.sleep(rng.uniform(0.3, 1.0))
+        # The run itself takes about half a second once its first task ran
+        # (the child's start-up, some hundred ms, varies with the machine's load).
+        deadline = time.monotonic() + 30
+        while not (tmp / "effects").exists() and proc.poll() is None:
+            assert time.monotonic() < deadline, "the child never ran a task"
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.4))
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
         if not (tmp / "j.db").exists():

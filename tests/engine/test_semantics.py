@@ -554,31 +554,48 @@ def test_group_attributes_that_do_nothing_are_errors(attrs: str, message: str) -
     assert (info.value.line, info.value.column) == (1, 1)
 
 
-def test_engine_made_executors_are_shut_down_even_when_some_are_given() -> None:
+def test_a_workflows_runs_share_its_executors_until_it_is_closed() -> None:
     from tests.engine import cpu_events
     from volnux.executors import ThreadExecutor
 
     threads = ThreadExecutor(2)
-    engine_made: list[Any] = []
-    from volnux.engine import runner
-
-    original = runner.Engine._make_executor
-
-    def spy(self: Any, name: str) -> Any:
-        made = original(self, name)
-        engine_made.append(made)
-        return made
-
-    runner.Engine._make_executor = spy  # type: ignore[method-assign]
+    wf = Workflow.from_text("Square", cpu_events)
     try:
-        r = Workflow.from_text("Square", cpu_events).run(
-            inputs={"n": 3}, executors={"thread": threads}
-        )
+        first = wf.run(inputs={"n": 3}, executors={"thread": threads})
+        process = wf.pools.get("process")
+        worker = process._pool  # type: ignore[attr-defined]
+        assert worker is not None  # started by the first run, kept for the next
+        second = wf.run(inputs={"n": 4})
+        assert process._pool is worker  # type: ignore[attr-defined]
     finally:
-        runner.Engine._make_executor = original  # type: ignore[method-assign]
+        wf.close()
         threads.shutdown()
-    assert r.results["Square"] == 9
-    (process,) = engine_made
+    assert (first.results["Square"], second.results["Square"]) == (9, 16)
+    assert process._pool is None  # type: ignore[attr-defined]  # shut down by close()
+
+
+def test_an_engine_without_pools_shuts_down_the_executors_it_made() -> None:
+    from tests.engine import cpu_events
+    from volnux.engine import Engine
+    from volnux.store import MemoryJournal, RunRecord
+
+    wf = Workflow.from_text("Square", cpu_events)
+    made: list[Any] = []
+    journal = MemoryJournal()
+    journal.create_run(
+        RunRecord("r", "w", "Square", "f", wf.plan.pins(), {"n": 5}, volnux.RunState.RUNNING, 0, 0)
+    )
+    engine = Engine(wf.plan, journal, "r", {"n": 5})
+    original = engine._pools.get
+
+    def spy(name: str, max_workers: int | None = None) -> Any:
+        made.append(original(name, max_workers))
+        return made[-1]
+
+    engine._pools.get = spy  # type: ignore[method-assign]
+    state, _ = engine.execute()
+    assert state is volnux.RunState.SUCCEEDED and engine.views["Square"].result == 25
+    (process,) = made
     assert process._pool is None  # shut down by the engine that made it
 
 

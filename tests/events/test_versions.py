@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 import volnux
+from volnux import EventNotFound
 from volnux.dsl import parse
 from volnux.errors import PointyError
-from volnux.events import EventRegistry, LookupFailed
+from volnux.events import EventRegistry
 from volnux.workflow import Workflow
 
 
@@ -60,7 +61,7 @@ def test_a_malformed_pin_is_refused_when_it_is_set() -> None:
 
 
 def test_no_match_lists_every_version_and_where_it_came_from(registry: EventRegistry) -> None:
-    with pytest.raises(LookupFailed) as caught:
+    with pytest.raises(EventNotFound) as caught:
         registry.resolve("Charge", "3")
     message = caught.value.message
     assert message.startswith("no version of Charge matches @3; loaded versions: 1.0.0 from ")
@@ -70,7 +71,7 @@ def test_no_match_lists_every_version_and_where_it_came_from(registry: EventRegi
 
 def test_a_pin_that_matches_nothing_says_it_is_the_pin() -> None:
     registry = EventRegistry([charge("2.0.0")], pins={"Charge": "1"})
-    with pytest.raises(LookupFailed, match=r"Charge is pinned to @1 in the configuration"):
+    with pytest.raises(EventNotFound, match=r"Charge is pinned to @1 in the configuration"):
         registry.resolve("Charge")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from volnux.executors import ProcessExecutor, ThreadExecutor
-from volnux.executors.pool import EAGER_THREADS
+from volnux.executors.threads import EAGER_THREADS
 
 
 def collect(executor: Any, calls: list[tuple[Any, tuple[Any, ...]]]) -> list[tuple[Any, Any]]:

@@ -27,7 +27,7 @@ from volnux.executors import ProcessExecutor, ThreadExecutor
 from volnux.observability import otel
 from volnux.observability.observer import NodeInfo, RunInfo
 from volnux.states import TaskState
-from volnux.store import MemoryJournal, SQLiteJournal, TaskRecord
+from volnux.store import SQLiteJournal, TaskRecord
 
 
 class Telemetry:
@@ -40,11 +40,9 @@ class Telemetry:
         self.reader = InMemoryMetricReader()
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
 
-    def observer(self, journal: Any = None) -> otel.OtelObserver:
+    def observer(self) -> otel.OtelObserver:
         return otel.OtelObserver(
-            tracer_provider=self.tracer_provider,
-            meter_provider=self.meter_provider,
-            journal=journal,
+            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider
         )
 
     def finished(self) -> list[ReadableSpan]:
@@ -254,10 +252,10 @@ def test_a_resumed_run_links_to_the_original_trace(telemetry: Telemetry, tmp_pat
 
     journal = SQLiteJournal(tmp_path / "j.db")
     wf = Workflow.from_text("Approve", [Approve], name="approval")
-    first = wf.run(store=journal, observers=[telemetry.observer(journal)])
+    first = wf.run(store=journal, observers=[telemetry.observer()])
     assert first.state is RunState.PAUSED
     approved["yes"] = True
-    Workflow.resume(first.id, store=journal, workflow=wf, observers=[telemetry.observer(journal)])
+    Workflow.resume(first.id, store=journal, workflow=wf, observers=[telemetry.observer()])
     notes = [n for n in journal.load(first.id).notes if n.kind == "trace"]
     journal.close()
     original, resumed = by_name(telemetry.finished())["run approval"]
@@ -368,7 +366,7 @@ def test_without_an_sdk_the_api_costs_nothing_and_breaks_nothing() -> None:
         return 1
 
     # The global provider is the API's no-op one unless an application set it.
-    observer = otel.OtelObserver(journal=MemoryJournal())
+    observer = otel.OtelObserver()
     run = Workflow.from_text("A", [A]).run(observers=[observer])
     assert run.status == "succeeded"
     provider = trace.get_tracer_provider()

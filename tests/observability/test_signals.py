@@ -18,9 +18,8 @@ from blinker import NamedSignal
 import volnux
 from volnux import RunState, TaskState, Workflow
 from volnux.engine.runner import CANCEL_POLL_S
-from volnux.executors import ThreadExecutor
+from volnux.executors import Pools, ThreadExecutor
 from volnux.observability import signals
-from volnux.observability.observer import resize_hook
 from volnux.store import MemoryJournal, SQLiteJournal
 
 TASK_SIGNALS = [
@@ -279,9 +278,9 @@ def test_with_no_receiver_no_payload_is_built(monkeypatch: pytest.MonkeyPatch) -
 
 def test_pool_resized_reports_each_new_worker_and_the_shutdown(recorder: Recorder) -> None:
     observer = signals.SignalsObserver()
-    hook = resize_hook([observer], "run-1", "thread")
-    assert hook is not None and resize_hook([], "run-1", "thread") is None
-    pool = ThreadExecutor(3, on_resize=hook)
+    pools = Pools()
+    pools.watch(lambda name, workers: observer.pool_resized("run-1", name, workers))
+    pool = pools.get("thread", 3)
     release = threading.Event()
     done = threading.Semaphore(0)
     for _ in range(3):  # three blocked calls: three workers
@@ -289,7 +288,7 @@ def test_pool_resized_reports_each_new_worker_and_the_shutdown(recorder: Recorde
     release.set()
     for _ in range(3):
         assert done.acquire(timeout=5)
-    pool.shutdown()
+    pools.close()
     sizes = [p.workers for n, _, p in recorder.seen if n == "pool-resized"]
     assert sizes == [1, 2, 3, 0]
     senders = {s for n, s, _ in recorder.seen if n == "pool-resized"}
@@ -315,14 +314,33 @@ def test_a_resize_callback_that_raises_does_not_break_the_pool(
     assert any("resize callback failed" in r.getMessage() for r in caplog.records)
 
 
-def test_a_run_reports_the_size_of_the_pool_the_engine_made(recorder: Recorder) -> None:
+def test_a_run_reports_the_growth_of_the_pool_it_runs_on(recorder: Recorder) -> None:
+    release = threading.Barrier(2, timeout=5)
+
     @volnux.event
     def A() -> int:
+        release.wait()  # both members at once: the pool must have two workers
         return 1
 
-    run = Workflow.from_text("A || A", [A]).run(max_workers=2)
-    sizes = [p.workers for n, s, p in recorder.seen if n == "pool-resized" and p.run_id == run.id]
-    assert sizes and sizes[-1] == 0 and max(sizes) >= 1
+    wf = Workflow.from_text("A || A", [A])
+    first = wf.run(max_workers=2)
+    sizes = [p.workers for n, s, p in recorder.seen if n == "pool-resized" and p.run_id == first.id]
+    assert sizes == [1, 2]
+    # The workflow keeps its pool: the next run finds its workers there already.
+    second = wf.run(max_workers=2)
+    assert second.succeeded
+    assert not [p for n, s, p in recorder.seen if n == "pool-resized" and p.run_id == second.id]
+    wf.close()
+    # An engine without a caller's pools makes its own and reports their shutdown.
+    from volnux.engine import Engine
+    from volnux.store import MemoryJournal, RunRecord
+
+    journal = MemoryJournal()
+    journal.create_run(RunRecord("r", "w", "", "", {}, {}, volnux.RunState.RUNNING, 0, 0))
+    engine = Engine(wf.plan, journal, "r", {}, observers=[signals.SignalsObserver()])
+    assert engine.execute()[0] is volnux.RunState.SUCCEEDED
+    sizes = [p.workers for n, s, p in recorder.seen if n == "pool-resized" and p.run_id == "r"]
+    assert sizes[-1] == 0 and max(sizes) >= 1
 
 
 def test_batch_progress_is_sent_to_its_batch_receivers(recorder: Recorder) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 from volnux.states import RunState, TaskState
 from volnux.store.base import EventPin, RunRecord, TaskRecord
-from volnux.store.batch import encode_record
-from volnux.store.migrations import MIGRATIONS, apply_migrations
+from volnux.store.sqlite.migrations import MIGRATIONS, apply_migrations
+from volnux.store.sqlite.records import encode_record
 
 
 def make_run(run_id: str = "run-1", created_at: float = 1000.0, **changes: Any) -> RunRecord:

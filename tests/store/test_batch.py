@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from volnux.engine.clock import microsecond_time
 from volnux.states import TaskState
 from volnux.store.base import ErrorInfo, TaskRecord
-from volnux.store.batch import RecordEncoder, decode_batch, encode_record, microsecond_time
+from volnux.store.sqlite.records import RecordEncoder, decode_batch, encode_record
 
 times = st.floats(allow_nan=False, allow_infinity=False, width=64)
 # (data, codec) as the journal hands them over: no result, JSON text, or another codec's output.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from volnux.errors import RunExists, RunNotFound, StoreError, VolnuxError
 from volnux.states import RunState, TaskState
 from volnux.store.base import ErrorInfo, Journal, LogEntry, RunNote, UnencodableResult
 
@@ -27,16 +28,35 @@ def test_a_new_run_loads_as_written(journal: Journal) -> None:
     assert list(snap.notes) == []
 
 
-def test_load_of_an_unknown_run_is_a_key_error(journal: Journal) -> None:
+def test_load_of_an_unknown_run_is_run_not_found(journal: Journal) -> None:
     journal.create_run(make_run("known"))
-    with pytest.raises(KeyError):
-        journal.load("unknown")
+    for load in (journal.load, journal.load_run, journal.load_notes):
+        with pytest.raises(RunNotFound, match="no run 'unknown' in ") as info:
+            load("unknown")
+        assert info.value.run_id == "unknown"
+        assert isinstance(info.value, StoreError) and isinstance(info.value, VolnuxError)
 
 
 def test_a_run_id_is_created_once(journal: Journal) -> None:
     journal.create_run(make_run())
-    with pytest.raises(ValueError, match="run-1"):
+    with pytest.raises(RunExists, match="run-1") as info:
         journal.create_run(make_run())
+    assert info.value.run_id == "run-1"
+
+
+def test_the_run_and_its_notes_load_without_its_tasks(journal: Journal) -> None:
+    journal.create_run(make_run())
+    journal.record([make_task("t", result=1)])
+    note = RunNote("run-1", "warned", 2.0, {"why": "x"})
+    journal.add_note(note)
+    assert journal.load_run("run-1") == journal.load("run-1").run == make_run()
+    assert journal.load_notes("run-1") == [note]
+    journal.set_run_state("run-1", RunState.FAILED, 3.0, "boom")
+    assert journal.load_run("run-1").state is RunState.FAILED
+
+
+def test_durable_says_whether_runs_outlive_the_process(journal: Journal) -> None:
+    assert journal.durable is (type(journal).__name__ != "MemoryJournal")
 
 
 def test_records_load_in_write_order_with_every_field(journal: Journal) -> None:
@@ -110,8 +130,8 @@ def test_set_run_state(journal: Journal) -> None:
     assert run.created_at == 1000.0
 
 
-def test_set_run_state_of_an_unknown_run_is_a_key_error(journal: Journal) -> None:
-    with pytest.raises(KeyError):
+def test_set_run_state_of_an_unknown_run_is_run_not_found(journal: Journal) -> None:
+    with pytest.raises(RunNotFound):
         journal.set_run_state("nope", RunState.RUNNING, 1.0)
 
 
@@ -152,26 +172,41 @@ def test_cancel_flag(journal: Journal) -> None:
 
 
 def test_cancel_of_an_unknown_run(journal: Journal) -> None:
-    with pytest.raises(KeyError):
+    with pytest.raises(RunNotFound):
         journal.request_cancel("nope")
     assert journal.cancel_requested("nope") is False
 
 
-def test_records_for_an_unknown_run_are_a_key_error(journal: Journal) -> None:
+def test_records_for_an_unknown_run_are_run_not_found(journal: Journal) -> None:
     journal.create_run(make_run())
-    with pytest.raises(KeyError):
+    with pytest.raises(RunNotFound):
         journal.record([make_task("t", run_id="nope")])
-    with pytest.raises(KeyError):
+    with pytest.raises(RunNotFound):
         journal.add_note(RunNote("nope", "warned", 1.0))
 
 
-def test_check_result_accepts_what_record_stores(journal: Journal) -> None:
+def test_encode_result_accepts_what_record_stores(journal: Journal) -> None:
     journal.create_run(make_run())
     value = {"total": 12.5, "items": ["a", "b"]}
-    journal.check_result("t", value)
-    journal.check_result("t", None)
-    journal.record([make_task("t", result=value)])
-    assert journal.load("run-1").tasks[0].result == value
+    for scalar in (None, True, 3, 2.5, "text"):
+        assert journal.encode_result("t", scalar) is None  # record() encodes these itself
+    encoded = journal.encode_result("t", value)
+    journal.record([make_task("s", TaskState.RUNNING), make_task("t", result=value)], {1: encoded})
+    journal.record([make_task("u", result=value)])  # without an encoding: record() encodes
+    assert [t.result for t in journal.load("run-1").tasks] == [None, value, value]
+
+
+def test_an_encoded_result_is_recorded_as_it_was_when_encoded(journal: Journal) -> None:
+    journal.create_run(make_run())
+    value = {"items": ["a"]}
+    encoded = journal.encode_result("t", value)
+    value["items"].append("changed after the attempt ended")
+    journal.record([make_task("t", result=value)], {0: encoded} if encoded else None)
+    loaded = journal.load("run-1").tasks[0].result
+    if journal.durable:  # an encoding journal keeps what it encoded
+        assert loaded == {"items": ["a"]}
+    else:  # the memory journal keeps the object itself
+        assert loaded is value
 
 
 def test_a_batch_is_written_whole_or_not_at_all(journal: Journal) -> None:
@@ -183,7 +218,7 @@ def test_a_batch_is_written_whole_or_not_at_all(journal: Journal) -> None:
     batch = [make_task("a", TaskState.RUNNING), make_task("b", result=value),
              make_task("c", TaskState.RUNNING)]  # fmt: skip
     try:
-        journal.check_result("b", value)
+        journal.encode_result("b", value)
     except UnencodableResult:
         refused = True
     else:
@@ -202,7 +237,7 @@ def test_a_batch_is_written_whole_or_not_at_all(journal: Journal) -> None:
 
 def test_a_batch_with_an_unknown_run_writes_nothing(journal: Journal) -> None:
     journal.create_run(make_run())
-    with pytest.raises(KeyError):
+    with pytest.raises(RunNotFound):
         journal.record([make_task("a"), make_task("b", run_id="nope")])
     assert list(journal.load("run-1").tasks) == []
     journal.record([make_task("c")])  # and the refused batch took no place in the order
@@ -231,11 +266,11 @@ def test_log_lines_load_in_write_order_per_run_and_per_node(journal: Journal) ->
     assert journal.logs("nope") == []
 
 
-def test_log_lines_for_an_unknown_run_are_a_key_error_and_write_nothing(
+def test_log_lines_for_an_unknown_run_are_run_not_found_and_write_nothing(
     journal: Journal,
 ) -> None:
     journal.create_run(make_run())
-    with pytest.raises(KeyError):
+    with pytest.raises(RunNotFound):
         journal.add_logs(
             [LogEntry("run-1", "a", 1, 1.0, 20, "ok"), LogEntry("nope", "a", 1, 1.0, 20, "x")]
         )

@@ -16,8 +16,8 @@ import pytest
 
 from volnux.errors import CorruptStoreError, StoreError
 from volnux.states import TaskState
-from volnux.store.migrations import LATEST_VERSION
 from volnux.store.sqlite import SQLiteJournal
+from volnux.store.sqlite.migrations import LATEST_VERSION
 
 from .factories import file_hash, make_run, make_task, old_journal
 

@@ -15,19 +15,18 @@ import pytest
 
 from volnux.errors import CorruptStoreError, StoreError
 from volnux.states import RunState, TaskState
-from volnux.store import checkpoint
 from volnux.store.base import EventPin, UnencodableResult
-from volnux.store.checkpoint import SAFETY_FACTOR, Checkpointer, wal_pages
 from volnux.store.codec import PickleCodec
-from volnux.store.migrations import (
+from volnux.store.sqlite import SQLiteJournal, checkpoint
+from volnux.store.sqlite.checkpoint import SAFETY_FACTOR, Checkpointer, wal_pages
+from volnux.store.sqlite.file import PAGE_SIZE
+from volnux.store.sqlite.migrations import (
     APPLICATION_ID,
     LATEST_VERSION,
     MIGRATIONS,
     Migration,
     apply_migrations,
 )
-from volnux.store.sqlite import SQLiteJournal
-from volnux.store.sqlite_file import PAGE_SIZE
 
 from .factories import make_run, make_task, old_journal
 
@@ -209,7 +208,7 @@ def test_list_runs_puts_the_later_written_first_on_ties(db_path: Path) -> None:
 
 
 def stored_records(db_path: Path) -> list[list[Any]]:
-    """Every stored record, batch rows unpacked (see volnux.store.batch)."""
+    """Every stored record, batch rows unpacked (see volnux.store.sqlite.records)."""
     rows = raw(db_path, "SELECT records FROM task_records ORDER BY key")
     return [record for (text,) in rows for record in json.loads(text)]
 
@@ -241,7 +240,7 @@ def test_unencodable_results_write_nothing(db_path: Path, value: Any) -> None:
     with SQLiteJournal(db_path) as journal:
         journal.create_run(make_run())
         with pytest.raises(UnencodableResult) as info:
-            journal.check_result("bad", value)
+            journal.encode_result("bad", value)
         assert info.value.node_id == "bad"
         with pytest.raises(UnencodableResult):
             journal.record([make_task("ok"), make_task("bad", result=value)])
@@ -293,11 +292,11 @@ def test_inputs_and_notes_that_cannot_be_stored(db_path: Path) -> None:
             journal.add_note(RunNote("run-1", "warned", 1.0, {"x": object()}))
 
 
-def test_check_result_encodes_once(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_encoded_result_is_encoded_once(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with SQLiteJournal(db_path) as journal:
         journal.create_run(make_run())
         value = {"big": list(range(100))}
-        journal.check_result("t", value)
+        encoded = journal.encode_result("t", value)
         calls: list[str] = []
         original = journal._codecs.encode
 
@@ -306,7 +305,7 @@ def test_check_result_encodes_once(db_path: Path, monkeypatch: pytest.MonkeyPatc
             return original(node_id, value)
 
         monkeypatch.setattr(journal._codecs, "encode", counting)
-        journal.record([make_task("t", result=value), make_task("u", result=[1])])
+        journal.record([make_task("t", result=value), make_task("u", result=[1])], {0: encoded})
         assert calls == ["u"]
         assert journal.load("run-1").tasks[0].result == value
 

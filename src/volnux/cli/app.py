@@ -200,6 +200,7 @@ def run(
             where = store or config.store
             explanation = [] if result.succeeded else explain_from_journal(result, journal, where)
         finally:
+            workflow.close()
             journal.close()
     if result.succeeded:
         print_task_table(result)

@@ -72,8 +72,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 def project_config(path: Path | None = None, *, strict: bool | None = None) -> Config:
     """The project's settings (file, then environment), with command-line flags applied."""
     from ..config import load_config
+    from ..executors import executor_names
 
-    return load_config(path=path).override(strict=strict)
+    return load_config(path=path, executors=executor_names()).override(strict=strict)
 
 
 def has_event_sources(config: Config) -> bool:
@@ -167,7 +168,7 @@ def show_event(
     as_json: JsonOption = False,
 ) -> None:
     """Show one event version: signature, docs, retry policy, executor, changelog."""
-    from ..events import LookupFailed
+    from ..errors import EventNotFound
     from .app import fail, reported_errors
 
     with reported_errors():
@@ -176,7 +177,7 @@ def show_event(
     name, _, version = reference.partition("@")
     try:
         spec = registry.resolve(name, version or None)
-    except LookupFailed as exc:
+    except EventNotFound as exc:
         fail(exc.message)
     detail = _detail(registry, spec)
     if not spec.executor_chosen:

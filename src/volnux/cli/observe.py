@@ -14,9 +14,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import PointyError
 from .app import CollapseOption, Picture, PictureOption, PictureOutput, fail, reported_errors
-from .runs import JsonOption, RunIdArgument, StoreOption, _load, journal_at, runs_app
+from .runs import JsonOption, RunIdArgument, StoreOption, _describe, journal_at, runs_app
 
 __all__ = ["graph_run", "logs", "write_picture"]
 
@@ -53,18 +52,13 @@ def graph_run(
 ) -> None:
     """Draw a run: tasks coloured by state with attempts and time; the path not taken grey."""
     from ..observability.pictures import run_dot
-    from ..workflow import recorded_graph
 
     with journal_at(store) as journal:
-        run = _load(journal, run_id)
-        snapshot = journal.load(run_id)
-    try:
-        graph = recorded_graph(snapshot)
-    except PointyError:  # text this version cannot parse: draw the tasks alone
-        graph = None
+        run = _describe(journal, run_id).run
     title = f"{run.workflow}: run {run.id} {run.status}"
     with reported_errors():
-        text = run_dot(graph, run.tasks, title=title, collapse=collapse or None)
+        # Without a graph (text this version cannot parse), the tasks alone are drawn.
+        text = run_dot(run.graph, run.tasks, title=title, collapse=collapse or None)
     write_picture(text, fmt.value, output)
 
 
@@ -79,16 +73,17 @@ def logs(
     as_json: JsonOption = False,
 ) -> None:
     """The log lines a run's tasks wrote (ctx.log and captured loggers), oldest first."""
+    from ..engine.recovery import recorded
     from .report import format_log_line
 
-    with journal_at(store) as journal:
-        run = _load(journal, run_id)
-        pins = journal.load(run_id).run.events
-        if node is not None and node not in run.tasks and node not in pins:
-            known = ", ".join(sorted({*run.tasks, *pins})) or "none"
+    with journal_at(store) as journal, reported_errors():
+        record = journal.load_run(run_id)
+        # Every planned task has a pin (the run's first workflow, or as changed since).
+        pins = {**record.events, **recorded(record, journal.load_notes(run_id)).pins}
+        if node is not None and node not in pins:
+            known = ", ".join(sorted(pins)) or "none"
             fail(f"run {run_id} has no task {node!r}; its tasks: {known}")
-        with reported_errors():
-            entries = journal.logs(run_id, node)
+        entries = journal.logs(run_id, node)
     if as_json:
         rows = [
             {

@@ -17,13 +17,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..states import TaskState
 
 if TYPE_CHECKING:  # the CLI imports the engine only when a command runs
     from ..engine import Run, TaskView
     from ..graph import Block, Graph
+    from ..query import ResumePlan
     from ..store import Journal, LogEntry
 
 __all__ = [
@@ -124,12 +125,12 @@ def explain_from_journal(run: Run, journal: Journal, store: str | None = None) -
     ``store`` is the ``--store`` value the user gave, repeated in the command
     offered (None: the default store, nothing to repeat).
     """
-    from ..store import MemoryJournal
-    from ..workflow import plan_resume
+    from ..query import describe_run
 
-    if isinstance(journal, MemoryJournal):  # gone with this process: nothing to resume
+    if not journal.durable:  # gone with this process: nothing to resume
         return explain(run, logs=_logs_of(journal, run), resumable=False)
-    return explain(run, plan_resume(journal, run.id), logs=_logs_of(journal, run), store=store)
+    plan = describe_run(journal, run.id).resume
+    return explain(run, plan, logs=_logs_of(journal, run), store=store)
 
 
 def _logs_of(journal: Journal, run: Run) -> dict[str, list[LogEntry]]:
@@ -138,7 +139,7 @@ def _logs_of(journal: Journal, run: Run) -> dict[str, list[LogEntry]]:
 
 def explain(
     run: Run,
-    plan: Mapping[str, Any] | None = None,
+    plan: ResumePlan | None = None,
     *,
     logs: Mapping[str, Sequence[LogEntry]] | None = None,
     store: str | None = None,
@@ -146,8 +147,8 @@ def explain(
 ) -> list[str]:
     """One screen on a run that did not succeed: what failed, why, and what to do.
 
-    ``plan`` is :func:`volnux.workflow.plan_resume`'s answer (without it no
-    command is offered); ``logs`` holds the failed tasks' log lines.
+    ``plan`` is what resuming would do (:class:`volnux.query.ResumePlan`;
+    without it no command is offered); ``logs`` holds the failed tasks' log lines.
     """
     lines = [f"run {run.id} {run.status}: {run.error or 'no task error was recorded'}"]
     lines.append(f"tasks: {counts_line(run)}")
@@ -277,16 +278,16 @@ def _summary(block: Block, depth: int = 0) -> str:
     return "(" + " || ".join(members) + ")"
 
 
-def next_steps(run: Run, plan: Mapping[str, Any], store: str | None = None) -> list[str]:
+def next_steps(run: Run, plan: ResumePlan, store: str | None = None) -> list[str]:
     """The exact command that continues the run, and what it would run again or keep."""
     status = run.status
     if status == "succeeded":
         return ["nothing to resume: the run succeeded"]
     where = f" --store {shlex.quote(store)}" if store else ""
-    rerun = set(plan["rerun"]) if status == "failed" else set(plan["interrupted"])
-    kept = _names([n for n in plan["kept"] if n not in rerun])
+    rerun = set(plan.rerun) if status == "failed" else set(plan.interrupted)
+    kept = _names([n for n in plan.kept if n not in rerun])
     if status == "failed":
-        again = _names(plan["rerun"])
+        again = _names(plan.rerun)
         return [
             f"retry with: volnux runs retry {run.id}{where}",
             f"  runs again: {again}, then what follows them",
@@ -294,9 +295,9 @@ def next_steps(run: Run, plan: Mapping[str, Any], store: str | None = None) -> l
         ]
     return [
         f"resume with: volnux runs resume {run.id}{where}",
-        f"  runs again (cut off while running): {_names(plan['interrupted'])}",
+        f"  runs again (cut off while running): {_names(plan.interrupted)}",
         f"  keeps: {kept}",
-        f"  not started yet: {_names(plan['pending'])}",
+        f"  not started yet: {_names(plan.pending)}",
     ]
 
 

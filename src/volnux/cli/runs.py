@@ -6,7 +6,6 @@ Tables for people, ``--json`` for scripts.  Exit codes as elsewhere: 0 done,
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import time
@@ -18,12 +17,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import VolnuxError
-from .app import EXIT_FAILED, EventsOption, fail, reported_errors
+from ..states import TaskState
+from .app import EXIT_FAILED, EventsOption, reported_errors
 
 if TYPE_CHECKING:
-    from ..engine import Run
-    from ..store import Journal, RunRecord
+    from ..engine import TaskView
+    from ..query import RunDetail
+    from ..store import Journal
 
 __all__ = ["runs_app"]
 
@@ -65,26 +65,16 @@ def journal_at(store: str | None) -> Iterator[Journal]:
         journal.close()
 
 
-def _load(journal: Journal, run_id: str) -> Run:
-    from ..engine.recovery import run_from_snapshot
+def _describe(journal: Journal, run_id: str) -> RunDetail:
+    """The run, loaded once through the query layer; an unknown run exits 2."""
+    from ..query import describe_run
 
-    try:
-        return run_from_snapshot(journal.load(run_id))
-    except KeyError:
-        fail(f"no run {run_id!r} in {journal!r}; `volnux runs list` shows the runs there")
-    except VolnuxError as exc:
-        fail(str(exc))
+    with reported_errors():
+        return describe_run(journal, run_id)
 
 
 def _when(ts: float | None) -> str:
     return "" if ts is None else datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _failed_task(record: RunRecord) -> str:
-    # The engine writes "NODE (Event@1.0.0) failed after ..." first in the error.
-    if not record.error:
-        return ""
-    return record.error.split(" ", 1)[0]
 
 
 @runs_app.command("list")
@@ -94,20 +84,21 @@ def list_runs(
     as_json: JsonOption = False,
 ) -> None:
     """The newest runs first: id, workflow, status, start, duration, failed task."""
+    from ..query import list_runs as query_runs
     from .report import format_seconds
 
     with journal_at(store) as journal, reported_errors():
-        records = journal.list_runs(limit)
+        runs = query_runs(journal, limit)
     rows: list[dict[str, Any]] = [
         {
             "id": r.id,
             "workflow": r.workflow,
             "status": r.state.value,
             "started": r.created_at,
-            "duration": (r.ended_at - r.created_at) if r.ended_at else None,
-            "failed_task": _failed_task(r) or None,
+            "duration": r.duration,
+            "failed_task": r.failed_task,
         }
-        for r in records
+        for r in runs
     ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
@@ -131,32 +122,54 @@ def list_runs(
     )
 
 
+#: Tasks listed by ``runs show`` before it summarises (``--limit``).
+SHOW_LIMIT = 40
+
+
+#: The order task counts are given in.
+_COUNT_ORDER = (
+    TaskState.SUCCEEDED,
+    TaskState.FAILED,
+    TaskState.SKIPPED,
+    TaskState.RETRYING,
+    TaskState.RUNNING,
+    TaskState.PENDING,
+)
+
+
 @runs_app.command()
-def show(run_id: RunIdArgument, store: StoreOption = None, as_json: JsonOption = False) -> None:
-    """Every task of a run, the path it took, and what resume or retry would re-run."""
-    from ..errors import PointyError
-    from ..workflow import plan_resume, recorded_graph
+def show(
+    run_id: RunIdArgument,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    every: Annotated[
+        bool, typer.Option("--all", help="List every task, however many there are.")
+    ] = False,
+    states: Annotated[
+        list[TaskState] | None,
+        typer.Option("--state", help="List only tasks in this state. Repeatable."),
+    ] = None,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit",
+            min=1,
+            help="List at most this many tasks; a larger run is summarised: counts by state, "
+            "then its failed, running and cut-off tasks.",
+        ),
+    ] = SHOW_LIMIT,
+) -> None:
+    """A run: its tasks (or, past --limit, a summary), the path it took, what resume would do."""
     from .report import explain, format_seconds, next_steps, state_label, trimmed_traceback
 
     with journal_at(store) as journal:
-        run = _load(journal, run_id)
-        snapshot = journal.load(run_id)
-        # The explanation follows the graph's path; text this version cannot
-        # parse leaves it to follow start times.
-        with contextlib.suppress(PointyError):
-            run.graph = recorded_graph(snapshot)
-        plan = plan_resume(journal, run_id)
-        logs = {node: journal.logs(run_id, node) for node in run.failed_nodes}
-    pins = snapshot.run.events
-    path = [
-        v.node_id
-        for v in sorted(
-            (v for v in run.tasks.values() if v.started_at is not None),
-            key=lambda v: v.started_at or 0.0,
-        )
-    ]
+        detail = _describe(journal, run_id)
+        logs = detail.failure_logs() if detail.run.failed_nodes else {}
+    run, pins = detail.run, detail.pins
+    views, summarised = _chosen_tasks(detail, every, [s.value for s in states or []], limit)
+    path = detail.path()
     if as_json:
-        typer.echo(json.dumps(_run_json(run, pins, path, plan), indent=2, default=str))
+        typer.echo(json.dumps(_run_json(detail, views, path), indent=2, default=str))
         return
     took = format_seconds((run.ended_at - run.created_at) if run.ended_at else None)
     typer.echo(f"run {run.id}  {run.workflow}  {run.status}")
@@ -164,6 +177,8 @@ def show(run_id: RunIdArgument, store: StoreOption = None, as_json: JsonOption =
     if run.error and run.status != "failed":
         typer.echo(f"error: {run.error}")
     typer.echo("")
+    if summarised:
+        typer.echo(f"tasks: {_counts(detail)}")
     _table(
         ("node", "event", "code", "source", "state", "attempts", "time"),
         [
@@ -177,16 +192,22 @@ def show(run_id: RunIdArgument, store: StoreOption = None, as_json: JsonOption =
                 str(v.attempts) if v.attempts else "",
                 format_seconds(v.duration),
             )
-            for v in run.tasks.values()
+            for v in views
         ],
     )
+    if summarised:
+        hidden = len(run.tasks) - len(views)
+        typer.echo(
+            f"... {hidden} more task{'s' if hidden != 1 else ''} not listed: "
+            "--all lists every task, --state STATE those in one state"
+        )
     typer.echo("")
     if run.status == "failed":
         # The same explanation `volnux run` prints when a run fails.
-        for line in explain(run, plan, logs=logs, store=store):
+        for line in explain(run, detail.resume, logs=logs, store=store):
             typer.echo(line)
         return
-    typer.echo("path: " + (" -> ".join(path) if path else "(nothing ran)"))
+    typer.echo("path: " + _short_path(path))
     for v in run.tasks.values():
         if v.error is None or v.state.value not in ("failed", "retrying", "pending"):
             continue
@@ -197,11 +218,48 @@ def show(run_id: RunIdArgument, store: StoreOption = None, as_json: JsonOption =
         for line in trimmed_traceback(v.error.traceback):
             typer.echo("    " + line)
     typer.echo("")
-    for line in next_steps(run, plan, store):
+    for line in next_steps(run, detail.resume, store):
         typer.echo(line)
 
 
-def _run_json(run: Run, pins: Any, path: list[str], plan: dict[str, Any]) -> dict[str, Any]:
+def _chosen_tasks(
+    detail: RunDetail, every: bool, states: list[str], limit: int
+) -> tuple[list[TaskView], bool]:
+    """The tasks ``show`` lists, and whether that is a summary of a larger run."""
+    tasks = detail.run.tasks
+    if every:
+        return list(tasks.values()), False
+    if states:
+        wanted = set(states)
+        chosen = [v for v in tasks.values() if v.state.value in wanted]
+        return chosen[:limit], len(chosen) > limit or len(chosen) < len(tasks)
+    if len(tasks) <= limit:
+        return list(tasks.values()), False
+    # A summary: the tasks that need a look, failures first.
+    failed = detail.failed()
+    rest = [v for v in detail.cut_off() if v not in failed]
+    errored = [
+        v for v in tasks.values() if v.error is not None and v not in failed and v not in rest
+    ]
+    return [*failed, *rest, *errored][:limit], True
+
+
+def _counts(detail: RunDetail) -> str:
+    counts = detail.counts()
+    return ", ".join(f"{counts[s]} {s.value}" for s in _COUNT_ORDER if counts[s])
+
+
+def _short_path(path: list[str], shown: int = 40) -> str:
+    if not path:
+        return "(nothing ran)"
+    if len(path) <= shown:
+        return " -> ".join(path)
+    head, tail = path[: shown // 2], path[-(shown // 2) :]
+    return " -> ".join([*head, f"... {len(path) - shown} more ...", *tail])
+
+
+def _run_json(detail: RunDetail, views: list[TaskView], path: list[str]) -> dict[str, Any]:
+    run, pins = detail.run, detail.pins
     return {
         "id": run.id,
         "workflow": run.workflow,
@@ -211,6 +269,8 @@ def _run_json(run: Run, pins: Any, path: list[str], plan: dict[str, Any]) -> dic
         "created_at": run.created_at,
         "ended_at": run.ended_at,
         "path": path,
+        "counts": {state.value: n for state, n in detail.counts().items()},
+        "tasks_total": len(run.tasks),
         "tasks": [
             {
                 "node": v.node_id,
@@ -224,11 +284,12 @@ def _run_json(run: Run, pins: Any, path: list[str], plan: dict[str, Any]) -> dic
                 "started_at": v.started_at,
                 "ended_at": v.ended_at,
                 "descriptor": v.descriptor,
+                "result": v.result,
                 "error": v.error.to_dict() if v.error else None,
             }
-            for v in run.tasks.values()
+            for v in views
         ],
-        "resume": plan,
+        "resume": detail.resume.as_dict(),
     }
 
 
@@ -242,41 +303,21 @@ def _continue(
     as_json: bool,
 ) -> None:
     from ..dsl import parse
-    from ..workflow import (
-        Workflow,
-        recorded_default_executor,
-        recorded_workflow_path,
-        registry_for_resume,
-    )
-    from ..workflow import resume as resume_run
+    from ..engine.lifecycle import continue_run
+    from .app import read_source
     from .report import counts_line, explain_from_journal, print_task_table, quiet_task_logs
 
     quiet_task_logs()
     with journal_at(store) as journal, reported_errors():
-        snapshot = _snapshot(journal, run_id)
-        current = workflow_file or recorded_workflow_path(snapshot)
-        workflow = None
+        detail = _describe(journal, run_id)
+        # The workflow as it is now: the file given, else the recorded file if it is
+        # still there (then a changed file is noticed), else the recorded text.
+        current = workflow_file or detail.workflow_path()
+        graph = None
         if current is not None:
-            from .app import read_source
-
-            workflow = Workflow(
-                parse(
-                    read_source(current), str(current) if workflow_file else snapshot.run.filename
-                ),
-                registry_for_resume(snapshot, events),
-                name=snapshot.run.workflow,
-                sources=_sources(snapshot) if events is None else None,
-                default_executor=recorded_default_executor(snapshot),
-            )
-        result = resume_run(
-            journal,
-            run_id,
-            events=events,
-            workflow=workflow,
-            force=force,
-            retry=retry,
-            snapshot=snapshot,
-        )
+            name = str(current) if workflow_file else detail.program.filename
+            graph = parse(read_source(current), name)
+        result = continue_run(journal, run_id, retry=retry, force=force, events=events, graph=graph)
         explanation = [] if result.succeeded else explain_from_journal(result, journal, store)
     if as_json:
         typer.echo(json.dumps({"id": result.id, "status": result.status, "error": result.error}))
@@ -288,19 +329,6 @@ def _continue(
             for line in explanation:
                 typer.echo(line, err=True)
         raise typer.Exit(EXIT_FAILED)
-
-
-def _snapshot(journal: Journal, run_id: str) -> Any:
-    try:
-        return journal.load(run_id)
-    except KeyError:
-        fail(f"no run {run_id!r} in {journal!r}; `volnux runs list` shows the runs there")
-
-
-def _sources(snapshot: Any) -> list[str]:
-    from ..workflow import recorded_sources
-
-    return recorded_sources(snapshot)
 
 
 WorkflowOption = Annotated[
@@ -365,12 +393,11 @@ def cancel(
     from ..states import RunState
 
     with journal_at(store) as journal, reported_errors():
-        _snapshot(journal, run_id)
         state = cancel_run(journal, run_id)
         deadline = time.monotonic() + wait
         while state is RunState.RUNNING and time.monotonic() < deadline:
             time.sleep(0.05)
-            state = journal.load(run_id).run.state
+            state = journal.load_run(run_id).state
     if as_json:
         typer.echo(json.dumps({"id": run_id, "status": state.value}))
     elif state is RunState.CANCELLED:

@@ -15,10 +15,10 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import InputError, PointyError
-from ..events import EventRegistry, EventSpec, LookupFailed, RetryPolicy
-from ..events.base import EXECUTORS
+from ..errors import EventNotFound, InputError, PointyError
+from ..events import EventRegistry, EventSpec, RetryPolicy
 from ..events.evaluation import ResultEvaluation, load_predicate, parse_strategy
+from ..executors import check_executor
 from ..graph import Block, Graph, Group, Parallel, Sequence, Task, iter_blocks
 from ..graph.model import Position
 from ..observability.observer import NodeInfo
@@ -177,7 +177,7 @@ def _resolve(
         task = block
         try:
             spec = registry.resolve(task.ref.name, task.ref.version)
-        except LookupFailed as exc:
+        except EventNotFound as exc:
             errors.append(_error(graph, task.pos, exc.message))
             continue
         try:
@@ -248,10 +248,8 @@ def _plan_task(
         policy = dataclasses.replace(policy, timeout_s=float(value))
     # The task's attribute, else the event's own choice, else the project's default.
     own = spec.executor if spec.executor_chosen else (default_executor or spec.executor)
-    executor = opts.get("executor", own)
-    if executor not in EXECUTORS:
-        raise ValueError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
-    return NodePlan(task, spec, policy, str(executor), piped_in, _evaluation(opts, spec))
+    executor = check_executor(opts.get("executor", own))
+    return NodePlan(task, spec, policy, executor, piped_in, _evaluation(opts, spec))
 
 
 def build_plan(graph: Graph, registry: EventRegistry, default_executor: str | None = None) -> Plan:

@@ -2,33 +2,37 @@
 
 :func:`rehydrate` reads a :class:`RunSnapshot` and gives back what the engine
 needs to continue: every task's view, the outcome of each finished task (so
-it is not run again) and the attempts already spent.  :func:`compare` says
-how the workflow and its events changed since the run was recorded, and
-whether the change touches anything that already started.
+it is not run again) and the attempts already spent.  :func:`recorded` reads
+what the run follows now (text, event pins, sources) from its record and
+notes, and :func:`failed_nodes` which tasks failed its last session.
+:func:`compare` says how the workflow and its events changed since the run
+was recorded, and whether the change touches anything that already started.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
+from collections.abc import Sequence as Sequence_
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..graph import Graph, Group, Parallel, Sequence, Task
-from ..states import RunState, TaskState
-from ..store import EventPin, RunSnapshot
+from ..notes import Changed, Failed, Resumed, RunNote, Started
+from ..states import TaskState
+from ..store import EventPin, RunRecord, RunSnapshot
 from .attempt import AttemptResult
-from .run import Run, TaskView
+from .run import TaskView
 
 __all__ = [
     "Change",
+    "Recorded",
     "Rehydrated",
     "compare",
-    "recorded_program",
+    "failed_nodes",
+    "recorded",
     "rehydrate",
-    "run_from_snapshot",
     "task_signatures",
-    "with_unreached",
 ]
 
 
@@ -210,72 +214,61 @@ def compare(
     return changes
 
 
-def recorded_program(snapshot: RunSnapshot) -> tuple[str, str, dict[str, EventPin], list[str]]:
-    """The workflow text, filename, event pins and event sources the run now follows.
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What a run follows now, as its record and notes say.
 
     The run record holds what the run started with; a resume that accepted a
-    changed workflow notes the new one, and the latest note wins.
+    changed workflow notes the new one (:class:`~volnux.notes.Changed`), and
+    the latest such note wins.
     """
-    run = snapshot.run
+
+    text: str
+    filename: str
+    #: Node id -> the event code it runs.
+    pins: dict[str, EventPin]
+    #: Where the events come from (module names, file paths).
+    sources: list[str]
+    #: The registry's version pins when the run started (``[pins]``).
+    version_pins: dict[str, str]
+    #: The project's default executor when the run started.
+    executor: str | None
+
+
+def recorded(run: RunRecord, notes: Sequence_[RunNote]) -> Recorded:
+    """What ``run`` follows now: its text, file name, event pins and event sources."""
     text, filename, pins = run.text, run.filename, dict(run.events)
     sources: list[str] = []
-    for note in snapshot.notes:
-        if note.kind == "started":
-            sources = list(note.detail.get("sources", []))
-        elif note.kind in ("changed", "forced-change"):
-            text = note.detail.get("text", text)
-            filename = note.detail.get("filename", filename)
-            pins = {k: EventPin(**v) for k, v in note.detail.get("events", {}).items()}
-            sources = list(note.detail.get("sources", sources))
-    return text, filename, pins, sources
+    version_pins: dict[str, str] = {}
+    executor: str | None = None
+    seen_start = False
+    for note in notes:
+        detail = note.read() if note.kind in _PROGRAM_KINDS else None
+        if isinstance(detail, Started) and not seen_start:
+            seen_start = True
+            sources = list(detail.sources)
+            version_pins = dict(detail.pins)
+            executor = detail.executor
+        elif isinstance(detail, Changed):
+            text, filename = detail.text or text, detail.filename
+            pins = {k: EventPin(**v) for k, v in detail.events.items()}
+            sources = list(detail.sources) or sources
+    return Recorded(text, filename, pins, sources, version_pins, executor)
 
 
-def with_unreached(snapshot: RunSnapshot, views: Mapping[str, TaskView]) -> dict[str, TaskView]:
-    """Every task of the run's workflow in source order, pending where never reached.
-
-    The journal only holds tasks that did something; a task downstream of a
-    failure or a cancel has no record, yet is part of the run.
-    """
-    from ..dsl import parse
-    from ..errors import PointyError
-
-    text, filename, pins, _sources = recorded_program(snapshot)
-    try:
-        graph = parse(text, filename)
-    except PointyError:  # a journal whose text no longer parses: show what it has
-        return dict(views)
-    out: dict[str, TaskView] = {}
-    for task in graph.tasks():
-        view = views.get(task.id)
-        if view is None:
-            pin = pins.get(task.id)
-            view = TaskView(task.id, f"{pin.name}@{pin.version}" if pin else str(task.ref))
-        out[task.id] = view
-    out.update((k, v) for k, v in views.items() if k not in out)
-    return out
+#: The note kinds :func:`recorded` reads.
+_PROGRAM_KINDS = frozenset(k.value for t in (Started, Changed) for k in t.kinds)
 
 
-def run_from_snapshot(snapshot: RunSnapshot) -> Run:
-    """The :class:`Run` view of a journaled run, as the journal left it."""
-    record = snapshot.run
-    views = with_unreached(snapshot, rehydrate(snapshot).views)
-    failed: tuple[str, ...] = ()
-    for note in reversed(snapshot.notes):
-        if note.kind == "failed":
-            failed = tuple(note.detail.get("nodes", ()))
-            break
-        if note.kind in ("resumed", "retried"):
-            break
-    if record.state is not RunState.FAILED:
-        failed = ()
-    return Run(
-        id=record.id,
-        workflow=record.workflow,
-        state=record.state,
-        tasks=views,
-        error=record.error,
-        failed_nodes=failed,
-        created_at=record.created_at,
-        ended_at=record.ended_at,
-        inputs=record.inputs,
-    )
+def failed_nodes(notes: Sequence_[RunNote]) -> tuple[str, ...]:
+    """The tasks whose failure ended the run's last session (empty if it did not fail)."""
+    for note in reversed(notes):
+        detail = note.read() if note.kind in _ENDING_KINDS else None
+        if isinstance(detail, Failed):
+            return detail.nodes
+        if isinstance(detail, Resumed):
+            return ()
+    return ()
+
+
+_ENDING_KINDS = frozenset(k.value for t in (Failed, Resumed) for k in t.kinds)

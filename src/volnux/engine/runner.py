@@ -1,15 +1,21 @@
 """The engine: drives the scheduler, journaling before acting.
 
-One lock guards all run state; executors only execute.  Whichever thread
-holds the lock (the caller's, or the worker that just finished an attempt)
-repeats three steps until nothing is left to do:
+The :class:`Engine` (the runner) is the only code that writes to the journal
+while a run goes on; the :class:`~volnux.engine.scheduler.Scheduler` it holds
+only decides.  One lock guards all run state; executors only execute.
+Whichever thread holds the lock (the caller's, or the worker that just
+finished an attempt) repeats three steps until nothing is left to do:
 
-1. *decide*: the :class:`~volnux.engine.scheduler.Scheduler` processes
-   queued starts and completions (state changes only); each transition is
-   appended to a pending batch of journal records, and each attempt to
-   launch is queued;
-2. *journal*: write the pending batch in one transaction;
+1. *decide*: the scheduler processes queued starts and completions (state
+   changes only); each transition is appended to a pending batch of journal
+   records, and each attempt to launch is queued;
+2. *journal*: write the pending notes, then the batch in one transaction;
 3. *act*: submit the queued attempts, then wait for the next completion.
+
+When an attempt ends, the runner applies the task's result evaluation and
+asks the journal to encode the result (:meth:`Journal.encode_result`) before
+the scheduler hears of it: a result the journal cannot keep fails its task,
+and the encoding goes back to the journal with the record.
 
 So a task is journaled RUNNING before it is submitted, and its result is
 journaled before any successor is submitted (both sit in the same batch, in
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import heapq
+import itertools
 import queue
 import threading
 import time
@@ -29,9 +36,10 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from ..errors import RunError
+from ..errors import RunError, UnencodableResult
 from ..events import Context
-from ..executors import Executor, ProcessExecutor, ThreadExecutor
+from ..executors import Executor, Pools
+from ..notes import CancelRequested, Failed, NoteDetail, RunNote
 from ..observability.observer import (
     Observer,
     RunInfo,
@@ -39,18 +47,17 @@ from ..observability.observer import (
     carrier_observers,
     notify,
     observer_failed,
-    resize_hook,
     transition_hooks,
 )
 from ..states import RunState, check_run_transition
-from ..store import Journal, RunNote
-from ..store.batch import microsecond_time
+from ..store import ErrorInfo, Journal
 from .attempt import AttemptResult, error_info, run_attempt
-from .frames import Outcome, TaskFrame, describe_failure
+from .clock import microsecond_time
+from .frames import Outcome, TaskFrame, describe_failure, judge
 from .plan import Plan
 from .recovery import Rehydrated
 from .run import Run
-from .scheduler import Scheduler
+from .scheduler import UNSTORABLE, Scheduler
 
 __all__ = ["Engine", "Outcome"]
 
@@ -64,9 +71,18 @@ CANCEL_POLL_S = 0.2
 GROUP_COMMIT_S = 0.01
 GROUP_COMMIT_MAX = 1024
 
+#: Results every journal stores without being asked first (see Journal.encode_result).
+_SCALARS = frozenset({type(None), bool, int, float, str})
 
-class Engine(Scheduler):
-    """Executes one run of a plan against a journal, on executors."""
+
+class Engine:
+    """Executes one run of a plan against a journal, on executors.
+
+    ``executors`` maps an executor name to the executor to use for it;
+    ``pools`` gives the others (by name, made on first use and owned by the
+    caller, so that they outlive the run).  Without ``pools`` the engine
+    makes its own and shuts them down when the run ends.
+    """
 
     def __init__(
         self,
@@ -76,16 +92,26 @@ class Engine(Scheduler):
         inputs: Mapping[str, Any],
         *,
         executors: Mapping[str, Executor] | None = None,
+        pools: Pools | None = None,
         max_workers: int | None = None,
         replay: Rehydrated | None = None,
         observers: cabc.Sequence[Observer] = (),
         workflow: str = "",
+        notes: cabc.Sequence[RunNote] = (),
         clock: Callable[[], float] = microsecond_time,
     ) -> None:
-        super().__init__(plan, journal, run_id, inputs, replay, clock)
+        self.plan = plan
+        self.journal = journal
+        self.run_id = run_id
+        self.inputs = dict(inputs)
+        self.clock = clock
+        self.scheduler = Scheduler(plan, run_id, replay, clock)
+        self._resumed = replay is not None
+        #: The run's notes before this session (what a resume loaded).
+        self._earlier_notes = tuple(notes)
         self.executors: dict[str, Executor] = dict(executors or {})
-        # The executors this engine started itself (and so must stop).
-        self._made: list[Executor] = []
+        self._own_pools = pools is None
+        self._pools = pools if pools is not None else Pools()
         self._max_workers = max_workers
         self._observers = tuple(observers)
         # Observers that hand trace context to attempts (asked per attempt; usually none).
@@ -106,35 +132,45 @@ class Engine(Scheduler):
         self._flush_due: float | None = None
         # (due, seq, frame, token) of attempts with a timeout.
         self._deadlines: list[tuple[float, int, TaskFrame, int]] = []
+        self._deadline_seq = itertools.count()
         self._abandoned = False
 
     # ------------------------------------------------------------------ API
 
+    @property
+    def views(self) -> dict[str, Any]:
+        """Node id -> the task's view, as the run stands."""
+        return self.scheduler.views
+
     def execute(self) -> tuple[RunState, Outcome | None]:
         """Run to the end (or to cancellation), journal how it ended, and say so."""
         if self._observers:
+            self._pools.watch(self._pool_resized)
             notify(self._observers, "run_started", self._run_info())
         try:
-            self._starts.append((self.plan.graph.root, None, 0, None, 0))
+            self.scheduler.start()
             self._loop()
         finally:
-            for executor in self._made:
+            if self._own_pools:
                 # An attempt given up after its timeout may still hold a worker.
-                executor.shutdown(wait=not self._abandoned)
-        outcome = self._root_outcome
+                self._pools.close(wait=not self._abandoned)
+            if self._observers:
+                self._pools.unwatch(self._pool_resized)
+        scheduler = self.scheduler
+        outcome = scheduler.outcome
         if outcome is None:
-            state = self._halt or RunState.CANCELLED
+            state = scheduler.halt or RunState.CANCELLED
         else:
             state = RunState.SUCCEEDED if outcome.ok else RunState.FAILED
         failed = outcome.culprits if outcome is not None and not outcome.ok else ()
-        error = describe_failure(self.views, failed, self._unrouted) if failed else None
+        error = describe_failure(self.views, failed, scheduler.unrouted) if failed else None
         if state is RunState.PAUSED:
-            error = self._halt_reason
+            error = scheduler.halt_reason
         self.error = error
         now = self.clock()
         check_run_transition(self.run_id, RunState.RUNNING, state)
         if failed:
-            self.journal.add_note(RunNote(self.run_id, "failed", now, {"nodes": list(failed)}))
+            self.journal.add_note(RunNote.of(self.run_id, now, Failed(tuple(failed))))
         self.journal.set_run_state(self.run_id, state, now, error)
         if self._observers:
             notify(self._observers, "run_ended", self.run_id, state, error)
@@ -145,9 +181,17 @@ class Engine(Scheduler):
             self.run_id,
             self.workflow,
             self.plan.node_infos,
-            resumed=self._replay is not None,
-            journal=self.journal,
+            resumed=self._resumed,
+            notes=self._earlier_notes,
+            note=self._observer_note,
         )
+
+    def _observer_note(self, detail: NoteDetail) -> None:
+        """Journal a note an observer keeps with the run (the runner writes it)."""
+        self.journal.add_note(RunNote.of(self.run_id, self.clock(), detail))
+
+    def _pool_resized(self, name: str, workers: int) -> None:
+        notify(self._observers, "pool_resized", self.run_id, name, workers)
 
     def snapshot(self, state: RunState, outcome: Outcome | None, **extra: Any) -> Run:
         """A :class:`Run` view of this engine's tasks."""
@@ -187,16 +231,17 @@ class Engine(Scheduler):
                 now = time.monotonic()
                 if self._deadlines:
                     self._expire(now)
-                while self._timers and self._timers[0][0] <= now:
-                    _, _, frame = heapq.heappop(self._timers)
-                    self._begin_attempt(frame)
+                scheduler = self.scheduler
+                timers = scheduler.timers
+                while timers and timers[0][0] <= now:
+                    _, _, frame = heapq.heappop(timers)
+                    scheduler.begin_attempt(frame)
                 if now >= self._next_poll:
                     self._next_poll = now + CANCEL_POLL_S
-                    if self._halt is None and self.journal.cancel_requested(self.run_id):
-                        self._halt = RunState.CANCELLED
-                        self._timers.clear()
+                    if scheduler.halt is None and self.journal.cancel_requested(self.run_id):
+                        scheduler.cancel()
                         self.journal.add_note(
-                            RunNote(self.run_id, "cancel-requested", self.clock())
+                            RunNote.of(self.run_id, self.clock(), CancelRequested())
                         )
                 self._step()
                 if self._finished():
@@ -205,8 +250,9 @@ class Engine(Scheduler):
 
     def _wait_time(self) -> float:
         due = self._next_poll
-        if self._timers:
-            due = min(due, self._timers[0][0])
+        timers = self.scheduler.timers
+        if timers:
+            due = min(due, timers[0][0])
         if self._flush_due is not None:
             due = min(due, self._flush_due)
         if self._deadlines:
@@ -214,19 +260,21 @@ class Engine(Scheduler):
         return max(due - time.monotonic(), 0.0)
 
     def _finished(self) -> bool:
-        if self._running or self._timers or self._starts or self._done or self._records:
+        s = self.scheduler
+        if self._running or s.timers or s.starts or s.done or s.records or s.notes:
             return False
-        if self._root_outcome is not None or self._halt is not None:
+        if s.outcome is not None or s.halt is not None:
             return True
         raise RunError(f"run {self.run_id} stalled: nothing running, nothing to do")
 
     def _step(self) -> None:
         """Decide, journal, act: call with the lock held."""
+        s = self.scheduler
         while True:
-            if self._starts or self._done:
-                self._decide()
+            if s.starts or s.done:
+                s.decide()
             self._flush()
-            if not (self._starts or self._done):
+            if not (s.starts or s.done):
                 return
 
     def _on_done(
@@ -292,18 +340,27 @@ class Engine(Scheduler):
             self._on_attempt_done(*inbox.get_nowait())
 
     def _flush(self) -> None:
-        if self._records and (self._submits or self._must_write()):
+        s = self.scheduler
+        if s.notes:  # rare: written as soon as decided, before the records
+            notes, s.notes = s.notes, []
+            for note in notes:
+                self.journal.add_note(note)
+        if s.records and (s.submits or self._must_write()):
             self._flush_due = None
-            records, self._records = self._records, []
-            self.journal.record(records)
+            records, s.records = s.records, []
+            if s.encoded:
+                encoded, s.encoded = s.encoded, {}
+                self.journal.record(records, encoded)
+            else:
+                self.journal.record(records)
             for gate, tell in self._transition_hooks:
                 if gate.open:
                     try:
                         tell(self.run_id, records)
                     except Exception:
                         observer_failed(getattr(tell, "__self__", tell), "transitions")
-        if self._submits:
-            submits, self._submits = self._submits, []
+        if s.submits:
+            submits, s.submits = s.submits, []
             for frame in submits:
                 self._submit(frame)
 
@@ -316,9 +373,10 @@ class Engine(Scheduler):
         so that those arriving together share one transaction; the calling
         thread is woken to write them within ``GROUP_COMMIT_S`` at the latest.
         """
-        if self._submits or self._root_outcome is not None or self._halt is not None:
+        s = self.scheduler
+        if s.submits or s.outcome is not None or s.halt is not None:
             return True
-        if self._running == 0 or len(self._records) >= GROUP_COMMIT_MAX:
+        if self._running == 0 or len(s.records) >= GROUP_COMMIT_MAX:
             return True
         now = time.monotonic()
         if self._flush_due is None:
@@ -334,26 +392,19 @@ class Engine(Scheduler):
         fields = (self.run_id, node_id, node.spec.key, self.views[node_id].attempts,
                   self.inputs, frame.piped, carrier)  # fmt: skip
         ctx = tuple.__new__(Context, fields)  # one per attempt: skip the named tuple's __new__
-        executor = self.executors.get(node.executor) or self._make_executor(node.executor)
+        executor = self.executors.get(node.executor) or self._executor(node.executor)
         frame.token += 1
         self._running += 1
         timeout = node.policy.timeout_s
         if timeout is not None:
             due = time.monotonic() + timeout
-            heapq.heappush(self._deadlines, (due, next(self._timer_seq), frame, frame.token))
+            heapq.heappush(self._deadlines, (due, next(self._deadline_seq), frame, frame.token))
             self._wake.set()  # the calling thread may be asleep past this deadline
         executor.submit(run_attempt, (node.spec, ctx), partial(self._on_done, frame, frame.token))
 
-    def _make_executor(self, name: str) -> Executor:
-        executor: Executor
-        if name == "process":
-            executor = ProcessExecutor(self._max_workers)
-        else:
-            executor = ThreadExecutor(
-                self._max_workers, on_resize=resize_hook(self._observers, self.run_id, name)
-            )
+    def _executor(self, name: str) -> Executor:
+        executor = self._pools.get(name, self._max_workers)
         self.executors[name] = executor
-        self._made.append(executor)
         return executor
 
     # ---------------------------------------------------------- completing
@@ -368,7 +419,27 @@ class Engine(Scheduler):
             result = AttemptResult(0, None, error_info(crash), crash)
         elif result.logs:  # the attempt's log lines, kept with the run
             self.journal.add_logs(result.logs)
-        self._attempt_ended(frame, result)
+        node = frame.node
+        if result.descriptor != 0 and node.evaluation is not None:
+            result = judge(node, result)
+        value = result.result
+        if type(value) in _SCALARS:  # every journal keeps these as they are
+            self.scheduler.attempt_ended(frame, result)
+            return
+        try:
+            encoded = self.journal.encode_result(node.task.id, value)
+        except UnencodableResult as exc:
+            if result.descriptor == 0:  # a failure's value: the failure is kept without it
+                self.scheduler.attempt_ended(frame, result, UNSTORABLE)
+                return
+            error = ErrorInfo(
+                "UnencodableResult",
+                f"{exc} (event {node.spec.key}; return JSON-friendly data, "
+                "or configure a codec for this type)",
+            )
+            self.scheduler.result_unstorable(frame, error)
+            return
+        self.scheduler.attempt_ended(frame, result, encoded)
 
     def _expire(self, now: float) -> None:
         """Fail the attempts that outlived their timeout; their late results are ignored."""
@@ -387,4 +458,4 @@ class Engine(Scheduler):
                 f"it was given up (its {node.executor} worker cannot be interrupted: "
                 "the attempt finishes in the background and its result is ignored)"
             )
-            self._attempt_ended(frame, AttemptResult(0, None, error_info(exc), exc))
+            self.scheduler.attempt_ended(frame, AttemptResult(0, None, error_info(exc), exc))

@@ -1,13 +1,20 @@
 """The engine's state machine: start blocks, complete them, decide what follows.
 
 A :class:`Scheduler` holds one run's state (task views, frames, pending
-starts and completions) and turns events into decisions: each transition is
-mirrored in the task's view and queued as a journal record (``_records``),
-each attempt to launch is queued (``_submits``), each backoff becomes a
-timer (``_timers``).  It never waits, never writes records and never
-submits: :class:`~volnux.engine.runner.Engine` drives it, journaling the
-queued records before acting on them.  (Run notes, which are not
-transitions, it writes to the journal directly.)
+starts and completions) and turns outcomes into decisions, which it leaves
+in public lists for whoever drives it:
+
+* ``records``: task transitions to journal (each mirrored in the task's
+  view), with ``encoded``, the journal's encodings of their results;
+* ``notes``: run notes to journal (a pause, an unrouted descriptor, a
+  group's retry);
+* ``submits``: attempts to hand to an executor;
+* ``timers``: attempts waiting out a backoff;
+* ``outcome`` / ``halt``: how the run ends, once it does.
+
+It never waits, never touches a journal or an executor, and needs neither
+to be tested: :class:`~volnux.engine.runner.Engine` drives it, journaling
+the records and notes before acting on the submits.
 
 Nothing here recurses on the graph: starting a block and completing one are
 both queued work items, so a 100,000-step chain is a loop, not a stack.
@@ -23,14 +30,15 @@ import heapq
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import RunError
 from ..events import FailureInfo, NeedsOperator
 from ..graph import Block, Group, Parallel, Sequence, Task, iter_blocks
+from ..notes import GroupRetry, Paused, RunNote, Unrouted
 from ..states import TASK_TRANSITIONS, RunState, TaskState, check_task_transition
-from ..store import ErrorInfo, Journal, RunNote, TaskRecord, UnencodableResult
+from ..store import ErrorInfo, TaskRecord
 from .attempt import AttemptResult
 from .frames import (
     ALL_MEMBERS,
@@ -43,13 +51,12 @@ from .frames import (
     copy_view,
     evaluate,
     int_option,
-    judge,
 )
 from .plan import GroupPlan, Plan
 from .recovery import Rehydrated
 from .run import TaskView
 
-__all__ = ["ROUND_BASE", "Scheduler"]
+__all__ = ["ROUND_BASE", "UNSTORABLE", "Scheduler"]
 
 #: Transitions that replaying a journaled round would only repeat.
 _REPLAYED_STATES = frozenset({TaskState.PENDING, TaskState.SKIPPED})
@@ -58,50 +65,80 @@ _REPLAYED_STATES = frozenset({TaskState.PENDING, TaskState.SKIPPED})
 ROUND_BASE = 1000
 
 
+class _Unstorable:
+    def __repr__(self) -> str:
+        return "UNSTORABLE"
+
+
+#: What :meth:`Scheduler.attempt_ended` is told instead of an encoding when the
+#: journal cannot keep a failed attempt's value: the failure is recorded without it.
+UNSTORABLE: Any = _Unstorable()
+
+
 class Scheduler:
     """One run's state machine over a plan; see the module docstring."""
 
     def __init__(
         self,
         plan: Plan,
-        journal: Journal,
         run_id: str,
-        inputs: Mapping[str, Any],
         replay: Rehydrated | None,
         clock: Callable[[], float],
     ) -> None:
         self.plan = plan
-        self.journal = journal
         self.run_id = run_id
-        self.inputs = dict(inputs)
         self.clock = clock
         self._replay = replay
-        self._starts: deque[tuple[Block, Frame | None, int, Any, int]] = deque()
-        self._done: deque[tuple[Frame, Outcome]] = deque()
-        # Decided but not yet journaled; attempts decided but not yet submitted.
-        self._records: list[TaskRecord] = []
-        self._submits: list[TaskFrame] = []
-        # (due on time.monotonic(), seq, frame) of attempts waiting out a backoff.
-        self._timers: list[tuple[float, int, TaskFrame]] = []
+        #: Blocks to start and blocks that ended, waiting for :meth:`decide`.
+        self.starts: deque[tuple[Block, Frame | None, int, Any, int]] = deque()
+        self.done: deque[tuple[Frame, Outcome]] = deque()
+        #: Decided but not yet journaled, and what the journal encoded of their
+        #: results (index in ``records`` -> encoding); attempts not yet submitted.
+        self.records: list[TaskRecord] = []
+        self.encoded: dict[int, Any] = {}
+        self.notes: list[RunNote] = []
+        self.submits: list[TaskFrame] = []
+        #: (due on time.monotonic(), seq, frame) of attempts waiting out a backoff.
+        self.timers: list[tuple[float, int, TaskFrame]] = []
         self._timer_seq = itertools.count()
-        # CANCELLED or PAUSED once the run must stop starting tasks: it lets
-        # running attempts finish, then ends in that state, resumable.
-        self._halt: RunState | None = None
-        self._halt_reason: str | None = None
-        self._unrouted: dict[str, str] = {}
-        self._root_outcome: Outcome | None = None
+        #: CANCELLED or PAUSED once the run must stop starting tasks: it lets
+        #: running attempts finish, then ends in that state, resumable.
+        self.halt: RunState | None = None
+        self.halt_reason: str | None = None
+        #: Node id -> why its descriptor had nowhere to go.
+        self.unrouted: dict[str, str] = {}
+        #: How the whole run ended, once it did.
+        self.outcome: Outcome | None = None
         self.views = {node_id: TaskView(node_id, n.spec.key) for node_id, n in plan.nodes.items()}
         if replay is not None:
             self.views.update((k, copy_view(v)) for k, v in replay.views.items() if k in self.views)
 
-    def _decide(self) -> None:
-        starts, done = self._starts, self._done
+    # ------------------------------------------------------------ driving
+
+    def start(self) -> None:
+        """Queue the workflow's root block; :meth:`decide` starts it."""
+        self.starts.append((self.plan.graph.root, None, 0, None, 0))
+
+    def decide(self) -> None:
+        """Process every queued start and completion."""
+        starts, done = self.starts, self.done
         while starts or done:
             while done:
                 frame, outcome = done.popleft()
                 self._complete(frame, outcome)
             if starts:
                 self._start(*starts.popleft())
+
+    def cancel(self) -> bool:
+        """Stop starting tasks (running ones finish); False if the run already halts."""
+        if self.halt is not None:
+            return False
+        self.halt = RunState.CANCELLED
+        self.timers.clear()
+        return True
+
+    def _note(self, detail: Any) -> None:
+        self.notes.append(RunNote.of(self.run_id, self.clock(), detail))
 
     # ------------------------------------------------------------ records
 
@@ -129,7 +166,7 @@ class Scheduler:
                   descriptor, result, error, next_attempt_at, note)  # fmt: skip
         # tuple.__new__: a named tuple's own constructor is a Python function,
         # and two records are made for every task.
-        self._records.append(tuple.__new__(TaskRecord, record))
+        self.records.append(tuple.__new__(TaskRecord, record))
         view.state = state
         return now
 
@@ -175,7 +212,7 @@ class Scheduler:
             self._start_task(TaskFrame(self.plan.nodes[block.id], parent, slot, piped, rnd))
         elif isinstance(block, Sequence):
             frame: Frame = SeqFrame(block, parent, slot, piped, rnd)
-            self._starts.append((block.steps[0], frame, 0, piped, rnd))
+            self.starts.append((block.steps[0], frame, 0, piped, rnd))
         elif isinstance(block, Parallel):
             self._start_parallel(block, parent, slot, piped, rnd, ALL_MEMBERS)
         else:
@@ -204,7 +241,7 @@ class Scheduler:
         if isinstance(block, Task):
             self._start_task(TaskFrame(self.plan.nodes[block.id], parent, slot, piped, rnd))
         else:
-            self._starts.append((block, parent, slot, piped, rnd))
+            self.starts.append((block, parent, slot, piped, rnd))
 
     def _start_group_body(self, frame: GroupFrame, rnd: int) -> None:
         body = frame.group.body
@@ -212,7 +249,7 @@ class Scheduler:
         if isinstance(body, Parallel) and judge is not None:
             self._start_parallel(body, frame, 0, frame.piped, rnd, judge)
         else:
-            self._starts.append((body, frame, 0, frame.piped, rnd))
+            self.starts.append((body, frame, 0, frame.piped, rnd))
 
     def _start_task(self, frame: TaskFrame) -> None:
         task = frame.node.task
@@ -224,7 +261,7 @@ class Scheduler:
                 self._after_attempts(frame, final)
                 return
             frame.failures = replay.failures.get(key, 0)
-        if self._halt is not None:
+        if self.halt is not None:
             return
         view = self.views[task.id]
         if view.state is not TaskState.PENDING or view.round != frame.round:
@@ -233,14 +270,13 @@ class Scheduler:
             due = replay.next_attempt_at.get((task.id, frame.round))
             wait = due - self.clock() if due is not None else 0.0
             if wait > 0:  # a resumed run continues its backoff, not starts it over
-                heapq.heappush(
-                    self._timers, (time.monotonic() + wait, next(self._timer_seq), frame)
-                )
+                heapq.heappush(self.timers, (time.monotonic() + wait, next(self._timer_seq), frame))
                 return
         self._launch(frame, view)
 
-    def _begin_attempt(self, frame: TaskFrame) -> None:
-        if self._halt is not None:
+    def begin_attempt(self, frame: TaskFrame) -> None:
+        """A backoff timer is due: launch the frame's next attempt (unless halting)."""
+        if self.halt is not None:
             return
         self._launch(frame, self.views[frame.node.task.id])
 
@@ -250,68 +286,63 @@ class Scheduler:
         now = self._append(frame.node.task.id, view, TaskState.RUNNING, frame.round)
         if view.started_at is None:
             view.started_at = now
-        self._submits.append(frame)
+        self.submits.append(frame)
 
     # ---------------------------------------------------------- completing
 
-    def _attempt_ended(self, frame: TaskFrame, result: AttemptResult) -> None:
-        node = frame.node
-        if result.descriptor != 0 and node.evaluation is not None:
-            result = judge(node, result)
+    def attempt_ended(self, frame: TaskFrame, result: AttemptResult, encoded: Any = None) -> None:
+        """An attempt of ``frame`` ended with ``result`` (already judged by the task's
+        result evaluation); ``encoded`` is the journal's encoding of its value, if any
+        (:data:`UNSTORABLE`: the journal cannot keep a failure's value)."""
         if result.descriptor != 0:
-            try:
-                self.journal.check_result(node.task.id, result.result)
-            except UnencodableResult as exc:
-                error = ErrorInfo(
-                    "UnencodableResult",
-                    f"{exc} (event {node.spec.key}; return JSON-friendly data, "
-                    "or configure a codec for this type)",
-                )
-                self._rec(node.task, frame.round, TaskState.FAILED, descriptor=0, error=error)
-                self._after_attempts(
-                    frame, AttemptResult(0, None, error, None), recorded=True, at_once=True
-                )
-                return
-        elif isinstance(result.exception, NeedsOperator):
+            self._after_attempts(frame, result, encoded, at_once=True)
+            return
+        if isinstance(result.exception, NeedsOperator):
             self._pause(frame, result)
             return
-        else:
-            frame.failures += 1
-            if node.policy.should_retry(frame.failures, result.exception):
-                delay = node.policy.delay(frame.failures)
-                if self._halt is not None:
-                    delay = 0.0
-                self._rec(
-                    node.task,
-                    frame.round,
-                    TaskState.RETRYING,
-                    error=result.error,
-                    next_attempt_at=self.clock() + delay if delay else None,
-                )
-                if delay > 0:
-                    due = time.monotonic() + delay
-                    heapq.heappush(self._timers, (due, next(self._timer_seq), frame))
-                else:
-                    self._begin_attempt(frame)
-                return
-        self._after_attempts(frame, result, at_once=True)
+        node = frame.node
+        frame.failures += 1
+        if node.policy.should_retry(frame.failures, result.exception):
+            delay = node.policy.delay(frame.failures)
+            if self.halt is not None:
+                delay = 0.0
+            self._rec(
+                node.task,
+                frame.round,
+                TaskState.RETRYING,
+                error=result.error,
+                next_attempt_at=self.clock() + delay if delay else None,
+            )
+            if delay > 0:
+                due = time.monotonic() + delay
+                heapq.heappush(self.timers, (due, next(self._timer_seq), frame))
+            else:
+                self.begin_attempt(frame)
+            return
+        self._after_attempts(frame, result, encoded, at_once=True)
+
+    def result_unstorable(self, frame: TaskFrame, error: ErrorInfo) -> None:
+        """The attempt succeeded, but the journal cannot keep its result: the task
+        fails at once (no retry would make it storable)."""
+        self._rec(frame.node.task, frame.round, TaskState.FAILED, descriptor=0, error=error)
+        failed = AttemptResult(0, None, error, None)
+        self._after_attempts(frame, failed, None, recorded=True, at_once=True)
 
     def _pause(self, frame: TaskFrame, result: AttemptResult) -> None:
         """An event needs an operator: park the task and stop starting others."""
         task = frame.node.task
         reason = f"{task.id} needs an operator: {result.error.message if result.error else ''}"
         self._rec(task, frame.round, TaskState.PENDING, error=result.error, note="paused")
-        self.journal.add_note(
-            RunNote(self.run_id, "paused", self.clock(), {"node": task.id, "reason": reason})
-        )
-        if self._halt is None:
-            self._halt, self._halt_reason = RunState.PAUSED, reason
-            self._timers.clear()
+        self._note(Paused(task.id, reason))
+        if self.halt is None:
+            self.halt, self.halt_reason = RunState.PAUSED, reason
+            self.timers.clear()
 
     def _after_attempts(
         self,
         frame: TaskFrame,
         result: AttemptResult,
+        encoded: Any = None,
         *,
         recorded: bool = False,
         at_once: bool = False,
@@ -330,12 +361,10 @@ class Scheduler:
         if descriptor == 0:
             error = result.error or ErrorInfo("Failure", "failed")
             if not recorded and not replayed:
-                kept = value
-                if kept is not None:
-                    try:  # a failure's value is kept if the journal can keep it
-                        self.journal.check_result(task.id, kept)
-                    except UnencodableResult:
-                        kept = None
+                # A failure's value is kept if the journal can keep it.
+                kept = None if encoded is UNSTORABLE else value
+                if kept is not None and encoded is not None:
+                    self.encoded[len(self.records)] = encoded
                 self._rec(
                     task,
                     frame.round,
@@ -350,6 +379,8 @@ class Scheduler:
             if not replayed:  # _rec of a SUCCEEDED transition, without its other states
                 view = self.views[task.id]
                 state, rnd = TaskState.SUCCEEDED, frame.round
+                if encoded is not None:
+                    self.encoded[len(self.records)] = encoded
                 now = self._append(task.id, view, state, rnd, descriptor, value)
                 view.ended_at = now
                 view.descriptor = descriptor
@@ -360,7 +391,7 @@ class Scheduler:
             if at_once:
                 self._complete(frame, outcome)
             else:
-                self._done.append((frame, outcome))
+                self.done.append((frame, outcome))
         else:
             self._branch(frame, task, outcome)
 
@@ -375,7 +406,7 @@ class Scheduler:
         if chosen is not None:
             frame.branch_phase = True
             piped = (outcome.failure if not outcome.ok else outcome.result) if chosen.pipe else None
-            self._starts.append((chosen.body, frame, 0, piped, frame.round))
+            self.starts.append((chosen.body, frame, 0, piped, frame.round))
             return
         if outcome.descriptor >= 2:
             message = (
@@ -383,17 +414,10 @@ class Scheduler:
                 f"'{outcome.descriptor} ->' branch"
             )
             failure = FailureInfo(block.id, "UnroutedDescriptor", message, outcome.result)
-            self._unrouted[block.id] = message
-            self.journal.add_note(
-                RunNote(
-                    self.run_id,
-                    "unrouted",
-                    self.clock(),
-                    {"node": block.id, "descriptor": outcome.descriptor, "message": message},
-                )
-            )
+            self.unrouted[block.id] = message
+            self._note(Unrouted(block.id, outcome.descriptor, message))
             outcome = Outcome(False, 0, None, failure, (block.id,))
-        self._done.append((frame, outcome))
+        self.done.append((frame, outcome))
 
     def _skip(self, body: Block, round_: int) -> None:
         for block in iter_blocks(body):
@@ -407,7 +431,7 @@ class Scheduler:
         while True:
             parent = frame.parent
             if parent is None:
-                self._root_outcome = outcome
+                self.outcome = outcome
                 return
             next_outcome = self._child_done(parent, frame.slot, outcome)
             if next_outcome is None:
@@ -444,16 +468,9 @@ class Scheduler:
         group = frame.group
         frame.tries += 1
         attempts = group.attempts or int_option(group, "retry_attempts") or 1
-        if not outcome.ok and frame.tries < attempts and self._halt is None:
+        if not outcome.ok and frame.tries < attempts and self.halt is None:
             new_round = frame.round * ROUND_BASE + frame.tries
-            self.journal.add_note(
-                RunNote(
-                    self.run_id,
-                    "group-retry",
-                    self.clock(),
-                    {"group": group.id, "try": frame.tries + 1, "culprits": list(outcome.culprits)},
-                )
-            )
+            self._note(GroupRetry(group.id, frame.tries + 1, tuple(outcome.culprits)))
             for block in iter_blocks(group.body):
                 if isinstance(block, Task):
                     view = self.views[block.id]

@@ -10,7 +10,8 @@ from .deprecation import (
 )
 from .evaluation import ResultEvaluation
 from .failures import NeedsOperator, PermanentError, TransientError
-from .registry import EventRegistry, LookupFailed, load_events_source
+from .loading import EventsArg, event_sources, make_registry
+from .registry import EventRegistry, load_events_source
 from .retry import RetryPolicy
 from .sources import ProjectEvents, Source, project_registry
 from .versions import Version, parse_version
@@ -24,9 +25,9 @@ __all__ = [
     "EventDeprecationWarning",
     "EventRegistry",
     "EventSpec",
+    "EventsArg",
     "Failure",
     "FailureInfo",
-    "LookupFailed",
     "NeedsOperator",
     "PermanentError",
     "ProjectEvents",
@@ -38,7 +39,9 @@ __all__ = [
     "Version",
     "deprecations",
     "event",
+    "event_sources",
     "load_events_source",
+    "make_registry",
     "parse_version",
     "project_registry",
     "spec_of",

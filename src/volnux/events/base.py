@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar, overload
@@ -49,7 +50,12 @@ __all__ = [
     "spec_of",
 ]
 
-EXECUTORS = ("thread", "process")
+#: The executor of an event that chooses none (and of a project that sets no
+#: default): the executor registry's default (``volnux.executors.registry``,
+#: a layer this authoring API does not import; a test keeps the two equal).
+DEFAULT_EXECUTOR = "thread"
+#: What an executor's name looks like; which names exist, planning checks.
+_EXECUTOR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
 class Context(NamedTuple):
@@ -217,11 +223,9 @@ class EventSpec:
         _check_name(name, target)
         #: Whether the event chose its executor (else a project default may apply).
         self.executor_chosen = executor is not None
-        executor = executor or "thread"
-        if executor not in EXECUTORS:
-            raise EventDefinitionError(
-                f"event {name}: executor {executor!r} is not one of {', '.join(EXECUTORS)}"
-            )
+        executor = executor or DEFAULT_EXECUTOR
+        if not isinstance(executor, str) or not _EXECUTOR_NAME.match(executor):
+            raise EventDefinitionError(f"event {name}: executor {executor!r} is not a name")
         if not isinstance(retry, RetryPolicy):
             raise EventDefinitionError(
                 f"event {name}: retry must be a volnux.RetryPolicy, got {type(retry).__name__}"

@@ -13,23 +13,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EventDefinitionError, EventLoadError
+from ..errors import EventDefinitionError, EventLoadError, EventNotFound
 from .base import EventSpec, spec_of
 from .versions import matches, parse_spec
 
 if TYPE_CHECKING:
     from .sources import Source
 
-__all__ = ["EventRegistry", "LookupFailed", "load_events_source"]
-
-
-class LookupFailed(LookupError):
-    """A reference did not resolve; ``str()`` explains, ``suggestions`` may help."""
-
-    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.suggestions = suggestions or []
+__all__ = ["EventRegistry", "load_events_source"]
 
 
 class EventRegistry:
@@ -117,7 +108,7 @@ class EventRegistry:
         return [spec for name in self.names() for spec in self.versions(name)]
 
     def resolve(self, name: str, version: str | None = None) -> EventSpec:
-        """The event a reference means; LookupFailed says why there is none.
+        """The event a reference means; EventNotFound says why there is none.
 
         A bare name (``version`` None) follows the name's pin if there is
         one, else it resolves to the newest version.
@@ -136,13 +127,13 @@ class EventRegistry:
                     else " (no events are loaded: pass --events, or name sources in volnux.toml)"
                 )
             )
-            raise LookupFailed(f"unknown event {name!r}{hint}{known}", close)
+            raise EventNotFound(f"unknown event {name!r}{hint}{known}", close)
         pinned = version is None and name in self._pins
         wanted = self._pins[name] if pinned else version
         try:
             prefix = parse_spec(wanted)
         except ValueError as exc:
-            raise LookupFailed(str(exc)) from None
+            raise EventNotFound(str(exc)) from None
         candidates = [s for s in found.values() if matches(s.version, prefix)]
         if not candidates:
             have = "; ".join(f"{s.version} from {_where(s)}" for s in self.versions(name))
@@ -152,7 +143,7 @@ class EventRegistry:
                 if pinned
                 else f"no version of {name} matches @{wanted}"
             )
-            raise LookupFailed(f"{why}; loaded versions: {have}")
+            raise EventNotFound(f"{why}; loaded versions: {have}")
         return max(candidates, key=lambda s: s.version)
 
 

@@ -1,4 +1,4 @@
-"""The executor protocol: ``submit(fn, args, done)``; nothing else.
+"""The executor protocol: ``submit(fn, args, done)``, ``capacity()``, ``shutdown()``.
 
 Executors know nothing of graphs, runs or journals.  They are handed a
 callable, its arguments and a ``done(result, error)`` callback, which they
@@ -9,17 +9,42 @@ A callback rather than a ``Future``: the engine reacts to completions, never
 waits on one in particular, and a future's locks and conditions cost more
 than the no-op events it would carry (see ``bench/engine.py``).  Executors
 built on futures (processes, Dask) adapt with ``add_done_callback``.
+
+``capacity()`` says what an executor can run and how much at once, for the
+engine to place attempts by (GPU placement and adaptive pools build on it).
+Executors are found by name in :mod:`.registry` and owned by whoever runs
+many runs (:class:`~volnux.executors.pools.Pools`), not by one run.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Done", "Executor"]
+__all__ = ["Capacity", "Done", "Executor", "call_done", "report_size"]
+
+log = logging.getLogger("volnux.executors")
 
 #: ``done(result, error)``: called once per submitted call.
 Done = Callable[[Any, BaseException | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """What an executor can run, and how much of it at once."""
+
+    #: Attempts it runs at the same time, at most (more wait in its queue).
+    workers: int
+    #: True when attempts run in the engine's own process (they share its
+    #: memory); False when they run elsewhere, so that what crosses (the
+    #: event, its inputs, its result) must pickle.
+    in_process: bool
+    #: GPUs its workers can use (0: none).
+    gpus: int = 0
+    #: Memory its workers may use together, in MiB (None: not limited).
+    memory_mb: int | None = None
 
 
 @runtime_checkable
@@ -32,5 +57,24 @@ class Executor(Protocol):
     def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], done: Done) -> None:
         """Start ``fn(*args)``; call ``done(result, error)`` once it ends."""
 
+    def capacity(self) -> Capacity:
+        """What it can run and how many attempts at once."""
+
     def shutdown(self, wait: bool = True) -> None:
         """Stop accepting work; with ``wait``, return once running work ended."""
+
+
+def call_done(done: Done, result: Any, error: BaseException | None) -> None:
+    """Call a completion callback; one that raises is logged, never propagated."""
+    try:
+        done(result, error)
+    except Exception:  # a broken callback must not kill the worker
+        log.exception("executor completion callback failed")
+
+
+def report_size(on_resize: Callable[[int], None], workers: int) -> None:
+    """Tell ``on_resize`` the pool's new size; a callback that raises is logged."""
+    try:
+        on_resize(workers)
+    except Exception:  # reporting must never break submitting
+        log.exception("executor resize callback failed")

@@ -19,8 +19,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ..notes import NoteDetail, RunNote
 from ..states import RunState
-from ..store import Journal, TaskRecord
+from ..store import TaskRecord
 
 __all__ = [
     "ALWAYS_OPEN",
@@ -34,7 +35,6 @@ __all__ = [
     "notify",
     "observer_failed",
     "remove_default_observer",
-    "resize_hook",
     "transition_hooks",
 ]
 
@@ -63,9 +63,11 @@ class RunInfo:
     nodes: Mapping[str, NodeInfo]
     #: True when the engine continues a run from its journal.
     resumed: bool = False
-    #: The run's journal, for observers that keep notes with the run (the
-    #: OpenTelemetry observer records its trace id there); None if not given.
-    journal: Journal | None = None
+    #: The run's notes from earlier sessions (empty for a new run).
+    notes: Sequence[RunNote] = ()
+    #: Keeps a note with the run (the OpenTelemetry observer records its
+    #: trace ids so): the engine journals it.  None where no one journals.
+    note: Callable[[NoteDetail], None] | None = None
 
 
 class _Open:
@@ -96,7 +98,7 @@ class Observer:
         """The engine stopped working on a run (finished, failed, cancelled, paused)."""
 
     def pool_resized(self, run_id: str, executor: str, workers: int) -> None:
-        """An executor the engine made for ``run_id`` now has ``workers`` workers (0: shut)."""
+        """A pool running ``run_id``'s tasks now has ``workers`` workers (0: shut down)."""
 
     def carrier(self, run_id: str, node_id: str) -> Mapping[str, str] | None:
         """Context to hand to the attempt of ``node_id`` about to be submitted, if any.
@@ -132,20 +134,6 @@ def transition_hooks(
         for o in observers
         if getattr(type(o), "transitions", None) is not Observer.transitions
     )
-
-
-def resize_hook(
-    observers: Sequence[Observer], run_id: str, executor: str
-) -> Callable[[int], None] | None:
-    """A callback for an executor's ``on_resize`` that tells the observers; None if none."""
-    if not observers:
-        return None
-    watching = tuple(observers)
-
-    def resized(workers: int) -> None:
-        notify(watching, "pool_resized", run_id, executor, workers)
-
-    return resized
 
 
 def carrier_observers(observers: Sequence[Observer]) -> tuple[Observer, ...]:

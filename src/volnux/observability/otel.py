@@ -67,8 +67,9 @@ from typing import Any
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
+from ..notes import NoteKind, RunNote, Trace
 from ..states import RunState, TaskState
-from ..store import Journal, RunNote, TaskRecord
+from ..store import TaskRecord
 from .observer import Observer, RunInfo, add_default_observer, remove_default_observer
 
 __all__ = ["DEVICE", "OtelObserver", "disable", "enable", "trace_links"]
@@ -76,7 +77,7 @@ __all__ = ["DEVICE", "OtelObserver", "disable", "enable", "trace_links"]
 #: The device attribute of attempt spans, until the engine places tasks on GPUs.
 DEVICE = "cpu"
 #: The kind of the run note that keeps a run span's ids.
-TRACE_NOTE = "trace"
+TRACE_NOTE = NoteKind.TRACE.value
 
 _ENDS_ATTEMPT = frozenset(
     {TaskState.RETRYING, TaskState.SUCCEEDED, TaskState.FAILED, TaskState.PENDING}
@@ -105,9 +106,8 @@ class OtelObserver(Observer):
     """Makes spans and metrics of the runs it observes (see the module doc).
 
     ``tracer_provider`` and ``meter_provider`` default to the global ones.
-    ``journal`` is where trace notes are kept and read when the engine does
-    not say (the engine passes the run's journal; this is for tests and
-    callers that build their own engine).
+    The trace ids of each session are kept with the run as a ``trace`` note,
+    through the engine (:attr:`RunInfo.note`).
     """
 
     def __init__(
@@ -115,7 +115,6 @@ class OtelObserver(Observer):
         *,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
-        journal: Journal | None = None,
         device: str = DEVICE,
     ) -> None:
         self._tracer = trace.get_tracer("volnux", tracer_provider=tracer_provider)
@@ -137,7 +136,6 @@ class OtelObserver(Observer):
         self._pool = meter.create_up_down_counter(
             "volnux.pool.size", unit="{worker}", description="Workers in the engine's pools."
         )
-        self._journal = journal
         self._device = device
         self._runs: dict[str, _Traced] = {}
         self._lock = threading.Lock()
@@ -146,8 +144,7 @@ class OtelObserver(Observer):
 
     def run_started(self, info: RunInfo) -> None:
         """Start the run span (linked to earlier sessions' spans) and note its ids."""
-        journal = info.journal or self._journal
-        links = trace_links(journal, info.run_id) if info.resumed and journal else []
+        links = trace_links(info.notes, info.run_id) if info.resumed else []
         span = self._tracer.start_span(
             f"run {info.workflow}",
             kind=SpanKind.INTERNAL,
@@ -161,9 +158,8 @@ class OtelObserver(Observer):
         with self._lock:
             self._runs[info.run_id] = _Traced(info, span)
         ids = span.get_span_context()
-        if journal is not None and ids.is_valid:
-            detail = {"trace_id": f"{ids.trace_id:032x}", "span_id": f"{ids.span_id:016x}"}
-            journal.add_note(RunNote(info.run_id, TRACE_NOTE, time.time(), detail))
+        if info.note is not None and ids.is_valid:
+            info.note(Trace(f"{ids.trace_id:032x}", f"{ids.span_id:016x}"))
 
     def run_ended(self, run_id: str, state: RunState, error: str | None) -> None:
         """End what is still open, then the run span (ERROR if the run failed)."""
@@ -301,22 +297,19 @@ class OtelObserver(Observer):
         self._duration.record(max(at - attempt.at, 0.0), {**attrs, "volnux.task.state": outcome})
 
 
-def trace_links(journal: Journal, run_id: str) -> list[Link]:
+def trace_links(notes: Sequence[RunNote], run_id: str) -> list[Link]:
     """Links to the run spans of every earlier session of ``run_id`` (oldest first)."""
-    try:
-        notes = journal.load(run_id).notes
-    except KeyError:
-        return []
     links = []
-    for i, note in enumerate(n for n in notes if n.kind == TRACE_NOTE):
+    traces = (n.read() for n in notes if n.kind == NoteKind.TRACE)
+    for i, trace_note in enumerate(t for t in traces if isinstance(t, Trace)):
         try:
             ids = SpanContext(
-                int(note.detail["trace_id"], 16),
-                int(note.detail["span_id"], 16),
+                int(trace_note.trace_id, 16),
+                int(trace_note.span_id, 16),
                 is_remote=True,
                 trace_flags=TraceFlags(TraceFlags.SAMPLED),
             )
-        except (KeyError, TypeError, ValueError):
+        except ValueError:
             continue  # a note this code did not write; a link is not worth failing for
         kind = "original" if i == 0 else "resumed"
         links.append(Link(ids, {"volnux.run.id": run_id, "volnux.link": kind}))

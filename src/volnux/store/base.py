@@ -15,18 +15,26 @@ on it.  A store keeps three kinds of record:
 transition in the order written, and the notes.  Resuming rebuilds a run from
 that snapshot alone.
 
-Results cross the journal as Python values; a store that persists them
-encodes them with its codec and raises :class:`UnencodableResult` (before
-writing anything) when it cannot, so the engine can fail that one task
-instead of losing the journal.
+Results cross the journal as Python values.  A store that persists them
+encodes them with its codec, once: :meth:`Journal.encode_result` when the
+attempt ends (raising :class:`UnencodableResult`, before anything is
+written, when it cannot), and :meth:`Journal.record` takes that encoding
+back with the record.  So the engine can fail that one task instead of
+losing the journal.
+
+Errors are those of :mod:`volnux.errors`: :class:`RunNotFound` for a run the
+store does not have, :class:`RunExists` for an id already taken,
+:class:`StoreError` and :class:`CorruptStoreError` for the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+from ..errors import RunExists, RunNotFound, UnencodableResult
+from ..notes import RunNote
 from ..states import RunState, TaskState
 
 __all__ = [
@@ -34,24 +42,14 @@ __all__ = [
     "EventPin",
     "Journal",
     "LogEntry",
+    "RunExists",
+    "RunNotFound",
     "RunNote",
     "RunRecord",
     "RunSnapshot",
     "TaskRecord",
     "UnencodableResult",
 ]
-
-
-class UnencodableResult(Exception):
-    """A store's codec cannot encode a task's result; nothing was written."""
-
-    def __init__(self, node_id: str, value: Any, reason: str) -> None:
-        self.node_id = node_id
-        self.type_name = f"{type(value).__module__}.{type(value).__qualname__}"
-        super().__init__(
-            f"the result of task {node_id!r} is a {self.type_name}, which the journal "
-            f"cannot store: {reason}"
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,16 +125,6 @@ class TaskRecord(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class RunNote:
-    """Something that happened to a run as a whole (resumed, forced, warned)."""
-
-    run_id: str
-    kind: str
-    at: float
-    detail: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class LogEntry:
     """One log line of one attempt of one task (``ctx.log`` and captured loggers)."""
 
@@ -168,18 +156,33 @@ class Journal(Protocol):
     A journal shared by several engines must be safe across threads; the
     memory and SQLite journals guard themselves with a lock."""
 
+    #: Whether runs recorded here outlive this process (and so can be resumed).
+    durable: bool
+
     def create_run(self, run: RunRecord) -> None:
-        """Record a new run (state PENDING or RUNNING)."""
+        """Record a new run (state PENDING or RUNNING); :class:`RunExists` if the id is taken."""
 
-    def check_result(self, node_id: str, value: Any) -> None:
-        """Raise :class:`UnencodableResult` if ``value`` could not be recorded.
+    def encode_result(self, node_id: str, value: Any) -> Any:
+        """Encode a task's result ahead of :meth:`record`; :class:`UnencodableResult` if it cannot.
 
-        The engine asks before it acts on a task's success, so a result the
-        store cannot keep fails that task instead of the journal.
+        The engine calls this when an attempt ends, before it acts on the
+        outcome, so that a result the journal cannot keep fails that one task
+        instead of the journal.  What it returns goes back to :meth:`record`
+        with the record that carries ``value`` (``encoded``), so a result is
+        encoded once, and what is recorded is the value as it was then.
+        ``None`` means nothing was prepared: :meth:`record` encodes the value
+        itself.  Every journal stores ``None``, ``bool``, ``int``, ``float``
+        and ``str`` results without being asked first.
         """
 
-    def record(self, records: Sequence[TaskRecord]) -> None:
-        """Append task transitions atomically: all are durable, or none is."""
+    def record(
+        self, records: Sequence[TaskRecord], encoded: Mapping[int, Any] | None = None
+    ) -> None:
+        """Append task transitions atomically: all are durable, or none is.
+
+        ``encoded`` maps the index of a record in ``records`` to what
+        :meth:`encode_result` returned for that record's result.
+        """
 
     def set_run_state(
         self, run_id: str, state: RunState, at: float, error: str | None = None
@@ -190,13 +193,19 @@ class Journal(Protocol):
         """Append a run note."""
 
     def add_logs(self, entries: Sequence[LogEntry]) -> None:
-        """Append task log lines (KeyError naming the run if a run is unknown)."""
+        """Append task log lines (:class:`RunNotFound` naming the run if a run is unknown)."""
 
     def logs(self, run_id: str, node_id: str | None = None) -> list[LogEntry]:
         """A run's log lines (of one node, if given) in the order written."""
 
+    def load_run(self, run_id: str) -> RunRecord:
+        """The run record alone (no task records); :class:`RunNotFound` if unknown."""
+
+    def load_notes(self, run_id: str) -> list[RunNote]:
+        """The run's notes in the order written; :class:`RunNotFound` if unknown."""
+
     def load(self, run_id: str) -> RunSnapshot:
-        """Everything about ``run_id``; KeyError if the store has no such run."""
+        """Everything about ``run_id``; :class:`RunNotFound` if the store has no such run."""
 
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
         """The newest runs first."""

@@ -36,8 +36,7 @@ import pickle
 from collections.abc import Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from ..errors import CorruptStoreError, StoreError
-from .base import UnencodableResult
+from ..errors import CorruptStoreError, StoreError, UnencodableResult
 
 __all__ = [
     "BytesCodec",

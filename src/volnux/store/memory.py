@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..errors import RunExists, RunNotFound, StoreError
 from ..states import RunState
 from .base import LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord
 
-__all__ = ["MemoryJournal"]
+__all__ = ["MemoryJournal", "open_url"]
+
+#: How errors name this journal.
+_WHERE = "the in-memory journal"
+
+
+def open_url(url: str, rest: str) -> MemoryJournal:
+    """``memory:`` or ``memory://``: a new, empty journal."""
+    if rest not in ("", "//"):
+        from .open import FORMS
+
+        raise StoreError(f"cannot open a journal at {url!r}: use {FORMS}")
+    return MemoryJournal()
 
 
 class MemoryJournal:
     """Keeps every record in lists; values are kept as they are, not encoded."""
+
+    #: Gone with the process: nothing recorded here can be resumed later.
+    durable = False
 
     def __init__(self) -> None:
         self._runs: dict[str, RunRecord] = {}
@@ -27,22 +43,24 @@ class MemoryJournal:
     def create_run(self, run: RunRecord) -> None:
         with self._lock:
             if run.id in self._runs:
-                raise ValueError(f"run {run.id} already exists")
+                raise RunExists(run.id, _WHERE)
             self._runs[run.id] = run
             self._tasks[run.id] = []
             self._notes[run.id] = []
             self._logs[run.id] = []
 
-    def check_result(self, node_id: str, value: Any) -> None:
-        """Everything can be kept in memory."""
+    def encode_result(self, node_id: str, value: Any) -> None:
+        """Everything can be kept in memory, as it is: nothing to prepare."""
 
-    def record(self, records: Sequence[TaskRecord]) -> None:
+    def record(
+        self, records: Sequence[TaskRecord], encoded: Mapping[int, Any] | None = None
+    ) -> None:
         with self._lock:
             tasks = self._tasks
             run_ids = {rec.run_id for rec in records}
             for run_id in run_ids:  # all or nothing: check every run before writing
                 if run_id not in tasks:
-                    raise KeyError(run_id)
+                    self._known(run_ids)  # raises, naming the first unknown run
             if len(run_ids) == 1:  # the usual case: one run's batch
                 tasks[run_ids.pop()].extend(records)
                 return
@@ -53,6 +71,7 @@ class MemoryJournal:
         self, run_id: str, state: RunState, at: float, error: str | None = None
     ) -> None:
         with self._lock:
+            self._known((run_id,))
             run = self._runs[run_id]
             ended = at if state.is_terminal or state is RunState.PAUSED else None
             self._runs[run_id] = dataclasses.replace(
@@ -63,13 +82,12 @@ class MemoryJournal:
 
     def add_note(self, note: RunNote) -> None:
         with self._lock:
+            self._known((note.run_id,))
             self._notes[note.run_id].append(note)
 
     def add_logs(self, entries: Sequence[LogEntry]) -> None:
         with self._lock:
-            for entry in entries:  # all or nothing, like record()
-                if entry.run_id not in self._logs:
-                    raise KeyError(entry.run_id)
+            self._known({entry.run_id for entry in entries})  # all or nothing, like record()
             for entry in entries:
                 self._logs[entry.run_id].append(entry)
 
@@ -78,8 +96,19 @@ class MemoryJournal:
             found = list(self._logs.get(run_id, ()))
         return found if node_id is None else [e for e in found if e.node_id == node_id]
 
+    def load_run(self, run_id: str) -> RunRecord:
+        with self._lock:
+            self._known((run_id,))
+            return self._runs[run_id]
+
+    def load_notes(self, run_id: str) -> list[RunNote]:
+        with self._lock:
+            self._known((run_id,))
+            return list(self._notes[run_id])
+
     def load(self, run_id: str) -> RunSnapshot:
         with self._lock:
+            self._known((run_id,))
             return RunSnapshot(
                 self._runs[run_id], list(self._tasks[run_id]), list(self._notes[run_id])
             )
@@ -91,8 +120,7 @@ class MemoryJournal:
 
     def request_cancel(self, run_id: str) -> None:
         with self._lock:
-            if run_id not in self._runs:
-                raise KeyError(run_id)
+            self._known((run_id,))
             self._cancel.add(run_id)
 
     def cancel_requested(self, run_id: str) -> bool:
@@ -100,3 +128,11 @@ class MemoryJournal:
 
     def close(self) -> None:
         pass
+
+    def _known(self, run_ids: Iterable[str]) -> None:
+        for run_id in sorted(run_ids):
+            if run_id not in self._runs:
+                raise RunNotFound(run_id, _WHERE)
+
+    def __repr__(self) -> str:
+        return "MemoryJournal()"

@@ -1,4 +1,4 @@
-"""Open a journal from a URL: the one place that maps store URLs to classes.
+"""Open a journal from a URL: the one place that maps URL schemes to journals.
 
 Accepted forms::
 
@@ -10,24 +10,25 @@ Accepted forms::
     path/to/file.db           a plain path ending in .db, .sqlite or .sqlite3
     postgresql://...          (not available yet)
 
-A SQLite URL may end in ``?synchronous=FULL`` (or ``NORMAL``, the default);
-see :class:`~volnux.store.sqlite.SQLiteJournal` for what that changes.
-Paths are taken literally (no percent-decoding); ``~`` is expanded.
+Each scheme names a factory, ``"module:function"``, imported on first use:
+opening a memory journal never imports SQLite's code.  A journal of another
+package plugs in through the ``volnux.stores`` entry-point group, the
+scheme as the name and such a factory as the value.  A factory is called
+with the whole URL and what follows ``scheme:``, and returns the journal.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
 from ..errors import StoreError
 from .base import Journal
-from .memory import MemoryJournal
-from .sqlite import SQLiteJournal
-from .sqlite_file import Synchronous
 
-__all__ = ["DEFAULT_STORE", "STORE_ENV", "open_store"]
+__all__ = ["DEFAULT_STORE", "SCHEMES", "STORE_ENV", "open_store"]
 
 #: The environment variable read when no URL is given.
 STORE_ENV: Final = "VOLNUX_STORE"
@@ -36,11 +37,28 @@ STORE_ENV: Final = "VOLNUX_STORE"
 #: to the current working directory.
 DEFAULT_STORE: Final = Path(".volnux") / "volnux.db"
 
+#: URL scheme -> the factory ("module:function") that opens such a journal.
+SCHEMES: Final = {
+    "memory": "volnux.store.memory:open_url",
+    "sqlite": "volnux.store.sqlite:open_url",
+}
+
+#: Entry-point group where other packages add schemes.
+ENTRY_POINT_GROUP: Final = "volnux.stores"
+
+#: Schemes Volnux knows of but cannot open yet, and what to say.
+_NOT_YET: Final = {
+    "postgresql": "PostgreSQL store is not available yet",
+    "postgres": "PostgreSQL store is not available yet",
+}
+
 _SQLITE_SUFFIXES: Final = (".db", ".sqlite", ".sqlite3")
-_FORMS: Final = (
+FORMS: Final = (
     "memory:, sqlite:///absolute/path.db, sqlite:relative/path.db, "
     "or a path ending in .db, .sqlite or .sqlite3"
 )
+
+Factory = Callable[[str, str], Journal]
 
 
 def open_store(url: str | None = None) -> Journal:
@@ -48,49 +66,46 @@ def open_store(url: str | None = None) -> Journal:
     if url is None:
         url = os.environ.get(STORE_ENV) or None
         if url is None:
-            return SQLiteJournal(Path.cwd() / DEFAULT_STORE)
+            return _sqlite_path(Path.cwd() / DEFAULT_STORE)
     text = url.strip()
-    lowered = text.lower()
-    if lowered in ("memory:", "memory://"):
-        return MemoryJournal()
-    if lowered.startswith(("postgresql://", "postgres://")):
-        raise StoreError("PostgreSQL store is not available yet")
-    if lowered.startswith("sqlite:"):
-        return _sqlite(url, text[len("sqlite:") :])
-    if "?" not in text and lowered.endswith(_SQLITE_SUFFIXES):
-        return SQLiteJournal(_absolute(text))
-    raise StoreError(f"cannot open a journal at {url!r}: use {_FORMS}")
+    scheme, colon, rest = text.partition(":")
+    scheme = scheme.lower()
+    if colon and scheme in _NOT_YET:
+        raise StoreError(_NOT_YET[scheme])
+    if colon and scheme.isidentifier():
+        factory = _factory(scheme)
+        if factory is not None:
+            return factory(url, rest)
+    if "?" not in text and text.lower().endswith(_SQLITE_SUFFIXES):
+        return _sqlite_path(Path(text).expanduser().absolute())
+    raise StoreError(f"cannot open a journal at {url!r}: use {FORMS}")
 
 
-def _sqlite(url: str, rest: str) -> SQLiteJournal:
-    """A SQLite journal from what follows ``sqlite:``."""
-    path, _, query = rest.partition("?")
-    if path.startswith("//"):
-        # sqlite:///abs/path -> "/abs/path"; sqlite://host/... names a host,
-        # which a local file cannot have.  Extra slashes (SQLAlchemy writes
-        # sqlite:////abs/path) are folded: "//x" is not "/x" to every tool.
-        path = path[2:]
-        if not path.startswith("/"):
-            raise StoreError(
-                f"cannot open a journal at {url!r}: write sqlite:///absolute/path.db "
-                "(three slashes) or sqlite:relative/path.db"
-            )
-        path = "/" + path.lstrip("/")
-    if not path:
-        raise StoreError(f"cannot open a journal at {url!r}: the URL names no file")
-    synchronous: Synchronous = "NORMAL"
-    for pair in filter(None, query.split("&")):
-        key, _, value = pair.partition("=")
-        if key == "synchronous" and value.upper() in ("NORMAL", "FULL"):
-            synchronous = "FULL" if value.upper() == "FULL" else "NORMAL"
-        else:
-            raise StoreError(
-                f"cannot open a journal at {url!r}: unknown option {pair!r} "
-                "(the one option is synchronous=NORMAL or synchronous=FULL)"
-            )
-    return SQLiteJournal(_absolute(path), synchronous=synchronous)
+def _sqlite_path(path: Path) -> Journal:
+    """A SQLite journal at a plain path: the default journal's form."""
+    from .sqlite import SQLiteJournal
+
+    return SQLiteJournal(path)
 
 
-def _absolute(path: str) -> Path:
-    """``path`` with ``~`` expanded, against the working directory of now."""
-    return Path(path).expanduser().absolute()
+def _factory(scheme: str) -> Factory | None:
+    """The factory of ``scheme``, imported now; None if no one opens it."""
+    target = SCHEMES.get(scheme) or _entry_point(scheme)
+    if target is None:
+        return None
+    module, _, name = target.partition(":")
+    try:
+        found: Factory = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise StoreError(
+            f"the journal for {scheme}: URLs ({target}) cannot be loaded: {exc}"
+        ) from exc
+    return found
+
+
+def _entry_point(scheme: str) -> str | None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP, name=scheme):
+        return str(ep.value)
+    return None

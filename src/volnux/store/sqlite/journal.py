@@ -34,9 +34,9 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, TypeVar
 
-from ..errors import CorruptStoreError, StoreError
-from ..states import RunState, TaskState
-from .base import (
+from ...errors import CorruptStoreError, RunExists, RunNotFound, StoreError
+from ...states import RunState, TaskState
+from ..base import (
     EventPin,
     LogEntry,
     RunNote,
@@ -44,12 +44,15 @@ from .base import (
     RunSnapshot,
     TaskRecord,
 )
-from .batch import RecordEncoder, decode_batch
+from ..codec import Codec, CodecSet, JsonCodec, PickleCodec
 from .checkpoint import SAFETY_FACTOR, Checkpointer, wal_pages
-from .codec import Codec, CodecSet, JsonCodec, PickleCodec
-from .sqlite_file import Synchronous, open_connection, rollback, store_error
+from .file import Synchronous, open_connection, rollback, store_error
+from .records import RecordEncoder, decode_batch
 
-__all__ = ["SQLiteJournal"]
+__all__ = ["Encoded", "SQLiteJournal"]
+
+#: A result as :meth:`SQLiteJournal.encode_result` encoded it: (data, codec name).
+Encoded = tuple[bytes | str | None, str | None]
 
 _S = TypeVar("_S", TaskState, RunState)
 
@@ -58,10 +61,8 @@ _TASK_STATES: Final = {state.value: state for state in TaskState}
 _RUN_STATES: Final = {state.value: state for state in RunState}
 _JSON: Final = JsonCodec()
 _JSON_NAME: Final = _JSON.name
-# Results check_result() need not encode ahead: JSON takes every value of these.
+# Results encode_result() need not encode ahead: JSON takes every value of these.
 _IMMUTABLE_SCALARS: Final = frozenset({type(None), bool, int, float, str})
-# How many checked-but-not-yet-recorded results a journal remembers.
-_ENCODED_CACHE_SIZE: Final = 256
 
 # A batch's key is its run's number (runs.num) times 2**32 plus its own
 # number, from 1 (see store/migrations.py): a run's batches are one rowid range.
@@ -91,6 +92,7 @@ _INSERT_RUN: Final = (
     "IFNULL((SELECT MAX(num) FROM runs), 0), IFNULL((SELECT MAX(key) FROM task_records), 0)"
     f" >> {_SEQ_BITS:d}))"
 )
+_SELECT_NOTES: Final = "SELECT kind, at, detail FROM run_notes WHERE run_id = ? ORDER BY seq"
 _RUN_COLUMNS: Final = (
     "id, workflow, filename, text, fingerprint, events, inputs, inputs_codec, state,"
     " created_at, updated_at, ended_at, error"
@@ -113,6 +115,9 @@ class SQLiteJournal:
     you trust.
     """
 
+    #: A file on disk: runs recorded here can be resumed by a later process.
+    durable = True
+
     def __init__(
         self,
         path: str | os.PathLike[str],
@@ -131,11 +136,6 @@ class SQLiteJournal:
         self.path = Path(path).expanduser().absolute()
         self.synchronous: Synchronous = synchronous
         self._codecs = CodecSet(codec)
-        # Results that check_result() encoded, by id(), for record() to reuse:
-        # the engine checks a result and records it moments later, and a big
-        # result should not be encoded twice.  The value itself is kept, so
-        # its id cannot be reused while it is here.
-        self._encoded: dict[int, tuple[Any, tuple[bytes | str | None, str | None]]] = {}
         self._lock = threading.Lock()
         # The key of the next batch of each run this journal has written to.
         # A run's records are written by one process at a time (its owner),
@@ -162,7 +162,7 @@ class SQLiteJournal:
     # -- writing ---------------------------------------------------------
 
     def create_run(self, run: RunRecord) -> None:
-        """Record a new run; ``ValueError`` if the id is taken."""
+        """Record a new run; :class:`~volnux.errors.RunExists` if the id is taken."""
         try:
             inputs, inputs_codec = self._codecs.encode_value(dict(run.inputs))
         except ValueError as exc:
@@ -193,40 +193,34 @@ class SQLiteJournal:
             try:
                 self._conn.execute(_INSERT_RUN, row)
             except sqlite3.IntegrityError as exc:
-                raise ValueError(f"run {run.id} already exists in {self.path}") from exc
+                raise RunExists(run.id, str(self.path)) from exc
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"creating run {run.id}") from exc
 
-    def check_result(self, node_id: str, value: Any) -> None:
-        """Raise :class:`~volnux.store.base.UnencodableResult` if ``value`` cannot be stored.
-
-        The encoding is kept for the :meth:`record` call that stores this very
-        object next, so what is recorded is the value as it was when checked.
-        """
+    def encode_result(self, node_id: str, value: Any) -> Encoded | None:
+        """Encode a result for :meth:`record`; :class:`~volnux.errors.UnencodableResult` if
+        no codec takes it.  None for the scalars :meth:`record` encodes itself."""
         if type(value) in _IMMUTABLE_SCALARS:
-            return  # always storable, cheap to encode, and cannot change before record()
-        encoded = self._codecs.encode(node_id, value)
-        cache = self._encoded
-        if len(cache) >= _ENCODED_CACHE_SIZE:
-            # Checked results the engine never recorded; forget them all
-            # rather than keep them alive.
-            cache.clear()
-        cache[id(value)] = (value, encoded)
+            return None  # always storable, cheap to encode, and cannot change before record()
+        return self._codecs.encode(node_id, value)
 
-    def record(self, records: Sequence[TaskRecord]) -> None:
+    def record(
+        self, records: Sequence[TaskRecord], encoded: Mapping[int, Encoded] | None = None
+    ) -> None:
         """Append task transitions in one transaction: all are written, or none.
 
-        Every result is encoded before anything is written, so an
-        :class:`~volnux.store.base.UnencodableResult` leaves nothing written.
-        The batch is stored as one row per run (see :mod:`volnux.store.batch`).
+        Every result is encoded before anything is written (or was, by
+        :meth:`encode_result`: ``encoded`` maps a record's index to that), so
+        an :class:`~volnux.errors.UnencodableResult` leaves nothing written.
+        The batch is stored as one row per run (see :mod:`.records`).
         """
         if not records:
             return
-        encode, cache, encode_record = self._codecs.encode, self._encoded, self._encode_record
+        encode, encode_record = self._codecs.encode, self._encode_record
         run_id = records[0].run_id
         texts: list[str] = []
         mixed = False  # records of more than one run (the engine writes one run's)
-        for rec in records:
+        for i, rec in enumerate(records):
             result = rec.result
             data: bytes | str | None
             codec: str | None
@@ -235,11 +229,8 @@ class SQLiteJournal:
             elif type(result) is int:  # int's repr is its JSON
                 data, codec = int.__repr__(result), _JSON_NAME
             else:
-                hit = cache.pop(id(result), None) if cache else None
-                if hit is not None and hit[0] is result:
-                    data, codec = hit[1]
-                else:
-                    data, codec = encode(rec.node_id, result)
+                ready = encoded.get(i) if encoded else None
+                data, codec = ready if ready is not None else encode(rec.node_id, result)
             mixed = mixed or rec.run_id != run_id
             texts.append(encode_record(rec, data, codec))
         if mixed:
@@ -318,11 +309,11 @@ class SQLiteJournal:
         self._wrote(1 + len(rows) // 16)  # (log lines: a rough count of their pages)
 
     def _free_key(self, run_id: str) -> int:
-        """The key of the run's next batch, read from the file; KeyError if no such run."""
+        """The key of the run's next batch, read from the file; RunNotFound if no such run."""
         try:
             row = self._conn.execute("SELECT num FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
-                raise KeyError(run_id)
+                raise RunNotFound(run_id, str(self.path))
             first = self._first_key(run_id, row[0])
             (last,) = self._conn.execute(
                 "SELECT MAX(key) FROM task_records WHERE key BETWEEN ? AND ?",
@@ -356,7 +347,7 @@ class SQLiteJournal:
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"setting the state of run {run_id}") from exc
         if cursor.rowcount == 0:
-            raise KeyError(run_id)
+            raise RunNotFound(run_id, str(self.path))
 
     def add_note(self, note: RunNote) -> None:
         """Append a run note; its detail must be JSON data."""
@@ -373,7 +364,7 @@ class SQLiteJournal:
                 raise self._failure(exc, f"adding a note to run {note.run_id}") from exc
 
     def add_logs(self, entries: Sequence[LogEntry]) -> None:
-        """Append task log lines in one transaction; KeyError if a run is unknown."""
+        """Append task log lines in one transaction; RunNotFound if a run is unknown."""
         rows = [(e.run_id, e.node_id, e.attempt, e.at, e.level, e.message) for e in entries]
         if not rows:
             return
@@ -399,7 +390,7 @@ class SQLiteJournal:
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"requesting cancellation of run {run_id}") from exc
         if cursor.rowcount == 0:
-            raise KeyError(run_id)
+            raise RunNotFound(run_id, str(self.path))
 
     # -- reading ---------------------------------------------------------
 
@@ -415,7 +406,7 @@ class SQLiteJournal:
         return bool(row and row[0])
 
     def load(self, run_id: str) -> RunSnapshot:
-        """Everything about ``run_id``, results decoded; ``KeyError`` if unknown."""
+        """Everything about ``run_id``, results decoded; ``RunNotFound`` if unknown."""
         with self._lock:
             conn = self._conn
             try:
@@ -427,27 +418,50 @@ class SQLiteJournal:
                         f"SELECT num, {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
                     ).fetchone()
                     if row is None:
-                        raise KeyError(run_id)
+                        raise RunNotFound(run_id, str(self.path))
                     num, run_row = row[0], row[1:]
                     first = self._first_key(run_id, num)
                     task_rows = conn.execute(
                         _SELECT_TASKS, (first, first + _SEQ_MASK - 1)
                     ).fetchall()
-                    note_rows = conn.execute(
-                        "SELECT kind, at, detail FROM run_notes WHERE run_id = ? ORDER BY seq",
-                        (run_id,),
-                    ).fetchall()
+                    note_rows = conn.execute(_SELECT_NOTES, (run_id,)).fetchall()
                 finally:
                     rollback(conn)
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"loading run {run_id}") from exc
         run = self._run_from_row(run_row)
         tasks = [rec for row in task_rows for rec in self._batch_from_row(run_id, row)]
-        notes = [
-            RunNote(run_id, kind, at, _decode_json(detail, self._where(run_id, "a note")))
-            for kind, at, detail in note_rows
-        ]
-        return RunSnapshot(run, tasks, notes)
+        return RunSnapshot(run, tasks, self._notes_from_rows(run_id, note_rows))
+
+    def load_run(self, run_id: str) -> RunRecord:
+        """The run record alone; ``RunNotFound`` if unknown."""
+        with self._lock:
+            try:
+                row = self._conn.execute(
+                    f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"loading run {run_id}") from exc
+        if row is None:
+            raise RunNotFound(run_id, str(self.path))
+        return self._run_from_row(row)
+
+    def load_notes(self, run_id: str) -> list[RunNote]:
+        """The run's notes in the order written; ``RunNotFound`` if unknown."""
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN")  # the run and its notes from one snapshot
+                try:
+                    known = conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone()
+                    rows = conn.execute(_SELECT_NOTES, (run_id,)).fetchall()
+                finally:
+                    rollback(conn)
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"loading the notes of run {run_id}") from exc
+        if known is None:
+            raise RunNotFound(run_id, str(self.path))
+        return self._notes_from_rows(run_id, rows)
 
     def logs(self, run_id: str, node_id: str | None = None) -> list[LogEntry]:
         """A run's log lines (of one node, if given) in the order written."""
@@ -484,7 +498,6 @@ class SQLiteJournal:
         self._checkpointer.close()  # before taking the lock: its last round takes it
         with self._lock:
             self._conn.close()
-            self._encoded.clear()
 
     def __enter__(self) -> SQLiteJournal:
         return self
@@ -528,6 +541,10 @@ class SQLiteJournal:
             error=error,
         )
 
+    def _notes_from_rows(self, run_id: str, rows: list[Any]) -> list[RunNote]:
+        where = self._where(run_id, "a note")
+        return [RunNote(run_id, kind, at, _decode_json(detail, where)) for kind, at, detail in rows]
+
     def _batch_from_row(self, run_id: str, row: tuple[Any, ...]) -> list[TaskRecord]:
         key, text = row
         seq = key & _SEQ_MASK
@@ -553,7 +570,7 @@ class SQLiteJournal:
             ) from None
 
     def _unknown_run(self, exc: sqlite3.IntegrityError, run_ids: set[str]) -> Exception:
-        """A KeyError naming the unknown run when a foreign key failed, else a StoreError."""
+        """A RunNotFound naming the unknown run when a foreign key failed, else a StoreError."""
         if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
             return StoreError(
                 f"another process is writing the task records of run {', '.join(sorted(run_ids))}"
@@ -568,8 +585,8 @@ class SQLiteJournal:
             except sqlite3.Error:
                 break
             if row is None:
-                return KeyError(run_id)
-        return KeyError(", ".join(sorted(run_ids)))
+                return RunNotFound(run_id, str(self.path))
+        return RunNotFound(", ".join(sorted(run_ids)), str(self.path))
 
     def _failure(self, exc: sqlite3.Error, doing: str) -> StoreError:
         return store_error(self.path, exc, doing)

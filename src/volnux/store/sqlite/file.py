@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Final, Literal
 
-from ..errors import CorruptStoreError, StoreError
+from ...errors import CorruptStoreError, StoreError
 from .migrations import APPLICATION_ID, LATEST_VERSION, REQUIRED_TABLES, apply_migrations
 
 __all__ = ["PAGE_SIZE", "Synchronous", "open_connection", "rollback", "store_error"]

@@ -1,12 +1,9 @@
-"""Thread and process executors.
+"""The thread executor: for events that wait on I/O (the default).
 
 :class:`ThreadExecutor` is a small pool of its own: a queue, worker threads
 started on demand up to a limit, and no per-call future.  Handing a no-op
 call to it and hearing back costs a few microseconds, against tens through
 ``concurrent.futures`` (measured by ``bench/engine.py``).
-
-:class:`ProcessExecutor` wraps ``concurrent.futures.ProcessPoolExecutor``:
-pickling and a process hop dwarf any bookkeeping there.
 """
 
 from __future__ import annotations
@@ -17,14 +14,11 @@ import threading
 import time
 from collections.abc import Callable
 from queue import SimpleQueue
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .base import Done
+from .base import Capacity, Done, report_size
 
-if TYPE_CHECKING:
-    from concurrent.futures import Future, ProcessPoolExecutor
-
-__all__ = ["DEFAULT_THREADS", "ProcessExecutor", "ThreadExecutor"]
+__all__ = ["DEFAULT_THREADS", "ThreadExecutor"]
 
 log = logging.getLogger("volnux.executors")
 
@@ -38,20 +32,6 @@ EAGER_THREADS = 4
 GROW_AFTER_S = 0.002
 
 _Item = tuple[Callable[..., Any], tuple[Any, ...], Done] | None
-
-
-def _call_done(done: Done, result: Any, error: BaseException | None) -> None:
-    try:
-        done(result, error)
-    except Exception:  # a broken callback must not kill the worker
-        log.exception("executor completion callback failed")
-
-
-def _report_size(on_resize: Callable[[int], None], workers: int) -> None:
-    try:
-        on_resize(workers)
-    except Exception:  # reporting must never break submitting
-        log.exception("executor resize callback failed")
 
 
 class _WorkerLocal(threading.local):
@@ -90,6 +70,10 @@ class ThreadExecutor:
         # When a worker last took a call, and whether the watchdog is on.
         self._last_take = time.monotonic()
         self._watching = False
+
+    def capacity(self) -> Capacity:
+        """Up to ``max_workers`` attempts at once, in this process."""
+        return Capacity(self.max_workers, in_process=True)
 
     def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], done: Done) -> None:
         """Queue ``fn(*args)``; a worker calls ``done`` when it ends.
@@ -148,7 +132,7 @@ class ThreadExecutor:
         for worker in workers:
             worker.start()
         if workers and self.on_resize is not None:
-            _report_size(self.on_resize, len(self._threads))
+            report_size(self.on_resize, len(self._threads))
 
     def _watch(self) -> None:
         """Grow the pool while queued calls go untaken: its workers are busy or blocked.
@@ -218,49 +202,4 @@ class ThreadExecutor:
                 if thread is not current and thread.ident is not None:
                     thread.join()
         if self.on_resize is not None and threads:
-            _report_size(self.on_resize, 0)
-
-
-class ProcessExecutor:
-    """Runs calls in worker processes: for CPU-bound events.
-
-    Events and their inputs and results must pickle.  Workers are forked where
-    the platform allows it, so events loaded from a file path are found in the
-    children without being importable by name.
-    """
-
-    name = "process"
-
-    def __init__(self, max_workers: int | None = None) -> None:
-        if max_workers is not None and max_workers < 1:
-            raise ValueError(f"max_workers must be at least 1, got {max_workers}")
-        self.max_workers = max_workers or os.cpu_count() or 1
-        self._pool: ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
-
-    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], done: Done) -> None:
-        """Send ``fn(*args)`` to a worker process; ``done`` hears the outcome."""
-        with self._lock:
-            if self._pool is None:
-                # Imported here: multiprocessing costs several ms to import,
-                # and most runs never start a process.
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
-
-                methods = multiprocessing.get_all_start_methods()
-                ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-                self._pool = ProcessPoolExecutor(max_workers=self.max_workers, mp_context=ctx)
-            pool = self._pool
-
-        def finished(future: Future[Any]) -> None:
-            error = future.exception()
-            _call_done(done, None if error else future.result(), error)
-
-        pool.submit(fn, *args).add_done_callback(finished)
-
-    def shutdown(self, wait: bool = True) -> None:
-        """Stop the worker processes."""
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=wait, cancel_futures=not wait)
+            report_size(self.on_resize, 0)

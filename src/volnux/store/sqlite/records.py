@@ -20,7 +20,7 @@ exactly the float that was written, in one of two spellings:
 
 * a JSON integer is a count of microseconds.  It is used for a time that
   is a whole, non-zero number of microseconds, as the engine's clock gives
-  (:func:`microsecond_time`): an integer is written and read without the
+  (:func:`volnux.engine.clock.microsecond_time`): an integer is written and read without the
   float-to-text code, which, run between two commits with every cache cold,
   cost a durable chain step about 2 us more;
 * a JSON number with a point or an exponent is the time itself, written
@@ -35,13 +35,12 @@ import base64
 import json
 import math
 from collections.abc import Callable
-from time import time_ns
 from typing import Any, Final
 
-from ..states import TaskState
-from .base import ErrorInfo, TaskRecord
+from ...states import TaskState
+from ..base import ErrorInfo, TaskRecord
 
-__all__ = ["RecordEncoder", "decode_batch", "encode_record", "microsecond_time"]
+__all__ = ["RecordEncoder", "decode_batch", "encode_record"]
 
 _STRING: Final = json.JSONEncoder(separators=(",", ":")).encode
 _JSON_CODEC: Final = "json"
@@ -52,11 +51,6 @@ _US: Final = 1e6
 #: Times whose microsecond count stays below 2**53, so a float holds it exactly
 #: (about 9e9 s: until the year 2255).
 _US_LIMIT: Final = 2.0**53 / _US
-
-
-def microsecond_time() -> float:
-    """Seconds since the epoch, to the whole microsecond: what journals write fastest."""
-    return time_ns() // 1000 / _US
 
 
 def _number(value: float | None) -> str:

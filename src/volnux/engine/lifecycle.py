@@ -1,0 +1,360 @@
+"""Starting, resuming and retrying runs: where a run is created or taken up again.
+
+:func:`start_run` records a new run (its workflow text, event pins, inputs
+and who started it) and executes it.  :func:`continue_run` takes a recorded
+run up again from its journal alone: it refuses what would not be safe (a
+run that succeeded, a live owner, a workflow changed where the run had
+started), records what it decided (the workflow as it is now, the tasks cut
+off by a crash, the failed tasks a retry runs again) and executes the rest.
+
+Both are called by the façade (``Workflow.run``, ``Workflow.resume``,
+``Workflow.retry``), by the command line, and by anything below the façade
+that starts runs of its own (batch runs, sub-workflows).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InputError, ResumeRefused, UnencodableResult
+from ..events import EventRegistry, EventsArg, event_sources, make_registry
+from ..events.deprecation import deprecations
+from ..events.deprecation import warn as warn_deprecated
+from ..executors import Executor, Pools
+from ..graph import Graph
+from ..notes import Changed, Deprecated, Resumed, RunNote, Started
+from ..observability.observer import Observer, default_observers
+from ..states import RunState, TaskState, check_run_transition
+from ..store import EventPin, Journal, RunRecord, RunSnapshot, TaskRecord
+from .owners import last_owner, owner_alive, this_process
+from .plan import Plan, build_plan
+from .recovery import Change, Recorded, compare, failed_nodes, recorded, rehydrate
+from .run import Run
+from .runner import Engine
+
+__all__ = ["Execution", "Program", "continue_run", "new_run_id", "recorded_program", "start_run"]
+
+
+@dataclass(frozen=True)
+class Program:
+    """A workflow as a run needs it: its plan, its name, and where its events come from."""
+
+    plan: Plan
+    name: str
+    #: The registry the plan was resolved against (its version pins are recorded).
+    registry: EventRegistry
+    #: Module names and file paths a later process loads to find the events again.
+    sources: tuple[str, ...] = ()
+    #: The project's default executor for events that choose none.
+    default_executor: str | None = None
+    #: The graph's fingerprint, when the caller has it already (else computed).
+    fingerprint: str | None = None
+
+    @property
+    def graph(self) -> Graph:
+        """The parsed workflow."""
+        return self.plan.graph
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where a run's attempts execute, and who watches."""
+
+    #: Executor name -> the executor to use for it (others come from ``pools``).
+    executors: Mapping[str, Executor] | None = None
+    #: The caller's executors, kept across runs (None: the run makes its own).
+    pools: Pools | None = None
+    #: Workers per executor the run makes (None: each executor's default).
+    max_workers: int | None = None
+    #: Told of the run's transitions, after the default observers.
+    observers: Sequence[Observer] = ()
+
+
+def new_run_id() -> str:
+    """A short random run id (12 hex digits)."""
+    return uuid.uuid4().hex[:12]
+
+
+# ------------------------------------------------------------------ starting
+
+
+def start_run(
+    program: Program,
+    journal: Journal,
+    inputs: Mapping[str, Any],
+    how: Execution = Execution(),
+    *,
+    run_id: str | None = None,
+    stacklevel: int = 2,
+) -> Run:
+    """Record a new run of ``program`` and execute it to its end.
+
+    ``stacklevel`` points deprecation warnings at the caller's caller
+    (2: whoever called this function).
+    """
+    inputs = dict(inputs)
+    plan = program.plan
+    plan.check_inputs(inputs)
+    run_id = run_id or new_run_id()
+    now = time.time()
+    graph = program.graph
+    record = RunRecord(
+        id=run_id,
+        workflow=program.name,
+        text=graph.source,
+        fingerprint=program.fingerprint or graph.fingerprint(),
+        events=plan.pins(),
+        inputs=inputs,
+        state=RunState.RUNNING,
+        created_at=now,
+        updated_at=now,
+        filename=graph.filename,
+    )
+    try:
+        journal.create_run(record)
+    except UnencodableResult as exc:
+        raise InputError(
+            f"workflow inputs cannot be recorded: {exc} (inputs must be JSON-friendly)"
+        ) from None
+    pid, host, cwd = this_process()
+    started = Started(
+        pid,
+        host,
+        cwd,
+        program.sources,
+        # A resume must resolve bare names the same way, and place events the same way.
+        pins=program.registry.pins,
+        executor=program.default_executor,
+    )
+    journal.add_note(RunNote.of(run_id, now, started))
+    notices = deprecations({node: n.spec for node, n in plan.nodes.items()})
+    if notices:  # once per run, and recorded with it
+        detail = Deprecated(tuple(n.as_dict() for n in notices))
+        journal.add_note(RunNote.of(run_id, now, detail))
+        warn_deprecated(notices, stacklevel=stacklevel + 1)
+    engine = _engine(program, journal, run_id, inputs, how)
+    return _finish(engine, record.created_at)
+
+
+# ---------------------------------------------------------------- continuing
+
+
+def recorded_program(
+    snapshot: RunSnapshot, events: EventsArg = None, graph: Graph | None = None
+) -> Program:
+    """The program a recorded run continues with.
+
+    ``graph`` is the workflow as it is now (default: the text the run
+    follows, as recorded); its events come from ``events``, else from where
+    the run loaded them, resolved with the version pins the run started with.
+    """
+    from ..dsl import parse
+
+    was = recorded(snapshot.run, snapshot.notes)
+    registry = make_registry(events if events is not None else was.sources)
+    for name, spec in was.version_pins.items():
+        registry.pin(name, spec)
+    if graph is None:
+        graph = parse(was.text, was.filename)
+    sources = tuple(event_sources(events)) if events is not None else tuple(was.sources)
+    return Program(
+        build_plan(graph, registry, was.executor),
+        snapshot.run.workflow,
+        registry,
+        sources,
+        was.executor,
+    )
+
+
+def continue_run(
+    journal: Journal,
+    run_id: str,
+    *,
+    retry: bool = False,
+    force: bool = False,
+    events: EventsArg = None,
+    now_program: Program | None = None,
+    graph: Graph | None = None,
+    how: Execution = Execution(),
+    snapshot: RunSnapshot | None = None,
+) -> Run:
+    """Resume a crashed, cancelled or paused run, or (``retry``) re-run a failed one.
+
+    Tasks whose success is journaled are not run again (their results are
+    loaded); tasks cut off by a crash run again; a retry runs the failed
+    tasks again, from scratch, and what follows them.  The workflow as it is
+    now is ``now_program``, else ``graph`` with the run's events, else the
+    recorded text: if it or its events changed where the run had already
+    started, continuing is refused unless ``force`` (recorded in the run).
+    ``snapshot`` is the run as the caller just loaded it, so it is not read twice.
+    """
+    from ..dsl import parse
+
+    if snapshot is None:
+        snapshot = journal.load(run_id)
+    run = snapshot.run
+    verb = "retry" if retry else "resume"
+    _refuse_by_state(run, retry, force, snapshot.notes)
+    was = recorded(run, snapshot.notes)
+    program = now_program or recorded_program(snapshot, events, graph)
+    plan = program.plan
+    state = rehydrate(snapshot)
+    culprits = list(failed_nodes(snapshot.notes)) if retry else []
+    # A retry runs its failed tasks from scratch, so fixing their code is the point.
+    started = state.started - set(culprits)
+    old_graph = parse(was.text, was.filename)
+    changes = compare(old_graph, was.pins, program.graph, plan.pins(), started)
+    now = time.time()
+    blocking = [c for c in changes if c.started]
+    if blocking and not force:
+        raise ResumeRefused(
+            f"run {run_id} cannot be {verb}d: the workflow or its events changed where the "
+            "run already started:\n  "
+            + "\n  ".join(str(c) for c in blocking)
+            + "\nrun the recorded version again, or pass --force to continue anyway"
+            " (recorded in the run)"
+        )
+    if changes:
+        journal.add_note(RunNote.of(run_id, now, _changed(program, was, changes, bool(blocking))))
+    records = _reset_records(run_id, state, plan, culprits, now)
+    if records:
+        journal.record(records)
+        # What the journal now holds, without reading the whole run back:
+        # a journal returns records exactly as written.
+        snapshot = dataclasses.replace(snapshot, tasks=[*snapshot.tasks, *records])
+        state = rehydrate(snapshot)
+    inputs = dict(run.inputs)
+    plan.check_inputs(inputs)
+    check_run_transition(run_id, run.state, RunState.RUNNING)
+    journal.set_run_state(run_id, RunState.RUNNING, now)
+    pid, host, cwd = this_process()
+    resumed = Resumed(
+        pid,
+        host,
+        cwd,
+        program.sources or tuple(was.sources),
+        retry=retry,
+        interrupted=tuple(n for n, _ in state.interrupted),
+        retrying=tuple(culprits),
+        forced=bool(force and blocking),
+    )
+    journal.add_note(RunNote.of(run_id, now, resumed))
+    engine = _engine(program, journal, run_id, inputs, how, replay=state, notes=snapshot.notes)
+    return _finish(engine, run.created_at)
+
+
+def _refuse_by_state(run: RunRecord, retry: bool, force: bool, notes: Sequence[RunNote]) -> None:
+    """ResumeRefused unless the run's state (and owner) allow ``retry`` or a resume."""
+    run_id = run.id
+    if run.state is RunState.SUCCEEDED:
+        verb = "retry" if retry else "resume"
+        raise ResumeRefused(f"run {run_id} already succeeded; there is nothing to {verb}")
+    if retry and run.state is not RunState.FAILED:
+        raise ResumeRefused(
+            f"run {run_id} is {run.state}, not failed; use 'volnux runs resume {run_id}'"
+        )
+    if not retry and run.state is RunState.FAILED:
+        raise ResumeRefused(
+            f"run {run_id} failed; 'volnux runs retry {run_id}' re-runs its failed tasks "
+            "and what follows them"
+        )
+    owner = last_owner(notes)
+    if run.state is RunState.RUNNING and not force and owner is not None and owner_alive(owner):
+        raise ResumeRefused(
+            f"run {run_id} is still running in process {owner.pid} on {owner.host}; "
+            "cancel it first ('volnux runs cancel') or pass --force if that process is gone"
+        )
+
+
+def _changed(program: Program, was: Recorded, changes: list[Change], forced: bool) -> Changed:
+    """The note of a workflow that changed since the run began: what it follows now."""
+    return Changed(
+        tuple(str(c) for c in changes),
+        program.graph.source,
+        program.graph.filename,
+        {k: _pin_dict(p) for k, p in program.plan.pins().items()},
+        program.sources or tuple(was.sources),
+        forced,
+    )
+
+
+def _reset_records(
+    run_id: str, state: Any, plan: Plan, culprits: list[str], now: float
+) -> list[TaskRecord]:
+    """PENDING records for the tasks a crash cut off and, for a retry, the failed ones."""
+    records = [
+        TaskRecord(
+            run_id,
+            node,
+            TaskState.PENDING,
+            state.views[node].attempts,
+            now,
+            round=rnd,
+            note="interrupted",
+        )
+        for node, rnd in state.interrupted
+        if node in plan.nodes
+    ]
+    for node in culprits:
+        view = state.views.get(node)
+        if view is not None and view.state is not TaskState.PENDING:
+            records.append(
+                TaskRecord(
+                    run_id,
+                    node,
+                    TaskState.PENDING,
+                    view.attempts,
+                    now,
+                    round=view.round,
+                    note="retry",
+                )
+            )
+    return records
+
+
+def _pin_dict(pin: EventPin) -> dict[str, str]:
+    return {
+        "name": pin.name,
+        "version": pin.version,
+        "origin": pin.origin,
+        "fingerprint": pin.fingerprint,
+    }
+
+
+# -------------------------------------------------------------------- running
+
+
+def _engine(
+    program: Program,
+    journal: Journal,
+    run_id: str,
+    inputs: dict[str, Any],
+    how: Execution,
+    **resume: Any,
+) -> Engine:
+    return Engine(
+        program.plan,
+        journal,
+        run_id,
+        inputs,
+        executors=how.executors,
+        pools=how.pools,
+        max_workers=how.max_workers,
+        observers=(*default_observers(), *how.observers),
+        workflow=program.name,
+        **resume,
+    )
+
+
+def _finish(engine: Engine, created_at: float) -> Run:
+    """Execute ``engine`` to the end and return the run."""
+    state, outcome = engine.execute()
+    run = engine.snapshot(state, outcome, created_at=created_at)
+    run.ended_at = time.time()
+    run.graph = engine.plan.graph  # for pictures of the run (Run._repr_svg_)
+    return run

@@ -1,0 +1,450 @@
+"""Run notes: what happened to a run as a whole, by kind, with typed details.
+
+A :class:`RunNote` is the journal's record (run id, kind, time, and its
+detail as JSON data); the classes here are what the code reads and writes.
+Every kind is in :class:`NoteKind`, and each has one detail class::
+
+    started          Started        who started the run, event sources, pins, executor
+    resumed/retried  Resumed        who continued it, and what was cut off or re-run
+    changed          Changed        the workflow or its events changed since the run began
+    forced-change    Changed        ... where the run had started, and --force took it
+    deprecated       Deprecated     the deprecated event versions the run uses
+    paused           Paused         a task needs an operator
+    unrouted         Unrouted       a task chose a descriptor with no branch
+    group-retry      GroupRetry     a group runs its body again
+    failed           Failed         the tasks whose failure failed the run
+    cancel-requested CancelRequested  the engine saw a cancel request
+    cancelled        Cancelled      the run was marked cancelled by another process
+    trace            Trace          the OpenTelemetry ids of one session of the run
+
+Writers build a detail and call :meth:`RunNote.of`; readers call
+:meth:`RunNote.read`, which gives the detail object (``None`` for a kind this
+version does not know).  The JSON is the same as Volnux wrote before these
+classes existed, and reading is lenient: a key missing from an old note
+takes its default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+__all__ = [
+    "CancelRequested",
+    "Cancelled",
+    "Changed",
+    "Deprecated",
+    "Failed",
+    "GroupRetry",
+    "NoteDetail",
+    "NoteKind",
+    "Paused",
+    "Resumed",
+    "RunNote",
+    "Started",
+    "Trace",
+    "Unrouted",
+    "latest",
+]
+
+
+class NoteKind(StrEnum):
+    """Every kind of run note, as written in the journal."""
+
+    STARTED = "started"
+    RESUMED = "resumed"
+    RETRIED = "retried"
+    CHANGED = "changed"
+    FORCED_CHANGE = "forced-change"
+    DEPRECATED = "deprecated"
+    PAUSED = "paused"
+    UNROUTED = "unrouted"
+    GROUP_RETRY = "group-retry"
+    FAILED = "failed"
+    CANCEL_REQUESTED = "cancel-requested"
+    CANCELLED = "cancelled"
+    TRACE = "trace"
+
+
+class NoteDetail:
+    """Base of the typed details; each subclass is one kind (or two, see ``kind``)."""
+
+    __slots__ = ()
+
+    #: The kinds this class reads.
+    kinds: ClassVar[tuple[NoteKind, ...]] = ()
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return self.kinds[0]
+
+    def to_json(self) -> dict[str, Any]:
+        """The detail as JSON data, as the journal keeps it."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> NoteDetail:
+        """The detail read back from a note of ``kind``."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class RunNote:
+    """One note as the journal keeps it: something that happened to a run as a whole."""
+
+    run_id: str
+    kind: str
+    at: float
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, run_id: str, at: float, detail: NoteDetail) -> RunNote:
+        """The note that records ``detail``."""
+        return cls(run_id, detail.kind.value, at, detail.to_json())
+
+    def read(self) -> NoteDetail | None:
+        """The typed detail; None if this version of Volnux does not know the kind."""
+        try:
+            kind = NoteKind(self.kind)
+        except ValueError:
+            return None
+        data = self.detail if isinstance(self.detail, Mapping) else {}
+        return _READERS[kind](kind, data)
+
+
+# ------------------------------------------------------------------ readers
+
+
+def _str(data: Mapping[str, Any], key: str, default: str = "") -> str:
+    value = data.get(key, default)
+    return value if isinstance(value, str) else default
+
+
+def _int(data: Mapping[str, Any], key: str, default: int = 0) -> int:
+    value = data.get(key, default)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _strs(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key, ())
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(str(v) for v in value)
+
+
+def _map(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+# ------------------------------------------------------------------ details
+
+
+@dataclass(frozen=True, slots=True)
+class Started(NoteDetail):
+    """The process that started the run, and how it resolved and placed events."""
+
+    kinds: ClassVar[tuple[NoteKind, ...]] = (NoteKind.STARTED,)
+
+    pid: int
+    host: str
+    cwd: str
+    #: Where the events came from (module names, file paths), to load them again.
+    sources: tuple[str, ...] = ()
+    #: The registry's version pins (``[pins]``), so bare names resolve the same way.
+    pins: Mapping[str, str] = field(default_factory=dict)
+    #: The project's default executor, if one was set.
+    executor: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "pid": self.pid,
+            "host": self.host,
+            "cwd": self.cwd,
+            "sources": list(self.sources),
+        }
+        if self.pins:
+            out["pins"] = dict(self.pins)
+        if self.executor:
+            out["executor"] = self.executor
+        return out
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Started:
+        return cls(
+            _int(data, "pid"),
+            _str(data, "host"),
+            _str(data, "cwd"),
+            _strs(data, "sources"),
+            {str(k): str(v) for k, v in _map(data, "pins").items()},
+            _str(data, "executor") or None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed(NoteDetail):
+    """The process that resumed (or retried) the run, and what it took up again."""
+
+    kinds: ClassVar[tuple[NoteKind, ...]] = (NoteKind.RESUMED, NoteKind.RETRIED)
+
+    pid: int
+    host: str
+    cwd: str
+    sources: tuple[str, ...] = ()
+    #: True for ``runs retry`` (kind ``retried``), False for ``runs resume``.
+    retry: bool = False
+    #: Tasks that were running when the run stopped (they run again).
+    interrupted: tuple[str, ...] = ()
+    #: Failed tasks a retry runs again.
+    retrying: tuple[str, ...] = ()
+    #: Whether ``--force`` was needed (the workflow changed where the run had started).
+    forced: bool = False
+
+    @property
+    def kind(self) -> NoteKind:
+        return NoteKind.RETRIED if self.retry else NoteKind.RESUMED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pid": self.pid,
+            "host": self.host,
+            "cwd": self.cwd,
+            "sources": list(self.sources),
+            "verb": "retry" if self.retry else "resume",
+            "interrupted": list(self.interrupted),
+            "retrying": list(self.retrying),
+            "forced": self.forced,
+        }
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Resumed:
+        return cls(
+            _int(data, "pid"),
+            _str(data, "host"),
+            _str(data, "cwd"),
+            _strs(data, "sources"),
+            kind is NoteKind.RETRIED,
+            _strs(data, "interrupted"),
+            _strs(data, "retrying"),
+            data.get("forced") is True,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Changed(NoteDetail):
+    """The workflow or its events changed since the run began; the run follows the new one."""
+
+    kinds: ClassVar[tuple[NoteKind, ...]] = (NoteKind.CHANGED, NoteKind.FORCED_CHANGE)
+
+    #: One line per changed node.
+    changes: tuple[str, ...]
+    #: The workflow text, file name, event pins and sources the run follows from now on.
+    text: str
+    filename: str
+    #: Node id -> ``{"name", "version", "origin", "fingerprint"}``.
+    events: Mapping[str, Mapping[str, str]]
+    sources: tuple[str, ...] = ()
+    #: True when a change touched a task that had started (``--force`` took it).
+    forced: bool = False
+
+    @property
+    def kind(self) -> NoteKind:
+        return NoteKind.FORCED_CHANGE if self.forced else NoteKind.CHANGED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "changes": list(self.changes),
+            "text": self.text,
+            "filename": self.filename,
+            "events": {node: dict(pin) for node, pin in self.events.items()},
+            "sources": list(self.sources),
+        }
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Changed:
+        events = {
+            str(node): {str(k): str(v) for k, v in pin.items()}
+            for node, pin in _map(data, "events").items()
+            if isinstance(pin, Mapping)
+        }
+        return cls(
+            _strs(data, "changes"),
+            _str(data, "text"),
+            _str(data, "filename", "<text>"),
+            events,
+            _strs(data, "sources"),
+            kind is NoteKind.FORCED_CHANGE,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Deprecated(NoteDetail):
+    """The deprecated event versions the run uses (each notice as plain data)."""
+
+    kinds: ClassVar[tuple[NoteKind, ...]] = (NoteKind.DEPRECATED,)
+
+    events: tuple[Mapping[str, Any], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"events": [dict(e) for e in self.events]}
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Deprecated:
+        found = data.get("events", [])
+        return cls(tuple(dict(e) for e in found if isinstance(e, Mapping)))
+
+
+@dataclass(frozen=True, slots=True)
+class Paused(NoteDetail):
+    """A task needs an operator: the run stopped starting tasks and paused."""
+
+    kinds: ClassVar[tuple[NoteKind, ...]] = (NoteKind.PAUSED,)
+
+    node: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"node": self.node, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Paused:
+        return cls(_str(data, "node"), _str(data, "reason"))
+
+
+@dataclass(frozen=True, slots=True)
+class Unrouted(NoteDetail):
+    """A task (or group) chose a descriptor that has no branch."""
+
+    kinds: ClassVar[tuple[NoteKind, ...]] = (NoteKind.UNROUTED,)
+
+    node: str
+    descriptor: int
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"node": self.node, "descriptor": self.descriptor, "message": self.message}
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Unrouted:
+        return cls(_str(data, "node"), _int(data, "descriptor"), _str(data, "message"))
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRetry(NoteDetail):
+    """A group's body failed and runs again: try number ``attempt``, because of ``culprits``."""
+
+    kinds: ClassVar[tuple[NoteKind, ...]] = (NoteKind.GROUP_RETRY,)
+
+    group: str
+    #: The try about to start, 2 for the first retry (``"try"`` in the journal).
+    attempt: int
+    culprits: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"group": self.group, "try": self.attempt, "culprits": list(self.culprits)}
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> GroupRetry:
+        return cls(_str(data, "group"), _int(data, "try"), _strs(data, "culprits"))
+
+
+@dataclass(frozen=True, slots=True)
+class Failed(NoteDetail):
+    """The tasks whose unhandled failure failed the run (in the order they failed it)."""
+
+    kinds: ClassVar[tuple[NoteKind, ...]] = (NoteKind.FAILED,)
+
+    nodes: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"nodes": list(self.nodes)}
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Failed:
+        return cls(_strs(data, "nodes"))
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested(NoteDetail):
+    """The engine running the run saw a cancel request and stopped starting tasks."""
+
+    kinds: ClassVar[tuple[NoteKind, ...]] = (NoteKind.CANCEL_REQUESTED,)
+
+    def to_json(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> CancelRequested:
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled(NoteDetail):
+    """Another process marked the run cancelled (its owner was gone, or it was paused)."""
+
+    kinds: ClassVar[tuple[NoteKind, ...]] = (NoteKind.CANCELLED,)
+
+    #: The pid of the process that cancelled it.
+    by: int
+    #: ``"gone"`` when the run's owner process had died; None for a paused run.
+    owner: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"by": self.by}
+        if self.owner is not None:
+            out["owner"] = self.owner
+        return out
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Cancelled:
+        return cls(_int(data, "by"), _str(data, "owner") or None)
+
+
+@dataclass(frozen=True, slots=True)
+class Trace(NoteDetail):
+    """The OpenTelemetry trace and span ids of one session of the run (hex)."""
+
+    kinds: ClassVar[tuple[NoteKind, ...]] = (NoteKind.TRACE,)
+
+    trace_id: str
+    span_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"trace_id": self.trace_id, "span_id": self.span_id}
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Trace:
+        return cls(_str(data, "trace_id"), _str(data, "span_id"))
+
+
+_DETAILS: tuple[type[NoteDetail], ...] = (
+    Started,
+    Resumed,
+    Changed,
+    Deprecated,
+    Paused,
+    Unrouted,
+    GroupRetry,
+    Failed,
+    CancelRequested,
+    Cancelled,
+    Trace,
+)
+
+_READERS: dict[NoteKind, Callable[[NoteKind, Mapping[str, Any]], NoteDetail]] = {
+    kind: cls.from_json for cls in _DETAILS for kind in cls.kinds
+}
+
+
+def latest(notes: Sequence[RunNote], *types: type[NoteDetail]) -> NoteDetail | None:
+    """The newest note whose detail is one of ``types``, read; None if there is none."""
+    wanted = {kind.value for t in types for kind in t.kinds}
+    for note in reversed(notes):
+        if note.kind in wanted:
+            detail = note.read()
+            if isinstance(detail, types):
+                return detail
+    return None

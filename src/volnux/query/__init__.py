@@ -1,0 +1,27 @@
+"""What the journal says about runs, for every face that shows them.
+
+The command line shows runs through this package, and a web view will too;
+neither reads a journal's tables or parses its text.  :func:`list_runs` gives
+a line per run; :func:`describe_run` loads one run once and answers the rest
+from it: its tasks (the unreached ones included), counts by state, the
+failures and where they were reached from, the tasks running or cut off,
+what ``resume`` or ``retry`` would do, its recorded graph and event sources.
+"""
+
+from .runs import (
+    ResumePlan,
+    RunDetail,
+    RunSummary,
+    describe_run,
+    list_runs,
+    resume_plan,
+)
+
+__all__ = [
+    "ResumePlan",
+    "RunDetail",
+    "RunSummary",
+    "describe_run",
+    "list_runs",
+    "resume_plan",
+]

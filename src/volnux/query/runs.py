@@ -1,0 +1,242 @@
+"""Runs as the journal has them: a line per run, or one run in full, loaded once."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..engine.owners import Owner, first_owner, last_owner
+from ..engine.recovery import Recorded, Rehydrated, failed_nodes, recorded, rehydrate
+from ..engine.run import Run, TaskView
+from ..errors import PointyError
+from ..graph import Graph
+from ..notes import RunNote
+from ..states import RunState, TaskState
+from ..store import EventPin, Journal, LogEntry, RunRecord
+
+__all__ = ["ResumePlan", "RunDetail", "RunSummary", "describe_run", "list_runs", "resume_plan"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One run in a list: what ran, how it stands, and the task that failed it."""
+
+    id: str
+    workflow: str
+    state: RunState
+    created_at: float
+    ended_at: float | None
+    error: str | None
+    #: The first task whose failure failed the run (None unless it failed).
+    failed_task: str | None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, once it ended."""
+        return None if self.ended_at is None else self.ended_at - self.created_at
+
+
+def list_runs(journal: Journal, limit: int = 50) -> list[RunSummary]:
+    """The newest runs first, each with its failing task (from its notes, not its text)."""
+    out = []
+    for record in journal.list_runs(limit):
+        failed: Sequence[str] = ()
+        if record.state is RunState.FAILED:
+            failed = failed_nodes(journal.load_notes(record.id))
+        out.append(
+            RunSummary(
+                record.id,
+                record.workflow,
+                record.state,
+                record.created_at,
+                record.ended_at,
+                record.error,
+                failed[0] if failed else None,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ResumePlan:
+    """What continuing a run would do, without doing it."""
+
+    state: RunState
+    #: Tasks whose outcome is journaled: not run again (unless a retry re-runs them).
+    kept: list[str]
+    #: Tasks cut off while running: they run again.
+    interrupted: list[str]
+    #: Failed tasks a retry runs again (empty unless the run failed).
+    rerun: list[str]
+    #: Tasks that have not started.
+    pending: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """As plain JSON data (``volnux runs show --json``'s ``resume``)."""
+        return {
+            "state": self.state.value,
+            "kept": self.kept,
+            "interrupted": self.interrupted,
+            "rerun": self.rerun,
+            "pending": self.pending,
+        }
+
+
+def resume_plan(
+    state: RunState,
+    replay: Rehydrated,
+    views: Iterable[TaskView],
+    failed: Sequence[str],
+) -> ResumePlan:
+    """What resume (or, for a failed run, retry) would run again and keep."""
+    return ResumePlan(
+        state,
+        sorted(n for (n, _round) in replay.outcomes),
+        [n for n, _ in replay.interrupted],
+        list(failed) if state is RunState.FAILED else [],
+        [v.node_id for v in views if v.state is TaskState.PENDING],
+    )
+
+
+@dataclass
+class RunDetail:
+    """One run, loaded once: its record, notes, tasks and what continuing it would do."""
+
+    record: RunRecord
+    notes: list[RunNote]
+    #: Every task in source order (the never-reached ones pending), failures, graph.
+    run: Run
+    #: What the run follows now: text, event pins and sources, as recorded.
+    program: Recorded
+    resume: ResumePlan
+    #: The journal it came from (for what is read on demand: log lines).
+    journal: Journal = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        """The run's id."""
+        return self.record.id
+
+    @property
+    def pins(self) -> dict[str, EventPin]:
+        """Node id -> the event code it runs now."""
+        return self.program.pins
+
+    @property
+    def graph(self) -> Graph | None:
+        """The workflow the run follows (None when this version cannot parse its text)."""
+        return self.run.graph
+
+    @property
+    def tasks(self) -> dict[str, TaskView]:
+        """Node id -> task, in source order."""
+        return self.run.tasks
+
+    def counts(self) -> Counter[TaskState]:
+        """How many tasks are in each state."""
+        return Counter(v.state for v in self.run.tasks.values())
+
+    def path(self) -> list[str]:
+        """The tasks that started, in the order they first started."""
+        started = [v for v in self.run.tasks.values() if v.started_at is not None]
+        started.sort(key=lambda v: v.started_at or 0.0)
+        return [v.node_id for v in started]
+
+    def failed(self) -> list[TaskView]:
+        """The tasks whose failure failed the run (empty unless it failed)."""
+        return [self.run.tasks[n] for n in self.run.failed_nodes if n in self.run.tasks]
+
+    def cut_off(self) -> list[TaskView]:
+        """Tasks that were running when the run stopped, or were cut off by a crash before."""
+        interrupted = set(self.resume.interrupted)
+        return [
+            v
+            for v in self.run.tasks.values()
+            if v.state in (TaskState.RUNNING, TaskState.RETRYING)
+            or v.node_id in interrupted
+            or v.interrupted
+        ]
+
+    def first_owner(self) -> Owner | None:
+        """Who started the run, as noted."""
+        return first_owner(self.notes)
+
+    def last_owner(self) -> Owner | None:
+        """Who last started or continued the run, as noted."""
+        return last_owner(self.notes)
+
+    def logs(self, node_id: str | None = None) -> list[LogEntry]:
+        """The log lines of one task (or all), read now."""
+        return self.journal.logs(self.record.id, node_id)
+
+    def failure_logs(self) -> dict[str, list[LogEntry]]:
+        """The log lines of each task that failed the run."""
+        return {node: self.logs(node) for node in self.run.failed_nodes}
+
+    def workflow_path(self) -> Path | None:
+        """The run's workflow file, if it still exists (a relative name as run from)."""
+        filename = self.program.filename
+        if filename.startswith("<"):
+            return None
+        path = Path(filename)
+        if not path.is_absolute():
+            owner = first_owner(self.notes)
+            base = Path(owner.cwd) if owner is not None and owner.cwd else Path.cwd()
+            path = base / path
+        return path if path.is_file() else None
+
+
+def describe_run(journal: Journal, run_id: str) -> RunDetail:
+    """Everything about ``run_id``, from one read of the journal (RunNotFound if none)."""
+    from ..dsl import parse
+
+    snapshot = journal.load(run_id)
+    record, notes = snapshot.run, list(snapshot.notes)
+    program = recorded(record, notes)
+    replay = rehydrate(snapshot)
+    graph: Graph | None = None
+    # The explanation follows the graph's path; text this version cannot parse
+    # leaves it to follow start times, and the tasks to what the journal has.
+    with contextlib.suppress(PointyError):
+        graph = parse(program.text, program.filename)
+    views = _in_source_order(graph, program.pins, replay.views)
+    failed = failed_nodes(notes) if record.state is RunState.FAILED else ()
+    run = Run(
+        id=record.id,
+        workflow=record.workflow,
+        state=record.state,
+        tasks=views,
+        error=record.error,
+        failed_nodes=tuple(failed),
+        created_at=record.created_at,
+        ended_at=record.ended_at,
+        inputs=record.inputs,
+        graph=graph,
+    )
+    plan = resume_plan(record.state, replay, views.values(), failed)
+    return RunDetail(record, notes, run, program, plan, journal)
+
+
+def _in_source_order(
+    graph: Graph | None, pins: dict[str, EventPin], views: dict[str, TaskView]
+) -> dict[str, TaskView]:
+    """Every task of the graph in source order, pending where the journal has nothing.
+
+    The journal only holds tasks that did something; a task downstream of a
+    failure or a cancel has no record, yet is part of the run.
+    """
+    if graph is None:
+        return dict(views)
+    out: dict[str, TaskView] = {}
+    for task in graph.tasks():
+        view = views.get(task.id)
+        if view is None:
+            pin = pins.get(task.id)
+            view = TaskView(task.id, f"{pin.name}@{pin.version}" if pin else str(task.ref))
+        out[task.id] = view
+    out.update((k, v) for k, v in views.items() if k not in out)
+    return out

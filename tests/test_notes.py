@@ -1,0 +1,167 @@
+"""Run notes: every kind has one typed detail, which reads back what it wrote.
+
+The JSON must stay what Volnux wrote before the details were typed (journals
+already hold it): the expected dicts below are copied from a journal recorded
+at commit c6daebf (tests/compat/journal_c6daebf.sql).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from volnux.notes import (
+    Cancelled,
+    CancelRequested,
+    Changed,
+    Deprecated,
+    Failed,
+    GroupRetry,
+    NoteDetail,
+    NoteKind,
+    Paused,
+    Resumed,
+    RunNote,
+    Started,
+    Trace,
+    Unrouted,
+    latest,
+)
+
+PIN = {"name": "Crash", "version": "1.0.0", "origin": "/x/events.py", "fingerprint": "ab"}
+
+#: (detail, kind written, JSON written): as found in a real journal.
+# fmt: off
+WRITTEN: list[tuple[NoteDetail, str, dict[str, Any]]] = [
+    (
+        Started(6867, "vm", "/tmp/fx", ("/tmp/fx/events.py",)),
+        "started",
+        {"pid": 6867, "host": "vm", "cwd": "/tmp/fx", "sources": ["/tmp/fx/events.py"]},
+    ),
+    (
+        Started(1, "h", "/", (), {"Charge": "1.2"}, "process"),
+        "started",
+        {
+            "pid": 1,
+            "host": "h",
+            "cwd": "/",
+            "sources": [],
+            "pins": {"Charge": "1.2"},
+            "executor": "process",
+        },
+    ),
+    (
+        Resumed(6944, "vm", "/tmp/fx", ("/tmp/fx/events.py",), forced=True),
+        "resumed",
+        {
+            "pid": 6944,
+            "host": "vm",
+            "cwd": "/tmp/fx",
+            "sources": ["/tmp/fx/events.py"],
+            "verb": "resume",
+            "interrupted": [],
+            "retrying": [],
+            "forced": True,
+        },
+    ),
+    (
+        Resumed(7, "h", "/", (), retry=True, interrupted=("B",), retrying=("A",)),
+        "retried",
+        {
+            "pid": 7,
+            "host": "h",
+            "cwd": "/",
+            "sources": [],
+            "verb": "retry",
+            "interrupted": ["B"],
+            "retrying": ["A"],
+            "forced": False,
+        },
+    ),
+    (
+        Changed(("Save: changed",), "A -> B", "flow.pty", {"A": PIN}, ("/x/events.py",), True),
+        "forced-change",
+        {
+            "changes": ["Save: changed"],
+            "text": "A -> B",
+            "filename": "flow.pty",
+            "events": {"A": PIN},
+            "sources": ["/x/events.py"],
+        },
+    ),
+    (
+        Changed((), "A", "<text>", {}),
+        "changed",
+        {"changes": [], "text": "A", "filename": "<text>", "events": {}, "sources": []},
+    ),
+    (
+        Deprecated(({"event": "Notify@1.0.0", "nodes": ["Notify"], "since": None},)),
+        "deprecated",
+        {"events": [{"event": "Notify@1.0.0", "nodes": ["Notify"], "since": None}]},
+    ),
+    (
+        Paused("Ask", "Ask needs an operator: a person must approve the refund"),
+        "paused",
+        {"node": "Ask", "reason": "Ask needs an operator: a person must approve the refund"},
+    ),
+    (
+        Unrouted("Review", 3, "Review chose descriptor 3, but it has no '3 ->' branch"),
+        "unrouted",
+        {
+            "node": "Review",
+            "descriptor": 3,
+            "message": "Review chose descriptor 3, but it has no '3 ->' branch",
+        },
+    ),
+    (
+        GroupRetry("group:1", 2, ("Boom",)),
+        "group-retry",
+        {"group": "group:1", "try": 2, "culprits": ["Boom"]},
+    ),
+    (Failed(("Boom",)), "failed", {"nodes": ["Boom"]}),
+    (CancelRequested(), "cancel-requested", {}),
+    (Cancelled(6896, "gone"), "cancelled", {"by": 6896, "owner": "gone"}),
+    (Cancelled(5), "cancelled", {"by": 5}),
+    (Trace("0" * 32, "1" * 16), "trace", {"trace_id": "0" * 32, "span_id": "1" * 16}),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("detail", "kind", "data"), WRITTEN, ids=lambda x: repr(x)[:40])
+def test_each_detail_writes_the_journals_json_and_reads_it_back(
+    detail: NoteDetail, kind: str, data: dict[str, Any]
+) -> None:
+    note = RunNote.of("run-1", 5.0, detail)
+    assert (note.run_id, note.kind, note.at, dict(note.detail)) == ("run-1", kind, 5.0, data)
+    assert RunNote("run-1", kind, 5.0, data).read() == detail
+
+
+def test_every_kind_has_a_detail_and_is_written_above() -> None:
+    assert {kind for _, kind, _ in WRITTEN} == {k.value for k in NoteKind}
+    for kind in NoteKind:
+        assert RunNote("r", kind.value, 0.0, {}).read() is not None, kind
+
+
+def test_an_unknown_kind_reads_as_none() -> None:
+    assert RunNote("r", "written-by-a-newer-volnux", 0.0, {"x": 1}).read() is None
+
+
+def test_reading_is_lenient_with_old_or_odd_notes() -> None:
+    # A key missing takes its default; a value of the wrong kind is ignored.
+    assert RunNote("r", "started", 0.0, {"pid": "12"}).read() == Started(0, "", "", ())
+    assert RunNote("r", "failed", 0.0, {"nodes": "A"}).read() == Failed(())
+    assert RunNote("r", "resumed", 0.0, {}).read() == Resumed(0, "", "", ())
+    assert RunNote("r", "cancelled", 0.0, {"by": True}).read() == Cancelled(0)
+
+
+def test_latest_finds_the_newest_note_of_a_kind() -> None:
+    notes = [
+        RunNote.of("r", 1.0, Failed(("A",))),
+        RunNote.of("r", 2.0, Resumed(1, "h", "/", (), retry=True)),
+        RunNote.of("r", 3.0, Failed(("B",))),
+        RunNote("r", "mystery", 4.0, {}),
+    ]
+    assert latest(notes, Failed) == Failed(("B",))
+    assert latest(notes, Resumed) == Resumed(1, "h", "/", (), retry=True)
+    assert latest(notes, Trace) is None
