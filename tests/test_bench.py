@@ -70,3 +70,12 @@ def test_lean_bound_bench_reports_both_shapes() -> None:
         row = data["us_per_task"][shape]
         assert set(row) == {"lean", "lean+sqlite", "sqlite-row"}
         assert all(positive(v) for v in row.values())
+
+
+def test_show_bench_times_the_summary_and_the_full_listing() -> None:
+    data = run_bench("show.py", "--tasks", "50", "--repeat", "1")
+    assert data["tasks"] == 50
+    keys = ("show_s", "show_peak_MiB", "show_bytes", "show_bytecode_s", "show_all_s")
+    for key in (*keys, "show_all_bytes"):
+        assert positive(data[key]), key
+    assert data["show_all_bytes"] > data["show_bytes"]  # 50 tasks listed, not 40

@@ -31,6 +31,7 @@ PUBLIC = [
     "FailureInfo",
     "InputError",
     "Journal",
+    "MemoryJournal",
     "NeedsOperator",
     "PermanentError",
     "PointyError",
@@ -44,6 +45,7 @@ PUBLIC = [
     "RunExists",
     "RunNotFound",
     "RunState",
+    "SQLiteJournal",
     "StoreError",
     "TaskState",
     "TaskView",
@@ -55,6 +57,7 @@ PUBLIC = [
     "capture_logs",
     "deprecations",
     "event",
+    "executor_names",
     "format_graph",
     "load_config",
     "open_store",
@@ -144,3 +147,26 @@ def test_the_lazy_names_are_the_same_objects_as_their_modules_own() -> None:
     assert volnux.event is events.event and volnux.RetryPolicy is events.RetryPolicy
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         volnux.Nope  # noqa: B018
+
+
+def test_the_docs_import_only_the_public_surface() -> None:
+    """What README.md and docs/ tell users to import is public (pinned above)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    src = root / "src" / "volnux"
+    # Every part of the package that is not itself a public module.
+    parts = {p.stem for p in src.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    parts -= {"__init__", "__main__", *MODULES}
+    names = "|".join(sorted(parts))
+    # An import, or an attribute reached through a private part (volnux.store.x,
+    # volnux.config(...)); entry-point groups and loggers (`volnux.events`) are not.
+    private = re.compile(
+        rf"from volnux\.({names})\b|import volnux\.({names})\b|\bvolnux\.({names})[.(]"
+    )
+    found = []
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            found.extend(f"{page.name}:{number}: {m.group(0)}" for m in private.finditer(line))
+    assert found == []

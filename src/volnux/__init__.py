@@ -51,11 +51,12 @@ if TYPE_CHECKING:
         project_registry,
     )
     from .events.logs import capture_logs
+    from .executors import executor_names
     from .observability import otel, signals
     from .observability.dot import to_dot
     from .observability.pictures import run_dot
     from .observability.render import render
-    from .store import Journal, open_store
+    from .store import Journal, MemoryJournal, SQLiteJournal, open_store
     from .workflow import Workflow
 
 #: The public names imported on first use, and their modules.  ``import
@@ -65,7 +66,8 @@ if TYPE_CHECKING:
 _LAZY = {
     **dict.fromkeys(("Config", "load_config"), ".config"),
     **dict.fromkeys(("format_graph", "parse", "parse_file"), ".dsl"),
-    **dict.fromkeys(("Journal", "open_store"), ".store"),
+    **dict.fromkeys(("Journal", "MemoryJournal", "SQLiteJournal", "open_store"), ".store"),
+    "executor_names": ".executors",
     "capture_logs": ".events.logs",
     "to_dot": ".observability.dot",
     "run_dot": ".observability.pictures",
@@ -133,6 +135,7 @@ __all__ = [
     "FailureInfo",
     "InputError",
     "Journal",
+    "MemoryJournal",
     "NeedsOperator",
     "PermanentError",
     "PointyError",
@@ -146,6 +149,7 @@ __all__ = [
     "RunExists",
     "RunNotFound",
     "RunState",
+    "SQLiteJournal",
     "StoreError",
     "TaskState",
     "TaskView",
@@ -157,6 +161,7 @@ __all__ = [
     "capture_logs",
     "deprecations",
     "event",
+    "executor_names",
     "format_graph",
     "load_config",
     "open_store",

@@ -166,7 +166,7 @@ class RunExists(StoreError):
 
 
 class UnencodableResult(StoreError):
-    """A journal cannot encode a task's result (or a run's inputs); nothing was written."""
+    """A journal cannot encode a task's result; nothing was written."""
 
     def __init__(self, node_id: str, value: object, reason: str) -> None:
         self.node_id = node_id

@@ -118,16 +118,18 @@ class Workflow:
                 self._pools = Pools()
             return self._pools
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         """Stop the worker threads and processes this workflow's runs used.
 
         Optional: they are daemon threads, and processes end with this one.  A
-        later run starts new ones.
+        later run starts new ones.  ``wait``: until calls still running end
+        (an attempt given up after its timeout may still run); without it,
+        they are left to finish in the background.
         """
         with self._pools_lock:
             pools, self._pools = self._pools, None
         if pools is not None:
-            pools.close()
+            pools.close(wait=wait)
 
     def __enter__(self) -> Workflow:
         return self

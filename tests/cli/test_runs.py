@@ -231,3 +231,28 @@ def test_runs_commands_use_the_project_configured_store(project: Path) -> None:
     assert (project / "runs" / "journal.db").exists()
     assert not (project / ".volnux" / "volnux.db").exists()
     assert only_run(project)["status"] == "succeeded"
+
+
+def test_show_summarises_a_run_past_its_limit_and_lists_on_request(project: Path) -> None:
+    volnux(project, "run", "flow.pty", "-e", "events.py", env={"BREAK_STORE": "1"}, check=1)
+    run_id = str(only_run(project)["id"])
+    summary = volnux(project, "runs", "show", run_id, "--limit", "2", check=0).stdout
+    assert "tasks: 2 succeeded, 1 failed" in summary
+    table = summary.split("tasks: 2 succeeded, 1 failed", 1)[1].split("\n\n", 1)[0]
+    assert "Store" in table and "Fetch" not in table  # the failure, not what went well
+    assert "2 more tasks not listed: --all lists every task" in summary
+    assert "RuntimeError: disk full" in summary  # the explanation is still there
+    every = volnux(project, "runs", "show", run_id, "--limit", "2", "--all", check=0).stdout
+    assert all(node in every for node in ("Fetch", "Slow", "Store"))
+    assert "not listed" not in every
+    chosen = volnux(project, "runs", "show", run_id, "--state", "succeeded", check=0).stdout
+    listed = chosen.split("\n\n")[1]
+    assert "Fetch" in listed and "Slow" in listed and "Store" not in listed
+    data = json.loads(volnux(project, "runs", "show", run_id, "--json", check=0).stdout)
+    assert data["counts"] == {"succeeded": 2, "failed": 1} and data["tasks_total"] == 3
+    results = {t["node"]: t["result"] for t in data["tasks"]}
+    assert results == {"Fetch": {"rows": 3}, "Slow": "slow done", "Store": None}
+    limited = json.loads(
+        volnux(project, "runs", "show", run_id, "--json", "--limit", "1", check=0).stdout
+    )
+    assert [t["node"] for t in limited["tasks"]] == ["Store"]

@@ -371,3 +371,17 @@ def test_without_an_sdk_the_api_costs_nothing_and_breaks_nothing() -> None:
     assert run.status == "succeeded"
     provider = trace.get_tracer_provider()
     assert isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+
+
+def test_runs_of_one_workflow_count_their_shared_pool_once(telemetry: Telemetry) -> None:
+    observer = telemetry.observer()
+    for run_id in ("r1", "r2"):
+        observer.run_started(RunInfo(run_id, "w", {"A": NodeInfo("A", "A", "1.0.0", "thread")}))
+    observer.pool_resized("r1", "thread", 2)
+    observer.pool_resized("r2", "thread", 2)  # the same pool, heard by both runs
+    observer.pool_resized("r2", "thread", 3)
+    assert telemetry.points("volnux.pool.size")[0][1] == 3
+    observer.run_ended("r1", RunState.SUCCEEDED, None)
+    assert telemetry.points("volnux.pool.size")[0][1] == 3  # r2 still runs on it
+    observer.run_ended("r2", RunState.SUCCEEDED, None)
+    assert telemetry.points("volnux.pool.size")[0][1] == 0

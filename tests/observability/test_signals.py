@@ -326,10 +326,13 @@ def test_a_run_reports_the_growth_of_the_pool_it_runs_on(recorder: Recorder) -> 
     first = wf.run(max_workers=2)
     sizes = [p.workers for n, s, p in recorder.seen if n == "pool-resized" and p.run_id == first.id]
     assert sizes == [1, 2]
-    # The workflow keeps its pool: the next run finds its workers there already.
+    # The workflow keeps its pool: the next run hears its size when it starts, and no growth.
     second = wf.run(max_workers=2)
     assert second.succeeded
-    assert not [p for n, s, p in recorder.seen if n == "pool-resized" and p.run_id == second.id]
+    sizes = [
+        p.workers for n, s, p in recorder.seen if n == "pool-resized" and p.run_id == second.id
+    ]
+    assert sizes == [2]
     wf.close()
     # An engine without a caller's pools makes its own and reports their shutdown.
     from volnux.engine import Engine

@@ -70,7 +70,9 @@ def test_the_detail_has_every_task_the_failure_and_what_retry_would_do() -> None
     assert (plan.state, plan.kept, plan.rerun, plan.pending) == (
         RunState.FAILED, ["Charge", "Fetch"], ["Charge"], ["Mail"]
     )  # fmt: skip
-    assert detail.graph is not None and [t.id for t in detail.graph.tasks()] == list(detail.tasks)
+    graph = detail.graph()
+    assert graph is not None and [t.id for t in graph.tasks()] == list(detail.tasks)
+    assert detail.run.graph is graph and detail.graph() is graph  # parsed once
     assert detail.pins["Charge"].name == "Charge"
 
 
@@ -103,5 +105,18 @@ def test_a_text_this_version_cannot_parse_still_shows_its_tasks(tmp_path: Path) 
             RunNote.of(run.id, 3.0, Changed(("x",), "Fetch ->> ???", "<text>", {}, ()))
         )
         detail = describe_run(journal, run.id)
-    assert detail.graph is None
+    assert detail.graph() is None
     assert set(detail.tasks) == {"Fetch", "Charge"}  # what the journal has
+
+
+def test_tasks_are_in_source_order_without_parsing_the_workflow() -> None:
+    wf = volnux.Workflow.from_text(
+        "Fetch (0 -> Mail, 1 -> Fetch) -> (Mail || Fetch) -> {Mail -> Mail} * 2",
+        [Fetch, Mail],
+    )
+    journal = MemoryJournal()
+    run = wf.run(store=journal)
+    detail = describe_run(journal, run.id)
+    assert detail.run.graph is None  # not parsed to list the tasks
+    assert list(detail.tasks) == [t.id for t in wf.graph.tasks()]
+    assert detail.tasks["Mail"].state is TaskState.SKIPPED

@@ -200,7 +200,9 @@ def run(
             where = store or config.store
             explanation = [] if result.succeeded else explain_from_journal(result, journal, where)
         finally:
-            workflow.close()
+            # Not waiting: a worker still busy with an attempt given up after
+            # its timeout must not hold the command (it ends with the process).
+            workflow.close(wait=False)
             journal.close()
     if result.succeeded:
         print_task_table(result)

@@ -54,10 +54,11 @@ def graph_run(
     from ..observability.pictures import run_dot
 
     with journal_at(store) as journal:
-        run = _describe(journal, run_id).run
+        detail = _describe(journal, run_id)
+        detail.graph()  # without one (text this version cannot parse), tasks alone
+    run = detail.run
     title = f"{run.workflow}: run {run.id} {run.status}"
     with reported_errors():
-        # Without a graph (text this version cannot parse), the tasks alone are drawn.
         text = run_dot(run.graph, run.tasks, title=title, collapse=collapse or None)
     write_picture(text, fmt.value, output)
 

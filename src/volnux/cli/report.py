@@ -108,7 +108,11 @@ def state_label(run: Run, view: TaskView) -> str:
 
 def counts_line(run: Run) -> str:
     """``3 succeeded, 1 failed and handled, 2 skipped`` in a fixed order."""
-    counts = Counter(state_label(run, view) for view in run.tasks.values())
+    counts = Counter(view.state.value for view in run.tasks.values())
+    failed = [v for v in run.tasks.values() if v.state is TaskState.FAILED]
+    handled = sum(1 for v in failed if v.node_id not in run.failed_nodes)
+    counts["failed"] -= handled
+    counts[HANDLED] = handled
     order = ("succeeded", HANDLED, "failed", "skipped", "retrying", "running", "pending")
     words = {HANDLED: "failed and handled"}
     return ", ".join(f"{counts[s]} {words.get(s, s)}" for s in order if counts[s])
@@ -192,21 +196,26 @@ def _explain_task(run: Run, view: TaskView, logs: Sequence[LogEntry]) -> list[st
 
 def _path_to(run: Run, target: TaskView) -> list[str]:
     """How the run got to ``target``: through its graph if known, else by start time."""
-    path = graph_path(run.graph, target.node_id) if run.graph is not None else None
-    if path is None:
-        until = target.started_at if target.started_at is not None else float("inf")
-        before = sorted(
-            (
-                v
-                for v in run.tasks.values()
-                if v.started_at is not None and v.started_at <= until and v is not target
-            ),
-            key=lambda v: v.started_at or 0.0,
-        )
-        path = [v.node_id for v in before] + [target.node_id]
-    if len(path) > PATH_SHOWN:
-        path = [*path[:3], "...", *path[3 - PATH_SHOWN :]]
-    return path
+    steps = graph_steps(run.graph, target.node_id) if run.graph is not None else None
+    if steps is not None:
+        path: list[Block | str] = [*steps, target.node_id]
+        if len(path) > PATH_SHOWN:
+            path = [*path[:3], "...", *path[3 - PATH_SHOWN :]]
+        # Only the steps shown are described (a long chain has 100,000 before its end).
+        return [step if isinstance(step, str) else _summary(step) for step in path]
+    until = target.started_at if target.started_at is not None else float("inf")
+    before = sorted(
+        (
+            v
+            for v in run.tasks.values()
+            if v.started_at is not None and v.started_at <= until and v is not target
+        ),
+        key=lambda v: v.started_at or 0.0,
+    )
+    names = [v.node_id for v in before] + [target.node_id]
+    if len(names) > PATH_SHOWN:
+        names = [*names[:3], "...", *names[3 - PATH_SHOWN :]]
+    return names
 
 
 def graph_path(graph: Graph, node_id: str) -> list[str] | None:
@@ -215,6 +224,12 @@ def graph_path(graph: Graph, node_id: str) -> list[str] | None:
     Sequences contribute the steps before the one holding the node; a branch
     contributes the task or group it branches from.  None if there is no such node.
     """
+    steps = graph_steps(graph, node_id)
+    return None if steps is None else [*(_summary(b) for b in steps), node_id]
+
+
+def graph_steps(graph: Graph, node_id: str) -> list[Block] | None:
+    """The blocks of :func:`graph_path` before ``node_id``, not yet described."""
     from ..graph import Group, Sequence, Task
     from ..graph.model import children
 
@@ -234,25 +249,15 @@ def graph_path(graph: Graph, node_id: str) -> list[str] | None:
     while id(chain[-1]) in parents:
         chain.append(parents[id(chain[-1])])
     chain.reverse()
-    path: list[str] = []
+    path: list[Block] = []
     for outer, inner in itertools.pairwise(chain):
         if isinstance(outer, Sequence):
             index = next(i for i, step in enumerate(outer.steps) if step is inner)
             for step in outer.steps[:index]:
-                path.extend(_steps(step))
-        elif isinstance(outer, Task):  # inner is one of its branches
-            path.append(outer.id)
-        elif isinstance(outer, Group) and inner is not outer.body:
-            path.append(_summary(outer))
-    return [*path, node_id]
-
-
-def _steps(block: Block) -> list[str]:
-    from ..graph import Sequence
-
-    if isinstance(block, Sequence):
-        return [_summary(step) for step in block.steps]
-    return [_summary(block)]
+                path.extend(step.steps if isinstance(step, Sequence) else (step,))
+        elif isinstance(outer, Task) or (isinstance(outer, Group) and inner is not outer.body):
+            path.append(outer)  # inner is one of its branches
+    return path
 
 
 def _summary(block: Block, depth: int = 0) -> str:

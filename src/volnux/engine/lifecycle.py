@@ -33,7 +33,7 @@ from ..states import RunState, TaskState, check_run_transition
 from ..store import EventPin, Journal, RunRecord, RunSnapshot, TaskRecord
 from .owners import last_owner, owner_alive, this_process
 from .plan import Plan, build_plan
-from .recovery import Change, Recorded, compare, failed_nodes, recorded, rehydrate
+from .recovery import Change, Recorded, compare, failed_nodes, gc_paused, recorded, rehydrate
 from .run import Run
 from .runner import Engine
 
@@ -196,14 +196,16 @@ def continue_run(
     from ..dsl import parse
 
     if snapshot is None:
-        snapshot = journal.load(run_id)
+        with gc_paused():
+            snapshot = journal.load(run_id)
     run = snapshot.run
     verb = "retry" if retry else "resume"
     _refuse_by_state(run, retry, force, snapshot.notes)
     was = recorded(run, snapshot.notes)
     program = now_program or recorded_program(snapshot, events, graph)
     plan = program.plan
-    state = rehydrate(snapshot)
+    with gc_paused():
+        state = rehydrate(snapshot)
     culprits = list(failed_nodes(snapshot.notes)) if retry else []
     # A retry runs its failed tasks from scratch, so fixing their code is the point.
     started = state.started - set(culprits)

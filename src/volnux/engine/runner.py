@@ -145,8 +145,8 @@ class Engine:
     def execute(self) -> tuple[RunState, Outcome | None]:
         """Run to the end (or to cancellation), journal how it ended, and say so."""
         if self._observers:
-            self._pools.watch(self._pool_resized)
             notify(self._observers, "run_started", self._run_info())
+            self._pools.watch(self._pool_resized)  # hears the pools' sizes now, then changes
         try:
             self.scheduler.start()
             self._loop()

@@ -8,6 +8,8 @@ tens of ms).  A server would hold one for all its workflows.
 Pools report their size (a thread pool grows with its queue) to whoever
 watches: each running engine watches while it runs, and tells its
 observers (the ``pool_resized`` signal, the ``volnux.pool.size`` metric).
+A new watcher first hears the size of every pool already running, so a run
+knows the workers it starts with, not only the ones added while it runs.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class Pools:
 
     def __init__(self) -> None:
         self._executors: dict[tuple[str, int | None], Executor] = {}
+        # The last size each executor reported, for watchers that come later.
+        self._sizes: dict[tuple[str, int | None], int] = {}
         self._watchers: list[Watcher] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -45,14 +49,17 @@ class Pools:
             if executor is None:
                 if self._closed:
                     raise RuntimeError("these pools are closed")
-                executor = make(max_workers, on_resize=self._resized_hook(name))
+                executor = make(max_workers, on_resize=self._resized_hook(key))
                 self._executors[key] = executor
         return executor
 
     def watch(self, watcher: Watcher) -> None:
-        """Tell ``watcher`` of every pool size change from now on."""
+        """Tell ``watcher`` the size of each running pool now, then every change."""
         with self._lock:
             self._watchers = [*self._watchers, watcher]
+            sizes = [(name, size) for (name, _), size in self._sizes.items() if size]
+        for name, size in sizes:
+            watcher(name, size)
 
     def unwatch(self, watcher: Watcher) -> None:
         """Stop telling ``watcher`` (nothing happens if it was not watching)."""
@@ -68,8 +75,11 @@ class Pools:
         for executor in executors:
             executor.shutdown(wait=wait)
 
-    def _resized_hook(self, name: str) -> Callable[[int], None]:
+    def _resized_hook(self, key: tuple[str, int | None]) -> Callable[[int], None]:
+        name = key[0]
+
         def resized(workers: int) -> None:
+            self._sizes[key] = workers
             for watcher in self._watchers:  # a list replaced, never changed in place
                 watcher(name, workers)
 

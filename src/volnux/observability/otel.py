@@ -52,8 +52,9 @@ Metrics (meter ``volnux``):
   by workflow and event;
 * ``volnux.tasks.running`` (up-down counter): attempts handed to an executor
   and not yet ended: the queue depth;
-* ``volnux.pool.size`` (up-down counter): worker threads in the pools the
-  engine made, by executor.
+* ``volnux.pool.size`` (up-down counter): workers in the pools running a
+  workflow's runs, by workflow and executor; runs of one workflow share its
+  pools, which are counted once, while any of those runs goes on.
 """
 
 from __future__ import annotations
@@ -133,8 +134,14 @@ class OtelObserver(Observer):
             unit="{attempt}",
             description="Attempts handed to an executor and not yet ended.",
         )
+        # (workflow, executor) -> the pool size counted, and how many running
+        # runs of the workflow use that pool: runs of one workflow share it.
+        self._pool_sizes: dict[tuple[str, str], int] = {}
+        self._pool_users: dict[tuple[str, str], int] = {}
         self._pool = meter.create_up_down_counter(
-            "volnux.pool.size", unit="{worker}", description="Workers in the engine's pools."
+            "volnux.pool.size",
+            unit="{worker}",
+            description="Workers in the pools running a workflow's runs.",
         )
         self._device = device
         self._runs: dict[str, _Traced] = {}
@@ -170,10 +177,16 @@ class OtelObserver(Observer):
         now = time.time()
         for node_id, attempt in list(run.attempts.items()):
             self._end_attempt(run, node_id, attempt, now, state=None, error=None)
-        workflow = {"volnux.workflow": run.info.workflow}
-        for executor, size in run.pools.items():
+        for executor in run.pools:  # the last run of the workflow on a pool uncounts it
+            key = (run.info.workflow, executor)
+            with self._lock:
+                users = self._pool_users[key] = self._pool_users.get(key, 1) - 1
+                size = self._pool_sizes.pop(key, 0) if users <= 0 else 0
+                if users <= 0:
+                    del self._pool_users[key]
             if size:
-                self._pool.add(-size, {**workflow, "volnux.executor": executor})
+                attrs = {"volnux.workflow": run.info.workflow, "volnux.executor": executor}
+                self._pool.add(-size, attrs)
         run.span.set_attribute("volnux.run.state", state.value)
         if state is RunState.FAILED:
             run.span.set_status(Status(StatusCode.ERROR, error or "the run failed"))
@@ -182,13 +195,17 @@ class OtelObserver(Observer):
         run.span.end()
 
     def pool_resized(self, run_id: str, executor: str, workers: int) -> None:
-        """Move ``volnux.pool.size`` by the change."""
+        """Move ``volnux.pool.size`` by the change (once, however many runs share the pool)."""
         with self._lock:
             run = self._runs.get(run_id)
             if run is None:
                 return
-            delta = workers - run.pools.get(executor, 0)
+            key = (run.info.workflow, executor)
+            if executor not in run.pools:
+                self._pool_users[key] = self._pool_users.get(key, 0) + 1
             run.pools[executor] = workers
+            delta = workers - self._pool_sizes.get(key, 0)
+            self._pool_sizes[key] = workers
         if delta:
             attrs = {"volnux.workflow": run.info.workflow, "volnux.executor": executor}
             self._pool.add(delta, attrs)

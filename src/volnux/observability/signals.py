@@ -153,13 +153,17 @@ class BatchProgress:
 
 @dataclass(frozen=True, slots=True)
 class PoolResized:
-    """Payload of ``pool_resized``: an executor's worker count changed."""
+    """Payload of ``pool_resized``: the worker count of a pool running a run's tasks.
+
+    Sent to each run using the pool: once with its size when the run starts,
+    then at every change while the run goes on.
+    """
 
     #: The executor's name (``thread``, ``process`` ...; also the sender).
     executor: str
     #: Workers it has now; 0 once it is shut down.
     workers: int
-    #: The run the engine made this executor for.
+    #: The run that heard it.
     run_id: str
 
 

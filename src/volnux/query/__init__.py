@@ -14,6 +14,7 @@ from .runs import (
     RunSummary,
     describe_run,
     list_runs,
+    recorded_workflow_path,
     resume_plan,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "RunSummary",
     "describe_run",
     "list_runs",
+    "recorded_workflow_path",
     "resume_plan",
 ]

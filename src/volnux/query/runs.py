@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.owners import Owner, first_owner, last_owner
-from ..engine.recovery import Recorded, Rehydrated, failed_nodes, recorded, rehydrate
+from ..engine.recovery import Recorded, Rehydrated, failed_nodes, gc_paused, recorded, rehydrate
 from ..engine.run import Run, TaskView
 from ..errors import PointyError
 from ..graph import Graph
@@ -18,7 +18,15 @@ from ..notes import RunNote
 from ..states import RunState, TaskState
 from ..store import EventPin, Journal, LogEntry, RunRecord
 
-__all__ = ["ResumePlan", "RunDetail", "RunSummary", "describe_run", "list_runs", "resume_plan"]
+__all__ = [
+    "ResumePlan",
+    "RunDetail",
+    "RunSummary",
+    "describe_run",
+    "list_runs",
+    "recorded_workflow_path",
+    "resume_plan",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +123,7 @@ class RunDetail:
     resume: ResumePlan
     #: The journal it came from (for what is read on demand: log lines).
     journal: Journal = field(repr=False)
+    _unparsable: bool = field(default=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -126,9 +135,19 @@ class RunDetail:
         """Node id -> the event code it runs now."""
         return self.program.pins
 
-    @property
     def graph(self) -> Graph | None:
-        """The workflow the run follows (None when this version cannot parse its text)."""
+        """The workflow the run follows, parsed now (and kept, also as ``run.graph``).
+
+        None when this version cannot parse its text.  Parsed on demand: a
+        100,000-task workflow takes half a second to read back, and listing
+        tasks needs only the recorded event pins, which are in source order.
+        """
+        from ..dsl import parse
+
+        if self.run.graph is None and not self._unparsable:
+            with gc_paused(), contextlib.suppress(PointyError):
+                self.run.graph = parse(self.program.text, self.program.filename)
+            self._unparsable = self.run.graph is None
         return self.run.graph
 
     @property
@@ -179,31 +198,35 @@ class RunDetail:
 
     def workflow_path(self) -> Path | None:
         """The run's workflow file, if it still exists (a relative name as run from)."""
-        filename = self.program.filename
-        if filename.startswith("<"):
-            return None
-        path = Path(filename)
-        if not path.is_absolute():
-            owner = first_owner(self.notes)
-            base = Path(owner.cwd) if owner is not None and owner.cwd else Path.cwd()
-            path = base / path
-        return path if path.is_file() else None
+        return recorded_workflow_path(self.record, self.notes)
+
+
+def recorded_workflow_path(record: RunRecord, notes: Sequence[RunNote]) -> Path | None:
+    """A run's workflow file, if it still exists (a relative name as the run was
+    started from): from its record and notes alone, without its tasks."""
+    filename = recorded(record, notes).filename
+    if filename.startswith("<"):
+        return None
+    path = Path(filename)
+    if not path.is_absolute():
+        owner = first_owner(notes)
+        base = Path(owner.cwd) if owner is not None and owner.cwd else Path.cwd()
+        path = base / path
+    return path if path.is_file() else None
 
 
 def describe_run(journal: Journal, run_id: str) -> RunDetail:
-    """Everything about ``run_id``, from one read of the journal (RunNotFound if none)."""
-    from ..dsl import parse
+    """Everything about ``run_id``, from one read of the journal (RunNotFound if none).
 
-    snapshot = journal.load(run_id)
-    record, notes = snapshot.run, list(snapshot.notes)
-    program = recorded(record, notes)
-    replay = rehydrate(snapshot)
-    graph: Graph | None = None
-    # The explanation follows the graph's path; text this version cannot parse
-    # leaves it to follow start times, and the tasks to what the journal has.
-    with contextlib.suppress(PointyError):
-        graph = parse(program.text, program.filename)
-    views = _in_source_order(graph, program.pins, replay.views)
+    The graph is parsed only when asked for (:meth:`RunDetail.graph`).
+    """
+    with gc_paused():  # a big run is a million objects, none in a cycle
+        snapshot = journal.load(run_id)
+        replay = rehydrate(snapshot)
+        record, notes = snapshot.run, list(snapshot.notes)
+        del snapshot  # its records are folded into the views: let them go
+        program = recorded(record, notes)
+        views = _in_source_order(program.pins, replay.views)
     failed = failed_nodes(notes) if record.state is RunState.FAILED else ()
     run = Run(
         id=record.id,
@@ -215,28 +238,24 @@ def describe_run(journal: Journal, run_id: str) -> RunDetail:
         created_at=record.created_at,
         ended_at=record.ended_at,
         inputs=record.inputs,
-        graph=graph,
     )
     plan = resume_plan(record.state, replay, views.values(), failed)
     return RunDetail(record, notes, run, program, plan, journal)
 
 
-def _in_source_order(
-    graph: Graph | None, pins: dict[str, EventPin], views: dict[str, TaskView]
-) -> dict[str, TaskView]:
-    """Every task of the graph in source order, pending where the journal has nothing.
+def _in_source_order(pins: dict[str, EventPin], views: dict[str, TaskView]) -> dict[str, TaskView]:
+    """Every task of the run in source order, pending where the journal has nothing.
 
     The journal only holds tasks that did something; a task downstream of a
-    failure or a cancel has no record, yet is part of the run.
+    failure or a cancel has no record, yet is part of the run.  The recorded
+    event pins name every task the run was planned with, in source order.
     """
-    if graph is None:
-        return dict(views)
     out: dict[str, TaskView] = {}
-    for task in graph.tasks():
-        view = views.get(task.id)
-        if view is None:
-            pin = pins.get(task.id)
-            view = TaskView(task.id, f"{pin.name}@{pin.version}" if pin else str(task.ref))
-        out[task.id] = view
-    out.update((k, v) for k, v in views.items() if k not in out)
+    get = views.get
+    for node_id, pin in pins.items():
+        view = get(node_id)
+        out[node_id] = view if view is not None else TaskView(node_id, f"{pin.name}@{pin.version}")
+    extra = views.keys() - out.keys()  # tasks the pins do not name (a text that changed)
+    if extra:
+        out.update((k, v) for k, v in views.items() if k in extra)
     return out

@@ -17,7 +17,7 @@ busy waits up to ``busy_timeout`` seconds.  The file must be on a local disk
 give it).
 
 Hostile files.  Opening refuses anything that is not a Volnux journal
-without changing a byte of it (see :mod:`volnux.store.sqlite_file`).
+without changing a byte of it (see :mod:`volnux.store.sqlite.file`).
 
 SQLite quirks this module works around are commented where they bite.
 """
@@ -47,7 +47,7 @@ from ..base import (
 from ..codec import Codec, CodecSet, JsonCodec, PickleCodec
 from .checkpoint import SAFETY_FACTOR, Checkpointer, wal_pages
 from .file import Synchronous, open_connection, rollback, store_error
-from .records import RecordEncoder, decode_batch
+from .records import RecordEncoder, decode_batch, decode_batches
 
 __all__ = ["Encoded", "SQLiteJournal"]
 
@@ -92,6 +92,8 @@ _INSERT_RUN: Final = (
     "IFNULL((SELECT MAX(num) FROM runs), 0), IFNULL((SELECT MAX(key) FROM task_records), 0)"
     f" >> {_SEQ_BITS:d}))"
 )
+# Batch rows decoded at once when a run is loaded.
+_LOAD_CHUNK: Final = 4096
 _SELECT_NOTES: Final = "SELECT kind, at, detail FROM run_notes WHERE run_id = ? ORDER BY seq"
 _RUN_COLUMNS: Final = (
     "id, workflow, filename, text, fingerprint, events, inputs, inputs_codec, state,"
@@ -421,16 +423,18 @@ class SQLiteJournal:
                         raise RunNotFound(run_id, str(self.path))
                     num, run_row = row[0], row[1:]
                     first = self._first_key(run_id, num)
-                    task_rows = conn.execute(
-                        _SELECT_TASKS, (first, first + _SEQ_MASK - 1)
-                    ).fetchall()
+                    cursor = conn.execute(_SELECT_TASKS, (first, first + _SEQ_MASK - 1))
+                    # Decoded a slice of rows at a time: the rows' text and its JSON
+                    # are let go as they are read (a 100,000-task run's are ~100 MB).
+                    tasks: list[TaskRecord] = []
+                    while rows := cursor.fetchmany(_LOAD_CHUNK):
+                        tasks += self._batches_from_rows(run_id, rows)
                     note_rows = conn.execute(_SELECT_NOTES, (run_id,)).fetchall()
                 finally:
                     rollback(conn)
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"loading run {run_id}") from exc
         run = self._run_from_row(run_row)
-        tasks = [rec for row in task_rows for rec in self._batch_from_row(run_id, row)]
         return RunSnapshot(run, tasks, self._notes_from_rows(run_id, note_rows))
 
     def load_run(self, run_id: str) -> RunRecord:
@@ -544,6 +548,26 @@ class SQLiteJournal:
     def _notes_from_rows(self, run_id: str, rows: list[Any]) -> list[RunNote]:
         where = self._where(run_id, "a note")
         return [RunNote(run_id, kind, at, _decode_json(detail, where)) for kind, at, detail in rows]
+
+    def _batches_from_rows(self, run_id: str, rows: list[Any]) -> list[TaskRecord]:
+        """Every record of the run's batches: all at once, or (to name a damaged
+        batch) one batch at a time."""
+
+        def state_of(value: str, node_id: str) -> TaskState:
+            return self._state(_TASK_STATES, value, run_id, f"task {node_id!r}")
+
+        def where(what: str) -> str:
+            return self._where(run_id, what)
+
+        texts = [text for _key, text in rows]
+        if all(type(text) is str for text in texts):
+            try:
+                found = decode_batches(texts, run_id, state_of, self._codecs.decode, where)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                found = None  # the batch by batch reading below says where
+            if found is not None:
+                return found
+        return [rec for row in rows for rec in self._batch_from_row(run_id, row)]
 
     def _batch_from_row(self, run_id: str, row: tuple[Any, ...]) -> list[TaskRecord]:
         key, text = row

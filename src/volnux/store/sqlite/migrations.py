@@ -104,7 +104,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) WITHOUT ROWID
             """,
             # One row per batch of task records (a JSON array, see
-            # store/batch.py), clustered by run: SQLite's per-row cost is paid
+            # store/sqlite/records.py), clustered by run: SQLite's per-row cost is paid
             # once per engine write, and a run reads back in one range scan.
             """
             CREATE TABLE run_notes (

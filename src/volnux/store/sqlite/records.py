@@ -40,9 +40,10 @@ from typing import Any, Final
 from ...states import TaskState
 from ..base import ErrorInfo, TaskRecord
 
-__all__ = ["RecordEncoder", "decode_batch", "encode_record"]
+__all__ = ["RecordEncoder", "decode_batch", "decode_batches", "encode_record", "records_of"]
 
 _STRING: Final = json.JSONEncoder(separators=(",", ":")).encode
+_STATES: Final = {state.value: state for state in TaskState}
 _JSON_CODEC: Final = "json"
 #: How times that are not whole microseconds are written (see the module docstring).
 _TIME: Final = "%.17g"
@@ -162,7 +163,48 @@ def decode_batch(
     items = json.loads(text)
     if not isinstance(items, list):
         raise TypeError(f"a batch is a JSON array, not {type(items).__name__}")
+    return records_of(items, run_id, state_of, decode, where)
+
+
+def decode_batches(
+    texts: list[str],
+    run_id: str,
+    state_of: Callable[[str, str], Any],
+    decode: Callable[[str, bytes | str, str], Any],
+    where: Callable[[str], str],
+) -> list[TaskRecord] | None:
+    """The records of many batches, read as one JSON document; None if that fails.
+
+    One ``json.loads`` of the batches joined is about twice as fast as one per
+    batch (a 100,000-task run has 100,000 batches).  When the joined text is
+    not valid JSON, or a batch is not an array, the caller decodes batch by
+    batch to say which one is damaged.
+    """
+    try:
+        batches = json.loads("[" + ",".join(texts) + "]")
+    except ValueError:
+        return None
+    out: list[TaskRecord] = []
+    for items in batches:
+        if not isinstance(items, list):
+            return None
+        out += records_of(items, run_id, state_of, decode, where)
+    return out
+
+
+_NEW_RECORD = tuple.__new__
+
+
+def records_of(
+    items: list[Any],
+    run_id: str,
+    state_of: Callable[[str, str], Any],
+    decode: Callable[[str, bytes | str, str], Any],
+    where: Callable[[str], str],
+) -> list[TaskRecord]:
+    """Records from a batch's decoded JSON items (see :func:`decode_batch`)."""
     out = []
+    states = _STATES
     for item in items:
         (node_id, round_, attempt, state, at, descriptor, codec, result, error,
          next_attempt_at, note) = item  # fmt: skip
@@ -177,19 +219,27 @@ def decode_batch(
             at /= _US
         if type(next_attempt_at) is int:
             next_attempt_at /= _US
+        task_state = states.get(state) if type(state) is str else None
+        if task_state is None:
+            task_state = state_of(state, node_id)  # raises, naming the bad state
+        # tuple.__new__: a named tuple's own constructor is a Python function,
+        # and a 100,000-task run loads 200,000 records.
         out.append(
-            TaskRecord(
-                run_id,
-                node_id,
-                state_of(state, node_id),
-                attempt,
-                at,
-                round_,
-                descriptor,
-                value,
-                None if error is None else ErrorInfo.from_dict(error),
-                next_attempt_at,
-                note,
+            _NEW_RECORD(
+                TaskRecord,
+                (
+                    run_id,
+                    node_id,
+                    task_state,
+                    attempt,
+                    at,
+                    round_,
+                    descriptor,
+                    value,
+                    None if error is None else ErrorInfo.from_dict(error),
+                    next_attempt_at,
+                    note,
+                ),
             )
         )
     return out
