@@ -18,8 +18,7 @@ import dataclasses
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import InputError, ResumeRefused, UnencodableResult
 from ..events import EventRegistry, EventsArg, event_sources, make_registry
@@ -40,8 +39,7 @@ from .runner import Engine
 __all__ = ["Execution", "Program", "continue_run", "new_run_id", "recorded_program", "start_run"]
 
 
-@dataclass(frozen=True)
-class Program:
+class Program(NamedTuple):
     """A workflow as a run needs it: its plan, its name, and where its events come from."""
 
     plan: Plan
@@ -61,8 +59,7 @@ class Program:
         return self.plan.graph
 
 
-@dataclass(frozen=True)
-class Execution:
+class Execution(NamedTuple):
     """Where a run's attempts execute, and who watches."""
 
     #: Executor name -> the executor to use for it (others come from ``pools``).
@@ -87,7 +84,7 @@ def start_run(
     program: Program,
     journal: Journal,
     inputs: Mapping[str, Any],
-    how: Execution = Execution(),
+    how: Execution | None = None,
     *,
     run_id: str | None = None,
     stacklevel: int = 2,
@@ -97,6 +94,7 @@ def start_run(
     ``stacklevel`` points deprecation warnings at the caller's caller
     (2: whoever called this function).
     """
+    how = how or Execution()
     inputs = dict(inputs)
     plan = program.plan
     plan.check_inputs(inputs)
@@ -180,7 +178,7 @@ def continue_run(
     events: EventsArg = None,
     now_program: Program | None = None,
     graph: Graph | None = None,
-    how: Execution = Execution(),
+    how: Execution | None = None,
     snapshot: RunSnapshot | None = None,
 ) -> Run:
     """Resume a crashed, cancelled or paused run, or (``retry``) re-run a failed one.
@@ -195,6 +193,7 @@ def continue_run(
     """
     from ..dsl import parse
 
+    how = how or Execution()
     if snapshot is None:
         with gc_paused():
             snapshot = journal.load(run_id)

@@ -17,10 +17,10 @@ import zlib
 from collections.abc import Iterator, Mapping
 from collections.abc import Sequence as Sequence_
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..graph import Graph, Group, Parallel, Sequence, Task
-from ..notes import Changed, Failed, Resumed, RunNote, Started
+from ..notes import Changed, Failed, Resumed, RunNote, Started, kinds_of
 from ..states import TaskState
 from ..store import EventPin, RunRecord, RunSnapshot
 from .attempt import AttemptResult
@@ -242,8 +242,7 @@ def compare(
     return changes
 
 
-@dataclass(frozen=True, slots=True)
-class Recorded:
+class Recorded(NamedTuple):
     """What a run follows now, as its record and notes say.
 
     The run record holds what the run started with; a resume that accepted a
@@ -285,7 +284,7 @@ def recorded(run: RunRecord, notes: Sequence_[RunNote]) -> Recorded:
 
 
 #: The note kinds :func:`recorded` reads.
-_PROGRAM_KINDS = frozenset(k.value for t in (Started, Changed) for k in t.kinds)
+_PROGRAM_KINDS = kinds_of(Started, Changed)
 
 
 def failed_nodes(notes: Sequence_[RunNote]) -> tuple[str, ...]:
@@ -299,4 +298,4 @@ def failed_nodes(notes: Sequence_[RunNote]) -> tuple[str, ...]:
     return ()
 
 
-_ENDING_KINDS = frozenset(k.value for t in (Failed, Resumed) for k in t.kinds)
+_ENDING_KINDS = kinds_of(Failed, Resumed)
