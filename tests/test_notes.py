@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from volnux.notes import (
+    Abandoned,
     Cancelled,
     CancelRequested,
     Changed,
@@ -24,6 +25,7 @@ from volnux.notes import (
     Resumed,
     RunNote,
     Started,
+    Stopped,
     Trace,
     Unrouted,
     latest,
@@ -124,6 +126,22 @@ WRITTEN: list[tuple[NoteDetail, str, dict[str, Any]]] = [
     (Cancelled(6896, "gone"), "cancelled", {"by": 6896, "owner": "gone"}),
     (Cancelled(5), "cancelled", {"by": 5}),
     (Trace("0" * 32, "1" * 16), "trace", {"trace_id": "0" * 32, "span_id": "1" * 16}),
+    # Kinds written since c6daebf:
+    (Abandoned(("Slow",)), "abandoned", {"nodes": ["Slow"]}),
+    (Stopped("SIGINT", ("Load",)), "stopped", {"reason": "SIGINT", "cut_off": ["Load"]}),
+    (
+        Started(9, "h", "/", (), owner="h/9/77/ab12cd34", ticks=77),
+        "started",
+        {"pid": 9, "host": "h", "cwd": "/", "sources": [], "owner": "h/9/77/ab12cd34",
+         "ticks": 77},
+    ),
+    (
+        Resumed(9, "h", "/", (), owner="h/9/77/ab12cd34", ticks=77, took_over=True),
+        "resumed",
+        {"pid": 9, "host": "h", "cwd": "/", "sources": [], "verb": "resume",
+         "interrupted": [], "retrying": [], "forced": False, "took_over": True,
+         "owner": "h/9/77/ab12cd34", "ticks": 77},
+    ),
 ]
 # fmt: on
 

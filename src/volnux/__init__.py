@@ -15,10 +15,12 @@ from .errors import (
     EventDefinitionError,
     EventLoadError,
     EventNotFound,
+    Fenced,
     InputError,
     PointyError,
     RenderError,
     ResumeRefused,
+    RunClaimed,
     RunError,
     RunExists,
     RunNotFound,
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from .config import Config, load_config
     from .dsl import format_graph, parse, parse_file
     from .engine import Run, TaskView
+    from .engine.stop import StopRequest
     from .events import (
         Context,
         Deprecated,
@@ -73,6 +76,7 @@ _LAZY = {
     "run_dot": ".observability.pictures",
     "render": ".observability.render",
     **dict.fromkeys(("Run", "TaskView"), ".engine"),
+    "StopRequest": ".engine.stop",
     **dict.fromkeys(
         (
             "Context",
@@ -133,6 +137,7 @@ __all__ = [
     "EventRegistry",
     "Failure",
     "FailureInfo",
+    "Fenced",
     "InputError",
     "Journal",
     "MemoryJournal",
@@ -145,11 +150,13 @@ __all__ = [
     "RetryPolicy",
     "Route",
     "Run",
+    "RunClaimed",
     "RunError",
     "RunExists",
     "RunNotFound",
     "RunState",
     "SQLiteJournal",
+    "StopRequest",
     "StoreError",
     "TaskState",
     "TaskView",

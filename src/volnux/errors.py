@@ -12,7 +12,9 @@ The tree::
      ├── EventNotFound        a reference (``Name``, ``Name@1.2``) that no loaded event meets
      ├── InputError           workflow inputs that are missing or malformed
      ├── RunError             a run that cannot start or continue
-     │    └── ResumeRefused   resuming would not be safe (workflow changed, ...)
+     │    ├── ResumeRefused   resuming would not be safe (workflow changed, ...)
+     │    │    └── RunClaimed another process took the run over first
+     │    └── Fenced          this process no longer owns the run it was driving
      ├── StoreError           the journal cannot be opened, read or written
      │    ├── CorruptStoreError  the file is not a Volnux journal, or is damaged
      │    ├── RunNotFound     the journal has no run with that id
@@ -33,10 +35,12 @@ __all__ = [
     "EventDefinitionError",
     "EventLoadError",
     "EventNotFound",
+    "Fenced",
     "InputError",
     "PointyError",
     "RenderError",
     "ResumeRefused",
+    "RunClaimed",
     "RunError",
     "RunExists",
     "RunNotFound",
@@ -137,6 +141,28 @@ class RunError(VolnuxError):
 
 class ResumeRefused(RunError):
     """Resuming a run would not be safe; the message says why and the way out."""
+
+
+class RunClaimed(ResumeRefused):
+    """Another process claimed the run between this one's look and its claim."""
+
+
+class Fenced(RunError):
+    """The run was taken over (its epoch moved on): this process may write no more of it.
+
+    Raised by a journal write that carries an older epoch than the run's; the
+    engine stops driving the run at once, and nothing of that write is kept.
+    """
+
+    def __init__(self, run_id: str, epoch: int, current: int | None) -> None:
+        self.run_id = run_id
+        self.epoch = epoch
+        self.current = current
+        now = f"epoch {current}" if current is not None else "another owner"
+        super().__init__(
+            f"run {run_id} is now driven by another process ({now}; this one had "
+            f"epoch {epoch}): this process stopped, and recorded nothing more of it"
+        )
 
 
 class StoreError(VolnuxError):

@@ -16,6 +16,8 @@ Every kind is in :class:`NoteKind`, and each has one detail class::
     cancel-requested CancelRequested  the engine saw a cancel request
     cancelled        Cancelled      the run was marked cancelled by another process
     trace            Trace          the OpenTelemetry ids of one session of the run
+    stopped          Stopped        a signal (or a caller) stopped the run, and what it cut off
+    abandoned        Abandoned      timed-out attempts still ran when the run ended
 
 Writers build a detail and call :meth:`RunNote.of`; readers call
 :meth:`RunNote.read`, which gives the detail object (``None`` for a kind this
@@ -34,6 +36,7 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "KINDS",
+    "Abandoned",
     "CancelRequested",
     "Cancelled",
     "Changed",
@@ -46,6 +49,7 @@ __all__ = [
     "Resumed",
     "RunNote",
     "Started",
+    "Stopped",
     "Trace",
     "Unrouted",
     "kinds_of",
@@ -69,6 +73,8 @@ class NoteKind(StrEnum):
     CANCEL_REQUESTED = "cancel-requested"
     CANCELLED = "cancelled"
     TRACE = "trace"
+    STOPPED = "stopped"
+    ABANDONED = "abandoned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +126,15 @@ def _map(data: Mapping[str, Any], key: str) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
 
 
+def _with_owner(out: dict[str, Any], owner: str, ticks: int | None) -> dict[str, Any]:
+    """``out`` with the lease's owner id and the process's start (when known)."""
+    if owner:
+        out["owner"] = owner
+    if ticks is not None:
+        out["ticks"] = ticks
+    return out
+
+
 # ------------------------------------------------------------------ details
 
 
@@ -135,6 +150,12 @@ class Started(NamedTuple):
     pins: Mapping[str, str] = MappingProxyType({})
     #: The project's default executor, if one was set.
     executor: str | None = None
+    #: The owner id the run's lease names (empty before leases existed).
+    owner: str = ""
+    #: When the process started, in the system's own count (clock ticks since
+    #: boot on Linux; None where unknown): a pid reused by another process has
+    #: another start.
+    ticks: int | None = None
 
     @property
     def kind(self) -> NoteKind:
@@ -152,7 +173,7 @@ class Started(NamedTuple):
             out["pins"] = dict(self.pins)
         if self.executor:
             out["executor"] = self.executor
-        return out
+        return _with_owner(out, self.owner, self.ticks)
 
     @classmethod
     def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Started:
@@ -163,6 +184,8 @@ class Started(NamedTuple):
             _strs(data, "sources"),
             {str(k): str(v) for k, v in _map(data, "pins").items()},
             _str(data, "executor") or None,
+            _str(data, "owner"),
+            _int(data, "ticks", -1) if "ticks" in data else None,
         )
 
 
@@ -181,13 +204,18 @@ class Resumed(NamedTuple):
     retrying: tuple[str, ...] = ()
     #: Whether ``--force`` was needed (the workflow changed where the run had started).
     forced: bool = False
+    #: The owner id the run's lease names from now on (see :class:`Started`).
+    owner: str = ""
+    ticks: int | None = None
+    #: Whether this process took the run over from an owner still alive (``--force``).
+    took_over: bool = False
 
     @property
     def kind(self) -> NoteKind:
         return NoteKind.RETRIED if self.retry else NoteKind.RESUMED
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "pid": self.pid,
             "host": self.host,
             "cwd": self.cwd,
@@ -196,7 +224,9 @@ class Resumed(NamedTuple):
             "interrupted": list(self.interrupted),
             "retrying": list(self.retrying),
             "forced": self.forced,
+            **({"took_over": True} if self.took_over else {}),
         }
+        return _with_owner(out, self.owner, self.ticks)
 
     @classmethod
     def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Resumed:
@@ -209,6 +239,9 @@ class Resumed(NamedTuple):
             _strs(data, "interrupted"),
             _strs(data, "retrying"),
             data.get("forced") is True,
+            _str(data, "owner"),
+            _int(data, "ticks", -1) if "ticks" in data else None,
+            data.get("took_over") is True,
         )
 
 
@@ -393,6 +426,47 @@ class Cancelled(NamedTuple):
         return cls(_int(data, "by"), _str(data, "owner") or None)
 
 
+class Stopped(NamedTuple):
+    """The run was stopped from outside (Ctrl-C, SIGTERM): it ended cancelled, resumable."""
+
+    #: What stopped it (``"SIGINT"``, ``"SIGTERM"``, or the reason a caller gave).
+    reason: str
+    #: Tasks whose attempts were still running when the grace period ended (or a
+    #: second request came): left ``running`` in the journal, run again on resume.
+    cut_off: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.STOPPED
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reason": self.reason, "cut_off": list(self.cut_off)}
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Stopped:
+        return cls(_str(data, "reason"), _strs(data, "cut_off"))
+
+
+class Abandoned(NamedTuple):
+    """The run ended while attempts given up after their timeout still ran (on threads,
+    which cannot be stopped): their results were never recorded."""
+
+    nodes: tuple[str, ...]
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.ABANDONED
+
+    def to_json(self) -> dict[str, Any]:
+        return {"nodes": list(self.nodes)}
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Abandoned:
+        return cls(_strs(data, "nodes"))
+
+
 class Trace(NamedTuple):
     """The OpenTelemetry trace and span ids of one session of the run (hex)."""
 
@@ -426,6 +500,8 @@ KINDS: dict[type[NoteDetail], tuple[NoteKind, ...]] = {
     CancelRequested: (NoteKind.CANCEL_REQUESTED,),
     Cancelled: (NoteKind.CANCELLED,),
     Trace: (NoteKind.TRACE,),
+    Stopped: (NoteKind.STOPPED,),
+    Abandoned: (NoteKind.ABANDONED,),
 }
 
 _READERS: dict[NoteKind, Callable[[NoteKind, Mapping[str, Any]], NoteDetail]] = {
@@ -463,4 +539,6 @@ NoteDetail = (
     | CancelRequested
     | Cancelled
     | Trace
+    | Stopped
+    | Abandoned
 )

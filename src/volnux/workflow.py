@@ -15,6 +15,7 @@ from typing import Any
 
 from .engine import Plan, Run, build_plan, find_plan_errors
 from .engine.lifecycle import Execution, Program, continue_run, start_run
+from .engine.stop import StopRequest
 from .errors import PointyError
 from .events import EventRegistry, EventsArg, event_sources, make_registry
 from .executors import Executor, Pools
@@ -160,6 +161,7 @@ class Workflow:
         executors: Mapping[str, Executor] | None = None,
         max_workers: int | None = None,
         observers: Sequence[Observer] = (),
+        stop: StopRequest | None = None,
     ) -> Run:
         """Continue a crashed, cancelled or paused run from its journal alone.
 
@@ -170,9 +172,8 @@ class Workflow:
         the recorded text is used, with events from ``events`` or from where
         the run loaded them.
         """
-        return cls._continue(
-            run_id, store, False, events, workflow, force, executors, max_workers, observers
-        )
+        how = Execution(executors, None, max_workers, observers, stop)
+        return cls._continue(run_id, store, False, events, workflow, force, how)
 
     @classmethod
     def retry(
@@ -186,11 +187,11 @@ class Workflow:
         executors: Mapping[str, Executor] | None = None,
         max_workers: int | None = None,
         observers: Sequence[Observer] = (),
+        stop: StopRequest | None = None,
     ) -> Run:
         """Re-run a FAILED run's failed tasks and what follows, keeping the rest."""
-        return cls._continue(
-            run_id, store, True, events, workflow, force, executors, max_workers, observers
-        )
+        how = Execution(executors, None, max_workers, observers, stop)
+        return cls._continue(run_id, store, True, events, workflow, force, how)
 
     @classmethod
     def _continue(
@@ -201,13 +202,11 @@ class Workflow:
         events: EventsArg,
         workflow: Workflow | None,
         force: bool,
-        executors: Mapping[str, Executor] | None,
-        max_workers: int | None,
-        observers: Sequence[Observer],
+        how: Execution,
     ) -> Run:
         """Resume or retry (see :func:`volnux.engine.lifecycle.continue_run`)."""
-        pools = workflow.pools if workflow is not None else None
-        how = Execution(executors, pools, max_workers, observers)
+        if workflow is not None:  # its runs share its executors
+            how = how._replace(pools=workflow.pools)
         return continue_run(
             store,
             run_id,
@@ -227,16 +226,18 @@ class Workflow:
         max_workers: int | None = None,
         run_id: str | None = None,
         observers: Sequence[Observer] = (),
+        stop: StopRequest | None = None,
     ) -> Run:
         """Run the workflow to its end and return the run.
 
         ``store`` is the journal to record in (default: in memory, gone with
         the process; pass a SQLite journal to make the run resumable).  The
         run's attempts execute on this workflow's executors (``executors``
-        overrides them by name), which later runs reuse.
+        overrides them by name), which later runs reuse.  ``stop`` lets another
+        thread (or a signal handler) stop the run: see :class:`volnux.StopRequest`.
         """
         journal = store if store is not None else MemoryJournal()
-        how = Execution(executors, self.pools, max_workers, observers)
+        how = Execution(executors, self.pools, max_workers, observers, stop)
         return start_run(self.program(), journal, inputs or {}, how, run_id=run_id, stacklevel=3)
 
     def _repr_svg_(self) -> str | None:

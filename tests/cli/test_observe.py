@@ -111,7 +111,10 @@ def test_runs_show_gives_the_same_explanation(failed: tuple[Path, str, str]) -> 
     shown = volnux(root, "runs", "show", run_id, "--store", "runs.db").stdout
     assert "node" in shown and "Charge@1.2.0" in shown  # the task table first
     explained = shown[shown.index(f"run {run_id} failed:") :]
-    assert explained.splitlines() == err.splitlines()
+    # `volnux run` then says where it recorded the run; the rest is the same.
+    *same, where = err.splitlines()
+    assert explained.splitlines() == same
+    assert where == f"recorded in {root / 'runs.db'}"
 
 
 def test_runs_logs_prints_the_lines_of_a_run_or_one_task(failed: tuple[Path, str, str]) -> None:

@@ -296,3 +296,16 @@ def test_a_failed_cli_run_can_be_retried_from_its_journal_alone(project: Project
         journal.close()
     assert retried.status == "succeeded"
     assert retried.results["UntilMarker"] == "ok"
+
+
+@pytest.mark.parametrize("how", ["file", "module"])
+def test_events_that_call_sys_exit_at_import_are_a_failed_import(
+    project: Project, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project.root / "quitter.py").write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.syspath_prepend(str(project.root))
+    wf = project.write("hello.pty", "Hello\n")
+    source = str(project.root / "quitter.py") if how == "file" else "quitter"
+    result = invoke("run", wf, "--events", source)
+    assert result.exit_code == 2, result.output
+    assert "failed to import: it called sys.exit(3) while being imported" in result.stderr

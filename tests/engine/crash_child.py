@@ -1,7 +1,7 @@
 """A child process for the crash harness.
 
     python crash_child.py run DB RUN_ID EFFECTS KILL_AFTER
-    python crash_child.py resume DB RUN_ID
+    python crash_child.py resume DB RUN_ID [force]
 
 ``run`` starts the workflow on a SQLite journal whose every write counts;
 after the KILL_AFTER-th write (0 = never) the process SIGKILLs itself.  It
@@ -32,26 +32,26 @@ class KillingJournal(SQLiteJournal):
         self.writes = 0
         self.kill_after = kill_after
 
-    def _wrote(self) -> None:
+    def _count_write(self) -> None:
         self.writes += 1
         if self.writes == self.kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
 
     def create_run(self, *a: Any) -> None:
         super().create_run(*a)
-        self._wrote()
+        self._count_write()
 
-    def record(self, *a: Any) -> None:
-        super().record(*a)
-        self._wrote()
+    def record(self, *a: Any, **k: Any) -> None:
+        super().record(*a, **k)
+        self._count_write()
 
     def set_run_state(self, *a: Any, **k: Any) -> None:
         super().set_run_state(*a, **k)
-        self._wrote()
+        self._count_write()
 
-    def add_note(self, *a: Any) -> None:
-        super().add_note(*a)
-        self._wrote()
+    def add_note(self, *a: Any, **k: Any) -> None:
+        super().add_note(*a, **k)
+        self._count_write()
 
 
 def main() -> None:
@@ -65,7 +65,9 @@ def main() -> None:
         if run.error:
             print(run.error, file=sys.stderr)
     else:
-        run = Workflow.resume(run_id, store=SQLiteJournal(db), events=[crash_events])
+        force = sys.argv[4:5] == ["force"]
+        journal = SQLiteJournal(db)
+        run = Workflow.resume(run_id, store=journal, events=[crash_events], force=force)
         print(run.status)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 import volnux
 from volnux import RetryPolicy, RunState, TaskState, Workflow
-from volnux.store import SQLiteJournal
+from volnux.store import MemoryJournal, SQLiteJournal
 
 # ---------------------------------------------------------------- the policy itself
 
@@ -95,7 +95,7 @@ def test_timeout_fails_the_attempt_and_retries() -> None:
     calls: list[int] = []
 
     class Hang(volnux.Event):
-        retry = RetryPolicy(max_attempts=2, timeout_s=0.2)
+        retry = RetryPolicy(max_attempts=2, timeout_s=0.5)
 
         def process(self, ctx: volnux.Context) -> str:
             calls.append(ctx.attempt)
@@ -104,10 +104,12 @@ def test_timeout_fails_the_attempt_and_retries() -> None:
                 return "too late"
             return "in time"
 
+    # Attempt 1 times out at 0.5 s; attempt 2 waits for it (never beside it)
+    # and starts once it returns, at 0.7 s, within its own timeout.
+    threading.Timer(0.7, release.set).start()
     start = time.monotonic()
     r = Workflow.from_text("Hang", [Hang]).run()
-    release.set()
-    assert r.status == "succeeded"
+    assert r.status == "succeeded", r.error
     assert r.results["Hang"] == "in time"
     assert calls == [1, 2]
     assert time.monotonic() - start < 5
@@ -208,3 +210,43 @@ def test_unencodable_result_fails_that_task_not_the_journal(tmp_path: Path) -> N
     assert r.status == "succeeded" and r.results["After"] == "never"
     states = [t.state for t in journal.load(r.id).tasks if t.node_id == "Tags"]
     assert states == [TaskState.RUNNING, TaskState.FAILED]
+
+
+def test_a_timed_out_attempt_is_not_run_beside_its_retry(tmp_path: Path) -> None:
+    spans = tmp_path / "spans"
+
+    @volnux.event(retry=volnux.RetryPolicy(max_attempts=3, timeout_s=0.5))
+    def Slow(ctx: volnux.Context) -> str:
+        began = time.monotonic()
+        time.sleep(0.8 if ctx.attempt == 1 else 0.05)  # the first outlives its timeout
+        with spans.open("a") as f:
+            f.write(f"{ctx.attempt} {began} {time.monotonic()}\n")
+        return f"ok on attempt {ctx.attempt}"
+
+    run = Workflow.from_text("Slow", [Slow]).run()
+    assert run.succeeded, run.error
+    assert run.results["Slow"] == "ok on attempt 2"
+    rows = sorted(tuple(map(float, line.split())) for line in spans.read_text().splitlines())
+    (one, _start1, end1), (two, start2, _end2) = rows
+    assert (one, two) == (1, 2)
+    assert start2 >= end1  # the retry waited for the attempt it replaced
+    assert run.abandoned == ()
+
+
+def test_a_run_that_ends_with_a_timed_out_attempt_still_running_says_so() -> None:
+    release = threading.Event()
+
+    @volnux.event(retry=volnux.RetryPolicy(timeout_s=0.1))
+    def Stuck() -> str:
+        release.wait(10)
+        return "late"
+
+    journal = MemoryJournal()
+    try:
+        run = Workflow.from_text("Stuck", [Stuck]).run(store=journal)
+    finally:
+        release.set()
+    assert run.status == "failed" and "ran past its 0.1 s timeout" in (run.error or "")
+    assert run.abandoned == ("Stuck",)
+    kinds = [n.kind for n in journal.load(run.id).notes]
+    assert "abandoned" in kinds

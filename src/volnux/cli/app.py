@@ -164,6 +164,7 @@ def run(
     """Run a workflow; exit 0 if it succeeds, 1 if it fails, 2 on bad input."""
     import warnings
 
+    from ..engine.stop import StopRequest, exit_code, signals_stop
     from ..events import EventDeprecationWarning
     from ..store import open_store
     from ..workflow import Workflow
@@ -192,26 +193,39 @@ def run(
         for line in deprecation_warnings(workflow, config, str(file)):
             typer.echo(f"warning: {line}", err=True)
         journal = open_store(store or config.store)
+        # Ctrl-C and SIGTERM stop the run (running tasks get a grace period; a
+        # second signal cuts them off), which ends cancelled and resumable.
+        stop = StopRequest()
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), signals_stop(stop):
                 # Already printed above, once; the run's own warning would repeat it.
                 warnings.simplefilter("ignore", EventDeprecationWarning)
-                result = workflow.run(values, store=journal, max_workers=max_workers)
+                result = workflow.run(values, store=journal, max_workers=max_workers, stop=stop)
             where = store or config.store
             explanation = [] if result.succeeded else explain_from_journal(result, journal, where)
+            where_recorded = journal.location
         finally:
             # Not waiting: a worker still busy with an attempt given up after
             # its timeout must not hold the command (it ends with the process).
             workflow.close(wait=False)
             journal.close()
+    if result.abandoned:
+        typer.echo(
+            f"warning: attempts of {', '.join(result.abandoned)}, given up after their timeout, "
+            "were still running when the run ended: their results are not recorded, and this "
+            "command does not wait for them (threads cannot be stopped)",
+            err=True,
+        )
     if result.succeeded:
         print_task_table(result)
         took = (result.ended_at or result.created_at) - result.created_at
         typer.echo(f"run {result.id} succeeded in {format_seconds(took)} ({counts_line(result)})")
+        typer.echo(f"recorded in {where_recorded}")
         return
     for line in explanation:
         typer.echo(line, err=True)
-    raise typer.Exit(EXIT_FAILED)
+    typer.echo(f"recorded in {where_recorded}", err=True)
+    raise typer.Exit(exit_code(stop) or EXIT_FAILED)
 
 
 @app.command()

@@ -311,8 +311,9 @@ def _continue(
     as_json: bool,
 ) -> None:
     from ..dsl import parse
-    from ..engine.lifecycle import continue_run
+    from ..engine.lifecycle import Execution, continue_run
     from ..engine.recovery import recorded
+    from ..engine.stop import StopRequest, exit_code, signals_stop
     from ..query import recorded_workflow_path
     from .app import read_source
     from .report import counts_line, explain_from_journal, print_task_table, quiet_task_logs
@@ -329,7 +330,17 @@ def _continue(
         if current is not None:
             name = str(current) if workflow_file else recorded(record, notes).filename
             graph = parse(read_source(current), name)
-        result = continue_run(journal, run_id, retry=retry, force=force, events=events, graph=graph)
+        stop = StopRequest()  # Ctrl-C and SIGTERM stop the run, as in `volnux run`
+        with signals_stop(stop):
+            result = continue_run(
+                journal,
+                run_id,
+                retry=retry,
+                force=force,
+                events=events,
+                graph=graph,
+                how=Execution(stop=stop),
+            )
         explanation = [] if result.succeeded else explain_from_journal(result, journal, store)
     if as_json:
         typer.echo(json.dumps({"id": result.id, "status": result.status, "error": result.error}))
@@ -340,7 +351,7 @@ def _continue(
         if not as_json:
             for line in explanation:
                 typer.echo(line, err=True)
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(exit_code(stop) or EXIT_FAILED)
 
 
 WorkflowOption = Annotated[

@@ -62,7 +62,7 @@ class Frame:
 
 
 class TaskFrame(Frame):
-    __slots__ = ("branch_phase", "failures", "node", "token")
+    __slots__ = ("branch_phase", "failures", "ghosts", "held", "node", "token")
 
     def __init__(self, node: NodePlan, parent: Frame | None, slot: int, piped: Any, round_: int):
         # Fields set here rather than through super(): one frame per task.
@@ -74,6 +74,10 @@ class TaskFrame(Frame):
         self.failures = 0
         self.branch_phase = False
         self.token = 0
+        # Attempts given up after their timeout that still run (they cannot be
+        # stopped on threads), and whether the next attempt waits for them.
+        self.ghosts = 0
+        self.held = False
 
 
 class GroupFrame(Frame):

@@ -30,11 +30,12 @@ from ..notes import Changed, Deprecated, Resumed, RunNote, Started
 from ..observability.observer import Observer, default_observers
 from ..states import RunState, TaskState, check_run_transition
 from ..store import EventPin, Journal, RunRecord, RunSnapshot, TaskRecord
-from .owners import last_owner, owner_alive, this_process
+from .owners import owner_alive, owner_id, process_ticks, run_owner, this_process
 from .plan import Plan, build_plan
 from .recovery import Change, Recorded, compare, failed_nodes, gc_paused, recorded, rehydrate
 from .run import Run
 from .runner import Engine
+from .stop import StopRequest
 
 __all__ = ["Execution", "Program", "continue_run", "new_run_id", "recorded_program", "start_run"]
 
@@ -70,6 +71,8 @@ class Execution(NamedTuple):
     max_workers: int | None = None
     #: Told of the run's transitions, after the default observers.
     observers: Sequence[Observer] = ()
+    #: Asks the run to stop from outside (a signal); None: nothing can.
+    stop: StopRequest | None = None
 
 
 def new_run_id() -> str:
@@ -112,6 +115,10 @@ def start_run(
         created_at=now,
         updated_at=now,
         filename=graph.filename,
+        # This process drives the run from its first write: epoch 1 of its lease.
+        owner=owner_id(),
+        epoch=1,
+        heartbeat_at=now,
     )
     try:
         journal.create_run(record)
@@ -128,14 +135,16 @@ def start_run(
         # A resume must resolve bare names the same way, and place events the same way.
         pins=program.registry.pins,
         executor=program.default_executor,
+        owner=record.owner or "",
+        ticks=process_ticks(pid),
     )
-    journal.add_note(RunNote.of(run_id, now, started))
+    journal.add_note(RunNote.of(run_id, now, started), epoch=1)
     notices = deprecations({node: n.spec for node, n in plan.nodes.items()})
     if notices:  # once per run, and recorded with it
         detail = Deprecated(tuple(n.as_dict() for n in notices))
-        journal.add_note(RunNote.of(run_id, now, detail))
+        journal.add_note(RunNote.of(run_id, now, detail), epoch=1)
         warn_deprecated(notices, stacklevel=stacklevel + 1)
-    engine = _engine(program, journal, run_id, inputs, how)
+    engine = _engine(program, journal, run_id, inputs, how, epoch=1)
     return _finish(engine, record.created_at)
 
 
@@ -179,7 +188,6 @@ def continue_run(
     now_program: Program | None = None,
     graph: Graph | None = None,
     how: Execution | None = None,
-    snapshot: RunSnapshot | None = None,
 ) -> Run:
     """Resume a crashed, cancelled or paused run, or (``retry``) re-run a failed one.
 
@@ -189,17 +197,48 @@ def continue_run(
     now is ``now_program``, else ``graph`` with the run's events, else the
     recorded text: if it or its events changed where the run had already
     started, continuing is refused unless ``force`` (recorded in the run).
-    ``snapshot`` is the run as the caller just loaded it, so it is not read twice.
-    """
-    from ..dsl import parse
 
+    The run is claimed first (:meth:`Journal.claim`): a run still driven by a
+    live process is refused, or with ``force`` taken over (that process can
+    write nothing more of it); two processes continuing one run at once are
+    told apart by the epoch, and the later one is refused.  The run is read
+    after the claim, so it holds everything its last owner wrote.
+    """
     how = how or Execution()
-    if snapshot is None:
+    run = journal.load_run(run_id)
+    _refuse_by_state(run, retry)
+    took_over = _take_over(run, force, journal.load_notes(run_id))
+    epoch = journal.claim(run_id, owner_id(), time.time(), None if took_over else run.epoch)
+    try:
         with gc_paused():
             snapshot = journal.load(run_id)
+        return _continue(
+            journal, snapshot, epoch, retry, force, took_over, events, now_program, graph, how
+        )
+    except BaseException:
+        journal.release(run_id, epoch)  # refused, or failed to start: nobody drives it
+        raise
+
+
+def _continue(
+    journal: Journal,
+    snapshot: RunSnapshot,
+    epoch: int,
+    retry: bool,
+    force: bool,
+    took_over: bool,
+    events: EventsArg,
+    now_program: Program | None,
+    graph: Graph | None,
+    how: Execution,
+) -> Run:
+    """:func:`continue_run` once the run is claimed (as ``epoch``) and read."""
+    from ..dsl import parse
+
     run = snapshot.run
+    run_id = run.id
     verb = "retry" if retry else "resume"
-    _refuse_by_state(run, retry, force, snapshot.notes)
+    _refuse_by_state(run, retry)  # its state may have moved on before the claim
     was = recorded(run, snapshot.notes)
     program = now_program or recorded_program(snapshot, events, graph)
     plan = program.plan
@@ -221,10 +260,11 @@ def continue_run(
             " (recorded in the run)"
         )
     if changes:
-        journal.add_note(RunNote.of(run_id, now, _changed(program, was, changes, bool(blocking))))
+        note = RunNote.of(run_id, now, _changed(program, was, changes, bool(blocking)))
+        journal.add_note(note, epoch=epoch)
     records = _reset_records(run_id, state, plan, culprits, now)
     if records:
-        journal.record(records)
+        journal.record(records, epoch=epoch)
         # What the journal now holds, without reading the whole run back:
         # a journal returns records exactly as written.
         snapshot = dataclasses.replace(snapshot, tasks=[*snapshot.tasks, *records])
@@ -232,7 +272,7 @@ def continue_run(
     inputs = dict(run.inputs)
     plan.check_inputs(inputs)
     check_run_transition(run_id, run.state, RunState.RUNNING)
-    journal.set_run_state(run_id, RunState.RUNNING, now)
+    journal.set_run_state(run_id, RunState.RUNNING, now, epoch=epoch)
     pid, host, cwd = this_process()
     resumed = Resumed(
         pid,
@@ -243,14 +283,19 @@ def continue_run(
         interrupted=tuple(n for n, _ in state.interrupted),
         retrying=tuple(culprits),
         forced=bool(force and blocking),
+        owner=owner_id(),
+        ticks=process_ticks(pid),
+        took_over=took_over,
     )
-    journal.add_note(RunNote.of(run_id, now, resumed))
-    engine = _engine(program, journal, run_id, inputs, how, replay=state, notes=snapshot.notes)
+    journal.add_note(RunNote.of(run_id, now, resumed), epoch=epoch)
+    engine = _engine(
+        program, journal, run_id, inputs, how, replay=state, notes=snapshot.notes, epoch=epoch
+    )
     return _finish(engine, run.created_at)
 
 
-def _refuse_by_state(run: RunRecord, retry: bool, force: bool, notes: Sequence[RunNote]) -> None:
-    """ResumeRefused unless the run's state (and owner) allow ``retry`` or a resume."""
+def _refuse_by_state(run: RunRecord, retry: bool) -> None:
+    """ResumeRefused unless the run's state allows ``retry`` or a resume."""
     run_id = run.id
     if run.state is RunState.SUCCEEDED:
         verb = "retry" if retry else "resume"
@@ -264,12 +309,27 @@ def _refuse_by_state(run: RunRecord, retry: bool, force: bool, notes: Sequence[R
             f"run {run_id} failed; 'volnux runs retry {run_id}' re-runs its failed tasks "
             "and what follows them"
         )
-    owner = last_owner(notes)
-    if run.state is RunState.RUNNING and not force and owner is not None and owner_alive(owner):
-        raise ResumeRefused(
-            f"run {run_id} is still running in process {owner.pid} on {owner.host}; "
-            "cancel it first ('volnux runs cancel') or pass --force if that process is gone"
-        )
+
+
+def _take_over(run: RunRecord, force: bool, notes: Sequence[RunNote]) -> bool:
+    """False when nobody drives the run; True when ``force`` takes it from a live owner;
+    else ResumeRefused naming that owner."""
+    if run.state is not RunState.RUNNING or not owner_alive(run, notes):
+        return False
+    if force:
+        return True
+    who = run_owner(run, notes)
+    where = f"process {who.pid} on {who.host}" if who is not None else "another process"
+    beat = (
+        f"; its lease was renewed {time.time() - run.heartbeat_at:.1f} s ago"
+        if run.heartbeat_at is not None
+        else ""
+    )
+    raise ResumeRefused(
+        f"run {run.id} is still running in {where}{beat}; cancel it first "
+        "('volnux runs cancel'), or pass --force to take it over (that process then "
+        "records and starts nothing more of it)"
+    )
 
 
 def _changed(program: Program, was: Recorded, changes: list[Change], forced: bool) -> Changed:
@@ -348,6 +408,7 @@ def _engine(
         max_workers=how.max_workers,
         observers=(*default_observers(), *how.observers),
         workflow=program.name,
+        stop=how.stop,
         **resume,
     )
 

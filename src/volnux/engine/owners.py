@@ -1,11 +1,26 @@
-"""Who owns a run: the process that runs it, and whether it is still alive.
+"""Who owns a run: a lease with an epoch, a heartbeat, and a process that can die.
 
-A run notes its owner (pid, host, working directory, event sources) when it
-starts (:class:`~volnux.notes.Started`) and whenever it is resumed
-(:class:`~volnux.notes.Resumed`).  Resuming a run whose owner still runs
-would run its tasks twice, so it is refused; cancelling a run whose owner is
-gone marks it cancelled at once.  Liveness can only be told on the same host;
-a store shared between machines needs leases, which Volnux does not have yet.
+A run has one driver at a time.  Starting a run, or taking it up again, is a
+*claim* (:meth:`Journal.claim`): it names this process as the run's owner
+(an owner id, see :func:`owner_id`), bumps the run's *epoch* and starts the
+lease's heartbeat.  Every write the engine makes carries the epoch it
+claimed, and the journal refuses it (:class:`~volnux.errors.Fenced`) once
+another process has claimed the run since: a process that lost the run can
+record nothing more, so it starts nothing more (an attempt is journaled
+before it is submitted).
+
+Whether the owner is still alive (:func:`owner_alive`):
+
+* its heartbeat (renewed every :data:`HEARTBEAT_S` seconds while the run
+  goes on) is older than :data:`LEASE_S` seconds: it is gone, wherever it ran;
+* on this host: alive only if its pid runs and started when the owner did
+  (a pid reused by another process, as in a restarted container, does not
+  count), so a run whose process was killed is resumable at once;
+* on another host, with a fresh heartbeat: alive.
+
+A run recorded before leases existed has no owner and epoch 0; for it, the
+pid noted when it started or was last resumed is checked on this host, as
+before.
 """
 
 from __future__ import annotations
@@ -13,13 +28,33 @@ from __future__ import annotations
 import os
 import socket
 import time
+import uuid
 from collections.abc import Sequence
+from functools import cache
 
 from ..notes import Cancelled, Resumed, RunNote, Started
 from ..states import RunState, check_run_transition
-from ..store import Journal
+from ..store import Journal, RunRecord
 
-__all__ = ["Owner", "cancel_run", "first_owner", "last_owner", "owner_alive", "this_process"]
+__all__ = [
+    "HEARTBEAT_S",
+    "LEASE_S",
+    "Owner",
+    "cancel_run",
+    "first_owner",
+    "last_owner",
+    "owner_alive",
+    "owner_id",
+    "process_ticks",
+    "run_owner",
+    "this_process",
+]
+
+#: Seconds between two heartbeats of a running engine.
+HEARTBEAT_S = 2.0
+#: A lease whose heartbeat is older than this many seconds has lapsed: its run
+#: may be taken up without ``--force``.
+LEASE_S = 15.0
 
 #: A run's owner as noted: a Started or a Resumed note's detail.
 Owner = Started | Resumed
@@ -28,6 +63,48 @@ Owner = Started | Resumed
 def this_process() -> tuple[int, str, str]:
     """This process as a run's owner: (pid, host, working directory)."""
     return os.getpid(), socket.gethostname(), os.getcwd()
+
+
+def owner_id() -> str:
+    """This process's owner id: ``host/pid/start/random`` (a new one after a fork).
+
+    The journal keeps it as the run's owner; :func:`owner_alive` reads it back
+    (this module alone writes and reads the form) when the process died
+    before it could note itself.
+    """
+    return _owner_id(os.getpid())
+
+
+def _host() -> str:
+    return socket.gethostname().replace("/", "_")
+
+
+@cache
+def _owner_id(pid: int) -> str:
+    ticks = process_ticks(pid)
+    return f"{_host()}/{pid}/{ticks if ticks is not None else '-'}/{uuid.uuid4().hex[:8]}"
+
+
+def _parse_owner(owner: str) -> tuple[str, int, int | None] | None:
+    """(host, pid, start ticks) of an owner id made by :func:`owner_id`; None if not one."""
+    parts = owner.split("/")
+    if len(parts) != 4 or not parts[1].isdigit():
+        return None
+    ticks = int(parts[2]) if parts[2].isdigit() else None
+    return parts[0], int(parts[1]), ticks
+
+
+def process_ticks(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot; None if unknown.
+
+    Read from ``/proc`` (Linux); elsewhere None, and a pid alone is trusted.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return int(fields[19])  # field 22 of stat(5), counted after the name
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def first_owner(notes: Sequence[RunNote]) -> Started | None:
@@ -49,11 +126,45 @@ def last_owner(notes: Sequence[RunNote]) -> Owner | None:
     return None
 
 
-def owner_alive(owner: Owner) -> bool:
-    """True if the process that owns a run is still running (on this host)."""
-    if owner.host != socket.gethostname():
-        return False  # cannot tell; a shared store needs leases (not yet)
-    pid = owner.pid
+def run_owner(run: RunRecord, notes: Sequence[RunNote]) -> Owner | None:
+    """The noted process behind the run's lease (the last one, for a run without a lease)."""
+    if not run.owner:
+        return last_owner(notes)
+    for note in reversed(notes):
+        if note.kind in ("started", "resumed", "retried") and note.detail.get("owner") == run.owner:
+            detail = note.read()
+            if isinstance(detail, Started | Resumed):
+                return detail
+    return None
+
+
+def owner_alive(run: RunRecord, notes: Sequence[RunNote], now: float | None = None) -> bool:
+    """True if the process driving ``run`` may still be at it (see the module docstring)."""
+    if run.state is not RunState.RUNNING:
+        return False
+    if not run.owner:
+        if run.epoch:  # released: nobody drives it
+            return False
+        who = last_owner(notes)  # recorded before leases: the noted pid, on this host
+        return who is not None and who.host == socket.gethostname() and _runs(who.pid, None)
+    now = time.time() if now is None else now
+    if run.heartbeat_at is None or now - run.heartbeat_at > LEASE_S:
+        return False  # the lease lapsed: gone, wherever it ran
+    who = run_owner(run, notes)
+    if who is not None:
+        host, pid, ticks = who.host.replace("/", "_"), who.pid, who.ticks
+    else:  # it died before it noted itself: its owner id says who it was
+        parsed = _parse_owner(run.owner)
+        if parsed is None:
+            return True
+        host, pid, ticks = parsed
+    if host == _host():
+        return _runs(pid, ticks)
+    return True  # another host, heartbeating: it cannot be asked more directly
+
+
+def _runs(pid: int, ticks: int | None) -> bool:
+    """True if process ``pid`` runs here (and, given ``ticks``, is the one that started then)."""
     if pid <= 0 or pid == os.getpid():
         return False
     try:
@@ -61,27 +172,31 @@ def owner_alive(owner: Owner) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return _not_zombie(pid)
+        pass  # it exists; another user's
+    if _zombie(pid):
+        return False
+    return ticks is None or process_ticks(pid) in (ticks, None)
 
 
-def _not_zombie(pid: int) -> bool:
+def _zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
-        return True
+        return False
 
 
 def cancel_run(journal: Journal, run_id: str) -> RunState:
     """Cancel ``run_id``; return its state now.
 
-    A run whose owner process is alive is asked to stop (it starts nothing
-    new, lets running tasks finish and ends CANCELLED); a run whose owner is
-    gone (it crashed) or that is paused is marked CANCELLED at once.  Either
-    way it stays resumable.  (Reads the run and its notes, never its tasks.)
+    A run whose owner is alive is asked to stop (it starts nothing new, lets
+    running tasks finish and ends CANCELLED); a run whose owner is gone (it
+    crashed, or its lease lapsed) or that is paused is marked CANCELLED at
+    once.  Either way it stays resumable.  (Reads the run and its notes,
+    never its tasks.)
     """
-    state = journal.load_run(run_id).state
+    run = journal.load_run(run_id)
+    state = run.state
     now = time.time()
     if state is RunState.PAUSED:
         check_run_transition(run_id, state, RunState.CANCELLED)
@@ -90,10 +205,11 @@ def cancel_run(journal: Journal, run_id: str) -> RunState:
         return RunState.CANCELLED
     if state is not RunState.RUNNING:
         return state
-    owner = last_owner(journal.load_notes(run_id))
     journal.request_cancel(run_id)
-    if owner is not None and owner_alive(owner):
+    if owner_alive(run, journal.load_notes(run_id), now):
         return RunState.RUNNING
-    journal.add_note(RunNote.of(run_id, now, Cancelled(os.getpid(), "gone")))
-    journal.set_run_state(run_id, RunState.CANCELLED, now)
+    # Fenced on the epoch read: a process that claimed the run since is left alone.
+    epoch = run.epoch if run.owner else None
+    journal.add_note(RunNote.of(run_id, now, Cancelled(os.getpid(), "gone")), epoch=epoch)
+    journal.set_run_state(run_id, RunState.CANCELLED, now, epoch=epoch)
     return RunState.CANCELLED

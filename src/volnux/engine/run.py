@@ -53,6 +53,9 @@ class Run:
     inputs: Mapping[str, Any] = field(default_factory=dict)
     #: The graph the run followed, when known (for pictures of the run).
     graph: Graph | None = field(default=None, repr=False, compare=False)
+    #: Tasks whose attempts, given up after their timeout, still ran when the run
+    #: ended (on threads, which cannot be stopped): their results are not recorded.
+    abandoned: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:

@@ -26,6 +26,7 @@ requests from other processes are tended by the calling thread.
 
 from __future__ import annotations
 
+import collections
 import collections.abc as cabc
 import heapq
 import itertools
@@ -39,7 +40,7 @@ from typing import Any
 from ..errors import RunError, UnencodableResult
 from ..events import Context
 from ..executors import Executor, Pools
-from ..notes import CancelRequested, Failed, NoteDetail, RunNote
+from ..notes import Abandoned, CancelRequested, Failed, NoteDetail, RunNote, Stopped
 from ..observability.observer import (
     Observer,
     RunInfo,
@@ -49,15 +50,17 @@ from ..observability.observer import (
     observer_failed,
     transition_hooks,
 )
-from ..states import RunState, check_run_transition
+from ..states import RunState, TaskState, check_run_transition
 from ..store import ErrorInfo, Journal
 from .attempt import AttemptResult, error_info, run_attempt
 from .clock import microsecond_time
 from .frames import Outcome, TaskFrame, describe_failure, judge
+from .owners import HEARTBEAT_S
 from .plan import Plan
 from .recovery import Rehydrated
 from .run import Run
 from .scheduler import UNSTORABLE, Scheduler
+from .stop import StopRequest
 
 __all__ = ["Engine", "Outcome"]
 
@@ -98,6 +101,8 @@ class Engine:
         observers: cabc.Sequence[Observer] = (),
         workflow: str = "",
         notes: cabc.Sequence[RunNote] = (),
+        epoch: int | None = None,
+        stop: StopRequest | None = None,
         clock: Callable[[], float] = microsecond_time,
     ) -> None:
         self.plan = plan
@@ -105,6 +110,10 @@ class Engine:
         self.run_id = run_id
         self.inputs = dict(inputs)
         self.clock = clock
+        #: The run's epoch this engine claimed: every write carries it, and the
+        #: journal refuses them (Fenced) once another process claimed the run.
+        #: None: unfenced (an engine built by hand, outside any lease).
+        self.epoch = epoch
         self.scheduler = Scheduler(plan, run_id, replay, clock)
         self._resumed = replay is not None
         #: The run's notes before this session (what a resume loaded).
@@ -129,11 +138,23 @@ class Engine:
         self._wake = threading.Event()
         self._error: BaseException | None = None
         self._next_poll = time.monotonic() + CANCEL_POLL_S
+        self._next_beat = time.monotonic() + HEARTBEAT_S
         self._flush_due: float | None = None
         # (due, seq, frame, token) of attempts with a timeout.
         self._deadlines: list[tuple[float, int, TaskFrame, int]] = []
         self._deadline_seq = itertools.count()
         self._abandoned = False
+        # A stop from outside (a signal): seen once, then the grace's end.
+        self._stop = stop
+        self._stop_seen = 0
+        self._stop_due: float | None = None
+        # Set once the run ended with attempts still running: their late
+        # completions are dropped, never recorded.
+        self._closed = False
+        self._cut_off: list[str] = []
+        # Node id -> its attempts given up after their timeout that still run.
+        self._ghosts: collections.Counter[str] = collections.Counter()
+        self.abandoned: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ API
 
@@ -147,10 +168,15 @@ class Engine:
         if self._observers:
             notify(self._observers, "run_started", self._run_info())
             self._pools.watch(self._pool_resized)  # hears the pools' sizes now, then changes
+        if self._stop is not None:
+            self._stop.attach(self._wake)
         try:
             self.scheduler.start()
             self._loop()
         finally:
+            self._closed = True
+            if self._stop is not None:
+                self._stop.detach(self._wake)
             if self._own_pools:
                 # An attempt given up after its timeout may still hold a worker.
                 self._pools.close(wait=not self._abandoned)
@@ -166,12 +192,28 @@ class Engine:
         error = describe_failure(self.views, failed, scheduler.unrouted) if failed else None
         if state is RunState.PAUSED:
             error = scheduler.halt_reason
+        stopped = self._stop_seen and state is RunState.CANCELLED
+        if stopped:
+            error = f"stopped by {self._stop_reason()}" + (
+                f"; cut off while running: {', '.join(self._cut_off)}" if self._cut_off else ""
+            )
         self.error = error
         now = self.clock()
         check_run_transition(self.run_id, RunState.RUNNING, state)
         if failed:
-            self.journal.add_note(RunNote.of(self.run_id, now, Failed(tuple(failed))))
-        self.journal.set_run_state(self.run_id, state, now, error)
+            note = RunNote.of(self.run_id, now, Failed(tuple(failed)))
+            self.journal.add_note(note, epoch=self.epoch)
+        if stopped:
+            detail = Stopped(self._stop_reason(), tuple(self._cut_off))
+            self.journal.add_note(RunNote.of(self.run_id, now, detail), epoch=self.epoch)
+        #: Tasks with attempts given up after their timeout still running: the
+        #: run ends without them, and says so.
+        self.abandoned = tuple(sorted(n for n, count in self._ghosts.items() if count > 0))
+        if self.abandoned:
+            note = RunNote.of(self.run_id, now, Abandoned(self.abandoned))
+            self.journal.add_note(note, epoch=self.epoch)
+        # Ends the lease too: nobody drives the run once it stopped.
+        self.journal.set_run_state(self.run_id, state, now, error, epoch=self.epoch)
         if self._observers:
             notify(self._observers, "run_ended", self.run_id, state, error)
         return state, outcome
@@ -188,7 +230,7 @@ class Engine:
 
     def _observer_note(self, detail: NoteDetail) -> None:
         """Journal a note an observer keeps with the run (the runner writes it)."""
-        self.journal.add_note(RunNote.of(self.run_id, self.clock(), detail))
+        self.journal.add_note(RunNote.of(self.run_id, self.clock(), detail), epoch=self.epoch)
 
     def _pool_resized(self, name: str, workers: int) -> None:
         notify(self._observers, "pool_resized", self.run_id, name, workers)
@@ -204,6 +246,7 @@ class Engine:
             error=self.error,
             failed_nodes=failed,
             inputs=self.inputs,
+            abandoned=self.abandoned,
             **extra,
         )
 
@@ -240,16 +283,23 @@ class Engine:
                     self._next_poll = now + CANCEL_POLL_S
                     if scheduler.halt is None and self.journal.cancel_requested(self.run_id):
                         scheduler.cancel()
-                        self.journal.add_note(
-                            RunNote.of(self.run_id, self.clock(), CancelRequested())
-                        )
+                        note = RunNote.of(self.run_id, self.clock(), CancelRequested())
+                        self.journal.add_note(note, epoch=self.epoch)
+                if self._stop is not None and self._stop.count > self._stop_seen:
+                    self._stopping(now)
+                if self._stop_due is not None and now >= self._stop_due and self._running:
+                    self._cut_short()
+                if now >= self._next_beat and self.epoch is not None:
+                    # Fenced when another process took the run over: it ends here.
+                    self._next_beat = now + HEARTBEAT_S
+                    self.journal.heartbeat(self.run_id, self.epoch, time.time())
                 self._step()
                 if self._finished():
                     return
             self._pump()
 
     def _wait_time(self) -> float:
-        due = self._next_poll
+        due = self._next_poll  # (the heartbeat is due on a poll: it is the longer period)
         timers = self.scheduler.timers
         if timers:
             due = min(due, timers[0][0])
@@ -257,7 +307,34 @@ class Engine:
             due = min(due, self._flush_due)
         if self._deadlines:
             due = min(due, self._deadlines[0][0])
+        if self._stop_due is not None:
+            due = min(due, self._stop_due)
         return max(due - time.monotonic(), 0.0)
+
+    # ------------------------------------------------------------- stopping
+
+    def _stopping(self, now: float) -> None:
+        """A stop request: the first halts the run (grace for what runs), a second cuts."""
+        assert self._stop is not None
+        first = self._stop_seen == 0
+        self._stop_seen = self._stop.count
+        if first:
+            self.scheduler.cancel()
+            self._stop_due = now + self._stop.grace_s
+        if self._stop_seen > 1 and self._running:
+            self._cut_short()
+
+    def _cut_short(self) -> None:
+        """End the run now: what still runs is left RUNNING in the journal (cut off)."""
+        running = TaskState.RUNNING
+        self._cut_off = [node for node, view in self.views.items() if view.state is running]
+        self._running = 0
+        self._abandoned = True
+        self._closed = True  # their completions, should they come, are dropped
+        self._deadlines.clear()
+
+    def _stop_reason(self) -> str:
+        return self._stop.reason if self._stop is not None and self._stop.reason else "a stop"
 
     def _finished(self) -> bool:
         s = self.scheduler
@@ -344,15 +421,15 @@ class Engine:
         if s.notes:  # rare: written as soon as decided, before the records
             notes, s.notes = s.notes, []
             for note in notes:
-                self.journal.add_note(note)
+                self.journal.add_note(note, epoch=self.epoch)
         if s.records and (s.submits or self._must_write()):
             self._flush_due = None
             records, s.records = s.records, []
             if s.encoded:
                 encoded, s.encoded = s.encoded, {}
-                self.journal.record(records, encoded)
+                self.journal.record(records, encoded, epoch=self.epoch)
             else:
-                self.journal.record(records)
+                self.journal.record(records, epoch=self.epoch)
             for gate, tell in self._transition_hooks:
                 if gate.open:
                     try:
@@ -385,13 +462,18 @@ class Engine:
             return False
         return now >= self._flush_due
 
-    def _submit(self, frame: TaskFrame) -> None:
+    def _context(self, frame: TaskFrame) -> Context:
+        """The Context of the frame's current attempt."""
         node = frame.node
         node_id = node.task.id
         carrier = attempt_carrier(self._carriers, self.run_id, node_id) if self._carriers else None
         fields = (self.run_id, node_id, node.spec.key, self.views[node_id].attempts,
                   self.inputs, frame.piped, carrier)  # fmt: skip
-        ctx = tuple.__new__(Context, fields)  # one per attempt: skip the named tuple's __new__
+        return tuple.__new__(Context, fields)  # one per attempt: skip the named tuple's __new__
+
+    def _submit(self, frame: TaskFrame) -> None:
+        node = frame.node
+        ctx = self._context(frame)
         executor = self.executors.get(node.executor) or self._executor(node.executor)
         frame.token += 1
         self._running += 1
@@ -400,7 +482,25 @@ class Engine:
             due = time.monotonic() + timeout
             heapq.heappush(self._deadlines, (due, next(self._deadline_seq), frame, frame.token))
             self._wake.set()  # the calling thread may be asleep past this deadline
+            if frame.ghosts:
+                # Its previous attempt, given up after its timeout, still runs:
+                # this one waits for it rather than running beside it (within
+                # its own timeout, which then fails it unstarted).
+                frame.held = True
+                return
         executor.submit(run_attempt, (node.spec, ctx), partial(self._on_done, frame, frame.token))
+
+    def _ghost_ended(self, frame: TaskFrame) -> None:
+        """An attempt given up after its timeout has returned (its result is dropped)."""
+        frame.ghosts -= 1
+        self._ghosts[frame.node.task.id] -= 1
+        if frame.held and not frame.ghosts:  # the attempt that waited for it starts now
+            frame.held = False
+            node = frame.node
+            ctx = self._context(frame)
+            executor = self.executors.get(node.executor) or self._executor(node.executor)
+            done = partial(self._on_done, frame, frame.token)
+            executor.submit(run_attempt, (node.spec, ctx), done)
 
     def _executor(self, name: str) -> Executor:
         executor = self._pools.get(name, self._max_workers)
@@ -412,13 +512,15 @@ class Engine:
     def _on_attempt_done(
         self, frame: TaskFrame, token: int, result: Any, crash: BaseException | None
     ) -> None:
-        if token != frame.token:
-            return  # an attempt given up after its timeout; already counted out
+        if token != frame.token or self._closed:
+            if token != frame.token and frame.ghosts:
+                self._ghost_ended(frame)
+            return  # given up after its timeout, or cut off: already counted out
         self._running -= 1
         if crash is not None:  # the executor itself failed (a worker died, pickling ...)
             result = AttemptResult(0, None, error_info(crash), crash)
         elif result.logs:  # the attempt's log lines, kept with the run
-            self.journal.add_logs(result.logs)
+            self.journal.add_logs(result.logs, epoch=self.epoch)
         node = frame.node
         if result.descriptor != 0 and node.evaluation is not None:
             result = judge(node, result)
@@ -450,12 +552,24 @@ class Engine:
                 continue  # that attempt ended in time
             frame.token += 1
             self._running -= 1
-            self._abandoned = True
             node = frame.node
-            exc = TimeoutError(
-                f"attempt {self.views[node.task.id].attempts} of {node.task.id} "
-                f"({node.spec.key}) ran past its {node.policy.timeout_s:g} s timeout; "
-                f"it was given up (its {node.executor} worker cannot be interrupted: "
-                "the attempt finishes in the background and its result is ignored)"
-            )
+            attempt = self.views[node.task.id].attempts
+            if frame.held:  # it never started: the attempt before it still runs
+                frame.held = False
+                exc = TimeoutError(
+                    f"attempt {attempt} of {node.task.id} ({node.spec.key}) was not started "
+                    f"within its {node.policy.timeout_s:g} s timeout: attempt {attempt - 1}, "
+                    "given up after its timeout, still runs, and the two never run at once"
+                )
+            else:
+                frame.ghosts += 1
+                self._ghosts[node.task.id] += 1
+                self._abandoned = True
+                exc = TimeoutError(
+                    f"attempt {attempt} of {node.task.id} ({node.spec.key}) ran past its "
+                    f"{node.policy.timeout_s:g} s timeout; it was given up (its "
+                    f"{node.executor} worker cannot be interrupted: the attempt finishes in "
+                    "the background, its result is ignored, and the next attempt of the "
+                    "task waits for it)"
+                )
             self.scheduler.attempt_ended(frame, AttemptResult(0, None, error_info(exc), exc))

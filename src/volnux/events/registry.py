@@ -163,6 +163,13 @@ def _is_event_like(value: Any) -> bool:
     return hasattr(value, "__volnux_event__")
 
 
+def _why(exc: BaseException) -> str:
+    """What went wrong while importing events, in one line."""
+    if isinstance(exc, SystemExit):  # a script's sys.exit() is not the command's exit
+        return f"it called sys.exit({exc.code!r}) while being imported"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def load_events_source(source: str) -> ModuleType:
     """Import a module by dotted name, or a Python file by path."""
     if _looks_like_path(source):
@@ -182,14 +189,14 @@ def load_events_source(source: str) -> ModuleType:
         sys.modules[module_name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             del sys.modules[module_name]
-            raise EventLoadError(
-                f"events file {source} failed to import: {type(exc).__name__}: {exc}"
-            ) from exc
+            raise EventLoadError(f"events file {source} failed to import: {_why(exc)}") from exc
         return module
     try:
         return importlib.import_module(source)
+    except SystemExit as exc:
+        raise EventLoadError(f"events module {source!r} failed to import: {_why(exc)}") from exc
     except ModuleNotFoundError as exc:
         if exc.name and source.startswith(exc.name):
             raise EventLoadError(

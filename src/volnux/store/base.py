@@ -33,15 +33,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from ..errors import RunExists, RunNotFound, UnencodableResult
+from ..errors import Fenced, RunClaimed, RunExists, RunNotFound, UnencodableResult
 from ..notes import RunNote
 from ..states import RunState, TaskState
 
 __all__ = [
     "ErrorInfo",
     "EventPin",
+    "Fenced",
     "Journal",
     "LogEntry",
+    "RunClaimed",
     "RunExists",
     "RunNotFound",
     "RunNote",
@@ -96,6 +98,13 @@ class RunRecord:
     filename: str = "<text>"
     ended_at: float | None = None
     error: str | None = None
+    #: Who drives the run now (an owner id; None once it stopped, or for a
+    #: run recorded before leases existed), the run's epoch (bumped by each
+    #: claim: the fencing token every write of the owner carries), and when
+    #: the owner last said it is alive.
+    owner: str | None = None
+    epoch: int = 0
+    heartbeat_at: float | None = None
 
 
 class TaskRecord(NamedTuple):
@@ -159,6 +168,10 @@ class Journal(Protocol):
     #: Whether runs recorded here outlive this process (and so can be resumed).
     durable: bool
 
+    @property
+    def location(self) -> str:
+        """Where runs are recorded, for people: a file's path, or ``memory (...)``."""
+
     def create_run(self, run: RunRecord) -> None:
         """Record a new run (state PENDING or RUNNING); :class:`RunExists` if the id is taken."""
 
@@ -176,24 +189,56 @@ class Journal(Protocol):
         """
 
     def record(
-        self, records: Sequence[TaskRecord], encoded: Mapping[int, Any] | None = None
+        self,
+        records: Sequence[TaskRecord],
+        encoded: Mapping[int, Any] | None = None,
+        *,
+        epoch: int | None = None,
     ) -> None:
         """Append task transitions atomically: all are durable, or none is.
 
         ``encoded`` maps the index of a record in ``records`` to what
-        :meth:`encode_result` returned for that record's result.
+        :meth:`encode_result` returned for that record's result.  With
+        ``epoch``, the write is refused (:class:`Fenced`, nothing written)
+        unless it is still the run's epoch: checked in the same transaction.
         """
 
     def set_run_state(
-        self, run_id: str, state: RunState, at: float, error: str | None = None
+        self,
+        run_id: str,
+        state: RunState,
+        at: float,
+        error: str | None = None,
+        *,
+        epoch: int | None = None,
     ) -> None:
-        """Record the run's new state (and a one-line error when it failed)."""
+        """Record the run's new state (and a one-line error when it failed).
 
-    def add_note(self, note: RunNote) -> None:
-        """Append a run note."""
+        A state other than RUNNING also ends the owner's lease (owner and
+        heartbeat cleared).  ``epoch`` as for :meth:`record`.
+        """
 
-    def add_logs(self, entries: Sequence[LogEntry]) -> None:
-        """Append task log lines (:class:`RunNotFound` naming the run if a run is unknown)."""
+    def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:
+        """Append a run note (``epoch`` as for :meth:`record`)."""
+
+    def add_logs(self, entries: Sequence[LogEntry], *, epoch: int | None = None) -> None:
+        """Append task log lines (:class:`RunNotFound` naming the run if a run is
+        unknown; ``epoch`` as for :meth:`record`, for the run of the first entry)."""
+
+    def claim(self, run_id: str, owner: str, at: float, expect_epoch: int | None) -> int:
+        """Make ``owner`` the run's driver; return the run's new epoch (one more).
+
+        With ``expect_epoch``, only if the run's epoch is still that (else
+        :class:`RunClaimed`: another process claimed it first); None takes the
+        run over whatever its epoch (``--force``): the old owner's next write
+        is refused.  The heartbeat is set to ``at``.
+        """
+
+    def heartbeat(self, run_id: str, epoch: int, at: float) -> None:
+        """The owner holding ``epoch`` is alive at ``at``; :class:`Fenced` if it lost the run."""
+
+    def release(self, run_id: str, epoch: int) -> None:
+        """Give the run up (owner and heartbeat cleared) if ``epoch`` still holds it."""
 
     def logs(self, run_id: str, node_id: str | None = None) -> list[LogEntry]:
         """A run's log lines (of one node, if given) in the order written."""

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..errors import RunExists, RunNotFound, StoreError
+from ..errors import Fenced, RunClaimed, RunExists, RunNotFound, StoreError
 from ..states import RunState
 from .base import LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord
 
@@ -31,6 +31,7 @@ class MemoryJournal:
 
     #: Gone with the process: nothing recorded here can be resumed later.
     durable = False
+    location = "memory (gone when this process ends)"
 
     def __init__(self) -> None:
         self._runs: dict[str, RunRecord] = {}
@@ -53,7 +54,11 @@ class MemoryJournal:
         """Everything can be kept in memory, as it is: nothing to prepare."""
 
     def record(
-        self, records: Sequence[TaskRecord], encoded: Mapping[int, Any] | None = None
+        self,
+        records: Sequence[TaskRecord],
+        encoded: Mapping[int, Any] | None = None,
+        *,
+        epoch: int | None = None,
     ) -> None:
         with self._lock:
             tasks = self._tasks
@@ -61,6 +66,8 @@ class MemoryJournal:
             for run_id in run_ids:  # all or nothing: check every run before writing
                 if run_id not in tasks:
                     self._known(run_ids)  # raises, naming the first unknown run
+            if epoch is not None and records:
+                self._fence(records[0].run_id, epoch)
             if len(run_ids) == 1:  # the usual case: one run's batch
                 tasks[run_ids.pop()].extend(records)
                 return
@@ -68,26 +75,39 @@ class MemoryJournal:
                 tasks[rec.run_id].append(rec)
 
     def set_run_state(
-        self, run_id: str, state: RunState, at: float, error: str | None = None
+        self,
+        run_id: str,
+        state: RunState,
+        at: float,
+        error: str | None = None,
+        *,
+        epoch: int | None = None,
     ) -> None:
         with self._lock:
             self._known((run_id,))
+            if epoch is not None:
+                self._fence(run_id, epoch)
             run = self._runs[run_id]
             ended = at if state.is_terminal or state is RunState.PAUSED else None
-            self._runs[run_id] = dataclasses.replace(
-                run, state=state, updated_at=at, ended_at=ended, error=error
-            )
+            run = dataclasses.replace(run, state=state, updated_at=at, ended_at=ended, error=error)
+            if state is not RunState.RUNNING:  # the owner's lease ends with the session
+                run = dataclasses.replace(run, owner=None, heartbeat_at=None)
+            self._runs[run_id] = run
             if state is RunState.RUNNING:
                 self._cancel.discard(run_id)
 
-    def add_note(self, note: RunNote) -> None:
+    def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:
         with self._lock:
             self._known((note.run_id,))
+            if epoch is not None:
+                self._fence(note.run_id, epoch)
             self._notes[note.run_id].append(note)
 
-    def add_logs(self, entries: Sequence[LogEntry]) -> None:
+    def add_logs(self, entries: Sequence[LogEntry], *, epoch: int | None = None) -> None:
         with self._lock:
             self._known({entry.run_id for entry in entries})  # all or nothing, like record()
+            if epoch is not None and entries:
+                self._fence(entries[0].run_id, epoch)
             for entry in entries:
                 self._logs[entry.run_id].append(entry)
 
@@ -128,6 +148,37 @@ class MemoryJournal:
 
     def close(self) -> None:
         pass
+
+    def claim(self, run_id: str, owner: str, at: float, expect_epoch: int | None) -> int:
+        with self._lock:
+            self._known((run_id,))
+            run = self._runs[run_id]
+            if expect_epoch is not None and run.epoch != expect_epoch:
+                raise RunClaimed(
+                    f"run {run_id} was taken over by another process just now "
+                    f"(epoch {run.epoch}, not {expect_epoch})"
+                )
+            epoch = run.epoch + 1
+            self._runs[run_id] = dataclasses.replace(run, owner=owner, epoch=epoch, heartbeat_at=at)
+            return epoch
+
+    def heartbeat(self, run_id: str, epoch: int, at: float) -> None:
+        with self._lock:
+            self._known((run_id,))
+            self._fence(run_id, epoch)
+            self._runs[run_id] = dataclasses.replace(self._runs[run_id], heartbeat_at=at)
+
+    def release(self, run_id: str, epoch: int) -> None:
+        with self._lock:
+            self._known((run_id,))
+            run = self._runs[run_id]
+            if run.epoch == epoch:
+                self._runs[run_id] = dataclasses.replace(run, owner=None, heartbeat_at=None)
+
+    def _fence(self, run_id: str, epoch: int) -> None:
+        current = self._runs[run_id].epoch
+        if current != epoch:
+            raise Fenced(run_id, epoch, current)
 
     def _known(self, run_ids: Iterable[str]) -> None:
         for run_id in sorted(run_ids):

@@ -34,7 +34,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, TypeVar
 
-from ...errors import CorruptStoreError, RunExists, RunNotFound, StoreError
+from ...errors import CorruptStoreError, Fenced, RunClaimed, RunExists, RunNotFound, StoreError
 from ...states import RunState, TaskState
 from ..base import (
     EventPin,
@@ -95,9 +95,27 @@ _INSERT_RUN: Final = (
 # Batch rows decoded at once when a run is loaded.
 _LOAD_CHUNK: Final = 4096
 _SELECT_NOTES: Final = "SELECT kind, at, detail FROM run_notes WHERE run_id = ? ORDER BY seq"
-_RUN_COLUMNS: Final = (
-    "id, workflow, filename, text, fingerprint, events, inputs, inputs_codec, state,"
-    " created_at, updated_at, ended_at, error"
+# A run with its lease (none: no owner, epoch 0).
+_SELECT_RUN: Final = (
+    "SELECT r.num, r.id, r.workflow, r.filename, r.text, r.fingerprint, r.events, r.inputs,"
+    " r.inputs_codec, r.state, r.created_at, r.updated_at, r.ended_at, r.error,"
+    " l.owner, IFNULL(l.epoch, 0), l.heartbeat_at"
+    " FROM runs AS r LEFT JOIN leases AS l ON l.num = r.num"
+)
+_INSERT_LEASE: Final = (
+    "INSERT INTO leases (num, owner, epoch, heartbeat_at)"
+    " SELECT num, ?, ?, ? FROM runs WHERE id = ?"
+)
+# The engine's INSERT, fenced: written only while the run's epoch is still the
+# writer's, in the same statement (one more lookup, in a table of small rows).
+_INSERT_FENCED: Final = (
+    "INSERT INTO task_records (key, records) SELECT ?, ? WHERE"
+    " (SELECT epoch FROM leases WHERE num = ?) IS ?"
+)
+# The epoch of the run named by id (a run without a lease row has epoch 0).
+_EPOCH_OF: Final = (
+    "SELECT IFNULL((SELECT epoch FROM leases WHERE leases.num = runs.num), 0)"
+    " FROM runs WHERE id = ?"
 )
 _SELECT_TASKS: Final = (
     "SELECT key, records FROM task_records WHERE key BETWEEN ? AND ? ORDER BY key"
@@ -191,9 +209,19 @@ class SQLiteJournal:
             run.ended_at,
             run.error,
         )
+        conn = self._conn
         with self._lock:
             try:
-                self._conn.execute(_INSERT_RUN, row)
+                conn.execute("BEGIN IMMEDIATE")  # the run and its lease, together
+                try:
+                    conn.execute(_INSERT_RUN, row)
+                    if run.epoch or run.owner:
+                        lease = (run.owner, run.epoch, run.heartbeat_at, run.id)
+                        conn.execute(_INSERT_LEASE, lease)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    rollback(conn)
+                    raise
             except sqlite3.IntegrityError as exc:
                 raise RunExists(run.id, str(self.path)) from exc
             except sqlite3.Error as exc:
@@ -207,7 +235,11 @@ class SQLiteJournal:
         return self._codecs.encode(node_id, value)
 
     def record(
-        self, records: Sequence[TaskRecord], encoded: Mapping[int, Encoded] | None = None
+        self,
+        records: Sequence[TaskRecord],
+        encoded: Mapping[int, Encoded] | None = None,
+        *,
+        epoch: int | None = None,
     ) -> None:
         """Append task transitions in one transaction: all are written, or none.
 
@@ -236,6 +268,8 @@ class SQLiteJournal:
             mixed = mixed or rec.run_id != run_id
             texts.append(encode_record(rec, data, codec))
         if mixed:
+            if epoch is not None:
+                raise ValueError("an epoch fences the records of one run, not of several")
             self._record_runs(records, texts)
             return
         batch = "[" + ",".join(texts) + "]"
@@ -243,7 +277,12 @@ class SQLiteJournal:
             key = self._next_key.get(run_id) or self._free_key(run_id)
             if not key & _SEQ_MASK:
                 raise self._no_numbers_left(run_id)
-            self._insert(_INSERT_BATCH, (key, batch), (run_id,))
+            if epoch is None:
+                self._insert(_INSERT_BATCH, (key, batch), (run_id,))
+            else:
+                self._insert(_INSERT_FENCED, (key, batch, key >> _SEQ_BITS, epoch), (run_id,))
+                if self._cursor.rowcount != 1:
+                    raise self._fenced(run_id, epoch)
             self._next_key[run_id] = key + 1  # counted only once written
             # _wrote() inline: this is the engine's path, once per chain step.
             self._pages += 1 + len(batch) // self._page_size
@@ -295,14 +334,24 @@ class SQLiteJournal:
         """A run has written 2**32 - 1 batches: its key range is full."""
         return StoreError(f"run {run_id} has no batch numbers left in {self.path}")
 
-    def _insert_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        """``executemany`` in one transaction; sqlite3 errors propagate, rolled back."""
+    def _insert_many(
+        self, sql: str, rows: list[tuple[Any, ...]], fence: tuple[str, int] | None = None
+    ) -> None:
+        """``executemany`` in one transaction; sqlite3 errors propagate, rolled back.
+
+        With ``fence`` (run id, epoch), nothing is written unless that is still
+        the run's epoch (:class:`~volnux.errors.Fenced`).
+        """
         conn = self._conn
         # IMMEDIATE takes the write lock up front, so waiting for another
         # process goes through the busy timeout instead of failing at the
         # first INSERT with SQLITE_BUSY.
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if fence is not None:
+                row = conn.execute(_EPOCH_OF, fence[:1]).fetchone()
+                if row is not None and row[0] != fence[1]:
+                    raise Fenced(fence[0], fence[1], row[0])
             conn.executemany(sql, rows)
             conn.execute("COMMIT")
         except BaseException:
@@ -332,55 +381,146 @@ class SQLiteJournal:
         return (num << _SEQ_BITS) + 1
 
     def set_run_state(
-        self, run_id: str, state: RunState, at: float, error: str | None = None
+        self,
+        run_id: str,
+        state: RunState,
+        at: float,
+        error: str | None = None,
+        *,
+        epoch: int | None = None,
     ) -> None:
-        """Record the run's new state; ``ended_at`` is set for final and paused states."""
+        """Record the run's new state; ``ended_at`` is set for final and paused states.
+
+        A state other than RUNNING ends the owner's lease; with ``epoch``, only
+        while the run's epoch is still that (else :class:`~volnux.errors.Fenced`).
+        """
         ended = at if state.is_terminal or state is RunState.PAUSED else None
+        running = state is RunState.RUNNING
+        conn = self._conn
         with self._lock:
             try:
-                cursor = self._conn.execute(
-                    # A run that starts running again has had its cancel
-                    # request dealt with (the memory journal does the same).
-                    "UPDATE runs SET state = ?, updated_at = ?, ended_at = ?, error = ?,"
-                    " cancel_requested = CASE WHEN ? THEN 0 ELSE cancel_requested END"
-                    " WHERE id = ?",
-                    (state.value, at, ended, error, state is RunState.RUNNING, run_id),
-                )
+                conn.execute("BEGIN IMMEDIATE")  # the state and the lease, together
+                try:
+                    if epoch is not None and self._epoch(run_id) != epoch:
+                        raise self._fenced(run_id, epoch)
+                    cursor = conn.execute(
+                        # A run that starts running again has had its cancel
+                        # request dealt with (the memory journal does the same).
+                        "UPDATE runs SET state = ?, updated_at = ?, ended_at = ?, error = ?,"
+                        " cancel_requested = CASE WHEN ? THEN 0 ELSE cancel_requested END"
+                        " WHERE id = ?",
+                        (state.value, at, ended, error, running, run_id),
+                    )
+                    if cursor.rowcount == 0:
+                        raise RunNotFound(run_id, str(self.path))
+                    if not running:  # the session ended: so does its owner's lease
+                        conn.execute(
+                            "UPDATE leases SET owner = NULL, heartbeat_at = NULL"
+                            " WHERE num = (SELECT num FROM runs WHERE id = ?)",
+                            (run_id,),
+                        )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    rollback(conn)
+                    raise
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"setting the state of run {run_id}") from exc
-        if cursor.rowcount == 0:
-            raise RunNotFound(run_id, str(self.path))
 
-    def add_note(self, note: RunNote) -> None:
-        """Append a run note; its detail must be JSON data."""
+    def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:
+        """Append a run note; its detail must be JSON data (``epoch``: see :meth:`record`)."""
         detail = _encode_json(dict(note.detail), f"the detail of note {note.kind!r}")
         with self._lock:
             try:
-                self._conn.execute(
-                    "INSERT INTO run_notes (run_id, kind, at, detail) VALUES (?, ?, ?, ?)",
-                    (note.run_id, note.kind, note.at, detail),
+                cursor = self._conn.execute(
+                    "INSERT INTO run_notes (run_id, kind, at, detail) SELECT ?, ?, ?, ?"
+                    f" WHERE ? IS NULL OR ({_EPOCH_OF}) = ?",
+                    (note.run_id, note.kind, note.at, detail, epoch, note.run_id, epoch),
                 )
             except sqlite3.IntegrityError as exc:
                 raise self._unknown_run(exc, {note.run_id}) from exc
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"adding a note to run {note.run_id}") from exc
+            if cursor.rowcount == 0:
+                raise self._fenced(note.run_id, epoch)
 
-    def add_logs(self, entries: Sequence[LogEntry]) -> None:
-        """Append task log lines in one transaction; RunNotFound if a run is unknown."""
+    def add_logs(self, entries: Sequence[LogEntry], *, epoch: int | None = None) -> None:
+        """Append task log lines in one transaction; RunNotFound if a run is unknown.
+
+        With ``epoch``, only while it is still the epoch of the first entry's run.
+        """
         rows = [(e.run_id, e.node_id, e.attempt, e.at, e.level, e.message) for e in entries]
         if not rows:
             return
+        fence = (rows[0][0], epoch) if epoch is not None else None
         with self._lock:
             try:
                 self._insert_many(
                     "INSERT INTO task_logs (run_id, node_id, attempt, at, level, message)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     rows,
+                    fence,
                 )
             except sqlite3.IntegrityError as exc:
                 raise self._unknown_run(exc, {row[0] for row in rows}) from exc
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"recording {len(rows)} task log line(s)") from exc
+
+    def claim(self, run_id: str, owner: str, at: float, expect_epoch: int | None) -> int:
+        """Make ``owner`` the run's driver and return the new epoch (see the protocol)."""
+        conn = self._conn
+        with self._lock:
+            try:
+                # One write transaction: the epoch read back is the one this
+                # UPDATE made (no RETURNING: SQLite before 3.35 lacks it).
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    current = self._epoch(run_id)  # RunNotFound when there is no such run
+                    claimed = expect_epoch is None or current == expect_epoch
+                    if claimed:
+                        current += 1
+                        conn.execute(
+                            "INSERT OR REPLACE INTO leases (num, owner, epoch, heartbeat_at)"
+                            " SELECT num, ?, ?, ? FROM runs WHERE id = ?",
+                            (owner, current, at, run_id),
+                        )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    rollback(conn)
+                    raise
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"claiming run {run_id}") from exc
+            if claimed:
+                return current
+        raise RunClaimed(
+            f"run {run_id} was taken over by another process just now "
+            f"(epoch {current}, not {expect_epoch}); see `volnux runs show {run_id}`"
+        )
+
+    def heartbeat(self, run_id: str, epoch: int, at: float) -> None:
+        """The owner holding ``epoch`` is alive; :class:`~volnux.errors.Fenced` if it lost."""
+        with self._lock:
+            try:
+                cursor = self._conn.execute(
+                    "UPDATE leases SET heartbeat_at = ?"
+                    " WHERE num = (SELECT num FROM runs WHERE id = ?) AND epoch = ?",
+                    (at, run_id, epoch),
+                )
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"renewing the lease of run {run_id}") from exc
+            if cursor.rowcount == 0:
+                raise self._fenced(run_id, epoch)
+
+    def release(self, run_id: str, epoch: int) -> None:
+        """Give the run up if ``epoch`` still holds it (nothing happens otherwise)."""
+        with self._lock:
+            try:
+                self._conn.execute(
+                    "UPDATE leases SET owner = NULL, heartbeat_at = NULL"
+                    " WHERE num = (SELECT num FROM runs WHERE id = ?) AND epoch = ?",
+                    (run_id, epoch),
+                )
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"releasing run {run_id}") from exc
 
     def request_cancel(self, run_id: str) -> None:
         """Set the run's cancel flag, which every process using the file sees."""
@@ -416,9 +556,7 @@ class SQLiteJournal:
                 # even while another process appends.
                 conn.execute("BEGIN")
                 try:
-                    row = conn.execute(
-                        f"SELECT num, {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
-                    ).fetchone()
+                    row = conn.execute(_SELECT_RUN + " WHERE r.id = ?", (run_id,)).fetchone()
                     if row is None:
                         raise RunNotFound(run_id, str(self.path))
                     num, run_row = row[0], row[1:]
@@ -441,14 +579,12 @@ class SQLiteJournal:
         """The run record alone; ``RunNotFound`` if unknown."""
         with self._lock:
             try:
-                row = self._conn.execute(
-                    f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
-                ).fetchone()
+                row = self._conn.execute(_SELECT_RUN + " WHERE r.id = ?", (run_id,)).fetchone()
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"loading run {run_id}") from exc
         if row is None:
             raise RunNotFound(run_id, str(self.path))
-        return self._run_from_row(row)
+        return self._run_from_row(row[1:])
 
     def load_notes(self, run_id: str) -> list[RunNote]:
         """The run's notes in the order written; ``RunNotFound`` if unknown."""
@@ -488,12 +624,11 @@ class SQLiteJournal:
         with self._lock:
             try:
                 rows = self._conn.execute(
-                    f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                    (limit,),
+                    _SELECT_RUN + " ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?", (limit,)
                 ).fetchall()
             except sqlite3.Error as exc:
                 raise self._failure(exc, "listing runs") from exc
-        return [self._run_from_row(row) for row in rows]
+        return [self._run_from_row(row[1:]) for row in rows]
 
     # -- life cycle ------------------------------------------------------
 
@@ -517,6 +652,11 @@ class SQLiteJournal:
     def __repr__(self) -> str:
         return f"SQLiteJournal({str(self.path)!r}, synchronous={self.synchronous!r})"
 
+    @property
+    def location(self) -> str:
+        """The journal's file."""
+        return str(self.path)
+
     # -- helpers ---------------------------------------------------------
 
     def _where(self, run_id: str, what: str) -> str:
@@ -524,7 +664,7 @@ class SQLiteJournal:
 
     def _run_from_row(self, row: tuple[Any, ...]) -> RunRecord:
         (run_id, workflow, filename, text, fingerprint, events, inputs, inputs_codec, state,
-         created_at, updated_at, ended_at, error) = row  # fmt: skip
+         created_at, updated_at, ended_at, error, owner, epoch, heartbeat_at) = row  # fmt: skip
         events_data = _decode_json(events, self._where(run_id, "the events"))
         try:
             pins = _pins_from_json(events_data)
@@ -543,6 +683,9 @@ class SQLiteJournal:
             filename=filename,
             ended_at=ended_at,
             error=error,
+            owner=owner,
+            epoch=epoch,
+            heartbeat_at=heartbeat_at,
         )
 
     def _notes_from_rows(self, run_id: str, rows: list[Any]) -> list[RunNote]:
@@ -611,6 +754,22 @@ class SQLiteJournal:
             if row is None:
                 return RunNotFound(run_id, str(self.path))
         return RunNotFound(", ".join(sorted(run_ids)), str(self.path))
+
+    def _epoch(self, run_id: str) -> int:
+        """The run's epoch now (call with the lock held); RunNotFound if no such run."""
+        try:
+            row = self._conn.execute(_EPOCH_OF, (run_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._failure(exc, f"reading the epoch of run {run_id}") from exc
+        if row is None:
+            raise RunNotFound(run_id, str(self.path))
+        return int(row[0])
+
+    def _fenced(self, run_id: str, epoch: int | None) -> Exception:
+        """Why a fenced write wrote nothing (call with the lock held): the run is
+        unknown (RunNotFound), or its epoch moved on (Fenced)."""
+        current = self._epoch(run_id)
+        return Fenced(run_id, epoch if epoch is not None else current, current)
 
     def _failure(self, exc: sqlite3.Error, doing: str) -> StoreError:
         return store_error(self.path, exc, doing)

@@ -11,10 +11,11 @@ Opening a journal applies, in order and in one transaction, every step whose
 number is above the file's version.  A step, once released, never changes:
 a schema change is a new step appended to :data:`MIGRATIONS`.
 
-Schema, version 3::
+Schema, version 4::
 
     runs          one row per run; cancel_requested is the cross-process flag;
                   num (version 3) numbers runs from 1 in creation order
+    leases        (version 4) a run's owner, epoch and heartbeat, by run number
     task_records  append-only batches of task transitions, keyed
                   num * 2**32 + batch number (version 3; see below)
     run_notes     append-only notes about runs
@@ -161,6 +162,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
             "DROP TABLE task_records",
             "ALTER TABLE task_batches RENAME TO task_records",
+        ),
+    ),
+    Migration(
+        4,
+        "a lease per run: its owner, its epoch (the fencing token) and a heartbeat",
+        (
+            # A table of its own, keyed by the run's number, rather than
+            # columns of runs: every engine write reads the epoch, and a runs
+            # row (workflow text, pins) spills onto overflow pages that a late
+            # column sits behind.  A run recorded before leases has no row:
+            # no owner, epoch 0; its first claim (a resume) makes it epoch 1.
+            """
+            CREATE TABLE leases (
+                num          INTEGER PRIMARY KEY,
+                owner        TEXT,
+                epoch        INTEGER NOT NULL,
+                heartbeat_at REAL
+            )
+            """,
         ),
     ),
 )
