@@ -50,6 +50,23 @@ __all__ = [
 ]
 
 
+def type_name(kind: type) -> str:
+    """A type as its author knows it: ``Decimal`` from ``decimal`` reads
+    ``decimal.Decimal``; a class of an events file loaded by path reads
+    ``Order (events.py)``, not the module name Volnux gave that file."""
+    import sys
+
+    module = kind.__module__
+    if module == "builtins":
+        return kind.__qualname__
+    if module.startswith("volnux_events_"):
+        loaded = sys.modules.get(module)
+        where = getattr(loaded, "__file__", None)
+        name = where.rsplit("/", 1)[-1] if where else module
+        return f"{kind.__qualname__} ({name})"
+    return f"{module}.{kind.__qualname__}"
+
+
 class VolnuxError(Exception):
     """Base class of every error Volnux raises on purpose."""
 
@@ -196,7 +213,7 @@ class UnencodableResult(StoreError):
 
     def __init__(self, node_id: str, value: object, reason: str) -> None:
         self.node_id = node_id
-        self.type_name = f"{type(value).__module__}.{type(value).__qualname__}"
+        self.type_name = type_name(type(value))
         super().__init__(
             f"the result of task {node_id!r} is a {self.type_name}, which the journal "
             f"cannot store: {reason}"

@@ -107,3 +107,25 @@ def test_fmt_of_a_missing_file_is_exit_2(project: Project) -> None:
     result = invoke("fmt", str(Path("nowhere") / "x.pty"))
     assert result.exit_code == 2
     assert "no such file" in result.stderr
+
+
+def test_a_run_id_may_be_given_by_its_start(project: Project) -> None:
+    import volnux
+
+    wf = volnux.Workflow.from_text("Hello", [project.events])
+    with volnux.SQLiteJournal(project.root / "runs.db") as journal:
+        for run_id in ("abc111", "abc222"):
+            assert wf.run(store=journal, run_id=run_id).succeeded
+    store = str(project.root / "runs.db")
+    shown = invoke("runs", "show", "abc1", "--store", store)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.startswith("run abc111 ")
+    assert invoke("runs", "logs", "abc2", "--store", store).exit_code == 0
+    ambiguous = invoke("runs", "show", "abc", "--store", store)
+    assert ambiguous.exit_code == 2
+    assert f"run id 'abc' is the start of 2 runs' ids in {store}: abc111, abc222" in (
+        ambiguous.stderr
+    )
+    missing = invoke("runs", "cancel", "zzz", "--store", store)
+    assert missing.exit_code == 2
+    assert f"no run 'zzz' in {store}" in missing.stderr

@@ -205,7 +205,7 @@ def test_unencodable_result_fails_that_task_not_the_journal(tmp_path: Path) -> N
     err = r.tasks["Tags"].error
     assert r.tasks["Tags"].state is TaskState.FAILED
     assert err is not None and err.type == "UnencodableResult"
-    assert "Tags@1.0.0" in err.message and "builtins.set" in err.message
+    assert "Tags@1.0.0" in err.message and "is a set, which" in err.message
     # The failure went down the 0 branch, and the journal holds the whole run.
     assert r.status == "succeeded" and r.results["After"] == "never"
     states = [t.state for t in journal.load(r.id).tasks if t.node_id == "Tags"]

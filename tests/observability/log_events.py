@@ -54,3 +54,9 @@ def Floods(ctx: volnux.Context, lines: int = 10) -> None:
 def UsesModuleLogger(ctx: volnux.Context) -> None:
     shop.info("charging card %d", 42)
     ctx.log.info("via ctx.log")
+
+
+@volnux.event
+def FormatsInfinity(ctx: volnux.Context) -> str:
+    ctx.log.info("%d rows", float("inf"))  # %d of inf raises OverflowError, not TypeError
+    return "still fine"

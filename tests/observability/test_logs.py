@@ -101,10 +101,24 @@ def test_a_bad_format_string_does_not_break_the_event() -> None:
     assert result.logs[0].message.startswith("%d apples")
 
 
-def test_lines_past_the_limit_are_counted_not_kept() -> None:
+def test_past_the_limit_the_first_and_the_last_lines_are_kept() -> None:
     result = attempt(log_events.Floods, lines=MAX_LINES + 5)
-    assert len(result.logs) == MAX_LINES + 1
-    assert result.logs[-1].message == "... 5 more log lines of this attempt were not kept"
+    messages = [entry.message for entry in result.logs]
+    assert len(messages) == MAX_LINES + 1
+    half = MAX_LINES // 2
+    assert messages[:half] == [f"line {i}" for i in range(half)]
+    assert messages[half] == "... 5 log lines of this attempt were not kept here ..."
+    # The last lines, just before the attempt ended, are kept.
+    assert messages[half + 1 :] == [f"line {i}" for i in range(half + 5, MAX_LINES + 5)]
+    exact = attempt(log_events.Floods, lines=MAX_LINES)
+    assert [e.message for e in exact.logs] == [f"line {i}" for i in range(MAX_LINES)]
+
+
+def test_a_message_that_cannot_format_never_fails_the_task() -> None:
+    result = attempt(log_events.FormatsInfinity)
+    assert result.result == "still fine"
+    (entry,) = result.logs
+    assert entry.message.startswith("%d rows (inf,) (the message does not format: OverflowError")
 
 
 def test_named_loggers_are_captured_only_inside_attempts(untouched_root: None) -> None:

@@ -6,6 +6,7 @@ import collections
 import decimal
 import enum
 import math
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -112,7 +113,7 @@ def test_unencodable_names_the_task_and_the_way_out() -> None:
         CodecSet().encode("price", {"when": {1, 2}})
     error = info.value
     assert error.node_id == "price"
-    assert error.type_name == "builtins.dict"
+    assert error.type_name == "dict"
     text = str(error)
     assert "'price'" in text and "at ['when']: a set" in text and "allow_pickle" in text
 
@@ -165,3 +166,15 @@ def test_builtin_codec_names_are_taken() -> None:
 
     with pytest.raises(ValueError, match="taken"):
         CodecSet(Impostor())
+
+
+def test_a_type_from_an_events_file_is_named_by_its_file(tmp_path: Path) -> None:
+    from volnux.errors import UnencodableResult
+    from volnux.events import load_events_source
+
+    (tmp_path / "shop.py").write_text("class Basket:\n    pass\n")
+    module = load_events_source(str(tmp_path / "shop.py"))
+    error = UnencodableResult("Pack", module.Basket(), "not JSON")
+    assert error.type_name == "Basket (shop.py)"
+    assert "volnux_events_" not in str(error)
+    assert UnencodableResult("Pack", {1}, "x").type_name == "set"

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from .app import CollapseOption, Picture, PictureOption, PictureOutput, fail, reported_errors
-from .runs import JsonOption, RunIdArgument, StoreOption, _describe, journal_at, runs_app
+from .runs import JsonOption, RunIdArgument, StoreOption, _describe, journal_at, resolve, runs_app
 
 __all__ = ["graph_run", "logs", "write_picture"]
 
@@ -78,6 +78,7 @@ def logs(
     from .report import format_log_line
 
     with journal_at(store) as journal, reported_errors():
+        run_id = resolve(journal, run_id)
         record = journal.load_run(run_id)
         # Every planned task has a pin (the run's first workflow, or as changed since).
         pins = {**record.events, **recorded(record, journal.load_notes(run_id)).pins}

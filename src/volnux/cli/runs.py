@@ -43,7 +43,9 @@ StoreOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-RunIdArgument = Annotated[str, typer.Argument(help="The run's id.", metavar="RUN_ID")]
+RunIdArgument = Annotated[
+    str, typer.Argument(help="The run's id, or enough of its start to tell.", metavar="RUN_ID")
+]
 
 
 @contextmanager
@@ -66,11 +68,19 @@ def journal_at(store: str | None) -> Iterator[Journal]:
 
 
 def _describe(journal: Journal, run_id: str) -> RunDetail:
-    """The run, loaded once through the query layer; an unknown run exits 2."""
+    """The run (named by its id or the start of it), loaded once through the query
+    layer; an unknown or ambiguous run exits 2."""
     from ..query import describe_run
 
     with reported_errors():
-        return describe_run(journal, run_id)
+        return describe_run(journal, resolve(journal, run_id))
+
+
+def resolve(journal: Journal, run_id: str) -> str:
+    """The whole id of the run ``run_id`` names (its id, or the start of one)."""
+    from ..query import resolve_run_id
+
+    return resolve_run_id(journal, run_id)
 
 
 def _when(ts: float | None) -> str:
@@ -321,6 +331,7 @@ def _continue(
     quiet_task_logs()
     with journal_at(store) as journal, reported_errors():
         # The run's record and notes only: continue_run loads its tasks, once.
+        run_id = resolve(journal, run_id)
         record = journal.load_run(run_id)
         notes = journal.load_notes(run_id)
         # The workflow as it is now: the file given, else the recorded file if it is
@@ -416,6 +427,7 @@ def cancel(
     from ..states import RunState
 
     with journal_at(store) as journal, reported_errors():
+        run_id = resolve(journal, run_id)
         state = cancel_run(journal, run_id)
         deadline = time.monotonic() + wait
         while state is RunState.RUNNING and time.monotonic() < deadline:

@@ -22,11 +22,13 @@ Nothing here configures logging at import.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
@@ -45,8 +47,11 @@ __all__ = [
 #: One kept line: (time since the epoch, level number, message).
 LogLine = tuple[float, int, str]
 
-#: Lines kept per attempt; past it, one line says how many were dropped.
+#: Lines kept per attempt: the first half and the last half of them; past it,
+#: one line between the two says how many were dropped.
 MAX_LINES = 1000
+#: The first lines kept; the rest of MAX_LINES are the last ones.
+_HEAD = MAX_LINES // 2
 #: Characters kept per line (a huge message is cut, with a marker).
 MAX_LINE_CHARS = 8000
 
@@ -59,38 +64,62 @@ ATTEMPT_LINES: ContextVar[list[Any] | None] = ContextVar("volnux_attempt_lines",
 _MARK = "volnux_captured"
 
 
+class _Tail:
+    """The last lines of an attempt that logged more than :data:`MAX_LINES`."""
+
+    __slots__ = ("dropped", "lines")
+
+    def __init__(self) -> None:
+        self.lines: deque[LogLine] = deque(maxlen=MAX_LINES - _HEAD)
+        self.dropped = 0
+
+
 def _keep(lines: list[Any], at: float, level: int, message: str) -> None:
-    """Append one line; past :data:`MAX_LINES` only count it (in a last, mutable entry)."""
+    """Append one line: the first :data:`_HEAD`, then the latest ones (a failure
+    report needs what happened just before it), counting what falls between."""
+    if len(message) > MAX_LINE_CHARS:
+        cut = len(message) - MAX_LINE_CHARS
+        message = message[:MAX_LINE_CHARS] + f" ... [{cut} chars cut]"
     count = len(lines)
-    if count < MAX_LINES:
-        if len(message) > MAX_LINE_CHARS:
-            cut = len(message) - MAX_LINE_CHARS
-            message = message[:MAX_LINE_CHARS] + f" ... [{cut} chars cut]"
+    if count < _HEAD:
         lines.append((at, level, message))
-    elif count == MAX_LINES:
-        lines.append([at, logging.WARNING, 1])
-    else:
-        lines[-1][2] += 1
+        return
+    if count == _HEAD:
+        lines.append(_Tail())
+    tail: _Tail = lines[_HEAD]
+    if len(tail.lines) == tail.lines.maxlen:
+        tail.dropped += 1
+    tail.lines.append((at, level, message))
 
 
 def kept_lines(lines: list[Any]) -> list[LogLine]:
-    """The lines an attempt kept, oldest first, with a last one counting any dropped."""
-    if len(lines) > MAX_LINES:
-        at, level, dropped = lines[-1]
-        note = f"... {dropped} more log lines of this attempt were not kept"
-        return [*lines[:MAX_LINES], (at, level, note)]
-    return lines
+    """The lines an attempt kept, oldest first; where some were dropped, a line in
+    their place says how many."""
+    if len(lines) <= _HEAD:
+        return lines
+    tail: _Tail = lines[_HEAD]
+    head: list[LogLine] = lines[:_HEAD]
+    if not tail.dropped:
+        return [*head, *tail.lines]
+    at = tail.lines[0][0]
+    note = f"... {tail.dropped} log lines of this attempt were not kept here ..."
+    return [*head, (at, logging.WARNING, note), *tail.lines]
 
 
 class TaskLogger(logging.LoggerAdapter[logging.Logger]):
     """``ctx.log``: logs to ``volnux.task`` and keeps the line with the run."""
 
     def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
-        """Keep the line for the run (INFO and up always), then log it as usual."""
+        """Keep the line for the run (INFO and up always), then log it as usual.
+
+        Never raises: a message whose format and arguments disagree is kept as
+        it was given, and logging reports it as it does any bad format.
+        """
         lines = ATTEMPT_LINES.get()
         if lines is not None and (level >= logging.INFO or self.logger.isEnabledFor(level)):
             _keep(lines, time.time(), level, _message(msg, args, kwargs.get("exc_info")))
-        super().log(level, msg, *args, **kwargs)
+        with contextlib.suppress(Exception):  # a handler that raises must not fail the task
+            super().log(level, msg, *args, **kwargs)
 
     def process(
         self, msg: Any, kwargs: MutableMapping[str, Any]
@@ -104,8 +133,8 @@ def _message(msg: object, args: tuple[Any, ...], exc_info: Any) -> str:
     """The text a LogRecord would give, with the traceback when one is asked for."""
     try:
         text = str(msg) % args if args else str(msg)
-    except (TypeError, ValueError):  # the author's format string and arguments disagree
-        text = f"{msg} {args!r}"
+    except Exception as bad:  # the format and the arguments disagree: kept as such
+        text = f"{msg} {args!r} (the message does not format: {type(bad).__name__}: {bad})"
     if exc_info:
         exc: BaseException | None
         if isinstance(exc_info, BaseException):

@@ -15,6 +15,7 @@ from .runs import (
     describe_run,
     list_runs,
     recorded_workflow_path,
+    resolve_run_id,
     resume_plan,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "describe_run",
     "list_runs",
     "recorded_workflow_path",
+    "resolve_run_id",
     "resume_plan",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 from ..engine.owners import Owner, first_owner, last_owner
 from ..engine.recovery import Recorded, Rehydrated, failed_nodes, gc_paused, recorded, rehydrate
 from ..engine.run import Run, TaskView
-from ..errors import PointyError
+from ..errors import PointyError, RunNotFound, StoreError
 from ..graph import Graph
 from ..notes import RunNote
 from ..states import RunState, TaskState
@@ -25,6 +25,7 @@ __all__ = [
     "describe_run",
     "list_runs",
     "recorded_workflow_path",
+    "resolve_run_id",
     "resume_plan",
 ]
 
@@ -46,6 +47,24 @@ class RunSummary:
     def duration(self) -> float | None:
         """Seconds from start to end, once it ended."""
         return None if self.ended_at is None else self.ended_at - self.created_at
+
+
+def resolve_run_id(journal: Journal, text: str) -> str:
+    """The run ``text`` names: its whole id, or the start of exactly one run's id.
+
+    :class:`RunNotFound` when none matches; a :class:`StoreError` listing the
+    candidates when the start is shared (give more of it).
+    """
+    found = journal.run_ids(text, 11) if text else []
+    if text in found or len(found) == 1:
+        return text if text in found else found[0]
+    if not found:
+        raise RunNotFound(text, journal.location)
+    shown = ", ".join(found[:10]) + (", ..." if len(found) > 10 else "")
+    raise StoreError(
+        f"run id {text!r} is the start of {'more than 10' if len(found) > 10 else len(found)} "
+        f"runs' ids in {journal.location}: {shown}; give more of it"
+    )
 
 
 def list_runs(journal: Journal, limit: int = 50) -> list[RunSummary]:

@@ -252,6 +252,9 @@ class Journal(Protocol):
     def load(self, run_id: str) -> RunSnapshot:
         """Everything about ``run_id``; :class:`RunNotFound` if the store has no such run."""
 
+    def run_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids of runs that start with ``prefix``, sorted, at most ``limit`` of them."""
+
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
         """The newest runs first."""
 

@@ -36,7 +36,7 @@ import pickle
 from collections.abc import Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from ..errors import CorruptStoreError, StoreError, UnencodableResult
+from ..errors import CorruptStoreError, StoreError, UnencodableResult, type_name
 
 __all__ = [
     "BytesCodec",
@@ -89,10 +89,7 @@ _STR_ONLY = frozenset({str})
 
 
 def _type_name(value: Any) -> str:
-    cls = type(value)
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
+    return type_name(type(value))
 
 
 def _check_json(value: Any) -> None:

@@ -133,6 +133,10 @@ class MemoryJournal:
                 self._runs[run_id], list(self._tasks[run_id]), list(self._notes[run_id])
             )
 
+    def run_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        with self._lock:
+            return sorted(i for i in self._runs if i.startswith(prefix))[:limit]
+
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
         with self._lock:
             runs = sorted(self._runs.values(), key=lambda r: r.created_at, reverse=True)

@@ -617,6 +617,18 @@ class SQLiteJournal:
                 raise self._failure(exc, f"reading the logs of run {run_id}") from exc
         return [LogEntry(run_id, *row) for row in rows]
 
+    def run_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids of runs that start with ``prefix``, sorted (a range of the id index)."""
+        with self._lock:
+            try:
+                rows = self._conn.execute(
+                    "SELECT id FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                    (prefix, prefix + "\U0010ffff", limit),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise self._failure(exc, "looking runs up by id") from exc
+        return [run_id for (run_id,) in rows if run_id.startswith(prefix)]
+
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
         """The newest runs first (by ``created_at``; the later written first on ties)."""
         if limit < 0:
