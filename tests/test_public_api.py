@@ -32,6 +32,7 @@ PUBLIC = [
     "Fenced",
     "InputError",
     "Journal",
+    "JournalNotFound",
     "MemoryJournal",
     "NeedsOperator",
     "PermanentError",

@@ -17,6 +17,7 @@ The tree::
      │    └── Fenced          this process no longer owns the run it was driving
      ├── StoreError           the journal cannot be opened, read or written
      │    ├── CorruptStoreError  the file is not a Volnux journal, or is damaged
+     │    ├── JournalNotFound  no journal where one was to be read (none is created)
      │    ├── RunNotFound     the journal has no run with that id
      │    ├── RunExists       the journal already has a run with that id
      │    └── UnencodableResult  a task's result that the journal cannot store
@@ -37,6 +38,7 @@ __all__ = [
     "EventNotFound",
     "Fenced",
     "InputError",
+    "JournalNotFound",
     "PointyError",
     "RenderError",
     "ResumeRefused",
@@ -188,6 +190,14 @@ class StoreError(VolnuxError):
 
 class CorruptStoreError(StoreError):
     """The store file is not a Volnux journal, or it is damaged."""
+
+
+class JournalNotFound(StoreError):
+    """There is no journal at ``path``, and reading must not create one."""
+
+    def __init__(self, path: str, hint: str = "") -> None:
+        self.path = path
+        super().__init__(f"no journal at {path}" + (f"; {hint}" if hint else ""))
 
 
 class RunNotFound(StoreError):

@@ -173,9 +173,30 @@ def test_cancel_stops_a_run_in_another_process_and_resume_finishes_it(project: P
 
 
 def test_unknown_run_is_a_usage_error(project: Path) -> None:
+    volnux(project, "run", "flow.pty", "--events", "events.py", check=0)
     for verb in ("show", "resume", "retry", "cancel"):
         out = volnux(project, "runs", verb, "nosuchrun", check=2)
         assert "no run 'nosuchrun'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_reading_runs_never_creates_a_journal_and_says_where_one_is(project: Path) -> None:
+    sub = project / "sub" / "deeper"
+    sub.mkdir(parents=True)
+    for args in (("list",), ("show", "abc"), ("logs", "abc"), ("cancel", "abc")):
+        out = volnux(sub, "runs", *args, check=2)
+        assert f"no journal at {sub / '.volnux' / 'volnux.db'}" in out.stderr
+    assert not (sub / ".volnux").exists() and not (project / ".volnux").exists()
+    assert not list(project.rglob("*.db"))
+    mistyped = volnux(project, "runs", "list", "--store", "runz.db", check=2)
+    assert f"no journal at {project / 'runz.db'}" in mistyped.stderr
+    assert not (project / "runz.db").exists()
+    # Once `volnux run` recorded a run in the project, a subfolder is told where.
+    volnux(project, "run", "flow.pty", "--events", "events.py", check=0)
+    hinted = volnux(sub, "runs", "list", check=2)
+    where = project / ".volnux" / "volnux.db"
+    assert f"there is one at {where} (pass --store {where}, or run the command from " in (
+        hinted.stderr
+    )
 
 
 # ------------------------------------------------------------------ helpers

@@ -97,3 +97,33 @@ def test_nothing_is_created_by_importing(tmp_path: Path, monkeypatch: pytest.Mon
 
     importlib.reload(volnux.store.open)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_reading_creates_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from volnux.errors import JournalNotFound
+
+    monkeypatch.chdir(tmp_path)
+    for url in (None, "runs.db", f"sqlite:///{tmp_path}/x/y.db", "sqlite:rel.db"):
+        with pytest.raises(JournalNotFound, match="no journal at "):
+            open_store(url, create=False)
+    assert list(tmp_path.iterdir()) == []
+    assert isinstance(open_store("memory:", create=False), MemoryJournal)
+
+
+def test_a_journal_this_process_may_not_write_is_read_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from volnux.states import RunState
+    from volnux.store.base import RunRecord
+    from volnux.store.sqlite import file
+
+    path = tmp_path / "j.db"
+    with SQLiteJournal(path) as journal:
+        journal.create_run(RunRecord("r", "w", "A", "f", {}, {}, RunState.RUNNING, 1.0, 1.0))
+    # (Tests run as root, who may write anything: the check is what is faked.)
+    monkeypatch.setattr(file, "_writable", lambda path: False)
+    with SQLiteJournal(path, create=False) as journal:
+        assert [r.id for r in journal.list_runs()] == ["r"]
+        with pytest.raises(StoreError, match="readonly"):
+            journal.set_run_state("r", RunState.FAILED, 2.0)
+    assert [r.state for r in SQLiteJournal(path).list_runs()] == [RunState.RUNNING]

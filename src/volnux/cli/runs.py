@@ -55,16 +55,41 @@ def journal_at(store: str | None) -> Iterator[Journal]:
     Without ``--store``, the project configuration (volnux.toml or
     ``[tool.volnux]``, found from here upward, or ``$VOLNUX_CONFIG``) names
     it, so ``volnux runs`` sees the runs ``volnux run`` recorded there.
+    Every ``runs`` command reads a journal that exists: none is created (a
+    mistyped path says so, and where a journal is), and one this process may
+    not write is read read-only.
     """
+    from ..errors import JournalNotFound
     from ..store import open_store
     from .events import project_config
 
     with reported_errors():
-        journal = open_store(store if store is not None else project_config().store)
+        try:
+            journal = open_store(
+                store if store is not None else project_config().store, create=False
+            )
+        except JournalNotFound as exc:
+            raise JournalNotFound(exc.path, _journals_elsewhere(exc.path)) from None
     try:
         yield journal
     finally:
         journal.close()
+
+
+def _journals_elsewhere(missing: str) -> str:
+    """Where a journal is, for one that is not at ``missing``: the nearest
+    ``.volnux/volnux.db`` from here upward."""
+    from ..store.open import DEFAULT_STORE
+
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_STORE
+        if candidate.is_file() and str(candidate) != missing:
+            return (
+                f"there is one at {candidate} (pass --store {candidate}, or run the command "
+                f"from {folder})"
+            )
+    return "`volnux run` records runs in .volnux/volnux.db where it runs; --store names another"
 
 
 def _describe(journal: Journal, run_id: str) -> RunDetail:

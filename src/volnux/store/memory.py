@@ -17,7 +17,7 @@ __all__ = ["MemoryJournal", "open_url"]
 _WHERE = "the in-memory journal"
 
 
-def open_url(url: str, rest: str) -> MemoryJournal:
+def open_url(url: str, rest: str, *, create: bool = True) -> MemoryJournal:
     """``memory:`` or ``memory://``: a new, empty journal."""
     if rest not in ("", "//"):
         from .open import FORMS

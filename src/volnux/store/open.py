@@ -14,7 +14,11 @@ Each scheme names a factory, ``"module:function"``, imported on first use:
 opening a memory journal never imports SQLite's code.  A journal of another
 package plugs in through the ``volnux.stores`` entry-point group, the
 scheme as the name and such a factory as the value.  A factory is called
-with the whole URL and what follows ``scheme:``, and returns the journal.
+with the whole URL, what follows ``scheme:`` and ``create`` (keyword), and
+returns the journal.
+
+``create=False`` is for reading: a journal that does not exist is
+:class:`~volnux.errors.JournalNotFound`, and nothing (file or folder) is made.
 """
 
 from __future__ import annotations
@@ -58,15 +62,15 @@ FORMS: Final = (
     "or a path ending in .db, .sqlite or .sqlite3"
 )
 
-Factory = Callable[[str, str], Journal]
+Factory = Callable[..., Journal]
 
 
-def open_store(url: str | None = None) -> Journal:
+def open_store(url: str | None = None, *, create: bool = True) -> Journal:
     """The journal that ``url`` names (see the module docstring for the forms)."""
     if url is None:
         url = os.environ.get(STORE_ENV) or None
         if url is None:
-            return _sqlite_path(Path.cwd() / DEFAULT_STORE)
+            return _sqlite_path(Path.cwd() / DEFAULT_STORE, create)
     text = url.strip()
     scheme, colon, rest = text.partition(":")
     scheme = scheme.lower()
@@ -75,17 +79,17 @@ def open_store(url: str | None = None) -> Journal:
     if colon and scheme.isidentifier():
         factory = _factory(scheme)
         if factory is not None:
-            return factory(url, rest)
+            return factory(url, rest, create=create)
     if "?" not in text and text.lower().endswith(_SQLITE_SUFFIXES):
-        return _sqlite_path(Path(text).expanduser().absolute())
+        return _sqlite_path(Path(text).expanduser().absolute(), create)
     raise StoreError(f"cannot open a journal at {url!r}: use {FORMS}")
 
 
-def _sqlite_path(path: Path) -> Journal:
+def _sqlite_path(path: Path, create: bool) -> Journal:
     """A SQLite journal at a plain path: the default journal's form."""
     from .sqlite import SQLiteJournal
 
-    return SQLiteJournal(path)
+    return SQLiteJournal(path, create=create)
 
 
 def _factory(scheme: str) -> Factory | None:

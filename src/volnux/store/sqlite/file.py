@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Final, Literal
 
-from ...errors import CorruptStoreError, StoreError
+from ...errors import CorruptStoreError, JournalNotFound, StoreError
 from .migrations import APPLICATION_ID, LATEST_VERSION, REQUIRED_TABLES, apply_migrations
 
 __all__ = ["PAGE_SIZE", "Synchronous", "open_connection", "rollback", "store_error"]
@@ -37,15 +37,24 @@ PAGE_SIZE: Final = 2048
 
 
 def open_connection(
-    path: Path, synchronous: Synchronous, busy_timeout: float
+    path: Path, synchronous: Synchronous, busy_timeout: float, create: bool = True
 ) -> sqlite3.Connection:
-    """Check the file, connect, refuse what is not ours, migrate, set pragmas."""
+    """Check the file, connect, refuse what is not ours, migrate, set pragmas.
+
+    Without ``create``, a missing (or empty) file is :class:`JournalNotFound`
+    and nothing is created; a file this process may not write is opened
+    read-only (every write then fails with a :class:`StoreError`).
+    """
     existing = _check_file(path)
     if not existing:
+        if not create:
+            raise JournalNotFound(str(path))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the folder for the journal {path}: {exc}") from exc
+    elif not create and not _writable(path):
+        return _read_only(path, busy_timeout)
     try:
         # isolation_level=None: the sqlite3 module must not open transactions
         # behind our back; this module says BEGIN and COMMIT itself.
@@ -62,6 +71,40 @@ def open_connection(
         conn.close()
         raise
     return conn
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the journal: the file, and (WAL keeps its
+    -wal and -shm files beside it) the folder."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """A read-only connection to a journal on a file or folder this process may not
+    write.  ``immutable``: with no -shm file beside it and no folder to make one
+    in, SQLite reads a WAL database only as a file nobody changes."""
+    for query in ("mode=ro", "immutable=1"):
+        try:
+            conn = sqlite3.connect(
+                f"{path.absolute().as_uri()}?{query}",
+                uri=True,
+                timeout=busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            version = _classify(conn, path)
+        except sqlite3.Error as exc:
+            last = exc
+            continue
+        if version < LATEST_VERSION:
+            conn.close()
+            raise StoreError(
+                f"{path} is a journal of schema version {version}, and this process may not "
+                f"write it to bring it to version {LATEST_VERSION}: open it once with write "
+                "access (any volnux command that reads it upgrades it)"
+            )
+        return conn
+    raise store_error(path, last, "opening (read-only)")
 
 
 def _check_file(path: Path) -> bool:

@@ -146,6 +146,7 @@ class SQLiteJournal:
         busy_timeout: float = 10.0,
         codec: Codec | None = None,
         allow_pickle: bool = False,
+        create: bool = True,
     ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
@@ -165,7 +166,7 @@ class SQLiteJournal:
         # The last run's event pins and their JSON: runs of one workflow pass
         # the same read-only mapping (Plan.pins), encoded once, not per run.
         self._last_pins: tuple[Mapping[str, EventPin], str] | None = None
-        self._conn = open_connection(self.path, synchronous, busy_timeout)
+        self._conn = open_connection(self.path, synchronous, busy_timeout, create)
         # Kept for the hot INSERT: conn.execute makes a cursor per call.
         self._cursor = self._conn.cursor()
         # Copies the WAL back into the file on a thread of its own, every

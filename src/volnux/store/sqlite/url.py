@@ -11,7 +11,7 @@ from .journal import SQLiteJournal
 __all__ = ["open_url"]
 
 
-def open_url(url: str, rest: str) -> SQLiteJournal:
+def open_url(url: str, rest: str, *, create: bool = True) -> SQLiteJournal:
     """A SQLite journal from ``sqlite:REST`` (``url`` is the whole URL, for messages).
 
     ``sqlite:///abs/path.db`` (any number of slashes past two),
@@ -42,4 +42,6 @@ def open_url(url: str, rest: str) -> SQLiteJournal:
                 f"cannot open a journal at {url!r}: unknown option {pair!r} "
                 "(the one option is synchronous=NORMAL or synchronous=FULL)"
             )
-    return SQLiteJournal(Path(path).expanduser().absolute(), synchronous=synchronous)
+    return SQLiteJournal(
+        Path(path).expanduser().absolute(), synchronous=synchronous, create=create
+    )
