@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from typing import Any
 
@@ -612,3 +613,30 @@ def test_an_ended_attempt_completes_at_once_and_evaluation_and_branches_still_de
     assert run.succeeded, run.error
     assert trace.calls == ["A", "B", "C", "D", "E"]
     assert run.results["E"] == [0, 1]  # D's result, judged, then piped on
+
+
+def test_a_misspelt_attribute_is_an_error_with_a_suggestion() -> None:
+    t = Trace()
+    for text, message in [
+        ("A[timout=5]", "A: unknown attribute 'timout'; did you mean 'timeout'?"),
+        ("(A || B)[retry_atempts=2]", "unknown attribute 'retry_atempts'; did you mean"),
+        ('A[region="eu"]', "unknown attribute 'region' (known: executor,"),
+    ]:
+        with pytest.raises(volnux.PointyError, match=re.escape(message)) as info:
+            Workflow.from_text(text, make_events(t, A=1, B=1)).check()
+        assert info.value.line == 1
+    assert "an 'extras' parameter" in str(info.value)
+
+
+def test_an_event_that_takes_extras_gets_the_tasks_own_attributes() -> None:
+    @volnux.event
+    def Ship(extras: dict[str, object]) -> dict[str, object]:
+        return extras
+
+    run = Workflow.from_text('Ship[region="eu", express=true, timeout=5]', [Ship]).run()
+    assert run.results["Ship"] == {"region": "eu", "express": True}
+    plain = Workflow.from_text("Ship", [Ship]).run()
+    assert plain.results["Ship"] == {}
+    # A name close to one of Volnux's own is still taken for a typo.
+    with pytest.raises(volnux.PointyError, match="did you mean 'executor'"):
+        Workflow.from_text('Ship[excutor="thread"]', [Ship]).check()

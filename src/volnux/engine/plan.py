@@ -9,6 +9,7 @@ author sees the line and a caret, and nothing has run yet.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,7 +25,19 @@ from ..graph.model import Position
 from ..observability.observer import NodeInfo
 from ..store import EventPin
 
-__all__ = ["GroupPlan", "NodePlan", "Plan", "build_plan", "find_plan_errors"]
+__all__ = [
+    "GROUP_ATTRIBUTES",
+    "TASK_ATTRIBUTES",
+    "GroupPlan",
+    "NodePlan",
+    "Plan",
+    "build_plan",
+    "find_plan_errors",
+]
+
+#: No extra attributes (shared, never changed: most tasks have none).  Plain
+#: dicts, not read-only proxies: a Context crosses to worker processes.
+NO_EXTRAS: Mapping[str, Any] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +51,8 @@ class NodePlan:
     piped_in: bool
     #: How a successful result is judged (None: every success counts).
     evaluation: ResultEvaluation | None = None
+    #: The task's own attributes, for an event that takes ``extras``.
+    extras: Mapping[str, Any] = dataclasses.field(default_factory=lambda: NO_EXTRAS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +202,36 @@ def _resolve(
     return nodes, groups, errors
 
 
+#: The attributes the engine reads, on a task and on a group.
+TASK_ATTRIBUTES: tuple[str, ...] = (
+    "executor",
+    "result_evaluation_strategy",
+    "result_predicate",
+    "retry_attempts",
+    "timeout",
+)
+GROUP_ATTRIBUTES: tuple[str, ...] = (
+    "result_evaluation_strategy",
+    "result_predicate",
+    "retry_attempts",
+)
+
+
+def _extras(
+    attrs: Mapping[str, Any], known: tuple[str, ...], where: str, takes_extras: bool
+) -> dict[str, Any]:
+    """The attributes that are not Volnux's own; ValueError for a misspelt one (a
+    name close to a known one), or for any of them where nothing takes extras."""
+    extra = {key: value for key, value in attrs.items() if key not in known}
+    for key in extra:
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+        if close:
+            raise ValueError(f"unknown attribute {key!r}; did you mean {close[0]!r}?")
+        if not takes_extras:
+            raise ValueError(f"unknown attribute {key!r} (known: {', '.join(known)}); {where}")
+    return extra
+
+
 def _plan_group(group: Group) -> GroupPlan | None:
     opts = group.options
     for key in ("timeout", "executor"):
@@ -194,6 +239,7 @@ def _plan_group(group: Group) -> GroupPlan | None:
             raise ValueError(
                 f"{key} applies to events, not to a group; put it on the events inside"
             )
+    _extras(opts, GROUP_ATTRIBUTES, "a group takes no other attributes", False)
     if "retry_attempts" in opts:
         value = opts["retry_attempts"]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -227,6 +273,13 @@ def _plan_task(
     task: Task, spec: EventSpec, piped_in: bool, default_executor: str | None = None
 ) -> NodePlan:
     opts = task.options
+    extras = _extras(
+        opts,
+        TASK_ATTRIBUTES,
+        f"event {spec.key} takes no others (an event that takes the task's own "
+        "attributes has an 'extras' parameter)",
+        spec.takes_extras,
+    )
     if spec.wants_piped and not piped_in:
         raise ValueError(
             f"event {spec.key} takes 'piped' but nothing is piped into it "
@@ -249,7 +302,15 @@ def _plan_task(
     # The task's attribute, else the event's own choice, else the project's default.
     own = spec.executor if spec.executor_chosen else (default_executor or spec.executor)
     executor = check_executor(opts.get("executor", own))
-    return NodePlan(task, spec, policy, executor, piped_in, _evaluation(opts, spec))
+    return NodePlan(
+        task,
+        spec,
+        policy,
+        executor,
+        piped_in,
+        _evaluation(opts, spec),
+        extras or NO_EXTRAS,
+    )
 
 
 def build_plan(graph: Graph, registry: EventRegistry, default_executor: str | None = None) -> Plan:

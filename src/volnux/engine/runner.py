@@ -468,7 +468,7 @@ class Engine:
         node_id = node.task.id
         carrier = attempt_carrier(self._carriers, self.run_id, node_id) if self._carriers else None
         fields = (self.run_id, node_id, node.spec.key, self.views[node_id].attempts,
-                  self.inputs, frame.piped, carrier)  # fmt: skip
+                  self.inputs, frame.piped, carrier, node.extras)  # fmt: skip
         return tuple.__new__(Context, fields)  # one per attempt: skip the named tuple's __new__
 
     def _submit(self, frame: TaskFrame) -> None:

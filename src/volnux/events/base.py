@@ -74,6 +74,9 @@ class Context(NamedTuple):
     #: Trace context for the attempt (W3C ``traceparent`` ...), set by the engine
     #: when OpenTelemetry observes the run; the attempt attaches it.
     carrier: Mapping[str, str] | None = None
+    #: The task's attributes that are not Volnux's own (``A[region="eu"]``),
+    #: for an event that takes them (an ``extras`` parameter, given a copy).
+    extras: Mapping[str, Any] = {}
 
     @property
     def log(self) -> logging.LoggerAdapter[logging.Logger]:
@@ -171,7 +174,7 @@ class Event:
 
 
 # How each parameter of an event is filled.
-_CTX, _PIPED, _INPUT, _KWARGS = range(4)
+_CTX, _PIPED, _INPUT, _KWARGS, _EXTRAS = range(5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +282,12 @@ class EventSpec:
         return (spec_of, (self.target,))
 
     @property
+    def takes_extras(self) -> bool:
+        """True when the event declares an ``extras`` parameter: the task's own
+        attributes (those Volnux does not know) are handed to it there."""
+        return any(p.source == _EXTRAS for p in self.params)
+
+    @property
     def wants_piped(self) -> bool:
         """True when the event declares a ``piped`` parameter without a default."""
         return any(p.source == _PIPED and p.required for p in self.params)
@@ -303,6 +312,8 @@ class EventSpec:
                 kwargs[p.name] = ctx
             elif p.source == _PIPED:
                 kwargs[p.name] = ctx.piped
+            elif p.source == _EXTRAS:
+                kwargs[p.name] = dict(ctx.extras)
             else:
                 taken = {q.name for q in self.params}
                 kwargs.update({k: v for k, v in inputs.items() if k not in taken})
@@ -355,6 +366,8 @@ def _plan_params(name: str, func: Callable[..., Any], *, skip_self: bool) -> tup
             plan.append(Param(p.name, _CTX, False))
         elif p.name == "piped":
             plan.append(Param(p.name, _PIPED, required))
+        elif p.name == "extras":
+            plan.append(Param(p.name, _EXTRAS, False))
         else:
             plan.append(Param(p.name, _INPUT, required))
     return tuple(plan)

@@ -42,6 +42,4 @@ def open_url(url: str, rest: str, *, create: bool = True) -> SQLiteJournal:
                 f"cannot open a journal at {url!r}: unknown option {pair!r} "
                 "(the one option is synchronous=NORMAL or synchronous=FULL)"
             )
-    return SQLiteJournal(
-        Path(path).expanduser().absolute(), synchronous=synchronous, create=create
-    )
+    return SQLiteJournal(Path(path).expanduser().absolute(), synchronous=synchronous, create=create)
