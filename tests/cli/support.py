@@ -22,6 +22,11 @@ def Hello(name: str = "world", times: int = 1):
 
 
 @volnux.event
+def Echo(value=None):
+    return {"value": value, "kind": type(value).__name__}
+
+
+@volnux.event
 def Save(piped, out: str = ""):
     import json
 

@@ -51,13 +51,35 @@ def test_inputs_reach_the_events_json_values_parsed_pairs_winning(project: Proje
 
 
 def test_an_input_value_is_json_when_it_parses_and_text_otherwise(project: Project) -> None:
+    wf = project.write("echo.pty", "Echo |-> Save\n")
+    out = project.root / "out.json"
+    for given, expected in (("[1, 2]", [1, 2]), ("3rd", "3rd"), ("true", True)):
+        result = invoke("run", wf, "-e", project.events, "-i", f"value={given}", "-i", f"out={out}")
+        assert result.exit_code == 0, result.output
+        assert json.loads(out.read_text())["value"] == expected
+
+
+def test_inputs_must_fit_the_events_annotations(project: Project) -> None:
     wf = project.write("hello.pty", "Hello |-> Save\n")
     out = project.root / "out.json"
-    result = invoke(
-        "run", wf, "-e", project.events, "-i", "times=[1, 2]", "-i", "name=3rd", "-i", f"out={out}"
-    )
-    assert result.exit_code == 0, result.output
-    assert json.loads(out.read_text()) == {"greeting": "hello 3rd", "times": [1, 2], "kind": "list"}
+    bad = invoke("run", wf, "-e", project.events, "-i", "times=abc")
+    assert bad.exit_code == 2
+    assert (
+        "error: workflow input 'times' is 'abc' (text), but Hello (Hello@1.0.0) takes an int "
+        "(a whole number)"
+    ) in bad.stderr
+    for value, shown in (('{"a": 1}', "{'a': 1} (an object)"), ("null", "None (null)")):
+        refused = invoke("run", wf, "-e", project.events, "-i", f"name={value}")
+        assert refused.exit_code == 2
+        assert f"'name' is {shown}, but Hello (Hello@1.0.0) takes a str (text)" in refused.stderr
+    assert json.loads(invoke("runs", "list", "--json").stdout) == []  # refused: nothing ran
+    # Values that convert without loss are converted, and recorded so.
+    ok = invoke(
+        "run", wf, "-e", project.events, "--input-json", '{"times": "3", "name": 7}',
+        "-i", f"out={out}",
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(out.read_text()) == {"greeting": "hello 7", "times": 3, "kind": "int"}
 
 
 def test_without_store_the_run_is_journaled_in_dot_volnux(project: Project) -> None:

@@ -98,9 +98,9 @@ def start_run(
     (2: whoever called this function).
     """
     how = how or Execution()
-    inputs = dict(inputs)
     plan = program.plan
     plan.check_inputs(inputs)
+    inputs = plan.coerce_inputs(inputs)  # before recording: the run keeps what ran
     run_id = run_id or new_run_id()
     now = time.time()
     graph = program.graph

@@ -108,6 +108,19 @@ class Plan:
             users.setdefault(id(node.spec), (node.spec, []))[1].append(node_id)
         return tuple((spec, tuple(ids)) for spec, ids in users.values())
 
+    def coerce_inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The inputs checked against the events' annotations (InputError naming each
+        mismatch), converted where that loses nothing (see :mod:`.inputs`)."""
+        from .inputs import coerce_inputs
+
+        return coerce_inputs(inputs, self._typed_specs)
+
+    @cached_property
+    def _typed_specs(self) -> list[tuple[EventSpec, tuple[str, ...], dict[str, Any]]]:
+        """The events whose input parameters carry annotations, with them (read once)."""
+        typed = ((spec, ids, spec.input_types()) for spec, ids in self._nodes_by_spec)
+        return [(spec, ids, types) for spec, ids, types in typed if types]
+
     def check_inputs(self, inputs: Mapping[str, Any]) -> None:
         """Raise InputError if some event needs an input that is not given."""
         missing: dict[str, list[str]] = {}

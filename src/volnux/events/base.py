@@ -292,6 +292,22 @@ class EventSpec:
         """True when the event declares a ``piped`` parameter without a default."""
         return any(p.source == _PIPED and p.required for p in self.params)
 
+    def input_types(self) -> dict[str, Any]:
+        """Input parameter -> its annotation, for those that have one that resolves.
+
+        Annotations that do not resolve (a forward reference to a name the
+        module lacks) are left out: the input is then not checked.
+        """
+        import typing
+
+        try:
+            hints = typing.get_type_hints(self.func)
+        except Exception:  # any error from evaluating the author's annotations
+            return {}
+        return {
+            p.name: hints[p.name] for p in self.params if p.source == _INPUT and p.name in hints
+        }
+
     def missing_inputs(self, inputs: Mapping[str, Any]) -> list[str]:
         """Required input parameters that ``inputs`` does not provide."""
         return [
