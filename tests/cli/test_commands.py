@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from .support import Project, invoke
@@ -129,3 +130,29 @@ def test_a_run_id_may_be_given_by_its_start(project: Project) -> None:
     missing = invoke("runs", "cancel", "zzz", "--store", store)
     assert missing.exit_code == 2
     assert f"no run 'zzz' in {store}" in missing.stderr
+
+
+def test_store_check_says_whether_a_journal_is_whole(project: Project) -> None:
+    import random
+
+    import volnux
+    from volnux.states import TaskState
+    from volnux.store import RunRecord, TaskRecord
+
+    path = project.root / "runs.db"
+    with volnux.SQLiteJournal(path) as journal:
+        journal.create_run(RunRecord("r", "w", "A", "f", {}, {}, volnux.RunState.RUNNING, 1.0, 1.0))
+        for i in range(400):
+            journal.record([TaskRecord("r", f"n{i}", TaskState.RUNNING, 1, 1.0, result="y" * 200)])
+    ok = invoke("store", "check", "--store", str(path))
+    assert ok.exit_code == 0 and ok.stdout.startswith(f"ok: {path} (checked in ")
+    size = path.stat().st_size
+    with path.open("r+b") as fh:  # garbage over pages in the middle of the file
+        fh.seek(size // 2 // 2048 * 2048)
+        fh.write(random.Random(1).randbytes(4096))
+    damaged = invoke("store", "check", "--store", str(path), "--json")
+    assert damaged.exit_code == 1
+    report = json.loads(damaged.stdout)
+    assert report["ok"] is False and report["problems"] and report["store"] == str(path)
+    missing = invoke("store", "check", "--store", str(project.root / "none.db"))
+    assert missing.exit_code == 2 and "no journal at" in missing.stderr

@@ -341,3 +341,7 @@ def fmt(
 from .runs import runs_app  # noqa: E402
 
 app.add_typer(runs_app)
+
+from .store import store_app  # noqa: E402
+
+app.add_typer(store_app)

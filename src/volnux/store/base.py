@@ -264,5 +264,8 @@ class Journal(Protocol):
     def cancel_requested(self, run_id: str) -> bool:
         """True once :meth:`request_cancel` was called for ``run_id``."""
 
+    def check(self) -> list[str]:
+        """Read everything and say what is damaged: one line per problem (none: empty)."""
+
     def close(self) -> None:
         """Release connections and files."""

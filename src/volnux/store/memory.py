@@ -150,6 +150,10 @@ class MemoryJournal:
     def cancel_requested(self, run_id: str) -> bool:
         return run_id in self._cancel
 
+    def check(self) -> list[str]:
+        """Nothing in memory can be damaged on disk."""
+        return []
+
     def close(self) -> None:
         pass
 

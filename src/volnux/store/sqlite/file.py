@@ -19,7 +19,15 @@ from typing import Final, Literal
 from ...errors import CorruptStoreError, JournalNotFound, StoreError
 from .migrations import APPLICATION_ID, LATEST_VERSION, REQUIRED_TABLES, apply_migrations
 
-__all__ = ["PAGE_SIZE", "Synchronous", "open_connection", "rollback", "store_error"]
+__all__ = [
+    "PAGE_SIZE",
+    "Synchronous",
+    "bounded_check",
+    "full_check",
+    "open_connection",
+    "rollback",
+    "store_error",
+]
 
 Synchronous = Literal["NORMAL", "FULL"]
 
@@ -168,11 +176,44 @@ def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> str:
             pause = min(pause * 2, 0.05)
 
 
+#: The tables a journal opened for writing checks first (PRAGMA quick_check of
+#: each): the small ones every write goes through.  The big one, task_records,
+#: is checked only along the path its next row goes to; ``volnux store check``
+#: checks everything.
+_CHECKED_ON_OPEN: Final = ("runs", "run_notes", "leases")
+
+
+def bounded_check(conn: sqlite3.Connection, path: Path, tables: set[str]) -> None:
+    """Refuse (CorruptStoreError, nothing written) a journal whose small tables or
+    newest task records are damaged: a few ms, whatever the file's size."""
+    for table in _CHECKED_ON_OPEN:
+        if table not in tables:
+            continue  # (leases arrive with schema 4)
+        problems = [row[0] for row in conn.execute(f"PRAGMA quick_check({table})")]
+        if problems != ["ok"]:
+            raise CorruptStoreError(
+                f"{path} is damaged (table {table}: {problems[0]}); nothing was written. "
+                "`volnux store check` lists the damage; restore the file from a backup"
+            )
+    # The rightmost path of the task records, where the next rows go (any schema:
+    # the table's first column leads its key).
+    conn.execute("SELECT * FROM task_records ORDER BY 1 DESC LIMIT 1").fetchall()
+
+
+def full_check(conn: sqlite3.Connection) -> list[str]:
+    """Every problem SQLite's own integrity check finds in the file (empty: none)."""
+    problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    return [] if problems == ["ok"] else problems
+
+
 def _prepare(
     conn: sqlite3.Connection, path: Path, synchronous: Synchronous, busy_timeout: float
 ) -> None:
     try:
         version = _classify(conn, path)
+        if version:  # an existing journal: refuse damage before writing a byte
+            tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master")}
+            bounded_check(conn, path, tables)
         # WAL is a property of the file (it persists); setting it on a file
         # already in WAL is a no-op.  It is done only after _classify, as it
         # rewrites the header of a database that is not ours.

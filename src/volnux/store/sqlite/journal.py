@@ -46,7 +46,7 @@ from ..base import (
 )
 from ..codec import Codec, CodecSet, JsonCodec, PickleCodec
 from .checkpoint import SAFETY_FACTOR, Checkpointer, wal_pages
-from .file import Synchronous, open_connection, rollback, store_error
+from .file import Synchronous, full_check, open_connection, rollback, store_error
 from .records import RecordEncoder, decode_batch, decode_batches
 
 __all__ = ["Encoded", "SQLiteJournal"]
@@ -642,6 +642,28 @@ class SQLiteJournal:
             except sqlite3.Error as exc:
                 raise self._failure(exc, "listing runs") from exc
         return [self._run_from_row(row[1:]) for row in rows]
+
+    def check(self) -> list[str]:
+        """SQLite's integrity check of the whole file, then every run read back whole
+        (records and notes decoded): one line per problem found."""
+        with self._lock:
+            try:
+                problems = full_check(self._conn)
+            except sqlite3.Error as exc:
+                return [str(self._failure(exc, "checking the file"))]
+        if problems:
+            return problems  # a damaged B-tree: reading runs would only repeat it
+        try:
+            with self._lock:
+                ids = [row[0] for row in self._conn.execute("SELECT id FROM runs ORDER BY num")]
+        except sqlite3.Error as exc:
+            return [str(self._failure(exc, "listing runs"))]
+        for run_id in ids:
+            try:
+                self.load(run_id)
+            except StoreError as exc:
+                problems.append(str(exc))
+        return problems
 
     # -- life cycle ------------------------------------------------------
 
