@@ -13,6 +13,8 @@ import os
 import sqlite3
 import struct
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, Literal
 
@@ -27,6 +29,7 @@ __all__ = [
     "open_connection",
     "rollback",
     "store_error",
+    "write_transaction",
 ]
 
 Synchronous = Literal["NORMAL", "FULL"]
@@ -289,13 +292,25 @@ def _classify(conn: sqlite3.Connection, path: Path) -> int:
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Bring the schema up to date in one write transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         # Another process may have initialised or migrated the file between
         # the first look and taking the write lock: look again, under it.
         version = _classify(conn, path)
         if version < LATEST_VERSION:
             apply_migrations(conn, version)
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back if the block raises.
+
+    IMMEDIATE takes the write lock up front, so waiting for another process
+    goes through the busy timeout instead of failing at the first write with
+    SQLITE_BUSY.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
         conn.execute("COMMIT")
     except BaseException:
         rollback(conn)

@@ -46,7 +46,7 @@ from ..base import (
 )
 from ..codec import Codec, CodecSet, JsonCodec, PickleCodec
 from .checkpoint import SAFETY_FACTOR, Checkpointer, wal_pages
-from .file import Synchronous, full_check, open_connection, rollback, store_error
+from .file import Synchronous, full_check, open_connection, rollback, store_error, write_transaction
 from .records import RecordEncoder, decode_batch, decode_batches
 
 __all__ = ["Encoded", "SQLiteJournal"]
@@ -213,16 +213,11 @@ class SQLiteJournal:
         conn = self._conn
         with self._lock:
             try:
-                conn.execute("BEGIN IMMEDIATE")  # the run and its lease, together
-                try:
+                with write_transaction(conn):  # the run and its lease, together
                     conn.execute(_INSERT_RUN, row)
                     if run.epoch or run.owner:
                         lease = (run.owner, run.epoch, run.heartbeat_at, run.id)
                         conn.execute(_INSERT_LEASE, lease)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    rollback(conn)
-                    raise
             except sqlite3.IntegrityError as exc:
                 raise RunExists(run.id, str(self.path)) from exc
             except sqlite3.Error as exc:
@@ -344,20 +339,12 @@ class SQLiteJournal:
         the run's epoch (:class:`~volnux.errors.Fenced`).
         """
         conn = self._conn
-        # IMMEDIATE takes the write lock up front, so waiting for another
-        # process goes through the busy timeout instead of failing at the
-        # first INSERT with SQLITE_BUSY.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn):
             if fence is not None:
                 row = conn.execute(_EPOCH_OF, fence[:1]).fetchone()
                 if row is not None and row[0] != fence[1]:
                     raise Fenced(fence[0], fence[1], row[0])
             conn.executemany(sql, rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            rollback(conn)
-            raise
         self._wrote(1 + len(rows) // 16)  # (log lines: a rough count of their pages)
 
     def _free_key(self, run_id: str) -> int:
@@ -400,8 +387,7 @@ class SQLiteJournal:
         conn = self._conn
         with self._lock:
             try:
-                conn.execute("BEGIN IMMEDIATE")  # the state and the lease, together
-                try:
+                with write_transaction(conn):  # the state and the lease, together
                     if epoch is not None and self._epoch(run_id) != epoch:
                         raise self._fenced(run_id, epoch)
                     cursor = conn.execute(
@@ -420,10 +406,6 @@ class SQLiteJournal:
                             " WHERE num = (SELECT num FROM runs WHERE id = ?)",
                             (run_id,),
                         )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    rollback(conn)
-                    raise
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"setting the state of run {run_id}") from exc
 
@@ -471,10 +453,9 @@ class SQLiteJournal:
         conn = self._conn
         with self._lock:
             try:
-                # One write transaction: the epoch read back is the one this
-                # UPDATE made (no RETURNING: SQLite before 3.35 lacks it).
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                # One write transaction: no other process claims the run
+                # between reading its epoch and writing the next.
+                with write_transaction(conn):
                     current = self._epoch(run_id)  # RunNotFound when there is no such run
                     claimed = expect_epoch is None or current == expect_epoch
                     if claimed:
@@ -484,10 +465,6 @@ class SQLiteJournal:
                             " SELECT num, ?, ?, ? FROM runs WHERE id = ?",
                             (owner, current, at, run_id),
                         )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    rollback(conn)
-                    raise
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"claiming run {run_id}") from exc
             if claimed:
