@@ -59,6 +59,7 @@ PUBLIC = [
     "Workflow",
     "__version__",
     "capture_logs",
+    "capture_prints",
     "deprecations",
     "event",
     "executor_names",

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
         event,
         project_registry,
     )
-    from .events.logs import capture_logs
+    from .events.logs import capture_logs, capture_prints
     from .executors import executor_names
     from .observability import otel, signals
     from .observability.dot import to_dot
@@ -72,7 +72,7 @@ _LAZY = {
     **dict.fromkeys(("format_graph", "parse", "parse_file"), ".dsl"),
     **dict.fromkeys(("Journal", "MemoryJournal", "SQLiteJournal", "open_store"), ".store"),
     "executor_names": ".executors",
-    "capture_logs": ".events.logs",
+    **dict.fromkeys(("capture_logs", "capture_prints"), ".events.logs"),
     "to_dot": ".observability.dot",
     "run_dot": ".observability.pictures",
     "render": ".observability.render",
@@ -168,6 +168,7 @@ __all__ = [
     "Workflow",
     "__version__",
     "capture_logs",
+    "capture_prints",
     "deprecations",
     "event",
     "executor_names",

@@ -22,6 +22,13 @@ def Hello(name: str = "world", times: int = 1):
 
 
 @volnux.event
+def Chatty():
+    print("hello from", "the event")
+    print("no newline at the end", end="")
+    return "said"
+
+
+@volnux.event
 def Echo(value=None):
     return {"value": value, "kind": type(value).__name__}
 

@@ -331,3 +331,17 @@ def test_events_that_call_sys_exit_at_import_are_a_failed_import(
     result = invoke("run", wf, "--events", source)
     assert result.exit_code == 2, result.output
     assert "failed to import: it called sys.exit(3) while being imported" in result.stderr
+
+
+def test_what_events_print_is_kept_with_their_logs_not_in_the_table(project: Project) -> None:
+    wf = project.write("chatty.pty", "Chatty\n")
+    result = invoke("run", wf, "--events", project.events)
+    assert result.exit_code == 0, result.output
+    assert "hello from the event" not in result.stdout
+    assert re.search(r"^Chatty\s+Chatty@1\.0\.0\s+succeeded", result.stdout, re.M)
+    (run,) = json.loads(invoke("runs", "list", "--json").stdout)
+    logs = invoke("runs", "logs", run["id"]).stdout
+    assert "[print] hello from the event" in logs
+    assert "[print] no newline at the end" in logs
+    shown = invoke("run", wf, "--events", project.events, "--show-prints")
+    assert "hello from the event" in shown.stdout

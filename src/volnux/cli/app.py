@@ -160,6 +160,7 @@ def run(
     ] = None,
     config_path: ConfigOption = None,
     strict: StrictOption = None,
+    prints: PrintsOption = False,
 ) -> None:
     """Run a workflow; exit 0 if it succeeds, 1 if it fails, 2 on bad input."""
     import warnings
@@ -197,7 +198,7 @@ def run(
         # second signal cuts them off), which ends cancelled and resumable.
         stop = StopRequest()
         try:
-            with warnings.catch_warnings(), signals_stop(stop):
+            with warnings.catch_warnings(), signals_stop(stop), kept_prints(not prints):
                 # Already printed above, once; the run's own warning would repeat it.
                 warnings.simplefilter("ignore", EventDeprecationWarning)
                 result = workflow.run(values, store=journal, max_workers=max_workers, stop=stop)
@@ -265,6 +266,28 @@ def validate(
         typer.echo(f"ok: {path} ({len(graph.tasks())} tasks; {checked} checked)")
     if bad:
         raise typer.Exit(EXIT_USAGE)
+
+
+PrintsOption = Annotated[
+    bool,
+    typer.Option(
+        "--show-prints",
+        help="Let events print to the terminal (by default what they print is kept with "
+        "their log lines: volnux runs logs).",
+    ),
+]
+
+
+@contextmanager
+def kept_prints(keep: bool) -> Iterator[None]:
+    """Keep what attempts print with their log lines (unless ``keep`` is False)."""
+    if not keep:
+        yield
+        return
+    from ..events.logs import capture_prints
+
+    with capture_prints():
+        yield
 
 
 class Picture(StrEnum):

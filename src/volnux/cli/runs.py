@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..states import TaskState
-from .app import EXIT_FAILED, EventsOption, reported_errors
+from .app import EXIT_FAILED, EventsOption, PrintsOption, kept_prints, reported_errors
 
 if TYPE_CHECKING:
     from ..engine import TaskView
@@ -344,6 +344,7 @@ def _continue(
     force: bool,
     retry: bool,
     as_json: bool,
+    prints: bool = False,
 ) -> None:
     from ..dsl import parse
     from ..engine.lifecycle import Execution, continue_run
@@ -367,7 +368,7 @@ def _continue(
             name = str(current) if workflow_file else recorded(record, notes).filename
             graph = parse(read_source(current), name)
         stop = StopRequest()  # Ctrl-C and SIGTERM stop the run, as in `volnux run`
-        with signals_stop(stop):
+        with signals_stop(stop), kept_prints(not prints):
             result = continue_run(
                 journal,
                 run_id,
@@ -417,9 +418,10 @@ def resume(
     workflow: WorkflowOption = None,
     force: ForceOption = False,
     as_json: JsonOption = False,
+    prints: PrintsOption = False,
 ) -> None:
     """Continue a crashed, cancelled or paused run; finished tasks are not run again."""
-    _continue(run_id, store, events, workflow, force, retry=False, as_json=as_json)
+    _continue(run_id, store, events, workflow, force, retry=False, as_json=as_json, prints=prints)
 
 
 @runs_app.command()
@@ -430,9 +432,10 @@ def retry(
     workflow: WorkflowOption = None,
     force: ForceOption = False,
     as_json: JsonOption = False,
+    prints: PrintsOption = False,
 ) -> None:
     """Re-run a failed run's failed tasks and what follows them, keeping the rest."""
-    _continue(run_id, store, events, workflow, force, retry=True, as_json=as_json)
+    _continue(run_id, store, events, workflow, force, retry=True, as_json=as_json, prints=prints)
 
 
 @runs_app.command()

@@ -14,7 +14,7 @@ import traceback
 from typing import Any, NamedTuple
 
 from ..events import Context, EventSpec, Failure, Route
-from ..events.logs import ATTEMPT_LINES, kept_lines
+from ..events.logs import ATTEMPT_LINES, finish_prints, kept_lines
 from ..observability.tracecontext import run_attached
 from ..store import ErrorInfo, LogEntry
 
@@ -61,6 +61,7 @@ def run_attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
         else:
             result = _attempt(spec, ctx)
     finally:
+        finish_prints(lines)
         ATTEMPT_LINES.reset(token)
     if lines:
         run_id, node_id, attempt = ctx.run_id, ctx.node_id, ctx.attempt

@@ -29,7 +29,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -40,6 +40,8 @@ __all__ = [
     "LogLine",
     "TaskLogger",
     "capture_logs",
+    "capture_prints",
+    "finish_prints",
     "kept_lines",
     "stop_capturing_logs",
 ]
@@ -167,6 +169,66 @@ class _CaptureHandler(logging.Handler):
 _handler = _CaptureHandler()
 _captured: set[str] = set()
 _lock = threading.Lock()
+
+
+class _PrintsToLines:
+    """Stands for ``sys.stdout`` while :func:`capture_prints` is on: what an attempt
+    prints goes to its log lines (a line each, at INFO, ``[print]``), what the
+    rest of the program prints goes where it went before."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._partial: dict[int, str] = {}  # a line printed in pieces, by thread
+
+    def write(self, text: str) -> int:
+        lines = ATTEMPT_LINES.get()
+        if lines is None:
+            return int(self.stream.write(text))
+        me = threading.get_ident()
+        pending = self._partial.pop(me, "") + text
+        *complete, rest = pending.split("\n")
+        for line in complete:
+            _keep(lines, time.time(), logging.INFO, f"[print] {line}")
+        if rest:
+            self._partial[me] = rest
+        return len(text)
+
+    def flush(self) -> None:
+        if ATTEMPT_LINES.get() is None:
+            self.stream.flush()
+
+    def finish(self, lines: list[Any]) -> None:
+        """Keep the line this thread's attempt left unfinished (it has ended)."""
+        rest = self._partial.pop(threading.get_ident(), "")
+        if rest:
+            _keep(lines, time.time(), logging.INFO, f"[print] {rest}")
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
+        return getattr(self.stream, name)
+
+
+def finish_prints(lines: list[Any]) -> None:
+    """An attempt ended: keep what it printed without a final newline."""
+    out = sys.stdout
+    if isinstance(out, _PrintsToLines):
+        out.finish(lines)
+
+
+@contextlib.contextmanager
+def capture_prints() -> Iterator[None]:
+    """While the block runs, what an attempt prints is kept with its log lines
+    instead of written to the program's standard output.
+
+    For applications (the ``volnux`` command uses it around a run): it swaps
+    ``sys.stdout``, which belongs to the whole process.  A line an attempt
+    leaves unfinished (no newline) is kept when the attempt's lines are read.
+    """
+    previous = sys.stdout
+    sys.stdout = _PrintsToLines(previous)
+    try:
+        yield
+    finally:
+        sys.stdout = previous
 
 
 def capture_logs(*names: str) -> None:
