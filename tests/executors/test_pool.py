@@ -141,3 +141,19 @@ def test_calls_submitted_from_many_threads_at_once_all_run() -> None:
         assert len(ex._threads) <= 6
     finally:
         ex.shutdown()
+
+
+def test_a_value_that_cannot_cross_to_a_process_is_said_plainly() -> None:
+    import threading as t
+
+    from volnux.executors import ProcessExecutor
+
+    pool = ProcessExecutor(1)
+    try:
+        ((result, error),) = collect(pool, [(t.Lock, ())])  # a lock cannot come back
+    finally:
+        pool.shutdown()
+    assert result is None and isinstance(error, TypeError)
+    assert "cannot pickle '_thread.lock' object" in str(error)
+    assert "the event, its inputs, its piped value and its result must pickle" in str(error)
+    assert error.__cause__ is None and error.__traceback__ is None  # no multiprocessing frames

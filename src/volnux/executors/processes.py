@@ -64,6 +64,8 @@ class ProcessExecutor:
 
         def finished(future: Future[Any]) -> None:
             error = future.exception()
+            if error is not None and _is_pickling(error):
+                error = _pickling_error(error)
             call_done(done, None if error else future.result(), error)
 
         pool.submit(fn, *args).add_done_callback(finished)
@@ -76,3 +78,21 @@ class ProcessExecutor:
             pool.shutdown(wait=wait, cancel_futures=not wait)
             if self.on_resize is not None:
                 report_size(self.on_resize, 0)
+
+
+def _is_pickling(error: BaseException) -> bool:
+    """Whether ``error`` is a value that failed to cross to or from a worker process."""
+    import pickle
+
+    if isinstance(error, pickle.PicklingError):
+        return True
+    return isinstance(error, TypeError | AttributeError) and "pickle" in str(error)
+
+
+def _pickling_error(error: BaseException) -> TypeError:
+    """The same failure, said in the event author's terms and without the frames of
+    ``concurrent.futures`` and ``multiprocessing`` (nothing of the author's is there)."""
+    return TypeError(
+        f"{error} (an event on the process executor runs in another process: the "
+        "event, its inputs, its piped value and its result must pickle)"
+    )
