@@ -153,15 +153,17 @@ def _wall(command: list[str]) -> float:
 
 def _wait_for_running(db: Path, node: str) -> None:
     sys.path.insert(0, str(SRC))
+    from volnux.errors import StoreError
     from volnux.states import TaskState
     from volnux.store import SQLiteJournal
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         time.sleep(0.02)
-        if not db.exists():
+        try:  # read only: the child creates the file (and may be at it now)
+            journal = SQLiteJournal(db, create=False)
+        except StoreError:
             continue
-        journal = SQLiteJournal(db)
         try:
             runs = journal.list_runs()
             if runs and any(

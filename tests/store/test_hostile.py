@@ -382,3 +382,27 @@ def test_damage_deep_in_the_task_records_is_found_by_a_full_check(tmp_path: Path
         assert problems, "the full check found nothing"
         with pytest.raises(CorruptStoreError):
             journal.load("run-1")
+
+
+def test_a_file_still_being_created_by_another_process_is_waited_for(tmp_path: Path) -> None:
+    """SQLite extends a new file before it writes its header: a reader that comes
+    in between sees zeros, and waits (up to a second) rather than refuse it."""
+    import threading
+
+    real = tmp_path / "real.db"
+    with SQLiteJournal(real) as journal:
+        journal.create_run(make_run())
+    data = real.read_bytes()
+    path = tmp_path / "new.db"
+    path.write_bytes(bytes(len(data)))  # zeros, as the creator has only extended it
+    writer = threading.Timer(0.2, path.write_bytes, (data,))
+    writer.start()
+    try:
+        with SQLiteJournal(path) as journal:
+            assert [r.id for r in journal.list_runs()] == ["run-1"]
+    finally:
+        writer.join()
+    # Zeros that stay zeros are refused, as any file that is not a database.
+    zeros = tmp_path / "zeros.db"
+    zeros.write_bytes(bytes(4096))
+    assert_refused(zeros, "not a SQLite database")

@@ -118,23 +118,41 @@ def _read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
     raise store_error(path, last, "opening (read-only)")
 
 
+#: Seconds a file whose first bytes are still zeros is given to become a
+#: database: another process may be creating it at this moment (SQLite extends
+#: the file before it writes the header).
+_CREATION_WAIT_S: Final = 1.0
+
+
+def _read_header(path: Path) -> tuple[bytes, int] | None:
+    """The file's first bytes and its size; None when there is no file."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(_HEADER_SIZE), os.fstat(fh.fileno()).st_size
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise StoreError(f"the journal path {path} is a folder, not a file") from None
+    except OSError as exc:
+        raise StoreError(f"cannot read the journal {path}: {exc}") from exc
+
+
 def _check_file(path: Path) -> bool:
     """Refuse a file that cannot be a SQLite database, reading it only.
 
     Returns False when there is no file yet (or an empty one), True otherwise.
     """
-    try:
-        with path.open("rb") as fh:
-            header = fh.read(_HEADER_SIZE)
-            size = os.fstat(fh.fileno()).st_size
-    except FileNotFoundError:
-        return False
-    except IsADirectoryError:
-        raise StoreError(f"the journal path {path} is a folder, not a file") from None
-    except OSError as exc:
-        raise StoreError(f"cannot read the journal {path}: {exc}") from exc
-    if size == 0:
-        return False
+    deadline = time.monotonic() + _CREATION_WAIT_S
+    while True:
+        found = _read_header(path)
+        if found is None:
+            return False
+        header, size = found
+        if size == 0:
+            return False
+        if header.strip(b"\0") or time.monotonic() >= deadline:
+            break
+        time.sleep(0.01)  # zeros so far: being written by its creator
     if not header.startswith(_SQLITE_MAGIC):
         raise CorruptStoreError(
             f"{path} is not a SQLite database (it does not start with the SQLite header); "
