@@ -130,10 +130,26 @@ def test_resume_refuses_a_changed_started_node_and_force_records_it(project: Pat
     run_id = _crashed_run(project)  # Fetch and Slow started; Store did not
     (project / "flow.pty").write_text("Fetch |-> Slow[timeout=5] -> Store\n")
     refused = volnux(project, "runs", "resume", run_id, check=2)
-    assert "Slow: changed" in refused.stderr and "already started" in refused.stderr
+    assert (
+        "Slow (line 1 before, line 1 now): its attributes changed from none to [timeout=5]"
+        " (already started)" in refused.stderr
+    )
+    assert "attrs=" not in refused.stderr and "/seq" not in refused.stderr
     assert "--force" in refused.stderr
     volnux(project, "runs", "resume", run_id, "--force", check=0)
     assert any(kind == "forced-change" for kind, _ in _notes(project, run_id))
+
+
+def test_retry_refused_after_a_version_change_says_retried(project: Path) -> None:
+    volnux(project, "run", "flow.pty", "-e", "events.py", env={"BREAK_STORE": "1"}, check=1)
+    run_id = str(only_run(project)["id"])
+    source = project / "events.py"
+    source.write_text(
+        EVENTS.replace("@volnux.event\ndef Slow", '@volnux.event(version="2.0")\ndef Slow')
+    )
+    refused = volnux(project, "runs", "retry", run_id, check=2)
+    assert f"run {run_id} cannot be retried:" in refused.stderr
+    assert "Slow (line 1 before, line 1 now): event Slow@1.0.0 is now Slow@2.0" in refused.stderr
 
 
 def test_resume_allows_changes_to_nodes_not_started(project: Path) -> None:

@@ -13,3 +13,21 @@ def route_by_count(results: dict[str, Any], failures: dict[str, Any]) -> int:
 
 def positive(result: Any) -> bool:
     return bool(result > 0)
+
+
+#: What :func:`judged` does: raise this message (when set), else answer.
+VERDICT: dict[str, Any] = {"raise": None, "answer": False}
+
+
+def judged(results: dict[str, Any], failures: dict[str, Any]) -> Any:
+    if VERDICT["raise"]:
+        raise RuntimeError(VERDICT["raise"])
+    return VERDICT["answer"]
+
+
+def results_only(results: dict[str, Any]) -> bool:
+    return True
+
+
+def three(results: dict[str, Any], failures: dict[str, Any]) -> int:
+    return 3

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import volnux
 from volnux import Failure, ResultEvaluation, Workflow
+from volnux.query import describe_run
+from volnux.store.sqlite import SQLiteJournal
+
+from . import predicates
 
 
 def events(**values: Any) -> list[Any]:
@@ -109,6 +114,65 @@ def test_group_predicate_and_descriptor_routing() -> None:
     text = '(A || B || C)[result_predicate="tests.engine.predicates:two_or_more"] (0 -> Low)'
     r = Workflow.from_text(text, events(A=1, B=ValueError("b"), C=ValueError("c"), Low=0)).run()
     assert "Low" in r.results
+
+
+JUDGED = '(A || B)[result_predicate="tests.engine.predicates:judged"] -> D'
+
+
+@pytest.mark.parametrize(
+    ("verdict", "said"),
+    [
+        ({"raise": "predicate exploded"}, "raised RuntimeError: predicate exploded"),
+        ({"answer": False}, "returned False (succeeded: A, B; failed: none)"),
+        ({"answer": "yes"}, "raised ValueError: a result predicate returned 'yes'"),
+    ],
+)
+def test_a_group_predicate_failure_is_the_recorded_error_and_retry_reruns_the_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verdict: dict[str, Any], said: str
+) -> None:
+    monkeypatch.setattr(predicates, "VERDICT", {"raise": None, "answer": False, **verdict})
+    ran: list[str] = []
+
+    def counted(name: str) -> Any:
+        return volnux.event(name=name)(lambda: ran.append(name) or name)
+
+    flow = Workflow.from_text(JUDGED, [counted("A"), counted("B"), counted("D")])
+    store = SQLiteJournal(tmp_path / "runs.db")
+    r = flow.run(store=store)
+    expected = f"group:1 failed: its result_predicate tests.engine.predicates:judged {said}"
+    assert r.status == "failed" and r.error is not None and r.error.startswith(expected)
+    assert set(r.failed_nodes) == {"A", "B"}
+    assert sorted(ran) == ["A", "B"]
+    shown = describe_run(store, r.id)
+    assert shown.run.error == r.error  # recorded, not only returned
+    assert sorted(shown.resume.rerun) == ["A", "B"]
+
+    monkeypatch.setattr(predicates, "VERDICT", {"raise": None, "answer": True})
+    again = Workflow.retry(r.id, store=store, events=[counted("A"), counted("B"), counted("D")])
+    assert again.status == "succeeded"
+    assert sorted(ran[:2]) == ["A", "B"] and sorted(ran[2:4]) == ["A", "B"] and ran[4] == "D"
+
+
+def test_a_group_choosing_a_descriptor_it_has_no_branch_for_is_retried_whole(
+    tmp_path: Path,
+) -> None:
+    text = '(A || B)[result_predicate="tests.engine.predicates:three"] (1 -> C) -> D'
+    store = SQLiteJournal(tmp_path / "runs.db")
+    r = Workflow.from_text(text, events(A=1, B=2, C=3, D=4)).run(store=store)
+    assert r.status == "failed"
+    assert r.error == "group:1 chose descriptor 3, but it has no '3 ->' branch"
+    assert sorted(r.failed_nodes) == ["A", "B"]
+    assert sorted(describe_run(store, r.id).resume.rerun) == ["A", "B"]
+
+
+def test_a_predicate_that_cannot_take_its_arguments_is_refused_at_check_time() -> None:
+    text = '(A || B)[result_predicate="tests.engine.predicates:results_only"]'
+    with pytest.raises(volnux.PointyError, match=r"called as results_only\(results, failures\)"):
+        Workflow.from_text(text, events(A=1, B=1)).check()
+    with pytest.raises(volnux.PointyError, match=r"task's predicate is called as judged\(result\)"):
+        Workflow.from_text(
+            'A[result_predicate="tests.engine.predicates:judged"]', events(A=1)
+        ).check()
 
 
 def test_bad_predicate_references_are_positioned_errors() -> None:

@@ -156,7 +156,13 @@ def explain(
     """
     lines = [f"run {run.id} {run.status}: {run.error or 'no task error was recorded'}"]
     lines.append(f"tasks: {counts_line(run)}")
-    failed = [run.tasks[n] for n in run.failed_nodes if n in run.tasks]
+    # A task that succeeded in a group its predicate failed has nothing of
+    # its own to explain: the first line says why the group failed.
+    failed = [
+        view
+        for view in (run.tasks[n] for n in run.failed_nodes if n in run.tasks)
+        if view.state is not TaskState.SUCCEEDED or (view.descriptor or 0) >= 2
+    ]
     for view in failed[:TASKS_EXPLAINED]:
         lines.append("")
         lines.extend(_explain_task(run, view, (logs or {}).get(view.node_id, ())))

@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 from ..events import FailureInfo
 from ..events.evaluation import as_descriptor, passes
-from ..graph import Block, Group, Parallel, Sequence, Task
+from ..graph import Block, Group, Parallel, Sequence, Task, iter_blocks
+from ..states import TaskState
 from ..store import ErrorInfo
 from .attempt import AttemptResult, error_info
 from .plan import GroupPlan, NodePlan
@@ -33,6 +34,7 @@ __all__ = [
     "int_option",
     "judge",
     "label",
+    "ran_tasks",
 ]
 
 
@@ -177,26 +179,36 @@ def copy_view(view: TaskView) -> TaskView:
 def describe_failure(
     views: Mapping[str, TaskView],
     nodes: tuple[str, ...],
-    unrouted: Mapping[str, str] | None = None,
+    explained: Mapping[str, str] | None = None,
 ) -> str:
-    """One line: which tasks failed the run, and why."""
-    parts = []
+    """One line: which tasks failed the run, and why.
+
+    ``explained`` gives the reason for nodes whose task record does not hold
+    it; a reason several nodes share is said once.
+    """
+    parts: dict[str, None] = {}
     for node_id in dict.fromkeys(nodes):
         view = views.get(node_id)
-        if unrouted and node_id in unrouted:
-            parts.append(unrouted[node_id])
+        if explained and node_id in explained:
+            parts[explained[node_id]] = None
         elif view is not None and view.error is not None:
-            parts.append(
+            part = (
                 f"{node_id} ({view.event}) failed after {view.attempts} attempt"
                 f"{'s' if view.attempts != 1 else ''}: {view.error.type}: {view.error.message}"
             )
+            parts[part] = None
         else:
-            parts.append(f"{node_id} failed")
+            parts[f"{node_id} failed"] = None
     return "; ".join(parts)
 
 
-def evaluate(frame: ParFrame) -> Outcome:
-    """A parallel group's outcome from its members' (strategy or predicate)."""
+def evaluate(frame: ParFrame, views: Mapping[str, TaskView]) -> Outcome:
+    """A parallel group's outcome from its members' (strategy or predicate).
+
+    When a predicate raises or says no, the group itself failed: every task
+    in it that ran is a culprit (a retry runs the group again), and the
+    failure says what the predicate did.
+    """
     pairs = [(m, o) for m, o in zip(frame.par.members, frame.outcomes, strict=True) if o]
     results = {label(m): o.result for m, o in pairs if o.ok}
     failed = [o for _, o in pairs if not o.ok]
@@ -205,16 +217,34 @@ def evaluate(frame: ParFrame) -> Outcome:
     judge = frame.judge
     if judge.predicate is None:
         descriptor = int(passes(judge.strategy, len(results), len(pairs)))
+        if descriptor:
+            return Outcome(True, descriptor, results)
+        return Outcome(False, 0, None, first, culprits)
+    failures = {label(m): o.failure for m, o in pairs if not o.ok}
+    try:
+        descriptor = as_descriptor(judge.predicate(results, failures))
+    except Exception as exc:  # the predicate is user code
+        info = error_info(exc)
+        what = f"raised {info.type}: {info.message}"
+        kind = info.type
     else:
-        failures = {label(m): o.failure for m, o in pairs if not o.ok}
-        try:
-            descriptor = as_descriptor(judge.predicate(results, failures))
-        except Exception as exc:  # the predicate is user code
-            info = error_info(exc)
-            first = FailureInfo(label(frame.par), info.type, info.message)
-            return Outcome(False, 0, None, first, culprits)
-    if descriptor:
-        return Outcome(True, descriptor, results)
-    if first is None:  # every member succeeded, but the predicate said no
-        first = FailureInfo(label(frame.par), "EvaluationFailed", "the group's predicate refused")
-    return Outcome(False, 0, None, first, culprits)
+        if descriptor:
+            return Outcome(True, descriptor, results)
+        ok, bad = ", ".join(results) or "none", ", ".join(failures) or "none"
+        what = f"returned False (succeeded: {ok}; failed: {bad})"
+        kind = "EvaluationFailed"
+    parent = frame.parent
+    name = parent.group.id if isinstance(parent, GroupFrame) else label(frame.par)
+    message = f"{name} failed: its result_predicate {judge.name} {what}"
+    ran = ran_tasks(frame.par, views)
+    return Outcome(False, 0, None, FailureInfo(name, kind, message), ran or culprits)
+
+
+def ran_tasks(body: Block, views: Mapping[str, TaskView]) -> tuple[str, ...]:
+    """The tasks in ``body`` that ran: succeeded or failed, not pending or skipped."""
+    return tuple(
+        block.id
+        for block in iter_blocks(body)
+        if isinstance(block, Task)
+        and views[block.id].state in (TaskState.SUCCEEDED, TaskState.FAILED)
+    )

@@ -237,7 +237,6 @@ def _continue(
 
     run = snapshot.run
     run_id = run.id
-    verb = "retry" if retry else "resume"
     _refuse_by_state(run, retry)  # its state may have moved on before the claim
     was = recorded(run, snapshot.notes)
     program = now_program or recorded_program(snapshot, events, graph)
@@ -253,8 +252,8 @@ def _continue(
     blocking = [c for c in changes if c.started]
     if blocking and not force:
         raise ResumeRefused(
-            f"run {run_id} cannot be {verb}d: the workflow or its events changed where the "
-            "run already started:\n  "
+            f"run {run_id} cannot be {'retried' if retry else 'resumed'}: the workflow or its "
+            "events changed where the run already started:\n  "
             + "\n  ".join(str(c) for c in blocking)
             + "\nrun the recorded version again, or pass --force to continue anyway"
             " (recorded in the run)"

@@ -18,7 +18,13 @@ from typing import Any
 
 from ..errors import EventNotFound, InputError, PointyError
 from ..events import EventRegistry, EventSpec, RetryPolicy
-from ..events.evaluation import ResultEvaluation, load_predicate, parse_strategy
+from ..events.evaluation import (
+    GROUP_PREDICATE,
+    TASK_PREDICATE,
+    ResultEvaluation,
+    load_predicate,
+    parse_strategy,
+)
 from ..executors import check_executor
 from ..graph import Block, Graph, Group, Parallel, Sequence, Task, iter_blocks
 from ..graph.model import Position
@@ -62,6 +68,8 @@ class GroupPlan:
     strategy: tuple[str, float] = ("all", 0.0)
     #: ``predicate(results, failures) -> bool | int`` replaces the strategy.
     predicate: Callable[..., Any] | None = None
+    #: The predicate as the workflow names it (``module:function``), for messages.
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -265,7 +273,8 @@ def _plan_group(group: Group) -> GroupPlan | None:
         raise ValueError("result_predicate applies to a parallel group ( A || B ... )")
     return GroupPlan(
         parse_strategy(strategy) if strategy is not None else ("all", 0.0),
-        load_predicate(str(predicate)) if predicate is not None else None,
+        load_predicate(str(predicate), GROUP_PREDICATE) if predicate is not None else None,
+        str(predicate) if predicate is not None else "",
     )
 
 
@@ -274,7 +283,7 @@ def _evaluation(opts: Mapping[str, Any], spec: EventSpec) -> ResultEvaluation | 
     strategy = opts.get("result_evaluation_strategy")
     predicate = opts.get("result_predicate")
     if predicate is not None:
-        return ResultEvaluation(predicate=load_predicate(str(predicate)))
+        return ResultEvaluation(predicate=load_predicate(str(predicate), TASK_PREDICATE))
     if strategy is not None:
         if not isinstance(strategy, str):
             raise ValueError("result_evaluation_strategy must be a string")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import zlib
 from collections.abc import Iterator, Mapping
 from collections.abc import Sequence as Sequence_
@@ -160,24 +161,42 @@ class Change:
 
     def __str__(self) -> str:
         flag = " (already started)" if self.started else ""
-        return f"{self.node_id}: {self.what}{flag}"
+        return f"{self.node_id}{self.what}{flag}"
 
 
-def task_signatures(graph: Graph) -> dict[str, str]:
-    """Node id -> a description of the task and where it sits in the graph.
+class Signature(NamedTuple):
+    """A task as a resume compares it: what it runs, how, and where it sits."""
 
-    Two graphs give a node the same signature when the task, its options and
-    its place (the chain of blocks above it and its index in each) are the same.
+    ref: str
+    attrs: tuple[tuple[str, Any], ...]
+    attempts: int | None
+    #: Its branches' descriptors, ``|`` where the branch takes the result.
+    branches: tuple[str, ...]
+    #: The chain of blocks above it and its index in each (internal: compared only).
+    place: str
+    #: The line the task is on (for messages; not compared).
+    line: int
+
+    def key(self) -> tuple[Any, ...]:
+        """What must be equal for the task to count as unchanged."""
+        return self[:5]
+
+
+def task_signatures(graph: Graph) -> dict[str, Signature]:
+    """Node id -> the task's signature: the task, its options and its place.
+
+    Two graphs give a node the same signature key when the task, its options
+    and its place (the chain of blocks above it and its index in each) are
+    the same.
     """
-    out: dict[str, str] = {}
+    out: dict[str, Signature] = {}
     stack: list[tuple[Any, str]] = [(graph.root, "")]
     while stack:
         block, path = stack.pop()
         if isinstance(block, Task):
-            branches = ",".join(f"{b.descriptor}{'|' if b.pipe else ''}" for b in block.branches)
-            out[block.id] = (
-                f"{block.ref} attrs={dict(block.attrs)} x{block.attempts} "
-                f"branches=[{branches}] at {path or '/'}"
+            branches = tuple(f"{b.descriptor}{'|' if b.pipe else ''}" for b in block.branches)
+            out[block.id] = Signature(
+                str(block.ref), block.attrs, block.attempts, branches, path or "/", block.pos.line
             )
             stack.extend((b.body, f"{path}/{block.id}({b.descriptor})") for b in block.branches)
         elif isinstance(block, Group):
@@ -185,16 +204,55 @@ def task_signatures(graph: Graph) -> dict[str, str]:
             stack.append((block.body, tag))
             stack.extend((b.body, f"{tag}({b.descriptor})") for b in block.branches)
         elif isinstance(block, Sequence):
-            # The pipe pattern as a short digest: spelled out, a long chain's
-            # pattern would repeat in every step's signature (quadratic).
-            pipes = "".join("|" if p else "-" for p in block.pipes)
-            tag = f"{path}/seq{len(block.steps)}-{zlib.crc32(pipes.encode()):08x}"
-            stack.extend((step, f"{tag}:{i}") for i, step in enumerate(block.steps))
+            # A step's place is its index and how the steps before it hand
+            # on results (as a running digest: spelled out, a long chain's
+            # pattern would repeat in every step's signature, quadratic).
+            # What follows it does not count: appending a step moves nothing.
+            digest = 0
+            for i, step in enumerate(block.steps):
+                stack.append((step, f"{path}/seq:{i}-{digest:08x}"))
+                if i < len(block.pipes):
+                    digest = zlib.crc32(b"|" if block.pipes[i] else b"-", digest)
         elif isinstance(block, Parallel):
             stack.extend(
                 (m, f"{path}/par{len(block.members)}:{i}") for i, m in enumerate(block.members)
             )
     return out
+
+
+def _attrs(attrs: tuple[tuple[str, Any], ...]) -> str:
+    if not attrs:
+        return "none"
+    shown = ", ".join(f"{k}={json.dumps(v) if isinstance(v, str) else v}" for k, v in attrs)
+    return f"[{shown}]"
+
+
+def _branches(branches: tuple[str, ...]) -> str:
+    if not branches:
+        return "none"
+    return (
+        "(" + ", ".join(f"{b[:-1]} |->" if b.endswith("|") else f"{b} ->" for b in branches) + ")"
+    )
+
+
+def _difference(old: Signature, new: Signature) -> str:
+    """What changed in a task, in the language's words."""
+    parts = []
+    if old.ref != new.ref:
+        parts.append(f"it runs {new.ref}, where it ran {old.ref}")
+    if old.attrs != new.attrs:
+        parts.append(f"its attributes changed from {_attrs(old.attrs)} to {_attrs(new.attrs)}")
+    if old.attempts != new.attempts:
+        was = f"* {old.attempts}" if old.attempts else "no retry count"
+        now = f"* {new.attempts}" if new.attempts else "no retry count"
+        parts.append(f"its retries changed from {was} to {now}")
+    if old.branches != new.branches:
+        parts.append(
+            f"its branches changed from {_branches(old.branches)} to {_branches(new.branches)}"
+        )
+    if old.place != new.place:
+        parts.append("it sits elsewhere in the workflow (what runs before it changed)")
+    return "; ".join(parts)
 
 
 def compare(
@@ -207,38 +265,36 @@ def compare(
     """How the workflow changed since the run was recorded, node by node."""
     old_sig, new_sig = task_signatures(old_graph), task_signatures(new_graph)
     changes: list[Change] = []
-    for node in dict.fromkeys([*old_sig, *new_sig]):
-        if node not in new_sig:
-            changes.append(Change(node, "removed from the workflow", node in started))
-        elif node not in old_sig:
-            changes.append(Change(node, f"added ({new_sig[node]})", False))
-        elif old_sig[node] != new_sig[node]:
-            changes.append(
-                Change(node, f"changed: was {old_sig[node]}, now {new_sig[node]}", node in started)
+    # In the order a reader meets them: by line now (removed ones by line before).
+    nodes = sorted({*old_sig, *new_sig}, key=lambda n: ((new_sig.get(n) or old_sig[n]).line, n))
+    for node in nodes:
+        old, new = old_sig.get(node), new_sig.get(node)
+        if new is None:
+            assert old is not None
+            where = f" (line {old.line} before)"
+            changes.append(Change(node, f"{where}: removed from the workflow", node in started))
+            continue
+        if old is None:
+            changes.append(Change(node, f" (line {new.line} now): added", False))
+            continue
+        where = f" (line {old.line} before, line {new.line} now)"
+        if old.key() != new.key():
+            changes.append(Change(node, f"{where}: {_difference(old, new)}", node in started))
+            continue
+        before, after = old_pins.get(node), new_pins.get(node)
+        if before is None or after is None:
+            continue
+        if (before.name, before.version) != (after.name, after.version):
+            what = f"event {before.name}@{before.version} is now {after.name}@{after.version}"
+            changes.append(Change(node, f"{where}: {what}", node in started))
+        elif before.fingerprint != after.fingerprint:
+            what = (
+                f"the code of {after.name}@{after.version} changed "
+                f"(fingerprint {before.fingerprint[:8]} -> {after.fingerprint[:8]})"
             )
-        else:
-            before, after = old_pins.get(node), new_pins.get(node)
-            if before is None or after is None:
-                continue
-            if (before.name, before.version) != (after.name, after.version):
-                changes.append(
-                    Change(
-                        node,
-                        f"event {before.name}@{before.version} is now {after.name}@{after.version}",
-                        node in started,
-                    )
-                )
-            elif before.fingerprint != after.fingerprint:
-                changes.append(
-                    Change(
-                        node,
-                        f"code of {after.name}@{after.version} changed "
-                        f"({before.fingerprint} -> {after.fingerprint})",
-                        node in started,
-                    )
-                )
+            changes.append(Change(node, f"{where}: {what}", node in started))
     if old_graph.directives != new_graph.directives:
-        changes.append(Change("(directives)", "directives changed", False))
+        changes.append(Change("(directives)", ": the @ directives changed", False))
     return changes
 
 

@@ -189,7 +189,7 @@ class Engine:
         else:
             state = RunState.SUCCEEDED if outcome.ok else RunState.FAILED
         failed = outcome.culprits if outcome is not None and not outcome.ok else ()
-        error = describe_failure(self.views, failed, scheduler.unrouted) if failed else None
+        error = describe_failure(self.views, failed, scheduler.explained) if failed else None
         if state is RunState.PAUSED:
             error = scheduler.halt_reason
         stopped = self._stop_seen and state is RunState.CANCELLED

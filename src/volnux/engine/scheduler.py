@@ -51,6 +51,7 @@ from .frames import (
     copy_view,
     evaluate,
     int_option,
+    ran_tasks,
 )
 from .plan import GroupPlan, Plan
 from .recovery import Rehydrated
@@ -105,8 +106,10 @@ class Scheduler:
         #: running attempts finish, then ends in that state, resumable.
         self.halt: RunState | None = None
         self.halt_reason: str | None = None
-        #: Node id -> why its descriptor had nowhere to go.
-        self.unrouted: dict[str, str] = {}
+        #: Node id -> why it failed the run, where its task record does not
+        #: say: its descriptor had nowhere to go, or its group's predicate
+        #: failed the group.
+        self.explained: dict[str, str] = {}
         #: How the whole run ended, once it did.
         self.outcome: Outcome | None = None
         self.views = {node_id: TaskView(node_id, n.spec.key) for node_id, n in plan.nodes.items()}
@@ -414,9 +417,11 @@ class Scheduler:
                 f"'{outcome.descriptor} ->' branch"
             )
             failure = FailureInfo(block.id, "UnroutedDescriptor", message, outcome.result)
-            self.unrouted[block.id] = message
+            # A group's culprits are its tasks that ran: a retry runs it again.
+            culprits = (block.id,) if isinstance(block, Task) else ran_tasks(block.body, self.views)
+            self.explained.update(dict.fromkeys(culprits, message))
             self._note(Unrouted(block.id, outcome.descriptor, message))
-            outcome = Outcome(False, 0, None, failure, (block.id,))
+            outcome = Outcome(False, 0, None, failure, culprits)
         self.done.append((frame, outcome))
 
     def _skip(self, body: Block, round_: int) -> None:
@@ -454,7 +459,11 @@ class Scheduler:
             parent.remaining -= 1
             if parent.remaining:
                 return None
-            return evaluate(parent)
+            outcome = evaluate(parent, self.views)
+            if parent.judge.predicate is not None and outcome.failure is not None:
+                # The group's predicate failed it: that is the reason, for every task in it.
+                self.explained.update(dict.fromkeys(outcome.culprits, outcome.failure.message))
+            return outcome
         if isinstance(parent, TaskFrame | GroupFrame) and parent.branch_phase:
             # The branch that ran decides how the branched block ends.
             if outcome.ok:

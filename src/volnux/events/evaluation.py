@@ -24,11 +24,19 @@ members left out, and a second mapping of member name to
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ResultEvaluation", "load_predicate", "parse_strategy", "passes"]
+__all__ = [
+    "GROUP_PREDICATE",
+    "TASK_PREDICATE",
+    "ResultEvaluation",
+    "load_predicate",
+    "parse_strategy",
+    "passes",
+]
 
 STRATEGIES = ("all", "any", "majority")
 
@@ -73,8 +81,19 @@ def passes(strategy: tuple[str, float], ok: int, total: int) -> bool:
     return ok * 100 >= amount * total
 
 
-def load_predicate(spec: str) -> Callable[..., Any]:
-    """The function ``"package.module:function"`` names; ValueError says why not."""
+#: How a task's predicate is called: ``predicate(result)``.
+TASK_PREDICATE = ("result",)
+#: How a group's predicate is called: ``predicate(results, failures)``, the
+#: members' results and failures (:class:`~volnux.FailureInfo`) by member.
+GROUP_PREDICATE = ("results", "failures")
+
+
+def load_predicate(spec: str, called_with: tuple[str, ...] = TASK_PREDICATE) -> Callable[..., Any]:
+    """The function ``"package.module:function"`` names; ValueError says why not.
+
+    ``called_with`` names the arguments it will be given (positionally); a
+    function that cannot take them is refused here, before anything runs.
+    """
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"result_predicate {spec!r} is not of the form 'package.module:function'")
@@ -85,6 +104,18 @@ def load_predicate(spec: str) -> Callable[..., Any]:
     func = getattr(module, attr, None)
     if not callable(func):
         raise ValueError(f"result_predicate {spec!r}: {module_name} has no function {attr!r}")
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # some builtins have none to read
+        return func  # type: ignore[no-any-return]
+    try:
+        signature.bind(*called_with)
+    except TypeError:
+        where = "a group's" if len(called_with) > 1 else "a task's"
+        raise ValueError(
+            f"result_predicate {spec!r} takes {attr}{signature}, but {where} predicate is "
+            f"called as {attr}({', '.join(called_with)})"
+        ) from None
     return func  # type: ignore[no-any-return]
 
 
