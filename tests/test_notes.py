@@ -125,6 +125,11 @@ WRITTEN: list[tuple[NoteDetail, str, dict[str, Any]]] = [
     (CancelRequested(), "cancel-requested", {}),
     (Cancelled(6896, "gone"), "cancelled", {"by": 6896, "owner": "gone"}),
     (Cancelled(5), "cancelled", {"by": 5}),
+    (
+        Cancelled(7, "asked", "ann", "web1"),
+        "cancelled",
+        {"by": 7, "owner": "asked", "user": "ann", "host": "web1"},
+    ),
     (Trace("0" * 32, "1" * 16), "trace", {"trace_id": "0" * 32, "span_id": "1" * 16}),
     # Kinds written since c6daebf:
     (Abandoned(("Slow",)), "abandoned", {"nodes": ["Slow"]}),

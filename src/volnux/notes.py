@@ -14,7 +14,7 @@ Every kind is in :class:`NoteKind`, and each has one detail class::
     group-retry      GroupRetry     a group runs its body again
     failed           Failed         the tasks whose failure failed the run
     cancel-requested CancelRequested  the engine saw a cancel request
-    cancelled        Cancelled      the run was marked cancelled by another process
+    cancelled        Cancelled      someone cancelled the run (or asked its owner to)
     trace            Trace          the OpenTelemetry ids of one session of the run
     stopped          Stopped        a signal (or a caller) stopped the run, and what it cut off
     abandoned        Abandoned      timed-out attempts still ran when the run ended
@@ -28,6 +28,7 @@ takes its default.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -403,12 +404,17 @@ class CancelRequested(NamedTuple):
 
 
 class Cancelled(NamedTuple):
-    """Another process marked the run cancelled (its owner was gone, or it was paused)."""
+    """Someone cancelled the run: marked it cancelled, or asked its owner to stop."""
 
     #: The pid of the process that cancelled it.
     by: int
-    #: ``"gone"`` when the run's owner process had died; None for a paused run.
+    #: ``"gone"`` when the run's owner process had died (marked cancelled),
+    #: ``"asked"`` when its owner was alive and was asked to stop; None for a
+    #: paused run (marked cancelled).
     owner: str | None = None
+    #: Who cancelled it: the user name, and the host it ran on ("": not recorded).
+    user: str = ""
+    host: str = ""
 
     @property
     def kind(self) -> NoteKind:
@@ -419,11 +425,27 @@ class Cancelled(NamedTuple):
         out: dict[str, Any] = {"by": self.by}
         if self.owner is not None:
             out["owner"] = self.owner
+        if self.user:
+            out["user"] = self.user
+        if self.host:
+            out["host"] = self.host
         return out
 
     @classmethod
     def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Cancelled:
-        return cls(_int(data, "by"), _str(data, "owner") or None)
+        return cls(
+            _int(data, "by"),
+            _str(data, "owner") or None,
+            _str(data, "user"),
+            _str(data, "host"),
+        )
+
+    def describe(self, when: float) -> str:
+        """``cancelled by ann@web1 (pid 4242) at 2026-12-07 01:38:50 UTC``."""
+        who = f"{self.user or 'pid'}@{self.host}" if self.host else "another process"
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(when))
+        gone = "; its process had died" if self.owner == "gone" else ""
+        return f"cancelled by {who} (pid {self.by}) at {stamp}{gone}"
 
 
 class Stopped(NamedTuple):

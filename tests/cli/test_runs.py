@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -184,6 +187,15 @@ def test_cancel_stops_a_run_in_another_process_and_resume_finishes_it(project: P
     assert proc.wait(timeout=30) == 1  # the run did not succeed
     assert only_run(project)["status"] == "cancelled"
     assert "Store" not in marks(project)
+    # Who cancelled it and when, where the run itself reports, and what resume does.
+    who = rf"cancelled by {re.escape(getpass.getuser())}@{re.escape(socket.gethostname())}"
+    when = r" \(pid \d+\) at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+    _, err = proc.communicate()
+    assert re.search(rf"^run {run_id} {who}{when}", err, re.M), err
+    assert "no task error" not in err and f"resume with: volnux runs resume {run_id}" in err
+    shown = volnux(project, "runs", "show", run_id, check=0).stdout
+    assert re.search(rf"^{who}{when}", shown, re.M), shown
+    assert "not started yet: Store" in shown and "keeps: Fetch, Slow" in shown
     volnux(project, "runs", "resume", run_id, check=0)
     assert marks(project).count("Slow") == 1 and marks(project).count("Store") == 1
 

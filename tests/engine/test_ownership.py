@@ -10,8 +10,10 @@ counts are what really ran.
 
 from __future__ import annotations
 
+import getpass
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,7 +25,7 @@ import pytest
 import volnux
 from volnux import Fenced, ResumeRefused, RunClaimed, RunState, TaskState
 from volnux.engine.owners import LEASE_S, owner_alive, owner_id, process_ticks
-from volnux.notes import RunNote, Started
+from volnux.notes import Cancelled, RunNote, Started
 from volnux.store import RunRecord, SQLiteJournal
 
 CHILD = Path(__file__).with_name("crash_child.py")
@@ -181,6 +183,22 @@ def test_a_reused_pid_does_not_keep_a_dead_owner_alive(tmp_path: Path, stranger:
         run = lease(journal, pid, ticks + 1, time.time())  # the pid, but another process
         assert not owner_alive(run, journal.load_notes("r"))
         assert volnux.engine.owners.cancel_run(journal, "r") is RunState.CANCELLED
+        error = journal.load_run("r").error or ""
+        assert error.startswith(f"cancelled by {getpass.getuser()}@{socket.gethostname()}")
+        assert error.endswith("; its process had died") and f"(pid {os.getpid()})" in error
+
+
+def test_cancelling_a_paused_run_records_who_and_when(tmp_path: Path) -> None:
+    with SQLiteJournal(tmp_path / "j.db") as journal:
+        make_run(journal)
+        journal.set_run_state("r", RunState.PAUSED, time.time(), "A needs an operator: top up")
+        before = time.time()
+        assert volnux.engine.owners.cancel_run(journal, "r") is RunState.CANCELLED
+        error = journal.load_run("r").error or ""
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(before))
+        assert error.startswith(f"cancelled by {getpass.getuser()}@") and stamp in error
+        (note,) = [n.read() for n in journal.load_notes("r") if n.kind == "cancelled"]
+        assert isinstance(note, Cancelled) and note.user == getpass.getuser()
 
 
 def test_a_lapsed_lease_is_dead_and_a_fresh_one_elsewhere_is_alive(tmp_path: Path) -> None:

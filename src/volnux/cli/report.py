@@ -141,6 +141,20 @@ def _logs_of(journal: Journal, run: Run) -> dict[str, list[LogEntry]]:
     return {node: journal.logs(run.id, node) for node in run.failed_nodes}
 
 
+def headline(run: Run) -> str:
+    """``run ID failed: why``, or ``run ID cancelled by ann@web1 (pid 9) at ...``."""
+    error = run.error
+    if error is None:
+        return f"run {run.id} {run.status}: " + (
+            "no task error was recorded"
+            if run.status == "failed"
+            else "who and why were not recorded"
+        )
+    if error.startswith(f"{run.status} "):  # says it already: "cancelled by ..."
+        return f"run {run.id} {error}"
+    return f"run {run.id} {run.status}: {error}"
+
+
 def explain(
     run: Run,
     plan: ResumePlan | None = None,
@@ -154,7 +168,7 @@ def explain(
     ``plan`` is what resuming would do (:class:`volnux.query.ResumePlan`;
     without it no command is offered); ``logs`` holds the failed tasks' log lines.
     """
-    lines = [f"run {run.id} {run.status}: {run.error or 'no task error was recorded'}"]
+    lines = [headline(run)]
     lines.append(f"tasks: {counts_line(run)}")
     # A task that succeeded in a group its predicate failed has nothing of
     # its own to explain: the first line says why the group failed.

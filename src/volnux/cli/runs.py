@@ -201,7 +201,14 @@ def show(
     ] = SHOW_LIMIT,
 ) -> None:
     """A run: its tasks (or, past --limit, a summary), the path it took, what resume would do."""
-    from .report import explain, format_seconds, next_steps, state_label, trimmed_traceback
+    from .report import (
+        explain,
+        format_seconds,
+        headline,
+        next_steps,
+        state_label,
+        trimmed_traceback,
+    )
 
     with journal_at(store) as journal:
         detail = _describe(journal, run_id)
@@ -214,8 +221,8 @@ def show(
     took = format_seconds((run.ended_at - run.created_at) if run.ended_at else None)
     typer.echo(f"run {run.id}  {run.workflow}  {run.status}")
     typer.echo(f"started {_when(run.created_at)}" + (f", took {took}" if took else ""))
-    if run.error and run.status != "failed":
-        typer.echo(f"error: {run.error}")
+    if run.status in ("cancelled", "paused"):
+        typer.echo(headline(run).removeprefix(f"run {run.id} "))
     typer.echo("")
     if summarised:
         typer.echo(f"tasks: {_counts(detail)}")

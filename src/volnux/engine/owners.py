@@ -25,6 +25,7 @@ before.
 
 from __future__ import annotations
 
+import getpass
 import os
 import socket
 import time
@@ -32,7 +33,7 @@ import uuid
 from collections.abc import Sequence
 from functools import cache
 
-from ..notes import Cancelled, Resumed, RunNote, Started
+from ..notes import Cancelled, NoteKind, Resumed, RunNote, Started
 from ..states import RunState, check_run_transition
 from ..store import Journal, RunRecord
 
@@ -48,6 +49,7 @@ __all__ = [
     "process_ticks",
     "run_owner",
     "this_process",
+    "who_cancelled",
 ]
 
 #: Seconds between two heartbeats of a running engine.
@@ -200,16 +202,40 @@ def cancel_run(journal: Journal, run_id: str) -> RunState:
     now = time.time()
     if state is RunState.PAUSED:
         check_run_transition(run_id, state, RunState.CANCELLED)
-        journal.add_note(RunNote.of(run_id, now, Cancelled(os.getpid())))
-        journal.set_run_state(run_id, RunState.CANCELLED, now)
+        detail = _canceller(None)
+        journal.add_note(RunNote.of(run_id, now, detail))
+        journal.set_run_state(run_id, RunState.CANCELLED, now, detail.describe(now))
         return RunState.CANCELLED
     if state is not RunState.RUNNING:
         return state
-    journal.request_cancel(run_id)
     if owner_alive(run, journal.load_notes(run_id), now):
+        # Noted before the request: the owner reads who asked once it stops.
+        journal.add_note(RunNote.of(run_id, now, _canceller("asked")))
+        journal.request_cancel(run_id)
         return RunState.RUNNING
+    journal.request_cancel(run_id)  # should the owner be alive after all, it stops
     # Fenced on the epoch read: a process that claimed the run since is left alone.
     epoch = run.epoch if run.owner else None
-    journal.add_note(RunNote.of(run_id, now, Cancelled(os.getpid(), "gone")), epoch=epoch)
-    journal.set_run_state(run_id, RunState.CANCELLED, now, epoch=epoch)
+    detail = _canceller("gone")
+    journal.add_note(RunNote.of(run_id, now, detail), epoch=epoch)
+    journal.set_run_state(run_id, RunState.CANCELLED, now, detail.describe(now), epoch=epoch)
     return RunState.CANCELLED
+
+
+def _canceller(owner: str | None) -> Cancelled:
+    """This process as the one cancelling a run: pid, user and host."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        user = str(os.getuid()) if hasattr(os, "getuid") else ""
+    return Cancelled(os.getpid(), owner, user, socket.gethostname())
+
+
+def who_cancelled(notes: Sequence[RunNote]) -> str | None:
+    """The last cancellation's description (who and when), if one was noted."""
+    for note in reversed(notes):
+        if note.kind == NoteKind.CANCELLED.value:
+            detail = note.read()
+            if isinstance(detail, Cancelled):
+                return detail.describe(note.at)
+    return None

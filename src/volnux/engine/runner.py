@@ -55,7 +55,7 @@ from ..store import ErrorInfo, Journal
 from .attempt import AttemptResult, error_info, run_attempt
 from .clock import microsecond_time
 from .frames import Outcome, TaskFrame, describe_failure, judge
-from .owners import HEARTBEAT_S
+from .owners import HEARTBEAT_S, who_cancelled
 from .plan import Plan
 from .recovery import Rehydrated
 from .run import Run
@@ -152,6 +152,8 @@ class Engine:
         # completions are dropped, never recorded.
         self._closed = False
         self._cut_off: list[str] = []
+        #: Who asked for the cancel the engine saw in the journal, and when.
+        self._cancelled_by: str | None = None
         # Node id -> its attempts given up after their timeout that still run.
         self._ghosts: collections.Counter[str] = collections.Counter()
         self.abandoned: tuple[str, ...] = ()
@@ -192,6 +194,8 @@ class Engine:
         error = describe_failure(self.views, failed, scheduler.explained) if failed else None
         if state is RunState.PAUSED:
             error = scheduler.halt_reason
+        elif state is RunState.CANCELLED:
+            error = self._cancelled_by
         stopped = self._stop_seen and state is RunState.CANCELLED
         if stopped:
             error = f"stopped by {self._stop_reason()}" + (
@@ -283,6 +287,8 @@ class Engine:
                     self._next_poll = now + CANCEL_POLL_S
                     if scheduler.halt is None and self.journal.cancel_requested(self.run_id):
                         scheduler.cancel()
+                        who = who_cancelled(self.journal.load_notes(self.run_id))
+                        self._cancelled_by = who or "cancelled on request"
                         note = RunNote.of(self.run_id, self.clock(), CancelRequested())
                         self.journal.add_note(note, epoch=self.epoch)
                 if self._stop is not None and self._stop.count > self._stop_seen:
