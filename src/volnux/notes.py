@@ -259,19 +259,33 @@ class Changed(NamedTuple):
     sources: tuple[str, ...] = ()
     #: True when a change touched a task that had started (``--force`` took it).
     forced: bool = False
+    #: The changed nodes, one per line of ``changes`` (empty in notes written
+    #: before it was kept: :meth:`changed_nodes` reads them from the lines).
+    nodes: tuple[str, ...] = ()
 
     @property
     def kind(self) -> NoteKind:
         return NoteKind.FORCED_CHANGE if self.forced else NoteKind.CHANGED
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "changes": list(self.changes),
             "text": self.text,
             "filename": self.filename,
             "events": {node: dict(pin) for node, pin in self.events.items()},
             "sources": list(self.sources),
         }
+        if self.nodes:
+            out["nodes"] = list(self.nodes)
+        return out
+
+    def changed_nodes(self) -> tuple[str, ...]:
+        """The node ids that changed (``(directives)`` left out)."""
+        if self.nodes:
+            return tuple(n for n in self.nodes if n != "(directives)")
+        # Older notes: "Save (line 3 before, ...)" or, older still, "Save: changed: ...".
+        found = (line.split(" (line", 1)[0].split(": ", 1)[0] for line in self.changes)
+        return tuple(n for n in found if n and n != "(directives)")
 
     @classmethod
     def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Changed:
@@ -287,6 +301,7 @@ class Changed(NamedTuple):
             events,
             _strs(data, "sources"),
             kind is NoteKind.FORCED_CHANGE,
+            _strs(data, "nodes"),
         )
 
 

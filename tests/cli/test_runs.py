@@ -141,6 +141,24 @@ def test_resume_refuses_a_changed_started_node_and_force_records_it(project: Pat
     assert "--force" in refused.stderr
     volnux(project, "runs", "resume", run_id, "--force", check=0)
     assert any(kind == "forced-change" for kind, _ in _notes(project, run_id))
+    # The run says from then on that it was forced, and what had changed.
+    change = (
+        "Slow (line 1 before, line 1 now): its attributes changed from none to [timeout=5]"
+        " (already started)"
+    )
+    shown = volnux(project, "runs", "show", run_id, check=0).stdout
+    heading = re.search(r"^resumed with --force at [\d-]+ [\d:]+: .*\n  (.*)$", shown, re.M)
+    assert heading is not None and heading.group(1) == change, shown
+    data = json.loads(volnux(project, "runs", "show", run_id, "--json", check=0).stdout)
+    (recorded,) = data["changes"]
+    assert recorded["forced"] is True and recorded["verb"] == "resume"
+    assert recorded["nodes"] == ["Slow"] and recorded["changes"] == [change]
+    graph = volnux(project, "runs", "graph", run_id, check=0).stdout
+    assert "succeeded (resumed with --force)" in graph
+    slow = next(line for line in graph.splitlines() if line.startswith('  "Slow" ['))
+    assert "changed when resumed with --force" in slow
+    fetch = next(line for line in graph.splitlines() if line.startswith('  "Fetch" ['))
+    assert "changed" not in fetch
 
 
 def test_retry_refused_after_a_version_change_says_retried(project: Path) -> None:
@@ -160,6 +178,11 @@ def test_resume_allows_changes_to_nodes_not_started(project: Path) -> None:
     (project / "flow.pty").write_text("Fetch |-> Slow -> Store[timeout=9]\n")
     volnux(project, "runs", "resume", run_id, check=0)
     assert any(kind == "changed" for kind, _ in _notes(project, run_id))
+    shown = volnux(project, "runs", "show", run_id, check=0).stdout
+    assert "the workflow had changed where the run had not started" in shown
+    assert "--force" not in shown
+    data = json.loads(volnux(project, "runs", "show", run_id, "--json", check=0).stdout)
+    assert [(c["forced"], c["nodes"]) for c in data["changes"]] == [(False, ["Store"])]
 
 
 def test_crashed_run_resumes_in_a_fresh_process_without_repeating_work(project: Path) -> None:

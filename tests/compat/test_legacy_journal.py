@@ -170,3 +170,19 @@ def test_new_runs_go_on_in_the_old_file(db: Path) -> None:
         assert journal.load(run.id).run.state is RunState.SUCCEEDED
         assert len(journal.list_runs()) == 8
     assert run.results["Double"] == [2, 4]
+
+
+def test_the_forced_resume_shows_what_changed_in_the_old_wording(db: Path) -> None:
+    code, out = volnux("runs", "show", FORCED, "--store", str(db), "--json")
+    assert code == 0
+    (change,) = json.loads(out)["changes"]
+    assert change["forced"] is True and change["verb"] == "resume"
+    # Notes of that version kept no node list: the nodes are read from the lines.
+    assert sorted(change["nodes"]) == ["Crash", "Double", "Fetch", "Notify", "Save"]
+    code, out = volnux("runs", "show", FORCED, "--store", str(db))
+    assert "resumed with --force at" in out and "  Notify: added (" in out
+
+
+def test_the_cancelled_run_of_that_version_does_not_claim_a_task_error(db: Path) -> None:
+    code, out = volnux("runs", "show", CANCELLED, "--store", str(db))
+    assert code == 0 and "no task error" not in out

@@ -96,6 +96,21 @@ def test_states_colour_tasks_and_group_borders() -> None:
     assert f'color="{STATE_COLOURS["failed"]}"; penwidth=3' in dot
 
 
+def test_a_coloured_graph_has_a_legend_of_its_states_and_a_plain_one_has_none() -> None:
+    dot = dot_of("A -> B (0 -> C)", states={"A": "succeeded", "B": "handled", "C": "succeeded"})
+    label = next(line for line in dot.splitlines() if line.startswith("  graph ["))
+    assert f'<td bgcolor="{STATE_COLOURS["handled"]}" border="1">failed (handled)</td>' in label
+    assert f'<td bgcolor="{STATE_COLOURS["succeeded"]}" border="1">succeeded</td>' in label
+    assert ">failed<" not in label and ">skipped<" not in label  # only the states present
+    assert 'style="rounded,filled,dashed", color="#d73a49"' in dot
+    assert "<table" not in dot_of("A -> B")
+
+
+def test_the_title_is_escaped_in_the_legend() -> None:
+    graph = Graph(Task("A", EventRef("A")), filename="a<b>&c.pty")
+    assert "a&lt;b&gt;&amp;c.pty" in to_dot(graph, states={"A": "succeeded"})
+
+
 def test_an_unknown_state_name_is_refused() -> None:
     with pytest.raises(ValueError, match=r"unknown state name.*exploded"):
         dot_of("A", states={"A": "exploded"})

@@ -169,6 +169,48 @@ def test_the_run_svg_has_a_node_per_task_filled_with_its_state_colour(failed_run
     assert '"#9a9a9a"' in svg and "stroke-dasharray" in svg
 
 
+def test_a_handled_failure_looks_unlike_an_unhandled_one_and_the_legend_says_which(
+    failed_run: Run,
+) -> None:
+    @volnux.event
+    def Probe() -> None:
+        raise ValueError("not there")
+
+    @volnux.event
+    def Fallback() -> str:
+        return "used the cache"
+
+    handled = Workflow.from_text("Probe (0 -> Fallback)", [Probe, Fallback], name="h").run()
+    assert handled.status == "succeeded" and handled.tasks["Probe"].state is TaskState.FAILED
+    dot = run_dot(handled.graph, handled.tasks, title="h", failed_nodes=handled.failed_nodes)
+    svg = render(dot, "svg").decode()
+    fill, label = svg_nodes(svg)["Probe"]
+    assert fill == STATE_COLOURS["handled"] != STATE_COLOURS["failed"]
+    assert "failed (handled)" in label
+    # The unhandled failure keeps the red fill, with a heavier border.
+    unhandled = run_dot(
+        failed_run.graph, failed_run.tasks, title="shop", failed_nodes=failed_run.failed_nodes
+    )
+    fill, label = svg_nodes(render(unhandled, "svg").decode())["Charge"]
+    assert fill == STATE_COLOURS["failed"] and "handled" not in label
+    charge = next(line for line in unhandled.splitlines() if line.startswith('  "Charge" ['))
+    probe = next(line for line in dot.splitlines() if line.startswith('  "Probe" ['))
+    assert "penwidth=2" in charge and "dashed" in probe and "dashed" not in charge
+    # A legend in the title: a swatch per state present, in words.
+    root = ET.fromstring(svg)
+    legend = [
+        t.text
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "graph"
+        for t in g.iter(f"{SVG}text")
+    ]
+    assert {"failed (handled)", "succeeded"} <= set(legend), legend
+    swatches = {p.get("fill") for p in root.iter(f"{SVG}polygon")}
+    assert STATE_COLOURS["handled"] in swatches
+    # Without failed_nodes (a run still going on) every failure is drawn alike.
+    assert "failed (handled)" not in run_dot(handled.graph, handled.tasks)
+
+
 def test_xdot_output_is_valid_xdot(failed_run: Run) -> None:
     text = render(run_dot(failed_run.graph, failed_run.tasks), "xdot").decode()
     found = statements(text)

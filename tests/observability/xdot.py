@@ -36,6 +36,12 @@ def tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         if text[pos:].strip() == "":
             break
+        start = len(text) - len(text[pos:].lstrip())
+        if text.startswith("<", start):  # an HTML string: brackets nest
+            end = _html_end(text, start)
+            out.append(("str", text[start + 1 : end - 1]))
+            pos = end
+            continue
         m = _TOKEN.match(text, pos)
         if m is None:
             raise ValueError(f"unexpected text at {pos}: {text[pos : pos + 30]!r}")
@@ -46,6 +52,16 @@ def tokens(text: str) -> list[tuple[str, str]]:
             value = value[1:-1].replace('\\"', '"')
         out.append((kind, value))
     return out
+
+
+def _html_end(text: str, start: int) -> int:
+    """Where the HTML string opening at ``start`` ends (just past its last ``>``)."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"<": 1, ">": -1}.get(text[i], 0)
+        if depth == 0:
+            return i + 1
+    raise ValueError(f"an HTML string at {start} is not closed")
 
 
 def statements(text: str) -> list[Statement]:

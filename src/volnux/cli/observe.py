@@ -57,9 +57,25 @@ def graph_run(
         detail = _describe(journal, run_id)
         detail.graph()  # without one (text this version cannot parse), tasks alone
     run = detail.run
-    title = f"{run.workflow}: run {run.id} {run.status}"
+    changes = detail.changes()
+    forced = " (resumed with --force)" if any(c.forced for c in changes) else ""
+    title = f"{run.workflow}: run {run.id} {run.status}{forced}"
+    # What changed last wins: the note says how the node differs from the run's start.
+    changed = {
+        node: f"changed when {'retried' if c.verb == 'retry' else 'resumed'}"
+        + (" with --force" if c.forced else "")
+        for c in changes
+        for node in c.nodes
+    }
     with reported_errors():
-        text = run_dot(run.graph, run.tasks, title=title, collapse=collapse or None)
+        text = run_dot(
+            run.graph,
+            run.tasks,
+            title=title,
+            collapse=collapse or None,
+            failed_nodes=run.unhandled(),
+            changed=changed,
+        )
     write_picture(text, fmt.value, output)
 
 

@@ -22,7 +22,7 @@ from .app import EXIT_FAILED, EventsOption, PrintsOption, kept_prints, reported_
 
 if TYPE_CHECKING:
     from ..engine import TaskView
-    from ..query import RunDetail
+    from ..query import ChangeSet, RunDetail
     from ..store import Journal
 
 __all__ = ["runs_app"]
@@ -223,6 +223,10 @@ def show(
     typer.echo(f"started {_when(run.created_at)}" + (f", took {took}" if took else ""))
     if run.status in ("cancelled", "paused"):
         typer.echo(headline(run).removeprefix(f"run {run.id} "))
+    for change in detail.changes():
+        typer.echo(_change_heading(change))
+        for line in change.lines:
+            typer.echo(f"  {line}")
     typer.echo("")
     if summarised:
         typer.echo(f"tasks: {_counts(detail)}")
@@ -270,6 +274,17 @@ def show(
     typer.echo("")
     for line in next_steps(run, detail.resume, store):
         typer.echo(line)
+
+
+def _change_heading(change: ChangeSet) -> str:
+    """``resumed with --force at ... after the workflow changed where it had started:``."""
+    verb = "retried" if change.verb == "retry" else "resumed"
+    if change.forced:
+        return (
+            f"{verb} with --force at {_when(change.at)}: the workflow had changed "
+            "where the run had started"
+        )
+    return f"{verb} at {_when(change.at)}: the workflow had changed where the run had not started"
 
 
 def _chosen_tasks(
@@ -340,6 +355,7 @@ def _run_json(detail: RunDetail, views: list[TaskView], path: list[str]) -> dict
             for v in views
         ],
         "resume": detail.resume.as_dict(),
+        "changes": [change.as_dict() for change in detail.changes()],
     }
 
 

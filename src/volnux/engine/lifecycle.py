@@ -340,6 +340,7 @@ def _changed(program: Program, was: Recorded, changes: list[Change], forced: boo
         {k: _pin_dict(p) for k, p in program.plan.pins().items()},
         program.sources or tuple(was.sources),
         forced,
+        tuple(c.node_id for c in changes),
     )
 
 

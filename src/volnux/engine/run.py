@@ -85,7 +85,22 @@ class Run:
         from ..observability.pictures import run_dot, svg_or_none
 
         title = f"{self.workflow}: run {self.id} {self.status}"
-        return svg_or_none(run_dot(self.graph, self.tasks, title=title))
+        dot = run_dot(self.graph, self.tasks, title=title, failed_nodes=self.unhandled())
+        return svg_or_none(dot)
+
+    def unhandled(self) -> tuple[str, ...] | None:
+        """The tasks whose failure failed the run, once that is known.
+
+        Every other failed task's failure was handled (a ``0`` branch took it,
+        or its group's strategy let it pass).  None while the run goes on (a
+        failure may yet be taken by a branch), and for a failed run that does
+        not name them (recorded by an older version).
+        """
+        if self.state is RunState.RUNNING:
+            return None
+        if self.state is RunState.FAILED and not self.failed_nodes:
+            return None
+        return self.failed_nodes
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.workflow} {self.status} tasks={len(self.tasks)}>"

@@ -23,14 +23,19 @@ from dataclasses import dataclass
 
 from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task, children
 
-__all__ = ["COLLAPSE_AT", "Collapsed", "collapse", "summarise_states"]
+__all__ = ["COLLAPSE_AT", "HANDLED", "STATE_WORDS", "Collapsed", "collapse", "summarise_states"]
 
 #: Default threshold: this many identical tasks in a row (or side by side) collapse.
 COLLAPSE_AT = 10
 
+#: A failed task whose failure a ``0`` branch took: the run went on.
+HANDLED = "handled"
+#: How a state reads in a count or a legend, where not as its name.
+STATE_WORDS: Mapping[str, str] = {HANDLED: "failed (handled)"}
+
 #: The order states are counted in, and (first present wins) the stand-in's colour.
-_COLOUR_ORDER = ("failed", "retrying", "running", "pending", "succeeded", "skipped")
-_COUNT_ORDER = ("succeeded", "failed", "retrying", "running", "pending", "skipped")
+_COLOUR_ORDER = ("failed", "retrying", "running", HANDLED, "pending", "succeeded", "skipped")
+_COUNT_ORDER = ("succeeded", "failed", HANDLED, "retrying", "running", "pending", "skipped")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +71,7 @@ def summarise_states(states: list[str]) -> tuple[str, str]:
     """The stand-in's colour state and its count line (``9,998 succeeded, 2 failed``)."""
     counts = {s: states.count(s) for s in _COUNT_ORDER}
     colour = next((s for s in _COLOUR_ORDER if counts[s]), "pending")
-    line = ", ".join(f"{counts[s]:,} {s}" for s in _COUNT_ORDER if counts[s])
+    line = ", ".join(f"{counts[s]:,} {STATE_WORDS.get(s, s)}" for s in _COUNT_ORDER if counts[s])
     return colour, line
 
 

@@ -13,10 +13,14 @@ How the picture reads:
   dashed, ``1`` (success) green, ``2``-``9`` purple; a piped branch is bold.
 
 Run colouring: pass ``states`` (node id -> task state name, as in
-:class:`volnux.states.TaskState`) and task boxes are filled by state; a group
-id in ``states`` colours its cluster's border.  A skipped task (the path not
-taken) is greyed out, and so are the arrows into it.  ``notes`` adds a line
-under a task's label (a run's attempts and duration).
+:class:`volnux.states.TaskState`, or ``handled``) and task boxes are filled
+by state; a group id in ``states`` colours its cluster's border.  A failure
+that failed the run (``failed``) is red with a thick dark border; one a
+``0`` branch took (``handled``) is pale orange with a dashed red border.  A
+skipped task (the path not taken) is greyed out, and so are the arrows into
+it.  ``notes`` adds a line under a task's label (a run's attempts and
+duration).  A coloured graph's title carries a legend: a swatch for each
+state its tasks are in.
 
 Big graphs: with ``collapse=N``, N or more identical tasks in a row or side
 by side are drawn as one box with a count (see :mod:`.collapse`); with
@@ -29,25 +33,32 @@ flat :class:`~volnux.graph.Sequence`) exports without recursion.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task, children
 from ..graph.model import AttrValue
-from .collapse import Collapsed, member_states, summarise_states
+from .collapse import HANDLED, STATE_WORDS, Collapsed, member_states, summarise_states
 from .collapse import collapse as collapse_graph
 
-__all__ = ["STATE_COLOURS", "to_dot"]
+__all__ = ["HANDLED", "STATE_COLOURS", "STATE_WORDS", "to_dot"]
 
-#: Fill colour per task state name (the values of :class:`volnux.states.TaskState`).
+#: Fill colour per task state name (the values of :class:`volnux.states.TaskState`,
+#: and :data:`HANDLED`).
 STATE_COLOURS: Mapping[str, str] = {
     "pending": "#ffffff",
     "running": "#9ecae1",
     "retrying": "#fdd49e",
     "succeeded": "#a1d99b",
     "failed": "#fc9272",
+    HANDLED: "#fee6ce",
     "skipped": "#d9d9d9",
 }
+
+# Borders that set the two kinds of failure apart (beyond their fill).
+_FAILED_BORDER = 'color="#a50f15", penwidth=2'
+_HANDLED_BORDER = 'style="rounded,filled,dashed", color="#d73a49", penwidth=1.5'
 
 # The multiplication sign of "A \u00d73" (escaped: ruff flags the literal sign).
 _TIMES = "\u00d7"
@@ -82,10 +93,10 @@ def to_dot(
         graph, stand_ins = collapse_graph(graph, collapse)
     if stand_ins:
         states, notes = _summarise(stand_ins, states, notes)
-    label = _escape(graph.filename)
+    label = _legend(graph.filename, states) if states else f'"{_escape(graph.filename)}"'
     lines = [
         "digraph workflow {",
-        f'  graph [rankdir=LR, compound=true, fontname="Helvetica", label="{label}", labelloc=t];',
+        f'  graph [rankdir=LR, compound=true, fontname="Helvetica", label={label}, labelloc=t];',
         '  node [shape=box, style=rounded, fontname="Helvetica"];',
         '  edge [fontname="Helvetica"];',
     ]
@@ -195,8 +206,12 @@ def _task_attrs(
             f'style="rounded,filled,dashed", fillcolor="{STATE_COLOURS[state]}", '
             f'color="{_SKIPPED_INK}", fontcolor="{_SKIPPED_INK}"'
         )
+    elif state == HANDLED:
+        attrs.append(f'{_HANDLED_BORDER}, fillcolor="{STATE_COLOURS[state]}"')
     elif state is not None:
         attrs.append(f'style="rounded,filled", fillcolor="{STATE_COLOURS[state]}"')
+        if state == "failed":
+            attrs.append(_FAILED_BORDER)
     if state is not None:
         attrs.append(f'tooltip="{_escape(task.id)}: {state}"')
     return ", ".join(attrs)
@@ -340,6 +355,18 @@ def _edge(a: str, b: str, attrs: Mapping[str, str]) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _legend(title: str, states: Mapping[str, str]) -> str:
+    """An HTML-like graph label: the title, then a swatch per state the tasks are in."""
+    present = set(states.values())
+    cells = "".join(
+        f'<td bgcolor="{colour}" border="1">{html.escape(STATE_WORDS.get(state, state))}</td>'
+        for state, colour in STATE_COLOURS.items()
+        if state in present
+    )
+    head = f'<tr><td colspan="{max(len(present), 1)}">{html.escape(title)}</td></tr>'
+    return f'<<table border="0" cellspacing="4">{head}<tr>{cells}</tr></table>>'
 
 
 def _escape_lines(parts: list[str]) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from ..errors import RenderError
 from ..graph import Graph
-from .collapse import COLLAPSE_AT
+from .collapse import COLLAPSE_AT, HANDLED, STATE_WORDS
 from .dot import STATE_COLOURS, to_dot
 from .render import render
 
@@ -42,9 +42,13 @@ class TaskLike(Protocol):
     def duration(self) -> float | None: ...
 
 
-def task_note(task: TaskLike) -> str:
-    """``succeeded, 2 attempts, 0.31s``: the line a run's picture adds to a task."""
-    parts = [str(task.state)]
+def task_note(task: TaskLike, state: str | None = None) -> str:
+    """``succeeded, 2 attempts, 0.31s``: the line a run's picture adds to a task.
+
+    ``state`` overrides the task's own (``handled`` for a failure a branch took).
+    """
+    state = state or str(task.state)
+    parts = [STATE_WORDS.get(state, state)]
     if task.attempts:
         parts.append(f"{task.attempts} attempt{'s' if task.attempts != 1 else ''}")
     if task.duration is not None:
@@ -58,15 +62,32 @@ def run_dot(
     *,
     title: str = "",
     collapse: int | None = COLLAPSE_AT,
+    failed_nodes: Collection[str] | None = None,
+    changed: Mapping[str, str] | None = None,
 ) -> str:
-    """DOT text of a run: ``graph`` coloured by the tasks' states (or the tasks alone)."""
+    """DOT text of a run: ``graph`` coloured by the tasks' states (or the tasks alone).
+
+    ``failed_nodes`` are the tasks whose failure failed the run (``Run.failed_nodes``
+    of a run that ended): every other failed task's failure was handled, and
+    is drawn so.  None draws every failure alike (a run still going on).
+    ``changed`` (node id -> text) adds a line to a task's label: how it changed
+    when the run was resumed.
+    """
     states = {node: str(t.state) for node, t in tasks.items()}
-    notes = {node: task_note(t) for node, t in tasks.items()}
+    if failed_nodes is not None:
+        culprits = set(failed_nodes)
+        states.update(
+            (node, HANDLED) for node, s in states.items() if s == "failed" and node not in culprits
+        )
+    notes = {node: task_note(t, states[node]) for node, t in tasks.items()}
+    for node, text in (changed or {}).items():
+        if node in notes:
+            notes[node] += "\n" + text
     if graph is not None:
         if title:
             graph = Graph(graph.root, graph.directives, graph.source, title)
         return to_dot(graph, states=states, notes=notes, collapse=collapse)
-    return _tasks_only(tasks, title)
+    return _tasks_only(tasks, title, states, notes)
 
 
 def svg_or_none(dot: str) -> str | None:
@@ -78,7 +99,12 @@ def svg_or_none(dot: str) -> str | None:
         return None
 
 
-def _tasks_only(tasks: Mapping[str, TaskLike], title: str) -> str:
+def _tasks_only(
+    tasks: Mapping[str, TaskLike],
+    title: str,
+    states: Mapping[str, str],
+    notes: Mapping[str, str],
+) -> str:
     """The tasks as boxes in start order, joined by grey arrows: the order, not the graph."""
     started = sorted(
         (t for t in tasks.values() if t.started_at is not None),
@@ -94,8 +120,8 @@ def _tasks_only(tasks: Mapping[str, TaskLike], title: str) -> str:
         '  edge [color="#bbbbbb", arrowhead=none];',
     ]
     for t in ordered:
-        fill = STATE_COLOURS.get(str(t.state), "#ffffff")
-        text = "\\n".join(_escape(p) for p in (t.event, t.node_id, task_note(t)))
+        fill = STATE_COLOURS.get(states[t.node_id], "#ffffff")
+        text = "\\n".join(_escape(p) for p in (t.event, t.node_id, notes[t.node_id]))
         lines.append(f'  "{_escape(t.node_id)}" [label="{text}", fillcolor="{fill}"];')
     for a, b in itertools.pairwise(started):
         lines.append(f'  "{_escape(a.node_id)}" -> "{_escape(b.node_id)}";')

@@ -9,6 +9,7 @@ what ``resume`` or ``retry`` would do, its recorded graph and event sources.
 """
 
 from .runs import (
+    ChangeSet,
     ResumePlan,
     RunDetail,
     RunSummary,
@@ -20,6 +21,7 @@ from .runs import (
 )
 
 __all__ = [
+    "ChangeSet",
     "ResumePlan",
     "RunDetail",
     "RunSummary",

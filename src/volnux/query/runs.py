@@ -14,11 +14,12 @@ from ..engine.recovery import Recorded, Rehydrated, failed_nodes, gc_paused, rec
 from ..engine.run import Run, TaskView
 from ..errors import PointyError, RunNotFound, StoreError
 from ..graph import Graph
-from ..notes import RunNote
+from ..notes import Changed, Resumed, RunNote, kinds_of
 from ..states import RunState, TaskState
 from ..store import EventPin, Journal, LogEntry, RunRecord
 
 __all__ = [
+    "ChangeSet",
     "ResumePlan",
     "RunDetail",
     "RunSummary",
@@ -28,6 +29,31 @@ __all__ = [
     "resolve_run_id",
     "resume_plan",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """How the workflow had changed when the run was resumed or retried."""
+
+    at: float
+    #: ``"resume"`` or ``"retry"``: the command that found the change.
+    verb: str
+    #: True when a change touched a task that had started, and ``--force`` took it.
+    forced: bool
+    #: The changed node ids.
+    nodes: tuple[str, ...]
+    #: One line per change, as the refusal (or the note) said it.
+    lines: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """As plain JSON data (``volnux runs show --json``'s ``changes``)."""
+        return {
+            "at": self.at,
+            "verb": self.verb,
+            "forced": self.forced,
+            "nodes": list(self.nodes),
+            "changes": list(self.lines),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +225,22 @@ class RunDetail:
             or v.interrupted
         ]
 
+    def changes(self) -> list[ChangeSet]:
+        """Each time the run went on with a changed workflow or event code, oldest first."""
+        out: list[ChangeSet] = []
+        pending: tuple[float, Changed] | None = None
+        for note in self.notes:
+            detail = note.read() if note.kind in _CHANGE_KINDS else None
+            if isinstance(detail, Changed):
+                pending = (note.at, detail)
+            elif isinstance(detail, Resumed) and pending is not None:
+                at, changed = pending
+                verb = "retry" if detail.retry else "resume"
+                nodes = changed.changed_nodes()
+                out.append(ChangeSet(at, verb, changed.forced, nodes, changed.changes))
+                pending = None
+        return out
+
     def first_owner(self) -> Owner | None:
         """Who started the run, as noted."""
         return first_owner(self.notes)
@@ -218,6 +260,10 @@ class RunDetail:
     def workflow_path(self) -> Path | None:
         """The run's workflow file, if it still exists (a relative name as run from)."""
         return recorded_workflow_path(self.record, self.notes)
+
+
+#: The note kinds :meth:`RunDetail.changes` reads.
+_CHANGE_KINDS = kinds_of(Changed, Resumed)
 
 
 def recorded_workflow_path(record: RunRecord, notes: Sequence[RunNote]) -> Path | None:
