@@ -64,6 +64,7 @@ PUBLIC = [
     "event",
     "executor_names",
     "format_graph",
+    "format_text",
     "load_config",
     "open_store",
     "otel",

@@ -33,7 +33,7 @@ from .states import RunState, TaskState
 
 if TYPE_CHECKING:
     from .config import Config, load_config
-    from .dsl import format_graph, parse, parse_file
+    from .dsl import format_graph, format_text, parse, parse_file
     from .engine import Run, TaskView
     from .engine.stop import StopRequest
     from .events import (
@@ -69,7 +69,7 @@ if TYPE_CHECKING:
 #: loads neither.
 _LAZY = {
     **dict.fromkeys(("Config", "load_config"), ".config"),
-    **dict.fromkeys(("format_graph", "parse", "parse_file"), ".dsl"),
+    **dict.fromkeys(("format_graph", "format_text", "parse", "parse_file"), ".dsl"),
     **dict.fromkeys(("Journal", "MemoryJournal", "SQLiteJournal", "open_store"), ".store"),
     "executor_names": ".executors",
     **dict.fromkeys(("capture_logs", "capture_prints"), ".events.logs"),
@@ -173,6 +173,7 @@ __all__ = [
     "event",
     "executor_names",
     "format_graph",
+    "format_text",
     "load_config",
     "open_store",
     "otel",

@@ -79,10 +79,10 @@ def test_graph_of_bad_text_is_exit_2(project: Project) -> None:
 
 
 def test_fmt_prints_the_canonical_form(project: Project) -> None:
-    wf = project.write("f.pty", "# a comment\nHello->Boom*3\n")
+    wf = project.write("f.pty", "# a comment\nHello->Boom*3 #  why  \n\n\n-> Hello\n")
     result = invoke("fmt", wf)
     assert result.exit_code == 0
-    assert result.stdout == "Hello -> Boom * 3\n"
+    assert result.stdout == "# a comment\nHello -> Boom * 3  #  why\n\n-> Hello\n"
 
 
 def test_fmt_check_exits_1_when_the_file_differs_and_0_when_not(project: Project) -> None:

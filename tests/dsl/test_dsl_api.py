@@ -17,7 +17,7 @@ from volnux.errors import PointyError, VolnuxError
 
 
 def test_exported_names() -> None:
-    assert volnux.dsl.__all__ == ["format_graph", "parse", "parse_file"]
+    assert volnux.dsl.__all__ == ["format_graph", "format_text", "parse", "parse_file"]
     for name in volnux.dsl.__all__:
         assert getattr(volnux.dsl, name).__doc__
 

@@ -57,10 +57,32 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def python(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run a fresh interpreter with ``site`` on its path (an environment with the package)."""
+@pytest.fixture(scope="module")
+def neighbour(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Another installed package with ``volnux.events`` entry points, as a real
+    environment may hold: what the tests of acme-events assert must not change."""
+    root = tmp_path_factory.mktemp("neighbour")
+    audit = "import volnux\n\n@volnux.event\ndef Audit():\n    return 'audited'\n"
+    wheel = build_wheel(
+        root / "dist",
+        "zeta-events",
+        "0.1.0",
+        {"zeta_events/__init__.py": "", "zeta_events/audit.py": audit},
+        {"audit": "zeta_events.audit"},
+    )
+    target = root / "site"
+    pip_install(wheel, target)
+    return target
+
+
+def python(
+    site: Path, cwd: Path, *args: str, also: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a fresh interpreter with ``site`` (and ``also``) on its path (an
+    environment with the package)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOLNUX_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
+    paths = [str(site), *([str(also)] if also is not None else [])]
+    env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")])
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
@@ -72,9 +94,13 @@ def test_pip_installed_the_fixture_as_a_real_distribution(site: Path) -> None:
     assert (dist_info / "INSTALLER").read_text().strip() == "pip"
 
 
-def test_both_versions_resolve_from_the_installed_package(site: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("with_neighbour", [False, True])
+def test_both_versions_resolve_from_the_installed_package(
+    site: Path, neighbour: Path, tmp_path: Path, with_neighbour: bool
+) -> None:
     (tmp_path / "volnux.toml").write_text("[registries]\nentry_points = true\n")
-    done = python(site, tmp_path, "-c", RESOLVE, "Charge@1", "Charge@v2", "Charge")
+    also = neighbour if with_neighbour else None
+    done = python(site, tmp_path, "-c", RESOLVE, "Charge@1", "Charge@v2", "Charge", also=also)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     keys = [(r["key"], r["run"]) for r in out["resolved"]]
@@ -85,8 +111,11 @@ def test_both_versions_resolve_from_the_installed_package(site: Path, tmp_path: 
     assert source["url"] == "charge-v1 = acme_events.charge_v1"
     assert out["resolved"][1]["source"]["url"] == "charge-v2 = acme_events.charge_v2:Charge"
     assert str(site) in out["resolved"][0]["origin"]
-    # A resume in another process imports the same modules by name.
-    assert out["sources"] == ["acme_events.charge_v1", "acme_events.charge_v2"]
+    # A resume in another process imports the same modules by name; whatever
+    # else the environment declares is loaded too, and does not matter here.
+    ours = [s for s in out["sources"] if s.startswith("acme_events.")]
+    assert ours == ["acme_events.charge_v1", "acme_events.charge_v2"]
+    assert ("zeta_events.audit" in out["sources"]) is with_neighbour
 
 
 def test_entry_points_are_off_unless_configured(site: Path, tmp_path: Path) -> None:
@@ -105,11 +134,15 @@ def test_a_pin_picks_the_version_a_bare_name_means(site: Path, tmp_path: Path) -
     assert keys == ["Charge@1.0.0", "Charge@2.0.0"]
 
 
-def test_the_cli_lists_and_shows_installed_events(site: Path, tmp_path: Path) -> None:
+def test_the_cli_lists_and_shows_installed_events(
+    site: Path, neighbour: Path, tmp_path: Path
+) -> None:
     (tmp_path / "volnux.toml").write_text("[registries]\nentry_points = true\n")
-    done = python(site, tmp_path, "-m", "volnux", "events", "list", "--json")
+    done = python(site, tmp_path, "-m", "volnux", "events", "list", "--json", also=neighbour)
     assert done.returncode == 0, done.stderr
-    (row,) = json.loads(done.stdout)
+    rows = {row["name"]: row for row in json.loads(done.stdout)}
+    assert "Audit" in rows  # the other package's events are listed too
+    row = rows["Charge"]
     assert [v["version"] for v in row["versions"]] == ["1.0.0", "2.0.0"]
     assert row["versions"][0]["source"] == (
         "package acme-events 3.1.0 (entry point charge-v1 = acme_events.charge_v1)"

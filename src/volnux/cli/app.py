@@ -346,12 +346,12 @@ def fmt(
         typer.Option("--check", help="Print no text; exit 1 if FILE is not in canonical form."),
     ] = False,
 ) -> None:
-    """Print the workflow in canonical form."""
-    from ..dsl import format_graph
+    """Print the workflow with canonical spacing; its lines and # comments are kept."""
+    from ..dsl import format_text
 
     with reported_errors():
         text, parsed = parse_source(file)
-    formatted = format_graph(parsed)
+        formatted = format_text(text, str(file), parsed)
     if not check:
         sys.stdout.write(formatted)
         return

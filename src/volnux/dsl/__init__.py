@@ -1,4 +1,4 @@
-"""Pointy-lang: parse workflow text into a Graph, and format a Graph as text.
+"""Pointy-lang: parse workflow text into a Graph, and format a Graph (or a file's text).
 
 ``parse`` and ``parse_file`` raise :class:`~volnux.errors.PointyError` for any
 problem in the text (with ``file:line:col`` and a caret), and ``parse_file``
@@ -16,8 +16,9 @@ from volnux.graph.model import Graph
 
 from . import cache
 from .formatter import format_graph
+from .layout import format_text
 
-__all__ = ["format_graph", "parse", "parse_file"]
+__all__ = ["format_graph", "format_text", "parse", "parse_file"]
 
 
 def parse(text: str, filename: str = "<text>") -> Graph:
