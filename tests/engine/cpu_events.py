@@ -13,3 +13,11 @@ def Pid() -> int:
 @volnux.event(executor="process")
 def Square(n: int) -> int:
     return n * n
+
+
+@volnux.event
+def SlowPid() -> int:
+    import time
+
+    time.sleep(0.2)
+    return os.getpid()

@@ -543,9 +543,9 @@ def test_project_default_executor_applies_to_events_that_do_not_choose() -> None
     ("attrs", "message"),
     [
         ("[timeout=5]", "timeout applies to events, not to a group"),
-        ('[executor="process"]', "executor applies to events, not to a group"),
-        ("[retry_attempts=0]", "retry_attempts must be a positive integer"),
-        ('[retry_attempts="3"]', "retry_attempts must be a positive integer"),
+        ('[executor="nowhere"]', "executor 'nowhere' is not one of thread, process"),
+        ("[retry_attempts=-1]", "retry_attempts must be a whole number of 0 or more"),
+        ('[retry_attempts="3"]', "retry_attempts must be a whole number of 0 or more"),
     ],
 )
 def test_group_attributes_that_do_nothing_are_errors(attrs: str, message: str) -> None:

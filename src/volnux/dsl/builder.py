@@ -164,6 +164,17 @@ class GraphBuilder(Transformer[Token, Any]):
         operand: Task | Group = items[0]
         return dataclasses.replace(operand, branches=items[1])
 
+    def retried_branches(self, items: list[Any]) -> Task | Group:
+        operand: Task | Group = items[0]
+        if operand.attempts is not None:
+            star: Token = items[2]
+            self._source.fail(
+                f"{operand.id} has a retry count already; give it once, before or after "
+                "its branch list",
+                star,
+            )
+        return dataclasses.replace(operand, branches=items[1], attempts=self._attempts(items[3]))
+
     def retry_after(self, items: list[Any]) -> Task | Group:
         operand: Task | Group = items[0]
         return dataclasses.replace(operand, attempts=self._attempts(items[2]))

@@ -26,10 +26,11 @@ from ..events.evaluation import (
     parse_strategy,
 )
 from ..executors import check_executor
-from ..graph import Block, Graph, Group, Parallel, Sequence, Task, iter_blocks
+from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task, iter_blocks
 from ..graph.model import Position
 from ..observability.observer import NodeInfo
 from ..store import EventPin
+from . import compat
 
 __all__ = [
     "GROUP_ATTRIBUTES",
@@ -59,6 +60,9 @@ class NodePlan:
     evaluation: ResultEvaluation | None = None
     #: The task's own attributes, for an event that takes ``extras``.
     extras: Mapping[str, Any] = dataclasses.field(default_factory=lambda: NO_EXTRAS)
+    #: Workers of the task's own pool of its executor (``executor_config``'s
+    #: ``max_workers``); None: the pool the run's other tasks share.
+    pool_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,15 +202,23 @@ def _resolve(
     groups: dict[str, GroupPlan] = {}
     errors: list[PointyError] = []
     piped = _piped_ids(graph)
+    #: Task id -> the executor (and pool size) a group around it names; the
+    #: outermost group wins (groups come before what they hold, pre-order).
+    placed: dict[str, tuple[str, int | None]] = {}
     for block in iter_blocks(graph.root):
         if isinstance(block, Group):
             try:
                 group = _plan_group(block)
+                placement = _group_placement(block)
             except ValueError as exc:
                 errors.append(_error(graph, block.pos, f"{block.id}: {exc}"))
                 continue
             if group is not None:
                 groups[block.id] = group
+            if placement is not None:
+                for inner in iter_blocks(block.body):
+                    if isinstance(inner, Task):
+                        placed.setdefault(inner.id, placement)
             continue
         if not isinstance(block, Task):
             continue
@@ -217,24 +229,32 @@ def _resolve(
             errors.append(_error(graph, task.pos, exc.message))
             continue
         try:
-            nodes[task.id] = _plan_task(task, spec, task.id in piped, default_executor)
+            node = _plan_task(task, spec, task.id in piped, default_executor)
+            if task.id in placed:
+                executor, size = placed[task.id]
+                node = dataclasses.replace(node, executor=executor, pool_size=size)
+            nodes[task.id] = node
         except ValueError as exc:
             errors.append(_error(graph, task.pos, f"{task.id}: {exc}"))
     return nodes, groups, errors
 
 
-#: The attributes the engine reads, on a task and on a group.
+#: The attributes the engine reads, on a task and on a group (with those of
+#: Volnux 2.x that keep a meaning here, see :mod:`.compat`).
 TASK_ATTRIBUTES: tuple[str, ...] = (
     "executor",
     "result_evaluation_strategy",
     "result_predicate",
     "retry_attempts",
     "timeout",
+    *compat.ATTRIBUTES,
 )
 GROUP_ATTRIBUTES: tuple[str, ...] = (
+    "executor",
     "result_evaluation_strategy",
     "result_predicate",
     "retry_attempts",
+    *compat.ATTRIBUTES,
 )
 
 
@@ -255,16 +275,12 @@ def _extras(
 
 def _plan_group(group: Group) -> GroupPlan | None:
     opts = group.options
-    for key in ("timeout", "executor"):
-        if key in opts:
-            raise ValueError(
-                f"{key} applies to events, not to a group; put it on the events inside"
-            )
+    if "timeout" in opts:
+        raise ValueError("timeout applies to events, not to a group; put it on the events inside")
     _extras(opts, GROUP_ATTRIBUTES, "a group takes no other attributes", False)
+    _check_compat(opts, group.branches)
     if "retry_attempts" in opts:
-        value = opts["retry_attempts"]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"retry_attempts must be a positive integer, got {value!r}")
+        _retry_attempts(opts["retry_attempts"])
     strategy = opts.get("result_evaluation_strategy")
     predicate = opts.get("result_predicate")
     if strategy is None and predicate is None:
@@ -291,6 +307,38 @@ def _evaluation(opts: Mapping[str, Any], spec: EventSpec) -> ResultEvaluation | 
     return spec.evaluation
 
 
+def _group_placement(group: Group) -> tuple[str, int | None] | None:
+    """The executor (and pool size) a group names for every task in it, if it does."""
+    opts = group.options
+    if "executor" not in opts:
+        if "executor_config" in opts:
+            raise ValueError(
+                'executor_config needs an executor beside it: [executor="process", ...]'
+            )
+        return None
+    size = compat.pool_size(opts["executor_config"]) if "executor_config" in opts else None
+    return check_executor(opts["executor"]), size
+
+
+def _check_compat(opts: Mapping[str, Any], branches: tuple[Branch, ...]) -> None:
+    """Volnux 2.x's stop_condition and bypass_event_checks: ValueError unless they
+    mean here what they meant there."""
+    if "stop_condition" in opts:
+        compat.check_stop_condition(
+            opts["stop_condition"], any(b.descriptor == 0 for b in branches)
+        )
+    if "bypass_event_checks" in opts:
+        compat.check_bypass(opts["bypass_event_checks"])
+
+
+def _retry_attempts(value: Any) -> int | None:
+    """``retry_attempts``: a whole number; 0 (Volnux 2.x's "none") leaves the retry
+    policy as it is, as a 1 does not: 1 means one attempt."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"retry_attempts must be a whole number of 0 or more, got {value!r}")
+    return value or None
+
+
 def _plan_task(
     task: Task, spec: EventSpec, piped_in: bool, default_executor: str | None = None
 ) -> NodePlan:
@@ -307,13 +355,11 @@ def _plan_task(
             f"event {spec.key} takes 'piped' but nothing is piped into it "
             "(use '|->' before it, or give 'piped' a default)"
         )
+    _check_compat(opts, task.branches)
     policy = spec.retry
     attempts = task.attempts
     if attempts is None and "retry_attempts" in opts:
-        value = opts["retry_attempts"]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"retry_attempts must be a positive integer, got {value!r}")
-        attempts = value
+        attempts = _retry_attempts(opts["retry_attempts"])
     if attempts is not None:
         policy = dataclasses.replace(policy, max_attempts=attempts)
     if "timeout" in opts:
@@ -324,6 +370,7 @@ def _plan_task(
     # The task's attribute, else the event's own choice, else the project's default.
     own = spec.executor if spec.executor_chosen else (default_executor or spec.executor)
     executor = check_executor(opts.get("executor", own))
+    size = compat.pool_size(opts["executor_config"]) if "executor_config" in opts else None
     return NodePlan(
         task,
         spec,
@@ -332,6 +379,7 @@ def _plan_task(
         piped_in,
         _evaluation(opts, spec),
         extras or NO_EXTRAS,
+        size,
     )
 
 

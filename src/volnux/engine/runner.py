@@ -56,7 +56,7 @@ from .attempt import AttemptResult, error_info, run_attempt
 from .clock import microsecond_time
 from .frames import Outcome, TaskFrame, describe_failure, judge
 from .owners import HEARTBEAT_S, who_cancelled
-from .plan import Plan
+from .plan import NodePlan, Plan
 from .recovery import Rehydrated
 from .run import Run
 from .scheduler import UNSTORABLE, Scheduler
@@ -119,6 +119,8 @@ class Engine:
         #: The run's notes before this session (what a resume loaded).
         self._earlier_notes = tuple(notes)
         self.executors: dict[str, Executor] = dict(executors or {})
+        #: The names the caller gave an executor for (they win over any pool).
+        self._given = frozenset(self.executors)
         self._own_pools = pools is None
         self._pools = pools if pools is not None else Pools()
         self._max_workers = max_workers
@@ -480,7 +482,7 @@ class Engine:
     def _submit(self, frame: TaskFrame) -> None:
         node = frame.node
         ctx = self._context(frame)
-        executor = self.executors.get(node.executor) or self._executor(node.executor)
+        executor = self._executor(node)
         frame.token += 1
         self._running += 1
         timeout = node.policy.timeout_s
@@ -504,11 +506,22 @@ class Engine:
             frame.held = False
             node = frame.node
             ctx = self._context(frame)
-            executor = self.executors.get(node.executor) or self._executor(node.executor)
+            executor = self._executor(node)
             done = partial(self._on_done, frame, frame.token)
             executor.submit(run_attempt, (node.spec, ctx), done)
 
-    def _executor(self, name: str) -> Executor:
+    def _executor(self, node: NodePlan) -> Executor:
+        """The executor a node's attempts run on: the caller's for its name, else a pool.
+
+        A node with a pool size (``executor_config``) gets a pool of its own
+        size; the others share one per executor name, kept for the next ones.
+        """
+        name = node.executor
+        executor = self.executors.get(name)
+        if executor is not None and (node.pool_size is None or name in self._given):
+            return executor
+        if node.pool_size is not None:
+            return self._pools.get(name, node.pool_size)
         executor = self._pools.get(name, self._max_workers)
         self.executors[name] = executor
         return executor

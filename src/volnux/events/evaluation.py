@@ -31,6 +31,7 @@ from typing import Any
 
 __all__ = [
     "GROUP_PREDICATE",
+    "LEGACY_STRATEGIES",
     "TASK_PREDICATE",
     "ResultEvaluation",
     "load_predicate",
@@ -41,11 +42,23 @@ __all__ = [
 STRATEGIES = ("all", "any", "majority")
 
 
+#: Volnux 2.x strategy names and what each means here.  2.x's majority counted
+#: a tie as a pass, so it is half or more; its two "all" names differ only on
+#: an empty list, which passes ``all`` here.
+LEGACY_STRATEGIES = {
+    "ALL_MUST_SUCCEED": "all",
+    "NO_FAILURES_ALLOWED": "all",
+    "ANY_MUST_SUCCEED": "any",
+    "MAJORITY_MUST_SUCCEED": "at_least:50%",
+}
+
+
 def parse_strategy(value: Any) -> tuple[str, float]:
-    """``all``/``any``/``majority``/``at_least:N``/``at_least:P%`` as (kind, amount)."""
+    """``all``/``any``/``majority``/``at_least:N``/``at_least:P%`` (or a 2.x
+    name, :data:`LEGACY_STRATEGIES`) as (kind, amount)."""
     if not isinstance(value, str):
         raise ValueError("result_evaluation_strategy must be a string")
-    text = value.strip().lower()
+    text = LEGACY_STRATEGIES.get(value.strip().upper(), value).strip().lower()
     if text in STRATEGIES:
         return text, 0.0
     if text.startswith("at_least:"):

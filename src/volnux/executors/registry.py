@@ -7,6 +7,10 @@ through the ``volnux.executors`` entry-point group (the name, and
 :class:`~volnux.executors.base.Executor`.  Nothing is imported until an
 executor of that name is made: naming ``process`` in a workflow that never
 runs it costs nothing.
+
+Volnux 2.x named executors by class (``ThreadPoolExecutor``, possibly as a
+dotted path); those names mean ours here (:data:`CLASS_NAMES`), and the 2.x
+executors with no counterpart are refused with what to write instead.
 """
 
 from __future__ import annotations
@@ -17,12 +21,38 @@ from typing import Any, Final
 
 from .base import Executor
 
-__all__ = ["BUILTIN", "DEFAULT", "ENTRY_POINT_GROUP", "check_executor", "executor_names", "factory"]
+__all__ = [
+    "BUILTIN",
+    "CLASS_NAMES",
+    "DEFAULT",
+    "ENTRY_POINT_GROUP",
+    "check_executor",
+    "executor_names",
+    "factory",
+]
 
 #: Volnux's own executors: name -> ``"module:Factory"``.
 BUILTIN: Final = {
     "thread": "volnux.executors.threads:ThreadExecutor",
     "process": "volnux.executors.processes:ProcessExecutor",
+}
+
+#: Volnux 2.x executor class names and the executor each means here.
+CLASS_NAMES: Final = {
+    "ThreadPoolExecutor": "thread",
+    "DefaultExecutor": "thread",
+    "ProcessPoolExecutor": "process",
+    "DynamicProcessPoolExecutor": "process",
+}
+
+# Volnux 2.x executors with no counterpart here, and what to write instead.
+_NO_COUNTERPART: Final = {
+    "GPUTaskExecutor": 'placed tasks on a GPU, and Volnux has no GPU executor yet: write "process"',
+    **dict.fromkeys(
+        ("XMLRPCExecutor", "GRPCExecutor", "RemoteExecutor", "HadoopExecutor"),
+        'ran tasks on another machine; Volnux runs them on this one: write "thread" or '
+        '"process" (and drop executor_config\'s host and port)',
+    ),
 }
 
 #: The executor of events that choose none, where the project sets no default.
@@ -40,9 +70,16 @@ def executor_names() -> tuple[str, ...]:
 
 
 def check_executor(name: object) -> str:
-    """``name`` if an executor has it; else ``ValueError`` listing the names there are."""
-    if isinstance(name, str) and (name in BUILTIN or name in _entry_points()):
-        return name
+    """The executor ``name`` means (itself, or ours for a 2.x class name);
+    else ``ValueError`` saying what to write."""
+    if isinstance(name, str):
+        if name in BUILTIN or name in _entry_points():
+            return name
+        short = name.rsplit(".", 1)[-1]  # 2.x took dotted paths too
+        if short in CLASS_NAMES:
+            return CLASS_NAMES[short]
+        if short in _NO_COUNTERPART:
+            raise ValueError(f"executor {name!r} (Volnux 2.x) {_NO_COUNTERPART[short]}")
     raise ValueError(f"executor {name!r} is not one of {', '.join(executor_names())}")
 
 
