@@ -21,6 +21,7 @@ from volnux.notes import (
     GroupRetry,
     NoteDetail,
     NoteKind,
+    PauseAsked,
     Paused,
     Resumed,
     RunNote,
@@ -125,6 +126,11 @@ WRITTEN: list[tuple[NoteDetail, str, dict[str, Any]]] = [
     (CancelRequested(), "cancel-requested", {}),
     (Cancelled(6896, "gone"), "cancelled", {"by": 6896, "owner": "gone"}),
     (Cancelled(5), "cancelled", {"by": 5}),
+    (
+        PauseAsked(8, "asked", "ann", "web1"),
+        "pause-requested",
+        {"by": 8, "owner": "asked", "user": "ann", "host": "web1"},
+    ),
     (
         Cancelled(7, "asked", "ann", "web1"),
         "cancelled",

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .config import Config, load_config
     from .dsl import format_graph, format_text, parse, parse_file
     from .engine import Run, TaskView
+    from .engine.owners import cancel_run, pause_run
     from .engine.stop import StopRequest
     from .events import (
         Context,
@@ -78,6 +79,7 @@ _LAZY = {
     "render": ".observability.render",
     **dict.fromkeys(("Run", "TaskView"), ".engine"),
     "StopRequest": ".engine.stop",
+    **dict.fromkeys(("cancel_run", "pause_run"), ".engine.owners"),
     **dict.fromkeys(
         (
             "Context",
@@ -167,6 +169,7 @@ __all__ = [
     "VolnuxError",
     "Workflow",
     "__version__",
+    "cancel_run",
     "capture_logs",
     "capture_prints",
     "deprecations",
@@ -179,6 +182,7 @@ __all__ = [
     "otel",
     "parse",
     "parse_file",
+    "pause_run",
     "project_registry",
     "render",
     "run_dot",

@@ -15,6 +15,7 @@ Every kind is in :class:`NoteKind`, and each has one detail class::
     failed           Failed         the tasks whose failure failed the run
     cancel-requested CancelRequested  the engine saw a cancel request
     cancelled        Cancelled      someone cancelled the run (or asked its owner to)
+    pause-requested  PauseAsked     someone paused the run (or asked its owner to)
     trace            Trace          the OpenTelemetry ids of one session of the run
     stopped          Stopped        a signal (or a caller) stopped the run, and what it cut off
     abandoned        Abandoned      timed-out attempts still ran when the run ended
@@ -46,6 +47,7 @@ __all__ = [
     "GroupRetry",
     "NoteDetail",
     "NoteKind",
+    "PauseAsked",
     "Paused",
     "Resumed",
     "RunNote",
@@ -73,6 +75,7 @@ class NoteKind(StrEnum):
     FAILED = "failed"
     CANCEL_REQUESTED = "cancel-requested"
     CANCELLED = "cancelled"
+    PAUSE_REQUESTED = "pause-requested"
     TRACE = "trace"
     STOPPED = "stopped"
     ABANDONED = "abandoned"
@@ -457,10 +460,45 @@ class Cancelled(NamedTuple):
 
     def describe(self, when: float) -> str:
         """``cancelled by ann@web1 (pid 4242) at 2026-12-07 01:38:50 UTC``."""
-        who = f"{self.user or 'pid'}@{self.host}" if self.host else "another process"
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(when))
-        gone = "; its process had died" if self.owner == "gone" else ""
-        return f"cancelled by {who} (pid {self.by}) at {stamp}{gone}"
+        return _operator_line("cancelled", self.by, self.owner, self.user, self.host, when)
+
+
+class PauseAsked(NamedTuple):
+    """Someone paused the run (``volnux runs pause``): asked its owner, or marked it."""
+
+    #: The pid of the process that asked.
+    by: int
+    #: ``"asked"`` (its owner was alive) or ``"gone"`` (marked paused at once).
+    owner: str = "asked"
+    user: str = ""
+    host: str = ""
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.PAUSE_REQUESTED
+
+    def to_json(self) -> dict[str, Any]:
+        return {"by": self.by, "owner": self.owner, "user": self.user, "host": self.host}
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> PauseAsked:
+        return cls(
+            _int(data, "by"), _str(data, "owner", "asked"), _str(data, "user"), _str(data, "host")
+        )
+
+    def describe(self, when: float) -> str:
+        """``paused by ann@web1 (pid 4242) at 2026-12-07 01:38:50 UTC``."""
+        return _operator_line("paused", self.by, self.owner, self.user, self.host, when)
+
+
+def _operator_line(
+    verb: str, pid: int, owner: str | None, user: str, host: str, when: float
+) -> str:
+    who = f"{user or 'pid'}@{host}" if host else "another process"
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(when))
+    gone = "; its process had died" if owner == "gone" else ""
+    return f"{verb} by {who} (pid {pid}) at {stamp}{gone}"
 
 
 class Stopped(NamedTuple):
@@ -536,6 +574,7 @@ KINDS: dict[type[NoteDetail], tuple[NoteKind, ...]] = {
     Failed: (NoteKind.FAILED,),
     CancelRequested: (NoteKind.CANCEL_REQUESTED,),
     Cancelled: (NoteKind.CANCELLED,),
+    PauseAsked: (NoteKind.PAUSE_REQUESTED,),
     Trace: (NoteKind.TRACE,),
     Stopped: (NoteKind.STOPPED,),
     Abandoned: (NoteKind.ABANDONED,),
@@ -575,6 +614,7 @@ NoteDetail = (
     | Failed
     | CancelRequested
     | Cancelled
+    | PauseAsked
     | Trace
     | Stopped
     | Abandoned

@@ -223,6 +223,30 @@ def test_cancel_stops_a_run_in_another_process_and_resume_finishes_it(project: P
     assert marks(project).count("Slow") == 1 and marks(project).count("Store") == 1
 
 
+def test_pause_lets_running_tasks_finish_and_resume_continues(project: Path) -> None:
+    proc = _start(project, env={"SLOW": "2"})
+    run_id = _wait_for_node(project, proc, "Slow")
+    out = volnux(project, "runs", "pause", run_id, check=0)
+    assert out.stdout == f"run {run_id} paused; `volnux runs resume {run_id}` continues it\n"
+    assert proc.wait(timeout=30) == 1
+    _, err = proc.communicate()
+    data = json.loads(volnux(project, "runs", "show", run_id, "--json", check=0).stdout)
+    assert data["status"] == "paused"
+    # The attempt that was running finished and was journaled; nothing new started.
+    states = {t["node"]: t["state"] for t in data["tasks"]}
+    assert states == {"Fetch": "succeeded", "Slow": "succeeded", "Store": "pending"}
+    who = rf"paused by {re.escape(getpass.getuser())}@{re.escape(socket.gethostname())}"
+    assert re.match(rf"{who} \(pid \d+\) at ", data["error"]), data["error"]
+    assert re.search(rf"^run {run_id} {who}", err, re.M), err
+    shown = volnux(project, "runs", "show", run_id, check=0).stdout
+    assert re.search(rf"^{who}", shown, re.M) and "not started yet: Store" in shown
+    again = volnux(project, "runs", "pause", run_id, check=0)
+    assert again.stdout == f"run {run_id} is paused; nothing to pause\n"
+    volnux(project, "runs", "resume", run_id, check=0)
+    assert marks(project) == ["Fetch", "Slow", "Store"]  # nothing ran twice
+    assert only_run(project)["status"] == "succeeded"
+
+
 def test_unknown_run_is_a_usage_error(project: Path) -> None:
     volnux(project, "run", "flow.pty", "--events", "events.py", check=0)
     for verb in ("show", "resume", "retry", "cancel"):

@@ -243,3 +243,33 @@ def test_a_running_engine_renews_its_lease_and_ends_it(
     assert len(set(beats)) >= 3 and beats == sorted(beats)  # renewed, and only forward
     assert result[0].succeeded
     assert (run.owner, run.heartbeat_at, run.epoch) == (None, None, 1)  # the lease ended
+
+
+def test_pause_run_from_python_pauses_between_tasks_and_resume_finishes(tmp_path: Path) -> None:
+    ran: list[str] = []
+    journal = SQLiteJournal(tmp_path / "p.db")
+
+    @volnux.event
+    def First(ctx: volnux.Context) -> int:
+        assert volnux.pause_run(journal, ctx.run_id) is RunState.RUNNING  # asked, not yet
+        time.sleep(0.6)  # the engine sees the request while First still runs
+        ran.append("First")
+        return 1
+
+    @volnux.event
+    def Second() -> int:
+        ran.append("Second")
+        return 2
+
+    flow = volnux.Workflow.from_text("First -> Second", [First, Second])
+    with journal:
+        run = flow.run(store=journal)
+        assert run.state is RunState.PAUSED and ran == ["First"]
+        assert run.error is not None and run.error.startswith(f"paused by {getpass.getuser()}@")
+        assert run.tasks["First"].state is TaskState.SUCCEEDED
+        assert volnux.pause_run(journal, run.id) is RunState.PAUSED  # nothing to do
+        done = volnux.Workflow.resume(run.id, store=journal, events=[First, Second])
+        assert done.state is RunState.SUCCEEDED and ran == ["First", "Second"]
+        # A cancel of a paused run marks it at once.
+        again = flow.run(store=journal)
+        assert volnux.cancel_run(journal, again.id) is RunState.CANCELLED

@@ -171,6 +171,23 @@ def test_cancel_flag(journal: Journal) -> None:
     assert journal.cancel_requested("run-1") is False
 
 
+def test_pause_flag_and_a_cancel_wins_over_a_pause(journal: Journal) -> None:
+    journal.create_run(make_run())
+    assert journal.stop_requested("run-1") is None
+    journal.request_pause("run-1")
+    assert journal.stop_requested("run-1") is RunState.PAUSED
+    assert journal.cancel_requested("run-1") is False  # a pause is not a cancel
+    journal.request_cancel("run-1")
+    assert journal.stop_requested("run-1") is RunState.CANCELLED
+    journal.request_pause("run-1")  # asked after: the cancel stays
+    assert journal.stop_requested("run-1") is RunState.CANCELLED
+    journal.set_run_state("run-1", RunState.RUNNING, 3.0)
+    assert journal.stop_requested("run-1") is None
+    with pytest.raises(RunNotFound):
+        journal.request_pause("nope")
+    assert journal.stop_requested("nope") is None
+
+
 def test_cancel_of_an_unknown_run(journal: Journal) -> None:
     with pytest.raises(RunNotFound):
         journal.request_cancel("nope")

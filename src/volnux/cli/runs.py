@@ -29,7 +29,7 @@ __all__ = ["runs_app"]
 
 runs_app = typer.Typer(
     name="runs",
-    help="Recorded runs: list, show, resume, retry, cancel, graph, logs.",
+    help="Recorded runs: list, show, resume, retry, pause, cancel, graph, logs.",
     no_args_is_help=True,
 )
 
@@ -494,6 +494,42 @@ def cancel(
         )
     else:
         typer.echo(f"run {run_id} is {state.value}; nothing to cancel")
+
+
+@runs_app.command()
+def pause(
+    run_id: RunIdArgument,
+    store: StoreOption = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", min=0, help="Seconds to wait for a running run to pause (0: do not wait)."
+        ),
+    ] = 30.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Pause a run: nothing new starts, running tasks finish, it ends PAUSED; resume goes on."""
+    from ..engine.owners import pause_run
+    from ..states import RunState
+
+    with journal_at(store) as journal, reported_errors():
+        run_id = resolve(journal, run_id)
+        before = journal.load_run(run_id).state
+        state = pause_run(journal, run_id) if before is RunState.RUNNING else before
+        deadline = time.monotonic() + wait
+        while state is RunState.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.05)
+            state = journal.load_run(run_id).state
+    if as_json:
+        typer.echo(json.dumps({"id": run_id, "status": state.value}))
+    elif before is not RunState.RUNNING:
+        typer.echo(f"run {run_id} is {state.value}; nothing to pause")
+    elif state is RunState.PAUSED:
+        typer.echo(f"run {run_id} paused; `volnux runs resume {run_id}` continues it")
+    elif state is RunState.RUNNING:
+        typer.echo(f"run {run_id}: pause requested; it pauses once its running tasks finish")
+    else:  # it ended another way meanwhile
+        typer.echo(f"run {run_id} is {state.value}")
 
 
 def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:

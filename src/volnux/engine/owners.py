@@ -33,11 +33,12 @@ import uuid
 from collections.abc import Sequence
 from functools import cache
 
-from ..notes import Cancelled, NoteKind, Resumed, RunNote, Started
+from ..notes import Cancelled, NoteKind, PauseAsked, Resumed, RunNote, Started
 from ..states import RunState, check_run_transition
 from ..store import Journal, RunRecord
 
 __all__ = [
+    "DRIVEN_HERE",
     "HEARTBEAT_S",
     "LEASE_S",
     "Owner",
@@ -46,10 +47,12 @@ __all__ = [
     "last_owner",
     "owner_alive",
     "owner_id",
+    "pause_run",
     "process_ticks",
     "run_owner",
     "this_process",
     "who_cancelled",
+    "who_paused",
 ]
 
 #: Seconds between two heartbeats of a running engine.
@@ -57,6 +60,10 @@ HEARTBEAT_S = 2.0
 #: A lease whose heartbeat is older than this many seconds has lapsed: its run
 #: may be taken up without ``--force``.
 LEASE_S = 15.0
+
+#: The runs an engine in this process is driving now (a pause or cancel asked
+#: from inside one of its own events finds its owner alive).
+DRIVEN_HERE: set[str] = set()
 
 #: A run's owner as noted: a Started or a Resumed note's detail.
 Owner = Started | Resumed
@@ -208,7 +215,7 @@ def cancel_run(journal: Journal, run_id: str) -> RunState:
         return RunState.CANCELLED
     if state is not RunState.RUNNING:
         return state
-    if owner_alive(run, journal.load_notes(run_id), now):
+    if run_id in DRIVEN_HERE or owner_alive(run, journal.load_notes(run_id), now):
         # Noted before the request: the owner reads who asked once it stops.
         journal.add_note(RunNote.of(run_id, now, _canceller("asked")))
         journal.request_cancel(run_id)
@@ -222,20 +229,59 @@ def cancel_run(journal: Journal, run_id: str) -> RunState:
     return RunState.CANCELLED
 
 
+def pause_run(journal: Journal, run_id: str) -> RunState:
+    """Pause ``run_id``; return its state now.
+
+    A run whose owner is alive is asked to pause: it starts nothing new, lets
+    running attempts finish and journal their outcome, and ends PAUSED. A
+    running run whose owner is gone is marked PAUSED at once.  ``volnux runs
+    resume`` continues it either way.  A run in another state is left as it is.
+    """
+    run = journal.load_run(run_id)
+    if run.state is not RunState.RUNNING:
+        return run.state
+    now = time.time()
+    user, host = _who()
+    if run_id in DRIVEN_HERE or owner_alive(run, journal.load_notes(run_id), now):
+        journal.add_note(RunNote.of(run_id, now, PauseAsked(os.getpid(), "asked", user, host)))
+        journal.request_pause(run_id)
+        return RunState.RUNNING
+    journal.request_pause(run_id)  # should the owner be alive after all, it pauses
+    epoch = run.epoch if run.owner else None
+    detail = PauseAsked(os.getpid(), "gone", user, host)
+    journal.add_note(RunNote.of(run_id, now, detail), epoch=epoch)
+    journal.set_run_state(run_id, RunState.PAUSED, now, detail.describe(now), epoch=epoch)
+    return RunState.PAUSED
+
+
 def _canceller(owner: str | None) -> Cancelled:
     """This process as the one cancelling a run: pid, user and host."""
+    return Cancelled(os.getpid(), owner, *_who())
+
+
+def _who() -> tuple[str, str]:
+    """This process's user name and host."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no name for this uid (a bare container)
         user = str(os.getuid()) if hasattr(os, "getuid") else ""
-    return Cancelled(os.getpid(), owner, user, socket.gethostname())
+    return user, socket.gethostname()
 
 
 def who_cancelled(notes: Sequence[RunNote]) -> str | None:
     """The last cancellation's description (who and when), if one was noted."""
+    return _last_operator(notes, NoteKind.CANCELLED)
+
+
+def who_paused(notes: Sequence[RunNote]) -> str | None:
+    """The last pause request's description (who and when), if one was noted."""
+    return _last_operator(notes, NoteKind.PAUSE_REQUESTED)
+
+
+def _last_operator(notes: Sequence[RunNote], kind: NoteKind) -> str | None:
     for note in reversed(notes):
-        if note.kind == NoteKind.CANCELLED.value:
+        if note.kind == kind.value:
             detail = note.read()
-            if isinstance(detail, Cancelled):
+            if isinstance(detail, Cancelled | PauseAsked):
                 return detail.describe(note.at)
     return None

@@ -55,7 +55,7 @@ from ..store import ErrorInfo, Journal
 from .attempt import AttemptResult, error_info, run_attempt
 from .clock import microsecond_time
 from .frames import Outcome, TaskFrame, describe_failure, judge
-from .owners import HEARTBEAT_S, who_cancelled
+from .owners import DRIVEN_HERE, HEARTBEAT_S, who_cancelled, who_paused
 from .plan import NodePlan, Plan
 from .recovery import Rehydrated
 from .run import Run
@@ -174,10 +174,12 @@ class Engine:
             self._pools.watch(self._pool_resized)  # hears the pools' sizes now, then changes
         if self._stop is not None:
             self._stop.attach(self._wake)
+        DRIVEN_HERE.add(self.run_id)
         try:
             self.scheduler.start()
             self._loop()
         finally:
+            DRIVEN_HERE.discard(self.run_id)
             self._closed = True
             if self._stop is not None:
                 self._stop.detach(self._wake)
@@ -223,6 +225,19 @@ class Engine:
         if self._observers:
             notify(self._observers, "run_ended", self.run_id, state, error)
         return state, outcome
+
+    def _poll_stop_request(self, scheduler: Scheduler) -> None:
+        """Act on a cancel or pause another process asked for through the journal."""
+        asked = self.journal.stop_requested(self.run_id)
+        if asked is RunState.CANCELLED:
+            scheduler.cancel()
+            who = who_cancelled(self.journal.load_notes(self.run_id))
+            self._cancelled_by = who or "cancelled on request"
+            note = RunNote.of(self.run_id, self.clock(), CancelRequested())
+            self.journal.add_note(note, epoch=self.epoch)
+        elif asked is RunState.PAUSED:
+            who = who_paused(self.journal.load_notes(self.run_id))
+            scheduler.pause(who or "paused on request")
 
     def _run_info(self) -> RunInfo:
         return RunInfo(
@@ -287,12 +302,8 @@ class Engine:
                     scheduler.begin_attempt(frame)
                 if now >= self._next_poll:
                     self._next_poll = now + CANCEL_POLL_S
-                    if scheduler.halt is None and self.journal.cancel_requested(self.run_id):
-                        scheduler.cancel()
-                        who = who_cancelled(self.journal.load_notes(self.run_id))
-                        self._cancelled_by = who or "cancelled on request"
-                        note = RunNote.of(self.run_id, self.clock(), CancelRequested())
-                        self.journal.add_note(note, epoch=self.epoch)
+                    if scheduler.halt is None:
+                        self._poll_stop_request(scheduler)
                 if self._stop is not None and self._stop.count > self._stop_seen:
                     self._stopping(now)
                 if self._stop_due is not None and now >= self._stop_due and self._running:

@@ -140,6 +140,14 @@ class Scheduler:
         self.timers.clear()
         return True
 
+    def pause(self, reason: str) -> bool:
+        """Stop starting tasks and end PAUSED (running ones finish); False if halting already."""
+        if self.halt is not None:
+            return False
+        self.halt, self.halt_reason = RunState.PAUSED, reason
+        self.timers.clear()
+        return True
+
     def _note(self, detail: Any) -> None:
         self.notes.append(RunNote.of(self.run_id, self.clock(), detail))
 

@@ -264,6 +264,15 @@ class Journal(Protocol):
     def cancel_requested(self, run_id: str) -> bool:
         """True once :meth:`request_cancel` was called for ``run_id``."""
 
+    def request_pause(self, run_id: str) -> None:
+        """Ask the process running ``run_id`` to pause it (a cancel request wins)."""
+
+    def stop_requested(self, run_id: str) -> RunState | None:
+        """What was asked of the run's process: CANCELLED, PAUSED, or None (nothing).
+
+        Cleared when the run starts running again, as the cancel flag is.
+        """
+
     def check(self) -> list[str]:
         """Read everything and say what is damaged: one line per problem (none: empty)."""
 

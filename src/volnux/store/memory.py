@@ -38,7 +38,8 @@ class MemoryJournal:
         self._tasks: dict[str, list[TaskRecord]] = {}
         self._notes: dict[str, list[RunNote]] = {}
         self._logs: dict[str, list[LogEntry]] = {}
-        self._cancel: set[str] = set()
+        #: What was asked of a run's process (CANCELLED or PAUSED), by run id.
+        self._stop: dict[str, RunState] = {}
         self._lock = threading.Lock()
 
     def create_run(self, run: RunRecord) -> None:
@@ -94,7 +95,7 @@ class MemoryJournal:
                 run = dataclasses.replace(run, owner=None, heartbeat_at=None)
             self._runs[run_id] = run
             if state is RunState.RUNNING:
-                self._cancel.discard(run_id)
+                self._stop.pop(run_id, None)
 
     def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:
         with self._lock:
@@ -145,10 +146,18 @@ class MemoryJournal:
     def request_cancel(self, run_id: str) -> None:
         with self._lock:
             self._known((run_id,))
-            self._cancel.add(run_id)
+            self._stop[run_id] = RunState.CANCELLED
 
     def cancel_requested(self, run_id: str) -> bool:
-        return run_id in self._cancel
+        return self._stop.get(run_id) is RunState.CANCELLED
+
+    def request_pause(self, run_id: str) -> None:
+        with self._lock:
+            self._known((run_id,))
+            self._stop.setdefault(run_id, RunState.PAUSED)
+
+    def stop_requested(self, run_id: str) -> RunState | None:
+        return self._stop.get(run_id)
 
     def check(self) -> list[str]:
         """Nothing in memory can be damaged on disk."""

@@ -59,6 +59,8 @@ _S = TypeVar("_S", TaskState, RunState)
 
 _TASK_STATES: Final = {state.value: state for state in TaskState}
 _RUN_STATES: Final = {state.value: state for state in RunState}
+#: The runs.cancel_requested column: what was asked of the run's process.
+_STOP_FLAGS: Final = {1: RunState.CANCELLED, 2: RunState.PAUSED}
 _JSON: Final = JsonCodec()
 _JSON_NAME: Final = _JSON.name
 # Results encode_result() need not encode ahead: JSON takes every value of these.
@@ -502,13 +504,23 @@ class SQLiteJournal:
 
     def request_cancel(self, run_id: str) -> None:
         """Set the run's cancel flag, which every process using the file sees."""
+        self._request_stop(run_id, "cancel_requested = 1", "cancellation")
+
+    def request_pause(self, run_id: str) -> None:
+        """Ask for a pause through the same flag (2); a cancel asked already stays."""
+        self._request_stop(
+            run_id, "cancel_requested = CASE WHEN cancel_requested = 1 THEN 1 ELSE 2 END", "a pause"
+        )
+
+    def _request_stop(self, run_id: str, assignment: str, what: str) -> None:
         with self._lock:
             try:
                 cursor = self._conn.execute(
-                    "UPDATE runs SET cancel_requested = 1 WHERE id = ?", (run_id,)
+                    f"UPDATE runs SET {assignment} WHERE id = ?",
+                    (run_id,),
                 )
             except sqlite3.Error as exc:
-                raise self._failure(exc, f"requesting cancellation of run {run_id}") from exc
+                raise self._failure(exc, f"requesting {what} of run {run_id}") from exc
         if cursor.rowcount == 0:
             raise RunNotFound(run_id, str(self.path))
 
@@ -516,6 +528,10 @@ class SQLiteJournal:
 
     def cancel_requested(self, run_id: str) -> bool:
         """True once :meth:`request_cancel` was called for ``run_id`` (by anyone)."""
+        return self.stop_requested(run_id) is RunState.CANCELLED
+
+    def stop_requested(self, run_id: str) -> RunState | None:
+        """CANCELLED or PAUSED once asked (by anyone), else None."""
         with self._lock:
             try:
                 row = self._conn.execute(
@@ -523,7 +539,7 @@ class SQLiteJournal:
                 ).fetchone()
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"reading the cancel flag of run {run_id}") from exc
-        return bool(row and row[0])
+        return _STOP_FLAGS.get(row[0]) if row else None
 
     def load(self, run_id: str) -> RunSnapshot:
         """Everything about ``run_id``, results decoded; ``RunNotFound`` if unknown."""

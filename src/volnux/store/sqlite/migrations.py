@@ -13,7 +13,7 @@ a schema change is a new step appended to :data:`MIGRATIONS`.
 
 Schema, version 4::
 
-    runs          one row per run; cancel_requested is the cross-process flag;
+    runs          one row per run; cancel_requested is the cross-process flag (1 cancel, 2 pause);
                   num (version 3) numbers runs from 1 in creation order
     leases        (version 4) a run's owner, epoch and heartbeat, by run number
     task_records  append-only batches of task transitions, keyed
