@@ -21,6 +21,7 @@ from volnux.notes import (
     GroupRetry,
     NoteDetail,
     NoteKind,
+    Operator,
     PauseAsked,
     Paused,
     Resumed,
@@ -126,6 +127,18 @@ WRITTEN: list[tuple[NoteDetail, str, dict[str, Any]]] = [
     (CancelRequested(), "cancel-requested", {}),
     (Cancelled(6896, "gone"), "cancelled", {"by": 6896, "owner": "gone"}),
     (Cancelled(5), "cancelled", {"by": 5}),
+    (
+        Operator("skip", "Charge", 9, "ann", "web1", True),
+        "operator",
+        {
+            "action": "skip",
+            "node": "Charge",
+            "by": 9,
+            "user": "ann",
+            "host": "web1",
+            "with_result": True,
+        },
+    ),
     (
         PauseAsked(8, "asked", "ann", "web1"),
         "pause-requested",

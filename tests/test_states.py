@@ -36,8 +36,10 @@ def test_run_moves() -> None:
     check_run_transition("r1", RunState.RUNNING, RunState.PAUSED)
     check_run_transition("r1", RunState.PAUSED, RunState.RUNNING)
     check_run_transition("r1", RunState.FAILED, RunState.RUNNING)
-    with pytest.raises(RunError, match="run r1 cannot move from succeeded to running"):
-        check_run_transition("r1", RunState.SUCCEEDED, RunState.RUNNING)
+    # `runs retry --from NODE` reopens a succeeded run; nothing else leaves it.
+    check_run_transition("r1", RunState.SUCCEEDED, RunState.RUNNING)
+    with pytest.raises(RunError, match="run r1 cannot move from succeeded to paused"):
+        check_run_transition("r1", RunState.SUCCEEDED, RunState.PAUSED)
     with pytest.raises(RunError):
         check_run_transition("r1", RunState.FAILED, RunState.SUCCEEDED)
 

@@ -16,6 +16,7 @@ Every kind is in :class:`NoteKind`, and each has one detail class::
     cancel-requested CancelRequested  the engine saw a cancel request
     cancelled        Cancelled      someone cancelled the run (or asked its owner to)
     pause-requested  PauseAsked     someone paused the run (or asked its owner to)
+    operator         Operator       an operator re-ran a task and what follows, or declared one done
     trace            Trace          the OpenTelemetry ids of one session of the run
     stopped          Stopped        a signal (or a caller) stopped the run, and what it cut off
     abandoned        Abandoned      timed-out attempts still ran when the run ended
@@ -47,6 +48,7 @@ __all__ = [
     "GroupRetry",
     "NoteDetail",
     "NoteKind",
+    "Operator",
     "PauseAsked",
     "Paused",
     "Resumed",
@@ -76,6 +78,7 @@ class NoteKind(StrEnum):
     CANCEL_REQUESTED = "cancel-requested"
     CANCELLED = "cancelled"
     PAUSE_REQUESTED = "pause-requested"
+    OPERATOR = "operator"
     TRACE = "trace"
     STOPPED = "stopped"
     ABANDONED = "abandoned"
@@ -463,6 +466,51 @@ class Cancelled(NamedTuple):
         return _operator_line("cancelled", self.by, self.owner, self.user, self.host, when)
 
 
+class Operator(NamedTuple):
+    """An operator reworked the run: ran a task again with what follows it
+    (``rerun-from``), or declared a task done (``skip``, ``mark-succeeded``)."""
+
+    action: str
+    node: str
+    by: int
+    user: str = ""
+    host: str = ""
+    #: Whether the operator gave the declared task a result (kept in its record).
+    with_result: bool = False
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.OPERATOR
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "node": self.node,
+            "by": self.by,
+            "user": self.user,
+            "host": self.host,
+            "with_result": self.with_result,
+        }
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Operator:
+        return cls(
+            _str(data, "action"),
+            _str(data, "node"),
+            _int(data, "by"),
+            _str(data, "user"),
+            _str(data, "host"),
+            data.get("with_result") is True,
+        )
+
+    def describe(self, when: float) -> str:
+        """``skip Charge, by ann@web1 (pid 9) at 2026-12-07 02:16:51 UTC``."""
+        return _operator_line(
+            f"{self.action} {self.node},", self.by, None, self.user, self.host, when
+        )
+
+
 class PauseAsked(NamedTuple):
     """Someone paused the run (``volnux runs pause``): asked its owner, or marked it."""
 
@@ -575,6 +623,7 @@ KINDS: dict[type[NoteDetail], tuple[NoteKind, ...]] = {
     CancelRequested: (NoteKind.CANCEL_REQUESTED,),
     Cancelled: (NoteKind.CANCELLED,),
     PauseAsked: (NoteKind.PAUSE_REQUESTED,),
+    Operator: (NoteKind.OPERATOR,),
     Trace: (NoteKind.TRACE,),
     Stopped: (NoteKind.STOPPED,),
     Abandoned: (NoteKind.ABANDONED,),
@@ -615,6 +664,7 @@ NoteDetail = (
     | CancelRequested
     | Cancelled
     | PauseAsked
+    | Operator
     | Trace
     | Stopped
     | Abandoned

@@ -103,7 +103,8 @@ RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     RunState.FAILED: frozenset({RunState.RUNNING}),
     RunState.CANCELLED: frozenset({RunState.RUNNING}),
     RunState.PAUSED: frozenset({RunState.RUNNING, RunState.CANCELLED}),
-    RunState.SUCCEEDED: frozenset(),
+    # `volnux runs retry --from NODE`: a result found wrong later.
+    RunState.SUCCEEDED: frozenset({RunState.RUNNING}),
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from .engine import Plan, Run, build_plan, find_plan_errors
 from .engine.lifecycle import Execution, Program, continue_run, start_run
+from .engine.rework import Rework
 from .engine.stop import StopRequest
 from .errors import PointyError
 from .events import EventRegistry, EventsArg, event_sources, make_registry
@@ -188,10 +189,64 @@ class Workflow:
         max_workers: int | None = None,
         observers: Sequence[Observer] = (),
         stop: StopRequest | None = None,
+        from_node: str | None = None,
     ) -> Run:
-        """Re-run a FAILED run's failed tasks and what follows, keeping the rest."""
+        """Re-run a FAILED run's failed tasks and what follows, keeping the rest.
+
+        ``from_node`` runs that task again instead, though it succeeded, and
+        every task after it, in a run in any state but running (a result
+        found wrong later); the rest is kept.
+        """
         how = Execution(executors, None, max_workers, observers, stop)
-        return cls._continue(run_id, store, True, events, workflow, force, how)
+        rework = Rework(rerun_from=from_node) if from_node is not None else None
+        return cls._continue(run_id, store, True, events, workflow, force, how, rework)
+
+    @classmethod
+    def skip(
+        cls,
+        run_id: str,
+        node: str,
+        *,
+        store: Journal,
+        result: Any = None,
+        events: EventsArg = None,
+        workflow: Workflow | None = None,
+        force: bool = False,
+        executors: Mapping[str, Executor] | None = None,
+        max_workers: int | None = None,
+        observers: Sequence[Observer] = (),
+        stop: StopRequest | None = None,
+    ) -> Run:
+        """Declare a failed, paused or unstarted task skipped, then go on with the run.
+
+        The task is recorded ``skipped`` (it did not run) by an operator, who
+        is noted with the time; ``result`` is what a ``|->`` after it
+        receives.  A failed run is retried, any other resumed.
+        """
+        how = Execution(executors, None, max_workers, observers, stop)
+        rework = Rework(declare=node, action="skip", result=result)
+        return cls._continue(run_id, store, False, events, workflow, force, how, rework)
+
+    @classmethod
+    def mark_succeeded(
+        cls,
+        run_id: str,
+        node: str,
+        *,
+        store: Journal,
+        result: Any = None,
+        events: EventsArg = None,
+        workflow: Workflow | None = None,
+        force: bool = False,
+        executors: Mapping[str, Executor] | None = None,
+        max_workers: int | None = None,
+        observers: Sequence[Observer] = (),
+        stop: StopRequest | None = None,
+    ) -> Run:
+        """As :meth:`skip`, but the task is recorded ``succeeded`` with ``result``."""
+        how = Execution(executors, None, max_workers, observers, stop)
+        rework = Rework(declare=node, action="mark-succeeded", result=result)
+        return cls._continue(run_id, store, False, events, workflow, force, how, rework)
 
     @classmethod
     def _continue(
@@ -203,6 +258,7 @@ class Workflow:
         workflow: Workflow | None,
         force: bool,
         how: Execution,
+        rework: Rework | None = None,
     ) -> Run:
         """Resume or retry (see :func:`volnux.engine.lifecycle.continue_run`)."""
         if workflow is not None:  # its runs share its executors
@@ -215,6 +271,7 @@ class Workflow:
             events=events,
             now_program=workflow.program() if workflow is not None else None,
             how=how,
+            rework=rework,
         )
 
     def run(

@@ -247,6 +247,27 @@ def test_pause_lets_running_tasks_finish_and_resume_continues(project: Path) -> 
     assert only_run(project)["status"] == "succeeded"
 
 
+def test_an_operator_skips_a_failed_task_then_reruns_from_one(project: Path) -> None:
+    volnux(project, "run", "flow.pty", "-e", "events.py", env={"BREAK_STORE": "1"}, check=1)
+    run_id = str(only_run(project)["id"])
+    bad = volnux(project, "runs", "skip", run_id, "Store", "--result", "{nope", check=2)
+    assert "--result is not JSON" in bad.stderr
+    done = volnux(project, "runs", "skip", run_id, "Store", "--result", '"by hand"', check=0)
+    assert f"run {run_id} succeeded" in done.stdout
+    assert marks(project) == ["Fetch", "Slow", "Store"]  # Store did not run again
+    shown = volnux(project, "runs", "show", run_id, check=0).stdout
+    assert re.search(rf"^operator: skip Store, by {re.escape(getpass.getuser())}@", shown, re.M)
+    data = json.loads(volnux(project, "runs", "show", run_id, "--json", check=0).stdout)
+    store = next(t for t in data["tasks"] if t["node"] == "Store")
+    assert (store["state"], store["result"]) == ("skipped", "by hand")
+    assert [(o["action"], o["node"]) for o in data["operator"]] == [("skip", "Store")]
+    # A result found wrong later: Slow and what follows run again, Fetch is kept.
+    volnux(project, "runs", "retry", run_id, "--from", "Slow", check=0)
+    assert marks(project) == ["Fetch", "Slow", "Store", "Slow", "Store"]
+    refused = volnux(project, "runs", "mark-succeeded", run_id, "Slow", check=2)
+    assert "succeeded; there is no task to declare done" in refused.stderr
+
+
 def test_unknown_run_is_a_usage_error(project: Path) -> None:
     volnux(project, "run", "flow.pty", "--events", "events.py", check=0)
     for verb in ("show", "resume", "retry", "cancel"):

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..states import TaskState
-from .app import EXIT_FAILED, EventsOption, PrintsOption, kept_prints, reported_errors
+from .app import EXIT_FAILED, EventsOption, PrintsOption, fail, kept_prints, reported_errors
 
 if TYPE_CHECKING:
     from ..engine import TaskView
+    from ..engine.rework import Rework
     from ..query import ChangeSet, RunDetail
     from ..store import Journal
 
@@ -29,7 +30,8 @@ __all__ = ["runs_app"]
 
 runs_app = typer.Typer(
     name="runs",
-    help="Recorded runs: list, show, resume, retry, pause, cancel, graph, logs.",
+    help="Recorded runs: list, show, resume, retry, pause, cancel, skip, mark-succeeded, "
+    "graph, logs.",
     no_args_is_help=True,
 )
 
@@ -223,6 +225,8 @@ def show(
     typer.echo(f"started {_when(run.created_at)}" + (f", took {took}" if took else ""))
     if run.status in ("cancelled", "paused"):
         typer.echo(headline(run).removeprefix(f"run {run.id} "))
+    for at, action in detail.operator_actions():
+        typer.echo(f"operator: {action.describe(at)}")
     for change in detail.changes():
         typer.echo(_change_heading(change))
         for line in change.lines:
@@ -356,6 +360,7 @@ def _run_json(detail: RunDetail, views: list[TaskView], path: list[str]) -> dict
         ],
         "resume": detail.resume.as_dict(),
         "changes": [change.as_dict() for change in detail.changes()],
+        "operator": [{"at": at, **action.to_json()} for at, action in detail.operator_actions()],
     }
 
 
@@ -368,6 +373,7 @@ def _continue(
     retry: bool,
     as_json: bool,
     prints: bool = False,
+    rework: Rework | None = None,
 ) -> None:
     from ..dsl import parse
     from ..engine.lifecycle import Execution, continue_run
@@ -400,6 +406,7 @@ def _continue(
                 events=events,
                 graph=graph,
                 how=Execution(stop=stop),
+                rework=rework,
             )
         explanation = [] if result.succeeded else explain_from_journal(result, journal, store)
     if as_json:
@@ -456,9 +463,86 @@ def retry(
     force: ForceOption = False,
     as_json: JsonOption = False,
     prints: PrintsOption = False,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Run this task again, though it succeeded, and every task after it "
+            "(any run that ended); the rest is kept.",
+            metavar="NODE",
+        ),
+    ] = None,
 ) -> None:
     """Re-run a failed run's failed tasks and what follows them, keeping the rest."""
-    _continue(run_id, store, events, workflow, force, retry=True, as_json=as_json, prints=prints)
+    from ..engine.rework import Rework
+
+    rework = Rework(rerun_from=start) if start is not None else None
+    _continue(run_id, store, events, workflow, force, True, as_json, prints=prints, rework=rework)
+
+
+ResultOption = Annotated[
+    str | None,
+    typer.Option(
+        "--result",
+        help="The task's result, as JSON: what a |-> after it receives (default: null).",
+        metavar="JSON",
+    ),
+]
+NodeArgument = Annotated[str, typer.Argument(help="The task's node id.", metavar="NODE")]
+
+
+def _declare(
+    action: str,
+    run_id: str,
+    node: str,
+    result: str | None,
+    options: tuple[str | None, list[str] | None, Path | None, bool, bool, bool],
+) -> None:
+    from ..engine.rework import Rework
+
+    value = None
+    if result is not None:
+        try:
+            value = json.loads(result)
+        except ValueError as exc:
+            fail(f"--result is not JSON: {exc}")
+    store, events, workflow, force, as_json, prints = options
+    rework = Rework(declare=node, action=action, result=value)
+    _continue(run_id, store, events, workflow, force, False, as_json, prints, rework)
+
+
+@runs_app.command()
+def skip(
+    run_id: RunIdArgument,
+    node: NodeArgument,
+    result: ResultOption = None,
+    store: StoreOption = None,
+    events: EventsOption = None,
+    workflow: WorkflowOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+    prints: PrintsOption = False,
+) -> None:
+    """Declare a failed, paused or unstarted task skipped (recorded as yours), then go on."""
+    _declare("skip", run_id, node, result, (store, events, workflow, force, as_json, prints))
+
+
+@runs_app.command("mark-succeeded")
+def mark_succeeded(
+    run_id: RunIdArgument,
+    node: NodeArgument,
+    result: ResultOption = None,
+    store: StoreOption = None,
+    events: EventsOption = None,
+    workflow: WorkflowOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+    prints: PrintsOption = False,
+) -> None:
+    """Declare a failed, paused or unstarted task succeeded (recorded as yours), then go on."""
+    _declare(
+        "mark-succeeded", run_id, node, result, (store, events, workflow, force, as_json, prints)
+    )
 
 
 @runs_app.command()

@@ -26,13 +26,14 @@ from ..events.deprecation import deprecations
 from ..events.deprecation import warn as warn_deprecated
 from ..executors import Executor, Pools
 from ..graph import Graph
-from ..notes import Changed, Deprecated, Resumed, RunNote, Started
+from ..notes import Changed, Deprecated, Operator, Resumed, RunNote, Started
 from ..observability.observer import Observer, default_observers
 from ..states import RunState, TaskState, check_run_transition
 from ..store import EventPin, Journal, RunRecord, RunSnapshot, TaskRecord
-from .owners import owner_alive, owner_id, process_ticks, run_owner, this_process
+from .owners import owner_alive, owner_id, process_ticks, run_owner, this_process, user_name
 from .plan import Plan, build_plan
 from .recovery import Change, Recorded, compare, failed_nodes, gc_paused, recorded, rehydrate
+from .rework import Rework, check_rework, declared_record, tasks_after
 from .run import Run
 from .runner import Engine
 from .stop import StopRequest
@@ -188,8 +189,13 @@ def continue_run(
     now_program: Program | None = None,
     graph: Graph | None = None,
     how: Execution | None = None,
+    rework: Rework | None = None,
 ) -> Run:
     """Resume a crashed, cancelled or paused run, or (``retry``) re-run a failed one.
+
+    ``rework`` is an operator's change made first (:mod:`.rework`): a task
+    run again with everything after it (a retry, whatever the run's state),
+    or a task declared done (a retry if the run failed, else a resume).
 
     Tasks whose success is journaled are not run again (their results are
     loaded); tasks cut off by a crash run again; a retry runs the failed
@@ -206,14 +212,23 @@ def continue_run(
     """
     how = how or Execution()
     run = journal.load_run(run_id)
-    _refuse_by_state(run, retry)
+    if rework is not None:
+        retry = rework.rerun_from is not None or run.state is RunState.FAILED
+    _refuse_by_state(run, retry, rework)
     took_over = _take_over(run, force, journal.load_notes(run_id))
     epoch = journal.claim(run_id, owner_id(), time.time(), None if took_over else run.epoch)
     try:
         with gc_paused():
             snapshot = journal.load(run_id)
         return _continue(
-            journal, snapshot, epoch, retry, force, took_over, events, now_program, graph, how
+            journal,
+            snapshot,
+            epoch,
+            (retry, force, took_over, rework),
+            events,
+            now_program,
+            graph,
+            how,
         )
     except BaseException:
         journal.release(run_id, epoch)  # refused, or failed to start: nobody drives it
@@ -224,9 +239,7 @@ def _continue(
     journal: Journal,
     snapshot: RunSnapshot,
     epoch: int,
-    retry: bool,
-    force: bool,
-    took_over: bool,
+    asked: tuple[bool, bool, bool, Rework | None],
     events: EventsArg,
     now_program: Program | None,
     graph: Graph | None,
@@ -235,15 +248,22 @@ def _continue(
     """:func:`continue_run` once the run is claimed (as ``epoch``) and read."""
     from ..dsl import parse
 
+    retry, force, took_over, rework = asked
     run = snapshot.run
     run_id = run.id
-    _refuse_by_state(run, retry)  # its state may have moved on before the claim
+    _refuse_by_state(run, retry, rework)  # its state may have moved on before the claim
     was = recorded(run, snapshot.notes)
     program = now_program or recorded_program(snapshot, events, graph)
     plan = program.plan
     with gc_paused():
         state = rehydrate(snapshot)
     culprits = list(failed_nodes(snapshot.notes)) if retry else []
+    if rework is not None:
+        check_rework(rework, plan.nodes, state.views)
+        if rework.rerun_from is not None:
+            culprits = [rework.rerun_from, *tasks_after(program.graph, rework.rerun_from)]
+        else:
+            culprits = [c for c in culprits if c != rework.declare]
     # A retry runs its failed tasks from scratch, so fixing their code is the point.
     started = state.started - set(culprits)
     old_graph = parse(was.text, was.filename)
@@ -262,6 +282,10 @@ def _continue(
         note = RunNote.of(run_id, now, _changed(program, was, changes, bool(blocking)))
         journal.add_note(note, epoch=epoch)
     records = _reset_records(run_id, state, plan, culprits, now)
+    if rework is not None:
+        journal.add_note(RunNote.of(run_id, now, _operator(rework)), epoch=epoch)
+        if rework.declare is not None:
+            records.append(declared_record(run_id, rework, state.views.get(rework.declare), now))
     if records:
         journal.record(records, epoch=epoch)
         # What the journal now holds, without reading the whole run back:
@@ -293,9 +317,26 @@ def _continue(
     return _finish(engine, run.created_at)
 
 
-def _refuse_by_state(run: RunRecord, retry: bool) -> None:
-    """ResumeRefused unless the run's state allows ``retry`` or a resume."""
+def _operator(rework: Rework) -> Operator:
+    """The note of an operator's rework, naming who did it."""
+    pid, host, _cwd = this_process()
+    if rework.rerun_from is not None:
+        return Operator("rerun-from", rework.rerun_from, pid, user_name(), host)
+    assert rework.declare is not None
+    return Operator(
+        rework.action, rework.declare, pid, user_name(), host, rework.result is not None
+    )
+
+
+def _refuse_by_state(run: RunRecord, retry: bool, rework: Rework | None = None) -> None:
+    """ResumeRefused unless the run's state allows ``retry`` or a resume (or ``rework``)."""
     run_id = run.id
+    if rework is not None and rework.rerun_from is not None:
+        return  # any run may run a task again (a live owner is refused by the claim)
+    if rework is not None and run.state is RunState.SUCCEEDED:
+        raise ResumeRefused(f"run {run_id} succeeded; there is no task to declare done")
+    if rework is not None:
+        return
     if run.state is RunState.SUCCEEDED:
         verb = "retry" if retry else "resume"
         raise ResumeRefused(f"run {run_id} already succeeded; there is nothing to {verb}")

@@ -51,6 +51,7 @@ __all__ = [
     "process_ticks",
     "run_owner",
     "this_process",
+    "user_name",
     "who_cancelled",
     "who_paused",
 ]
@@ -261,11 +262,15 @@ def _canceller(owner: str | None) -> Cancelled:
 
 def _who() -> tuple[str, str]:
     """This process's user name and host."""
+    return user_name(), socket.gethostname()
+
+
+def user_name() -> str:
+    """Who runs this process: the login name, else the uid."""
     try:
-        user = getpass.getuser()
+        return getpass.getuser()
     except (KeyError, OSError):  # no name for this uid (a bare container)
-        user = str(os.getuid()) if hasattr(os, "getuid") else ""
-    return user, socket.gethostname()
+        return str(os.getuid()) if hasattr(os, "getuid") else ""
 
 
 def who_cancelled(notes: Sequence[RunNote]) -> str | None:

@@ -136,6 +136,9 @@ def rehydrate(snapshot: RunSnapshot) -> Rehydrated:
                 next_at[key] = next_attempt_at
         elif state is skipped:
             view.ended_at = at
+            if note == "operator":  # declared done by an operator: the run goes on past it
+                view.result, view.descriptor = result, descriptor
+                outcomes[key] = new_result(AttemptResult, (descriptor or 1, result, None, None, ()))
         else:  # SUCCEEDED or FAILED
             view.ended_at = at
             view.result, view.error, view.descriptor = result, error, descriptor

@@ -14,7 +14,7 @@ from ..engine.recovery import Recorded, Rehydrated, failed_nodes, gc_paused, rec
 from ..engine.run import Run, TaskView
 from ..errors import PointyError, RunNotFound, StoreError
 from ..graph import Graph
-from ..notes import Changed, Resumed, RunNote, kinds_of
+from ..notes import Changed, NoteKind, Operator, Resumed, RunNote, kinds_of
 from ..states import RunState, TaskState
 from ..store import EventPin, Journal, LogEntry, RunRecord
 
@@ -239,6 +239,16 @@ class RunDetail:
                 nodes = changed.changed_nodes()
                 out.append(ChangeSet(at, verb, changed.forced, nodes, changed.changes))
                 pending = None
+        return out
+
+    def operator_actions(self) -> list[tuple[float, Operator]]:
+        """Each rework an operator did (retry --from, skip, mark-succeeded), oldest first."""
+        out = []
+        for note in self.notes:
+            if note.kind == NoteKind.OPERATOR.value:
+                detail = note.read()
+                if isinstance(detail, Operator):
+                    out.append((note.at, detail))
         return out
 
     def first_owner(self) -> Owner | None:
