@@ -76,6 +76,7 @@ PUBLIC = [
     "render",
     "run_dot",
     "signals",
+    "to_ascii",
     "to_dot",
 ]
 

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from .events.logs import capture_logs, capture_prints
     from .executors import executor_names
     from .observability import otel, signals
+    from .observability.ascii import to_ascii
     from .observability.dot import to_dot
     from .observability.pictures import run_dot
     from .observability.render import render
@@ -74,6 +75,7 @@ _LAZY = {
     **dict.fromkeys(("Journal", "MemoryJournal", "SQLiteJournal", "open_store"), ".store"),
     "executor_names": ".executors",
     **dict.fromkeys(("capture_logs", "capture_prints"), ".events.logs"),
+    "to_ascii": ".observability.ascii",
     "to_dot": ".observability.dot",
     "run_dot": ".observability.pictures",
     "render": ".observability.render",
@@ -187,5 +189,6 @@ __all__ = [
     "render",
     "run_dot",
     "signals",
+    "to_ascii",
     "to_dot",
 ]

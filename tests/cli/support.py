@@ -1,8 +1,13 @@
-"""Helpers for CLI tests: a throwaway project and an in-process ``volnux``."""
+"""Helpers for CLI tests: a throwaway project, an in-process ``volnux``, and one on a terminal."""
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,3 +102,33 @@ class Project:
 def invoke(*args: str) -> Result:
     """Run ``volnux ARGS`` in-process; exceptions other than exits propagate."""
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def on_a_terminal(
+    args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None
+) -> tuple[int, str]:
+    """Run ``volnux ARGS`` with a pseudo-terminal as stdout and stderr: (exit status, screen)."""
+    leader, follower = pty.openpty()
+    environ = {**os.environ, "TERM": "xterm-256color", **(env or {})}
+    if env is None or "NO_COLOR" not in env:
+        environ.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "volnux", *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env=environ,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: every writer closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return proc.wait(60), b"".join(chunks).decode("utf-8", "replace")

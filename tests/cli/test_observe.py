@@ -14,6 +14,8 @@ import pytest
 
 from volnux.observability.dot import STATE_COLOURS
 
+from .support import on_a_terminal
+
 EVENTS = """
 import volnux
 
@@ -192,3 +194,57 @@ def test_without_graphviz_drawing_fails_in_one_line_naming_the_fix(tmp_path: Pat
     # DOT text needs no program.
     dot = volnux(tmp_path, "graph", "flow.pty", env={"PATH": str(tmp_path)}).stdout
     assert dot.startswith("digraph workflow {")
+
+
+def test_runs_graph_ascii_shows_each_task_with_its_state_attempts_and_time(
+    failed: tuple[Path, str, str],
+) -> None:
+    root, run_id, _ = failed
+    out = volnux(root, "runs", "graph", run_id, "-f", "ascii", "--store", "runs.db").stdout
+    assert "\x1b" not in out  # piped: no colour
+    plain = [re.sub(r"\d+\.\d\ds", "T", line) for line in out.splitlines()]
+    assert plain == [
+        f"flow: run {run_id} failed",
+        "",
+        "Fetch                succeeded, 1 attempt, T",
+        "| piped",
+        "+-- Price            succeeded, 1 attempt, T",
+        "`-- Check            succeeded, 1 attempt, T",
+        "|",
+        "Check (Check#2)      succeeded, 1 attempt, T",
+        "+-- 0 -> Notify      skipped",
+        "`-- 1 -> Charge * 2  failed, 2 attempts, T",
+    ]
+    volnux(root, "runs", "graph", run_id, "-f", "ascii", "-o", "run.txt", "--store", "runs.db")
+    assert (root / "run.txt").read_text(encoding="utf-8") == out
+
+
+def test_graph_ascii_draws_the_workflow_as_text(tmp_path: Path) -> None:
+    (tmp_path / "flow.pty").write_text(FLOW, encoding="utf-8")
+    out = volnux(tmp_path, "graph", "flow.pty", "-f", "ascii").stdout
+    assert out.splitlines() == [
+        "Fetch",
+        "| piped",
+        "+-- Price",
+        "`-- Check",
+        "|",
+        "Check (Check#2)",
+        "+-- 0 -> Notify",
+        "`-- 1 -> Charge * 2",
+    ]
+
+
+def test_on_a_terminal_the_ascii_graph_is_coloured_by_state(tmp_path: Path) -> None:
+    (tmp_path / "events.py").write_text(EVENTS, encoding="utf-8")
+    (tmp_path / "flow.pty").write_text("Charge (0 -> Notify) -> Fetch\n", encoding="utf-8")
+    done = volnux(tmp_path, "run", "flow.pty", "-e", "events.py", "--store", "runs.db")
+    run_id = re.search(r"^run (\w+) succeeded", done.stdout, re.M)
+    assert run_id, done.stdout
+    args = ["runs", "graph", run_id[1], "-f", "ascii", "--store", "runs.db"]
+    code, screen = on_a_terminal(args, tmp_path)
+    assert code == 0, screen
+    # A failure its 0 branch took is yellow and says so; what ran after is green.
+    assert re.search(r"\x1b\[33mCharge\x1b\[0m +\x1b\[33mfailed \(handled\)", screen), screen
+    assert re.search(r"\x1b\[32mNotify\x1b\[0m", screen), screen
+    code, plain = on_a_terminal(args, tmp_path, env={"NO_COLOR": "1"})
+    assert code == 0 and "\x1b[3" not in plain and "failed (handled), 1 attempt" in plain

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -161,6 +161,14 @@ def run(
     config_path: ConfigOption = None,
     strict: StrictOption = None,
     prints: PrintsOption = False,
+    progress: Annotated[
+        bool,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Show, on stderr, what is done, running, failed and waiting once a run "
+            "takes over a second (redrawn on a terminal, a line every 5 s otherwise).",
+        ),
+    ] = True,
 ) -> None:
     """Run a workflow; exit 0 if it succeeds, 1 if it fails, 2 on bad input."""
     import warnings
@@ -171,6 +179,7 @@ def run(
     from ..workflow import Workflow
     from .events import deprecation_warnings, load_events, project_config
     from .inputs import parse_inputs
+    from .progress import ProgressObserver, live_progress
     from .report import (
         counts_line,
         explain_from_journal,
@@ -197,11 +206,23 @@ def run(
         # Ctrl-C and SIGTERM stop the run (running tasks get a grace period; a
         # second signal cuts them off), which ends cancelled and resumable.
         stop = StopRequest()
+        watch = ProgressObserver()
         try:
-            with warnings.catch_warnings(), signals_stop(stop), kept_prints(not prints):
+            with (
+                warnings.catch_warnings(),
+                signals_stop(stop),
+                kept_prints(not prints),
+                live_progress(watch) if progress else nullcontext(),
+            ):
                 # Already printed above, once; the run's own warning would repeat it.
                 warnings.simplefilter("ignore", EventDeprecationWarning)
-                result = workflow.run(values, store=journal, max_workers=max_workers, stop=stop)
+                result = workflow.run(
+                    values,
+                    store=journal,
+                    max_workers=max_workers,
+                    stop=stop,
+                    observers=[watch] if progress else (),
+                )
             where = store or config.store
             explanation = [] if result.succeeded else explain_from_journal(result, journal, where)
             where_recorded = journal.location
@@ -291,9 +312,10 @@ def kept_prints(keep: bool) -> Iterator[None]:
 
 
 class Picture(StrEnum):
-    """What ``graph`` and ``runs graph`` draw: DOT text, xdot, SVG or PNG."""
+    """What ``graph`` and ``runs graph`` draw: DOT text, text for the terminal, xdot, SVG or PNG."""
 
     dot = "dot"
+    ascii = "ascii"
     xdot = "xdot"
     svg = "svg"
     png = "png"
@@ -304,7 +326,8 @@ PictureOption = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="dot (text, no Graphviz needed), xdot, svg or png (drawn by Graphviz's dot).",
+        help="dot (text, no Graphviz needed), ascii (for the terminal, coloured by state there), "
+        "xdot, svg or png (drawn by Graphviz's dot).",
     ),
 ]
 PictureOutput = Annotated[
@@ -329,12 +352,17 @@ def graph(
     output: PictureOutput = None,
     collapse: CollapseOption = 10,
 ) -> None:
-    """Draw the workflow: Graphviz DOT text, or xdot, SVG or PNG (needs Graphviz)."""
+    """Draw the workflow: DOT text, text for the terminal, or xdot, SVG or PNG (needs Graphviz)."""
+    from ..observability.ascii import ascii_lines
     from ..observability.dot import to_dot
-    from .observe import write_picture
+    from .observe import write_ascii, write_picture
 
     with reported_errors():
-        text = to_dot(parse_source(file)[1], collapse=collapse or None)
+        parsed = parse_source(file)[1]
+        if fmt is Picture.ascii:
+            write_ascii(ascii_lines(parsed, collapse=collapse or None), output)
+            return
+        text = to_dot(parsed, collapse=collapse or None)
     write_picture(text, fmt.value, output)
 
 

@@ -1,23 +1,63 @@
 """``volnux runs graph`` and ``volnux runs logs``: a run as a picture, and its log lines.
 
-Also :func:`write_picture`, which ``volnux graph`` shares: DOT text needs
-nothing; xdot, SVG and PNG are drawn by Graphviz's ``dot`` program, and
-without it the command says how to install it (exit 2).
+Also :func:`write_picture` and :func:`write_ascii`, which ``volnux graph``
+shares: DOT text and ASCII need nothing; xdot, SVG and PNG are drawn by
+Graphviz's ``dot`` program, and without it the command says how to install
+it (exit 2).  ASCII is coloured by state on a terminal (not when piped,
+written to a file, or when ``NO_COLOR`` is set).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .app import CollapseOption, Picture, PictureOption, PictureOutput, fail, reported_errors
 from .runs import JsonOption, RunIdArgument, StoreOption, _describe, journal_at, resolve, runs_app
 
-__all__ = ["graph_run", "logs", "write_picture"]
+if TYPE_CHECKING:
+    from ..observability.ascii import Piece
+
+__all__ = ["STATE_STYLES", "graph_run", "logs", "write_ascii", "write_picture"]
+
+#: How a task in each state is coloured in an ASCII picture on a terminal.
+STATE_STYLES: Mapping[str, str] = {
+    "succeeded": "green",
+    "failed": "bold red",
+    "handled": "yellow",
+    "running": "bold cyan",
+    "retrying": "yellow",
+    "pending": "",
+    "skipped": "dim",
+}
+
+
+def write_ascii(lines: Sequence[Sequence[Piece]], output: Path | None, title: str = "") -> None:
+    """Write ASCII lines to ``output`` as plain text, or to stdout (coloured on a terminal)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    head = [title, ""] if title else []
+    if output is not None:
+        plain = [*head, *("".join(piece.text for piece in pieces) for pieces in lines)]
+        try:
+            output.write_text("".join(f"{text}\n" for text in plain), encoding="utf-8")
+        except OSError as exc:
+            fail(f"{output}: cannot be written: {exc.strerror or exc}")
+        return
+    console = Console(highlight=False)
+    for heading in head:
+        console.print(Text(heading, style="bold" if heading else ""), soft_wrap=True)
+    for line in lines:
+        text = Text()
+        for piece in line:
+            text.append(piece.text, STATE_STYLES.get(piece.state, ""))
+        console.print(text, soft_wrap=True)
 
 
 def write_picture(dot: str, fmt: str, output: Path | None) -> None:
@@ -51,7 +91,7 @@ def graph_run(
     collapse: CollapseOption = 10,
 ) -> None:
     """Draw a run: tasks coloured by state with attempts and time; the path not taken grey."""
-    from ..observability.pictures import run_dot
+    from ..observability.pictures import run_ascii, run_dot
 
     with journal_at(store) as journal:
         detail = _describe(journal, run_id)
@@ -67,6 +107,18 @@ def graph_run(
         for c in changes
         for node in c.nodes
     }
+    if fmt is Picture.ascii:
+        lines = run_ascii(
+            run.graph,
+            run.tasks,
+            collapse=collapse or None,
+            failed_nodes=run.unhandled(),
+            changed=changed,
+        )
+        if run.graph is None:
+            title += " (tasks only, in the order they started: the workflow text is not available)"
+        write_ascii(lines, output, title)
+        return
     with reported_errors():
         text = run_dot(
             run.graph,

@@ -23,7 +23,16 @@ from dataclasses import dataclass
 
 from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task, children
 
-__all__ = ["COLLAPSE_AT", "HANDLED", "STATE_WORDS", "Collapsed", "collapse", "summarise_states"]
+__all__ = [
+    "COLLAPSE_AT",
+    "HANDLED",
+    "STATE_WORDS",
+    "Collapsed",
+    "collapse",
+    "member_states",
+    "summarise",
+    "summarise_states",
+]
 
 #: Default threshold: this many identical tasks in a row (or side by side) collapse.
 COLLAPSE_AT = 10
@@ -165,3 +174,20 @@ def _rebuild_parallel(
 def member_states(stand_in: Collapsed, states: Mapping[str, str]) -> list[str]:
     """The states of a stand-in's members (``pending`` for one with no state)."""
     return [states.get(m, "pending") for m in stand_in.members]
+
+
+def summarise(
+    stand_ins: Mapping[str, Collapsed],
+    states: Mapping[str, str] | None,
+    notes: Mapping[str, str] | None,
+) -> tuple[dict[str, str] | None, dict[str, str]]:
+    """``states`` and ``notes`` with each stand-in's colour and count line added."""
+    new_notes = dict(notes or {})
+    if states is None:
+        return None, new_notes
+    new_states = dict(states)
+    for node_id, stand_in in stand_ins.items():
+        colour, counts = summarise_states(member_states(stand_in, states))
+        new_states[node_id] = colour
+        new_notes[node_id] = counts
+    return new_states, new_notes

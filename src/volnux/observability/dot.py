@@ -39,10 +39,10 @@ from dataclasses import dataclass
 
 from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task, children
 from ..graph.model import AttrValue
-from .collapse import HANDLED, STATE_WORDS, Collapsed, member_states, summarise_states
+from .collapse import HANDLED, STATE_WORDS, Collapsed, summarise
 from .collapse import collapse as collapse_graph
 
-__all__ = ["HANDLED", "STATE_COLOURS", "STATE_WORDS", "to_dot"]
+__all__ = ["HANDLED", "STATE_COLOURS", "STATE_WORDS", "format_attrs", "to_dot"]
 
 #: Fill colour per task state name (the values of :class:`volnux.states.TaskState`,
 #: and :data:`HANDLED`).
@@ -92,7 +92,7 @@ def to_dot(
     if collapse is not None:
         graph, stand_ins = collapse_graph(graph, collapse)
     if stand_ins:
-        states, notes = _summarise(stand_ins, states, notes)
+        states, notes = summarise(stand_ins, states, notes)
     label = _legend(graph.filename, states) if states else f'"{_escape(graph.filename)}"'
     lines = [
         "digraph workflow {",
@@ -109,23 +109,6 @@ def to_dot(
 # --- nodes and clusters -----------------------------------------------------------------
 
 _CLOSE = object()  # marks the end of a cluster on the declaring stack
-
-
-def _summarise(
-    stand_ins: Mapping[str, Collapsed],
-    states: Mapping[str, str] | None,
-    notes: Mapping[str, str] | None,
-) -> tuple[dict[str, str] | None, dict[str, str]]:
-    """States and notes with each stand-in's colour and count line added."""
-    new_notes = dict(notes or {})
-    if states is None:
-        return None, new_notes
-    new_states = dict(states)
-    for node_id, stand_in in stand_ins.items():
-        colour, counts = summarise_states(member_states(stand_in, states))
-        new_states[node_id] = colour
-        new_notes[node_id] = counts
-    return new_states, new_notes
 
 
 def _declare(
@@ -195,7 +178,7 @@ def _task_attrs(
     elif task.id != task.ref.name:
         parts.append(task.id)
     if task.attrs:
-        parts.append(_format_attrs(task.attrs))
+        parts.append(format_attrs(task.attrs))
     if note:
         parts.append(note)
     attrs = [f'label="{_escape_lines(parts)}"']
@@ -220,14 +203,16 @@ def _task_attrs(
 def _group_attrs(group: Group, state: str | None) -> str:
     parts = [group.id + (f" {_TIMES}{group.attempts}" if group.attempts else "")]
     if group.attrs:
-        parts.append(_format_attrs(group.attrs))
+        parts.append(format_attrs(group.attrs))
     attrs = [f'label="{_escape_lines(parts)}"', 'style="rounded"']
     if state is not None:
         attrs.extend([f'color="{STATE_COLOURS[state]}"', "penwidth=3"])
     return "; ".join(attrs)
 
 
-def _format_attrs(attrs: Iterable[tuple[str, AttrValue]]) -> str:
+def format_attrs(attrs: Iterable[tuple[str, AttrValue]]) -> str:
+    """``[timeout=5, note="x"]``: attributes as Pointy-lang writes them."""
+
     def show(value: AttrValue) -> str:
         if isinstance(value, bool):
             return "true" if value else "false"

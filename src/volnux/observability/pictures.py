@@ -15,12 +15,13 @@ from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from ..errors import RenderError
-from ..graph import Graph
+from ..graph import EventRef, Graph, Sequence, Task
+from .ascii import Piece, ascii_lines
 from .collapse import COLLAPSE_AT, HANDLED, STATE_WORDS
 from .dot import STATE_COLOURS, to_dot
 from .render import render
 
-__all__ = ["TaskLike", "run_dot", "svg_or_none", "task_note"]
+__all__ = ["TaskLike", "run_ascii", "run_dot", "run_states", "svg_or_none", "task_note"]
 
 log = logging.getLogger("volnux.observability")
 
@@ -73,6 +74,44 @@ def run_dot(
     ``changed`` (node id -> text) adds a line to a task's label: how it changed
     when the run was resumed.
     """
+    states, notes = run_states(tasks, failed_nodes, changed)
+    if graph is not None:
+        if title:
+            graph = Graph(graph.root, graph.directives, graph.source, title)
+        return to_dot(graph, states=states, notes=notes, collapse=collapse)
+    return _tasks_only(tasks, title, states, notes)
+
+
+def run_ascii(
+    graph: Graph | None,
+    tasks: Mapping[str, TaskLike],
+    *,
+    collapse: int | None = COLLAPSE_AT,
+    failed_nodes: Collection[str] | None = None,
+    changed: Mapping[str, str] | None = None,
+) -> list[list[Piece]]:
+    """A run as text lines (see :mod:`.ascii`), each task ending in its state, attempts and time.
+
+    The arguments are :func:`run_dot`'s.  Without the graph the tasks are a
+    chain in the order they started: the order, not the graph.
+    """
+    states, notes = run_states(tasks, failed_nodes, changed)
+    if graph is None:
+        ordered = _in_start_order(tasks)
+        if not ordered:
+            return []
+        steps = tuple(Task(t.node_id, EventRef(t.event)) for t in ordered)
+        root = steps[0] if len(steps) == 1 else Sequence(steps, (False,) * (len(steps) - 1))
+        graph = Graph(root)
+    return ascii_lines(graph, states=states, notes=notes, collapse=collapse)
+
+
+def run_states(
+    tasks: Mapping[str, TaskLike],
+    failed_nodes: Collection[str] | None = None,
+    changed: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Each task's state (``handled`` for a failure that did not fail the run) and note."""
     states = {node: str(t.state) for node, t in tasks.items()}
     if failed_nodes is not None:
         culprits = set(failed_nodes)
@@ -83,11 +122,16 @@ def run_dot(
     for node, text in (changed or {}).items():
         if node in notes:
             notes[node] += "\n" + text
-    if graph is not None:
-        if title:
-            graph = Graph(graph.root, graph.directives, graph.source, title)
-        return to_dot(graph, states=states, notes=notes, collapse=collapse)
-    return _tasks_only(tasks, title, states, notes)
+    return states, notes
+
+
+def _in_start_order(tasks: Mapping[str, TaskLike]) -> list[TaskLike]:
+    """The tasks that started, in the order they did, then the rest."""
+    started = sorted(
+        (t for t in tasks.values() if t.started_at is not None),
+        key=lambda t: t.started_at or 0.0,
+    )
+    return [*started, *(t for t in tasks.values() if t.started_at is None)]
 
 
 def svg_or_none(dot: str) -> str | None:
@@ -106,12 +150,7 @@ def _tasks_only(
     notes: Mapping[str, str],
 ) -> str:
     """The tasks as boxes in start order, joined by grey arrows: the order, not the graph."""
-    started = sorted(
-        (t for t in tasks.values() if t.started_at is not None),
-        key=lambda t: t.started_at or 0.0,
-    )
-    rest = [t for t in tasks.values() if t.started_at is None]
-    ordered = [*started, *rest]
+    ordered = _in_start_order(tasks)
     label = _escape(f"{title} (tasks only: the workflow text is not available)")
     lines = [
         "digraph run {",
@@ -123,6 +162,7 @@ def _tasks_only(
         fill = STATE_COLOURS.get(states[t.node_id], "#ffffff")
         text = "\\n".join(_escape(p) for p in (t.event, t.node_id, notes[t.node_id]))
         lines.append(f'  "{_escape(t.node_id)}" [label="{text}", fillcolor="{fill}"];')
+    started = [t for t in ordered if t.started_at is not None]
     for a, b in itertools.pairwise(started):
         lines.append(f'  "{_escape(a.node_id)}" -> "{_escape(b.node_id)}";')
     lines.append("}")
