@@ -79,3 +79,14 @@ def test_show_bench_times_the_summary_and_the_full_listing() -> None:
     for key in (*keys, "show_all_bytes"):
         assert positive(data[key]), key
     assert data["show_all_bytes"] > data["show_bytes"]  # 50 tasks listed, not 40
+
+
+def test_process_bench_reports_the_no_op_ratio_and_the_cpu_speed_up() -> None:
+    data = run_bench(
+        "processes.py", "--tasks", "20", "--cpu-tasks", "4", "--cpu-ms", "5", "--rounds", "1"
+    )
+    assert data["noop"]["tasks"] == 20 and data["cpu"]["tasks"] == 4
+    for key in ("bare_us", "volnux_us", "ratio"):
+        assert positive(data["noop"][key]), key
+    for key in ("thread_s", "process_s", "speedup"):
+        assert positive(data["cpu"][key]), key

@@ -27,7 +27,9 @@ from .errors import (
     RunNotFound,
     StoreError,
     UnencodableResult,
+    Unpicklable,
     VolnuxError,
+    WorkerLost,
 )
 from .states import RunState, TaskState
 
@@ -168,7 +170,9 @@ __all__ = [
     "TaskView",
     "TransientError",
     "UnencodableResult",
+    "Unpicklable",
     "VolnuxError",
+    "WorkerLost",
     "Workflow",
     "__version__",
     "cancel_run",

@@ -11,6 +11,10 @@ The tree::
      ├── EventLoadError       an events module or file that cannot be imported
      ├── EventNotFound        a reference (``Name``, ``Name@1.2``) that no loaded event meets
      ├── InputError           workflow inputs that are missing or malformed
+     ├── WorkerLost           the worker process running an attempt died (retried
+     │                        like a TransientError while attempts remain)
+     ├── Unpicklable          what an attempt needs or returns cannot cross to or
+     │                        from a worker process
      ├── RunError             a run that cannot start or continue
      │    ├── ResumeRefused   resuming would not be safe (workflow changed, ...)
      │    │    └── RunClaimed another process took the run over first
@@ -48,7 +52,9 @@ __all__ = [
     "RunNotFound",
     "StoreError",
     "UnencodableResult",
+    "Unpicklable",
     "VolnuxError",
+    "WorkerLost",
 ]
 
 
@@ -152,6 +158,24 @@ class EventNotFound(VolnuxError, LookupError):
 
 class InputError(VolnuxError):
     """Workflow inputs that are missing, malformed or of the wrong kind."""
+
+
+class WorkerLost(VolnuxError):
+    """The worker process running an attempt died (killed, out of memory, a crash,
+    ``os._exit``): only that attempt failed.  The retry policy retries it like a
+    :class:`~volnux.TransientError` while attempts remain."""
+
+
+class Unpicklable(VolnuxError, TypeError):
+    """A value that cannot cross to a worker process (``direction`` ``"to"``: the
+    event, an input or the piped value) or back from one (``"from"``: the result)."""
+
+    def __init__(self, direction: str, message: str) -> None:
+        self.direction = direction
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return type(self), (self.direction, str(self))
 
 
 class RunError(VolnuxError):

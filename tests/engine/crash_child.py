@@ -6,7 +6,8 @@
 ``run`` starts the workflow on a SQLite journal whose every write counts;
 after the KILL_AFTER-th write (0 = never) the process SIGKILLs itself.  It
 prints the number of writes when it ends normally.  ``resume`` continues the
-run in a fresh process from the journal alone.
+run in a fresh process from the journal alone.  ``VOLNUX_CRASH_EXECUTOR``
+names the executor every event runs on (default: each event's own).
 """
 
 from __future__ import annotations
@@ -54,12 +55,19 @@ class KillingJournal(SQLiteJournal):
         self._count_write()
 
 
+EXECUTOR = os.environ.get("VOLNUX_CRASH_EXECUTOR")
+
+
+def workflow() -> Workflow:
+    return Workflow.from_text(crash_events.WORKFLOW, [crash_events], default_executor=EXECUTOR)
+
+
 def main() -> None:
     mode, db, run_id = sys.argv[1:4]
     if mode == "run":
         effects, kill_after = sys.argv[4], int(sys.argv[5])
         journal = KillingJournal(db, kill_after)
-        wf = Workflow.from_text(crash_events.WORKFLOW, [crash_events])
+        wf = workflow()
         run = wf.run({"effects": effects}, store=journal, run_id=run_id)
         print(journal.writes, run.status)
         if run.error:
@@ -67,7 +75,10 @@ def main() -> None:
     else:
         force = sys.argv[4:5] == ["force"]
         journal = SQLiteJournal(db)
-        run = Workflow.resume(run_id, store=journal, events=[crash_events], force=force)
+        if EXECUTOR:
+            run = Workflow.resume(run_id, store=journal, workflow=workflow(), force=force)
+        else:
+            run = Workflow.resume(run_id, store=journal, events=[crash_events], force=force)
         print(run.status)
 
 

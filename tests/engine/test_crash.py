@@ -29,13 +29,19 @@ from volnux.store import SQLiteJournal
 CHILD = Path(__file__).with_name("crash_child.py")
 
 
-def child(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+#: The executors every kill point is tried on: the journal's promise holds on each.
+EXECUTORS = ("thread", "process")
+
+
+def child(
+    *args: str, executor: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(CHILD), *args],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "VOLNUX_CRASH_EXECUTOR": executor, **(env or {})},
     )
 
 
@@ -57,11 +63,18 @@ def final_state(db: Path, run_id: str) -> tuple[RunState, dict[str, object], set
     return snap.run.state, results, succeeded
 
 
+@pytest.fixture(scope="module", params=EXECUTORS)
+def executor(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, object]]:
+def reference(
+    tmp_path_factory: pytest.TempPathFactory, executor: str
+) -> tuple[int, dict[str, object]]:
     """The uninterrupted run: how many journal writes it makes, what it yields."""
     tmp = tmp_path_factory.mktemp("reference")
-    out = child("run", str(tmp / "j.db"), "ref", str(tmp / "effects"), "0")
+    out = child("run", str(tmp / "j.db"), "ref", str(tmp / "effects"), "0", executor=executor)
     assert out.returncode == 0, out.stderr
     writes, status = out.stdout.split()
     assert status == "succeeded"
@@ -74,14 +87,16 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, 
     return int(writes), results
 
 
-def check_resume(tmp: Path, run_id: str, reference_results: dict[str, object]) -> bool:
+def check_resume(
+    tmp: Path, run_id: str, reference_results: dict[str, object], executor: str
+) -> bool:
     """Resume the run if it did not finish; check it; say whether it resumed."""
     db, effects = tmp / "j.db", tmp / "effects"
     state, _, succeeded_before = final_state(db, run_id)
     before = executions(effects)
     resumed = state is not RunState.SUCCEEDED
     if resumed:
-        out = child("resume", str(db), run_id)
+        out = child("resume", str(db), run_id, executor=executor)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "succeeded", out.stdout
     state, results, _ = final_state(db, run_id)
@@ -96,24 +111,28 @@ def check_resume(tmp: Path, run_id: str, reference_results: dict[str, object]) -
 
 
 def test_kill_after_every_journal_write(
-    tmp_path: Path, reference: tuple[int, dict[str, object]]
+    tmp_path: Path, reference: tuple[int, dict[str, object]], executor: str
 ) -> None:
     writes, results = reference
     assert writes >= 8
     for k in range(1, writes + 1):
         tmp = tmp_path / f"k{k}"
         tmp.mkdir()
-        out = child("run", str(tmp / "j.db"), f"run{k}", str(tmp / "effects"), str(k))
+        out = child(
+            "run", str(tmp / "j.db"), f"run{k}", str(tmp / "effects"), str(k), executor=executor
+        )
         if k < writes - 1:
             assert out.returncode == -signal.SIGKILL, (k, out.stdout, out.stderr)
-        resumed = check_resume(tmp, f"run{k}", results)
+        resumed = check_resume(tmp, f"run{k}", results, executor)
         # Only a kill after the last write (the run's SUCCEEDED) leaves nothing to do.
         # Parallel completions that arrive together share one write, so a run
         # may make one write fewer than the reference did.
         assert resumed or k >= writes - 1, f"run {k} finished before its last write"
 
 
-def test_kill_at_random_times(tmp_path: Path, reference: tuple[int, dict[str, object]]) -> None:
+def test_kill_at_random_times(
+    tmp_path: Path, reference: tuple[int, dict[str, object]], executor: str
+) -> None:
     _, results = reference
     rng = random.Random(20261130)
     resumed = 0
@@ -130,7 +149,7 @@ def test_kill_at_random_times(tmp_path: Path, reference: tuple[int, dict[str, ob
                 str(tmp / "effects"),
                 "0",
             ],
-            env={**os.environ, "VOLNUX_CRASH_DELAY": "0.05"},
+            env={**os.environ, "VOLNUX_CRASH_DELAY": "0.05", "VOLNUX_CRASH_EXECUTOR": executor},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -148,7 +167,7 @@ def test_kill_at_random_times(tmp_path: Path, reference: tuple[int, dict[str, ob
             continue  # killed before the journal existed: nothing to resume
         if not _run_ids(tmp / "j.db"):
             continue
-        resumed += check_resume(tmp, f"rand{i}", results)
+        resumed += check_resume(tmp, f"rand{i}", results, executor)
     assert resumed >= 1, "no random kill landed in the middle of a run"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from volnux.errors import Unpicklable
 from volnux.executors import ProcessExecutor, ThreadExecutor
 from volnux.executors.threads import EAGER_THREADS
 
@@ -153,7 +154,13 @@ def test_a_value_that_cannot_cross_to_a_process_is_said_plainly() -> None:
         ((result, error),) = collect(pool, [(t.Lock, ())])  # a lock cannot come back
     finally:
         pool.shutdown()
-    assert result is None and isinstance(error, TypeError)
-    assert "cannot pickle '_thread.lock' object" in str(error)
-    assert "the event, its inputs, its piped value and its result must pickle" in str(error)
-    assert error.__cause__ is None and error.__traceback__ is None  # no multiprocessing frames
+    assert result is None and isinstance(error, Unpicklable) and isinstance(error, TypeError)
+    assert error.direction == "from"  # the call ran; its result could not come back
+    assert str(error) == "cannot pickle '_thread.lock' object"
+    assert error.__cause__ is None  # no frames of pickle or the pool
+    pool = ProcessExecutor(1)
+    try:
+        ((result, error),) = collect(pool, [(len, (t.Lock(),))])  # a lock cannot go
+    finally:
+        pool.shutdown()
+    assert isinstance(error, Unpicklable) and error.direction == "to"

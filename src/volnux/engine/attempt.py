@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import inspect
 import traceback
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..errors import Unpicklable, type_name
 from ..events import Context, EventSpec, Failure, Route
 from ..events.logs import ATTEMPT_LINES, finish_prints, kept_lines
 from ..observability.tracecontext import run_attached
 from ..store import ErrorInfo, LogEntry
 
-__all__ = ["AttemptResult", "error_info", "run_attempt"]
+if TYPE_CHECKING:
+    from .plan import NodePlan
+
+__all__ = ["AttemptResult", "error_info", "run_attempt", "unpicklable"]
 
 #: Frames of a traceback kept for the journal and the CLI (the innermost ones).
 TRACEBACK_FRAMES = 8
@@ -98,3 +102,31 @@ def _attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
             None,
         )
     return AttemptResult(1, value, None, None)
+
+
+def unpicklable(node: NodePlan, ctx: Context, error: Unpicklable) -> Unpicklable:
+    """``error`` (from an executor that runs attempts elsewhere) naming the event,
+    the value that could not cross and its type."""
+    where = f"event {node.spec.key} runs on the {node.executor} executor, in another process"
+    if error.direction == "from":
+        what = f"{where}, and its result cannot be pickled to come back: {error}"
+    else:
+        what = f"{where}, and {_first_unpicklable(node.spec, ctx)} cannot be pickled to go there"
+    fix = "what crosses must pickle: use plain data, or run the event on the thread executor"
+    return Unpicklable(error.direction, f"{what} ({fix})")
+
+
+def _first_unpicklable(spec: EventSpec, ctx: Context) -> str:
+    """Which of what an attempt sends to a worker does not pickle, and its type."""
+    import pickle
+
+    parts: list[tuple[str, Any]] = [("the event itself", spec.target)]
+    parts += [(f"workflow input {name!r}", value) for name, value in ctx.inputs.items()]
+    parts += [("the piped value", ctx.piped)]
+    parts += [(f"attribute {name!r}", value) for name, value in ctx.extras.items()]
+    for label, value in parts:
+        try:
+            pickle.dumps(value)
+        except Exception as exc:
+            return f"{label} ({type_name(type(value))}: {exc})"
+    return "what it is sent"

@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from ..errors import RunError, UnencodableResult
+from ..errors import RunError, UnencodableResult, Unpicklable
 from ..events import Context
 from ..executors import Executor, Pools
 from ..notes import Abandoned, CancelRequested, Failed, NoteDetail, RunNote, Stopped
@@ -52,7 +52,7 @@ from ..observability.observer import (
 )
 from ..states import RunState, TaskState, check_run_transition
 from ..store import ErrorInfo, Journal
-from .attempt import AttemptResult, error_info, run_attempt
+from .attempt import AttemptResult, error_info, run_attempt, unpicklable
 from .clock import microsecond_time
 from .frames import Outcome, TaskFrame, describe_failure, judge
 from .owners import DRIVEN_HERE, HEARTBEAT_S, who_cancelled, who_paused
@@ -498,6 +498,13 @@ class Engine:
         self._running += 1
         timeout = node.policy.timeout_s
         if timeout is not None:
+            stopping = getattr(executor, "submit_timed", None)
+            if stopping is not None:
+                # The executor stops an attempt that runs too long (a process is
+                # ended and replaced): nothing of it runs on in the background.
+                done = partial(self._on_done, frame, frame.token)
+                stopping(run_attempt, (node.spec, ctx), done, timeout)
+                return
             due = time.monotonic() + timeout
             heapq.heappush(self._deadlines, (due, next(self._deadline_seq), frame, frame.token))
             self._wake.set()  # the calling thread may be asleep past this deadline
@@ -548,6 +555,8 @@ class Engine:
             return  # given up after its timeout, or cut off: already counted out
         self._running -= 1
         if crash is not None:  # the executor itself failed (a worker died, pickling ...)
+            if isinstance(crash, Unpicklable):
+                crash = unpicklable(frame.node, self._context(frame), crash)
             result = AttemptResult(0, None, error_info(crash), crash)
         elif result.logs:  # the attempt's log lines, kept with the run
             self.journal.add_logs(result.logs, epoch=self.epoch)

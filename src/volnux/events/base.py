@@ -25,6 +25,7 @@ import hashlib
 import inspect
 import logging
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar, overload
@@ -36,10 +37,14 @@ from .logs import TaskLogger
 from .retry import RetryPolicy
 from .versions import Version, parse_version
 
+#: How the module of an events file loaded by path is named (``volnux_events_<stem>_<hash>``).
+FILE_MODULE_PREFIX = "volnux_events_"
+
 if TYPE_CHECKING:
     from .sources import Source
 
 __all__ = [
+    "FILE_MODULE_PREFIX",
     "Context",
     "Event",
     "EventSpec",
@@ -279,6 +284,13 @@ class EventSpec:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # A process executor pickles the spec with every attempt: send only
         # the event itself (pickled by reference) and rebuild the spec there.
+        module = getattr(self.target, "__module__", "") or ""
+        if module.startswith(FILE_MODULE_PREFIX):
+            # A file loaded by path: its module name is made up, so a worker
+            # that never loaded it finds it by the path, loaded there too.
+            path = getattr(sys.modules.get(module), "__file__", None)
+            if path:
+                return (_spec_from_file, (path, self.target.__qualname__))
         return (spec_of, (self.target,))
 
     @property
@@ -456,6 +468,16 @@ def event(
     return wrap
 
 
+def _spec_from_file(path: str, qualname: str) -> EventSpec | None:
+    """The spec of the event ``qualname`` of the events file ``path`` (loaded if need be)."""
+    from .registry import load_events_source
+
+    found: Any = load_events_source(path)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return spec_of(found)
+
+
 def spec_of(obj: Any) -> EventSpec | None:
     """The :class:`EventSpec` of an event class or decorated function, else None."""
     if isinstance(obj, EventSpec):
@@ -491,6 +513,6 @@ def _origin(obj: Any) -> str:
         path = inspect.getsourcefile(obj)
     except (OSError, TypeError):
         path = None
-    if module.startswith("volnux_events_") and path:
+    if module.startswith(FILE_MODULE_PREFIX) and path:
         return path  # a file loaded by path: its module name is made up
     return f"{module} ({path})" if path else module

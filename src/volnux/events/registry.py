@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EventDefinitionError, EventLoadError, EventNotFound
-from .base import EventSpec, spec_of
+from .base import FILE_MODULE_PREFIX, EventSpec, spec_of
 from .versions import matches, parse_spec
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ def load_events_source(source: str) -> ModuleType:
             raise EventLoadError(f"events file {source} does not exist")
         resolved = path.resolve()
         digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:8]
-        module_name = f"volnux_events_{resolved.stem}_{digest}"
+        module_name = f"{FILE_MODULE_PREFIX}{resolved.stem}_{digest}"
         if module_name in sys.modules:
             return sys.modules[module_name]
         spec = importlib.util.spec_from_file_location(module_name, resolved)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from ..errors import WorkerLost
 from .failures import PermanentError, TransientError
 
 __all__ = ["RetryPolicy"]
@@ -58,7 +59,8 @@ class RetryPolicy:
 
         ``error`` is the exception raised, or None for a returned failure.
         A :class:`~volnux.PermanentError` is never retried and a
-        :class:`~volnux.TransientError` always is, while attempts remain.
+        :class:`~volnux.TransientError` always is, while attempts remain; so is
+        a :class:`~volnux.WorkerLost` (the process running the attempt died).
         """
         if attempt >= self.max_attempts:
             return False
@@ -66,7 +68,7 @@ class RetryPolicy:
             return self.retry_failures
         if isinstance(error, PermanentError):
             return False
-        if isinstance(error, TransientError):
+        if isinstance(error, TransientError | WorkerLost):
             return True
         if self.never_retry_on and isinstance(error, self.never_retry_on):
             return False
