@@ -90,3 +90,14 @@ def test_process_bench_reports_the_no_op_ratio_and_the_cpu_speed_up() -> None:
         assert positive(data["noop"][key]), key
     for key in ("thread_s", "process_s", "speedup"):
         assert positive(data["cpu"][key]), key
+
+
+def test_asyncio_bench_reports_both_shapes_and_the_wide_group() -> None:
+    data = run_bench(
+        "coroutines.py", "--tasks", "20", "--wide", "50", "--nap", "0.01", "--rounds", "1"
+    )
+    for shape in ("chain", "group"):
+        for key in ("async_us", "thread_us", "ratio"):
+            assert positive(data["noop"][shape][key]), (shape, key)
+    assert data["wide"]["tasks"] == 50 and positive(data["wide"]["wall_s"])
+    assert data["wide"]["new_threads"] == 1  # the loop's own, whatever the width

@@ -7,7 +7,8 @@
 after the KILL_AFTER-th write (0 = never) the process SIGKILLs itself.  It
 prints the number of writes when it ends normally.  ``resume`` continues the
 run in a fresh process from the journal alone.  ``VOLNUX_CRASH_EXECUTOR``
-names the executor every event runs on (default: each event's own).
+names the executor every event runs on (default: each event's own);
+``asyncio`` runs the events' ``async def`` twins.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.engine import crash_events
+from tests.engine import crash_events, crash_events_async
 from volnux import Workflow
 from volnux.store import SQLiteJournal
 
@@ -59,6 +60,8 @@ EXECUTOR = os.environ.get("VOLNUX_CRASH_EXECUTOR")
 
 
 def workflow() -> Workflow:
+    if EXECUTOR == "asyncio":
+        return Workflow.from_text(crash_events_async.WORKFLOW, [crash_events_async])
     return Workflow.from_text(crash_events.WORKFLOW, [crash_events], default_executor=EXECUTOR)
 
 

@@ -30,7 +30,7 @@ CHILD = Path(__file__).with_name("crash_child.py")
 
 
 #: The executors every kill point is tried on: the journal's promise holds on each.
-EXECUTORS = ("thread", "process")
+EXECUTORS = ("thread", "process", "asyncio")
 
 
 def child(

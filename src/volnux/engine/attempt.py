@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ..errors import Unpicklable, type_name
 from ..events import Context, EventSpec, Failure, Route
 from ..events.logs import ATTEMPT_LINES, finish_prints, kept_lines
-from ..observability.tracecontext import run_attached
+from ..observability.tracecontext import attach, run_attached
 from ..store import ErrorInfo, LogEntry
 
 if TYPE_CHECKING:
     from .plan import NodePlan
 
-__all__ = ["AttemptResult", "error_info", "run_attempt", "unpicklable"]
+__all__ = ["AttemptResult", "error_info", "run_attempt", "run_attempt_async", "unpicklable"]
 
 #: Frames of a traceback kept for the journal and the CLI (the innermost ones).
 TRACEBACK_FRAMES = 8
@@ -67,6 +67,37 @@ def run_attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
     finally:
         finish_prints(lines)
         ATTEMPT_LINES.reset(token)
+    return _with_logs(result, ctx, lines)
+
+
+async def run_attempt_async(spec: EventSpec, ctx: Context) -> AttemptResult:
+    """:func:`run_attempt` of an ``async def`` event, awaited on the asyncio executor's loop.
+
+    Each attempt is a task of its own, with its own copy of the context
+    variables: its log lines and trace context are its own.  Cancelling it
+    (its timeout) raises ``CancelledError`` out of it.
+    """
+    lines: list[Any] = []
+    token = ATTEMPT_LINES.set(lines)
+    detach = attach(ctx.carrier) if ctx.carrier else None
+    try:
+        try:
+            value = await spec.call(ctx)
+        except Route as route:
+            result = AttemptResult(route.descriptor, route.result, None, None)
+        except Exception as exc:
+            result = AttemptResult(0, None, error_info(exc), exc)
+        else:
+            result = _outcome(spec, value)
+    finally:
+        if detach is not None:
+            detach()
+        finish_prints(lines)
+        ATTEMPT_LINES.reset(token)
+    return _with_logs(result, ctx, lines)
+
+
+def _with_logs(result: AttemptResult, ctx: Context, lines: list[Any]) -> AttemptResult:
     if lines:
         run_id, node_id, attempt = ctx.run_id, ctx.node_id, ctx.attempt
         logs = tuple(LogEntry(run_id, node_id, attempt, *line) for line in kept_lines(lines))
@@ -81,6 +112,11 @@ def _attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
         return AttemptResult(route.descriptor, route.result, None, None)
     except Exception as exc:
         return AttemptResult(0, None, error_info(exc), exc)
+    return _outcome(spec, value)
+
+
+def _outcome(spec: EventSpec, value: Any) -> AttemptResult:
+    """What a returned value means: a result, a route, a failure, or a value refused."""
     kind = type(value)
     if kind in _PLAIN:  # the usual case: built without the named tuple's Python __new__
         return tuple.__new__(AttemptResult, (1, value, None, None, ()))

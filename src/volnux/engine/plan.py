@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import EventNotFound, InputError, PointyError
 from ..events import EventRegistry, EventSpec, RetryPolicy
+from ..events.base import ASYNC_EXECUTOR
 from ..events.evaluation import (
     GROUP_PREDICATE,
     TASK_PREDICATE,
@@ -233,6 +234,7 @@ def _resolve(
             if task.id in placed:
                 executor, size = placed[task.id]
                 node = dataclasses.replace(node, executor=executor, pool_size=size)
+            _check_async(node)
             nodes[task.id] = node
         except ValueError as exc:
             errors.append(_error(graph, task.pos, f"{task.id}: {exc}"))
@@ -368,7 +370,9 @@ def _plan_task(
             raise ValueError(f"timeout must be a positive number of seconds, got {value!r}")
         policy = dataclasses.replace(policy, timeout_s=float(value))
     # The task's attribute, else the event's own choice, else the project's default.
-    own = spec.executor if spec.executor_chosen else (default_executor or spec.executor)
+    # An async def event runs on the asyncio executor whatever the project's default.
+    chosen = spec.executor_chosen or spec.is_async
+    own = spec.executor if chosen else (default_executor or spec.executor)
     executor = check_executor(opts.get("executor", own))
     size = compat.pool_size(opts["executor_config"]) if "executor_config" in opts else None
     return NodePlan(
@@ -381,6 +385,21 @@ def _plan_task(
         extras or NO_EXTRAS,
         size,
     )
+
+
+def _check_async(node: NodePlan) -> None:
+    """An ``async def`` event runs on the asyncio executor, and nothing else does."""
+    spec, executor = node.spec, node.executor
+    if spec.is_async and executor != ASYNC_EXECUTOR:
+        raise ValueError(
+            f"event {spec.key} is an async def, which runs on the {ASYNC_EXECUTOR} executor, "
+            f"not {executor!r}: drop executor={executor!r} (or make the event a plain def)"
+        )
+    if executor == ASYNC_EXECUTOR and not spec.is_async:
+        raise ValueError(
+            f"event {spec.key} is a plain def, and the {ASYNC_EXECUTOR} executor runs only "
+            'async def events: make it async def, or choose "thread" or "process"'
+        )
 
 
 def build_plan(graph: Graph, registry: EventRegistry, default_executor: str | None = None) -> Plan:

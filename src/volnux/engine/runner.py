@@ -52,7 +52,7 @@ from ..observability.observer import (
 )
 from ..states import RunState, TaskState, check_run_transition
 from ..store import ErrorInfo, Journal
-from .attempt import AttemptResult, error_info, run_attempt, unpicklable
+from .attempt import AttemptResult, error_info, run_attempt, run_attempt_async, unpicklable
 from .clock import microsecond_time
 from .frames import Outcome, TaskFrame, describe_failure, judge
 from .owners import DRIVEN_HERE, HEARTBEAT_S, who_cancelled, who_paused
@@ -503,7 +503,7 @@ class Engine:
                 # The executor stops an attempt that runs too long (a process is
                 # ended and replaced): nothing of it runs on in the background.
                 done = partial(self._on_done, frame, frame.token)
-                stopping(run_attempt, (node.spec, ctx), done, timeout)
+                stopping(_attempt_fn(node), (node.spec, ctx), done, timeout)
                 return
             due = time.monotonic() + timeout
             heapq.heappush(self._deadlines, (due, next(self._deadline_seq), frame, frame.token))
@@ -514,7 +514,9 @@ class Engine:
                 # its own timeout, which then fails it unstarted).
                 frame.held = True
                 return
-        executor.submit(run_attempt, (node.spec, ctx), partial(self._on_done, frame, frame.token))
+        executor.submit(
+            _attempt_fn(node), (node.spec, ctx), partial(self._on_done, frame, frame.token)
+        )
 
     def _ghost_ended(self, frame: TaskFrame) -> None:
         """An attempt given up after its timeout has returned (its result is dropped)."""
@@ -526,7 +528,7 @@ class Engine:
             ctx = self._context(frame)
             executor = self._executor(node)
             done = partial(self._on_done, frame, frame.token)
-            executor.submit(run_attempt, (node.spec, ctx), done)
+            executor.submit(_attempt_fn(node), (node.spec, ctx), done)
 
     def _executor(self, node: NodePlan) -> Executor:
         """The executor a node's attempts run on: the caller's for its name, else a pool.
@@ -612,3 +614,8 @@ class Engine:
                     "task waits for it)"
                 )
             self.scheduler.attempt_ended(frame, AttemptResult(0, None, error_info(exc), exc))
+
+
+def _attempt_fn(node: NodePlan) -> Callable[..., Any]:
+    """What an executor is handed to run one attempt: a coroutine function for an async event."""
+    return run_attempt_async if node.spec.is_async else run_attempt

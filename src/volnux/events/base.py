@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from .sources import Source
 
 __all__ = [
+    "ASYNC_EXECUTOR",
     "FILE_MODULE_PREFIX",
     "Context",
     "Event",
@@ -59,6 +60,8 @@ __all__ = [
 #: default): the executor registry's default (``volnux.executors.registry``,
 #: a layer this authoring API does not import; a test keeps the two equal).
 DEFAULT_EXECUTOR = "thread"
+#: The executor of ``async def`` events: one event loop, no thread per attempt.
+ASYNC_EXECUTOR = "asyncio"
 #: What an executor's name looks like; which names exist, planning checks.
 _EXECUTOR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
@@ -203,6 +206,7 @@ class EventSpec:
         "executor",
         "executor_chosen",
         "func",
+        "is_async",
         "is_class",
         "key",
         "name",
@@ -272,6 +276,11 @@ class EventSpec:
         self.retry = retry
         self.origin = origin
         self.func: Callable[..., Any] = target.process if is_class else target
+        #: An ``async def`` function (or ``async def process``): it runs on the
+        #: ``asyncio`` executor, chosen for it unless the event chose one.
+        self.is_async = inspect.iscoroutinefunction(self.func)
+        if self.is_async and not self.executor_chosen:
+            self.executor = ASYNC_EXECUTOR
         self.params = _plan_params(name, self.func, skip_self=is_class)
         self.doc = inspect.getdoc(target) or ""
         self._fingerprint: str | None = None
@@ -443,11 +452,6 @@ def event(
         if inspect.isclass(fn) or not callable(fn):
             raise EventDefinitionError(
                 f"@event decorates functions; for a class, subclass volnux.Event ({fn!r})"
-            )
-        if inspect.iscoroutinefunction(fn):
-            raise EventDefinitionError(
-                f"event {name or fn.__name__}: async functions are not supported yet; "
-                "write a plain function"
             )
         fn.__volnux_event__ = EventSpec(
             name=name or fn.__name__,

@@ -28,3 +28,14 @@ def run_attached(carrier: Mapping[str, str], fn: Callable[[], T]) -> T:
         return fn()
     finally:
         context.detach(token)
+
+
+def attach(carrier: Mapping[str, str]) -> Callable[[], None]:
+    """Attach the trace context in ``carrier`` (for an ``async`` attempt, in its task's
+    own context); call what this returns to detach it."""
+    try:
+        from opentelemetry import context, propagate
+    except ImportError:
+        return lambda: None
+    token = context.attach(propagate.extract(carrier))
+    return lambda: context.detach(token)
