@@ -38,6 +38,7 @@ PUBLIC = [
     "PermanentError",
     "PointyError",
     "RenderError",
+    "Resources",
     "ResultEvaluation",
     "ResumeRefused",
     "RetryPolicy",

@@ -234,7 +234,7 @@ def _resolve(
             if task.id in placed:
                 executor, size = placed[task.id]
                 node = dataclasses.replace(node, executor=executor, pool_size=size)
-            _check_async(node)
+            _check_placement(node)
             nodes[task.id] = node
         except ValueError as exc:
             errors.append(_error(graph, task.pos, f"{task.id}: {exc}"))
@@ -387,9 +387,15 @@ def _plan_task(
     )
 
 
-def _check_async(node: NodePlan) -> None:
-    """An ``async def`` event runs on the asyncio executor, and nothing else does."""
+def _check_placement(node: NodePlan) -> None:
+    """An ``async def`` event runs on the asyncio executor, and nothing else does;
+    a memory limit needs a process of the event's own."""
     spec, executor = node.spec, node.executor
+    if spec.resources.memory_mb is not None and executor != "process":
+        raise ValueError(
+            f"event {spec.key} sets memory_mb, which limits a worker process: it runs on "
+            f'the {executor!r} executor; choose executor="process"'
+        )
     if spec.is_async and executor != ASYNC_EXECUTOR:
         raise ValueError(
             f"event {spec.key} is an async def, which runs on the {ASYNC_EXECUTOR} executor, "

@@ -540,6 +540,9 @@ class Engine:
         executor = self.executors.get(name)
         if executor is not None and (node.pool_size is None or name in self._given):
             return executor
+        memory_mb = node.spec.resources.memory_mb
+        if memory_mb is not None:  # workers started with the event's limit
+            return self._pools.get(name, node.pool_size or self._max_workers, memory_mb)
         if node.pool_size is not None:
             return self._pools.get(name, node.pool_size)
         executor = self._pools.get(name, self._max_workers)

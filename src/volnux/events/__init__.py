@@ -12,6 +12,7 @@ from .evaluation import ResultEvaluation
 from .failures import NeedsOperator, PermanentError, TransientError
 from .loading import EventsArg, event_sources, make_registry
 from .registry import EventRegistry, load_events_source
+from .resources import Resources
 from .retry import RetryPolicy
 from .sources import ProjectEvents, Source, project_registry
 from .versions import Version, parse_version
@@ -31,6 +32,7 @@ __all__ = [
     "NeedsOperator",
     "PermanentError",
     "ProjectEvents",
+    "Resources",
     "ResultEvaluation",
     "RetryPolicy",
     "Route",

@@ -34,6 +34,7 @@ from ..errors import EventDefinitionError
 from .deprecation import Deprecated, check_changelog
 from .evaluation import ResultEvaluation
 from .logs import TaskLogger
+from .resources import NO_RESOURCES, Resources
 from .retry import RetryPolicy
 from .versions import Version, parse_version
 
@@ -175,6 +176,8 @@ class Event:
     deprecated: ClassVar[Deprecated | None] = None
     #: Version to what changed in it (``{"1.1.0": "adds currency"}``).
     changelog: ClassVar[Mapping[str, str]] = {}
+    #: What one attempt needs: ``volnux.Resources(memory_mb=..., gpus=..., gpu=...)``.
+    resources: ClassVar[Resources] = NO_RESOURCES
 
     def process(self, *args: Any, **kwargs: Any) -> Any:
         """Do the work; see the module docstring for parameters and outcomes."""
@@ -212,6 +215,7 @@ class EventSpec:
         "name",
         "origin",
         "params",
+        "resources",
         "retry",
         "source",
         "target",
@@ -231,8 +235,16 @@ class EventSpec:
         deprecated: Deprecated | None = None,
         changelog: Mapping[str, str] | None = None,
         evaluation: ResultEvaluation | None = None,
+        resources: Resources | None = None,
     ) -> None:
         _check_name(name, target)
+        if resources is not None and not isinstance(resources, Resources):
+            raise EventDefinitionError(
+                f"event {name}: resources must be a volnux.Resources(...), "
+                f"got {type(resources).__name__}"
+            )
+        #: What one attempt needs (memory, GPUs).
+        self.resources = resources or NO_RESOURCES
         #: Whether the event chose its executor (else a project default may apply).
         self.executor_chosen = executor is not None
         executor = executor or DEFAULT_EXECUTOR
@@ -427,6 +439,7 @@ def event(
     deprecated: Deprecated | None = None,
     changelog: Mapping[str, str] | None = None,
     evaluation: ResultEvaluation | None = None,
+    resources: Resources | None = None,
 ) -> Callable[[E], E]: ...
 
 
@@ -441,6 +454,7 @@ def event(
     deprecated: Deprecated | None = None,
     changelog: Mapping[str, str] | None = None,
     evaluation: ResultEvaluation | None = None,
+    resources: Resources | None = None,
 ) -> Any:
     """Make a function an event: ``@event`` or ``@event(name=..., version=...)``.
 
@@ -464,6 +478,7 @@ def event(
             deprecated=deprecated,
             changelog=changelog,
             evaluation=evaluation,
+            resources=resources,
         )
         return fn
 
@@ -504,6 +519,7 @@ def spec_of(obj: Any) -> EventSpec | None:
                 deprecated=obj.deprecated,
                 changelog=obj.changelog,
                 evaluation=obj.evaluation,
+                resources=obj.resources,
             )
             obj.__volnux_spec__ = cached  # type: ignore[attr-defined]
         return cached

@@ -24,22 +24,27 @@ __all__ = ["Pools"]
 
 #: ``watcher(executor_name, workers)``.
 Watcher = Callable[[str, int], None]
+#: An executor's name, its workers and its per-worker memory limit.
+_Key = tuple[str, int | None, int | None]
 
 
 class Pools:
     """Executors by (name, max_workers), made on first use; :meth:`close` stops them."""
 
     def __init__(self) -> None:
-        self._executors: dict[tuple[str, int | None], Executor] = {}
+        self._executors: dict[_Key, Executor] = {}
         # The last size each executor reported, for watchers that come later.
-        self._sizes: dict[tuple[str, int | None], int] = {}
+        self._sizes: dict[_Key, int] = {}
         self._watchers: list[Watcher] = []
         self._lock = threading.Lock()
         self._closed = False
 
-    def get(self, name: str, max_workers: int | None = None) -> Executor:
-        """The executor ``name`` (``max_workers`` None: the executor's own default)."""
-        key = (name, max_workers)
+    def get(
+        self, name: str, max_workers: int | None = None, memory_mb: int | None = None
+    ) -> Executor:
+        """The executor ``name`` (``max_workers`` None: the executor's own default);
+        ``memory_mb``: one whose workers may each allocate that much (process executors)."""
+        key = (name, max_workers, memory_mb)
         executor = self._executors.get(key)
         if executor is not None:
             return executor
@@ -49,7 +54,8 @@ class Pools:
             if executor is None:
                 if self._closed:
                     raise RuntimeError("these pools are closed")
-                executor = make(max_workers, on_resize=self._resized_hook(key))
+                options = {} if memory_mb is None else {"memory_mb": memory_mb}
+                executor = make(max_workers, on_resize=self._resized_hook(key), **options)
                 self._executors[key] = executor
         return executor
 
@@ -57,7 +63,7 @@ class Pools:
         """Tell ``watcher`` the size of each running pool now, then every change."""
         with self._lock:
             self._watchers = [*self._watchers, watcher]
-            sizes = [(name, size) for (name, _), size in self._sizes.items() if size]
+            sizes = [(key[0], size) for key, size in self._sizes.items() if size]
         for name, size in sizes:
             watcher(name, size)
 
@@ -75,7 +81,7 @@ class Pools:
         for executor in executors:
             executor.shutdown(wait=wait)
 
-    def _resized_hook(self, key: tuple[str, int | None]) -> Callable[[int], None]:
+    def _resized_hook(self, key: _Key) -> Callable[[int], None]:
         name = key[0]
 
         def resized(workers: int) -> None:

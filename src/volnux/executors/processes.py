@@ -71,12 +71,20 @@ class ProcessExecutor:
     name = "process"
 
     def __init__(
-        self, max_workers: int | None = None, *, on_resize: Callable[[int], None] | None = None
+        self,
+        max_workers: int | None = None,
+        *,
+        on_resize: Callable[[int], None] | None = None,
+        memory_mb: int | None = None,
     ) -> None:
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
+        if memory_mb is not None and memory_mb < 1:
+            raise ValueError(f"memory_mb must be at least 1, got {memory_mb}")
         self.max_workers = max_workers or os.cpu_count() or 1
         self.on_resize = on_resize
+        #: MiB each worker may allocate beyond what it holds when it starts (None: no limit).
+        self.memory_mb = memory_mb
         self._pool: ProcessPool | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -146,7 +154,7 @@ class ProcessExecutor:
                 pool = ProcessPool(
                     self.max_workers,
                     initializer=_worker_started,
-                    initargs=(os.getpid(),),
+                    initargs=(os.getpid(), self.memory_mb),
                     context=context,
                 )
                 self._pool = pool
@@ -200,8 +208,9 @@ def _call_pickled(fn: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
         raise Unpicklable("from", str(exc)) from None
 
 
-def _worker_started(parent: int) -> None:
-    """In each new worker: exit when ``parent`` (the engine's process) is gone."""
+def _worker_started(parent: int, memory_mb: int | None = None) -> None:
+    """In each new worker: exit when ``parent`` (the engine's process) is gone, and
+    allow ``memory_mb`` MiB more address space than the worker holds now."""
     first = os.getppid()  # the engine under spawn; the fork server under forkserver
 
     def watch() -> None:
@@ -213,6 +222,32 @@ def _worker_started(parent: int) -> None:
                 os._exit(70)
 
     threading.Thread(target=watch, name="volnux-orphan-watch", daemon=True).start()
+    if memory_mb is not None:
+        _limit_memory(memory_mb)
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Cap this process's address space at what it holds now plus ``memory_mb`` MiB.
+
+    Going past it makes allocations fail: ``MemoryError`` in Python code.  The
+    base is read from ``/proc`` (Linux); elsewhere the cap is ``memory_mb``
+    alone, where the platform enforces one at all.
+    """
+    import resource
+
+    held = 0
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    held = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    cap = held + memory_mb * 1024 * 1024
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    except (ValueError, OSError) as exc:  # a hard limit already lower: keep that one
+        log.warning("the memory limit of %d MiB could not be set: %s", memory_mb, exc)
 
 
 def _alive(pid: int) -> bool:
