@@ -8,6 +8,7 @@ report every figure it promises.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,13 +17,14 @@ from typing import Any
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
-def run_bench(name: str, *args: str) -> dict[str, Any]:
+def run_bench(name: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, str(BENCH / name), *args, "--json"],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     assert done.returncode == 0, done.stderr
     data: dict[str, Any] = json.loads(done.stdout)
@@ -101,3 +103,18 @@ def test_asyncio_bench_reports_both_shapes_and_the_wide_group() -> None:
             assert positive(data["noop"][shape][key]), (shape, key)
     assert data["wide"]["tasks"] == 50 and positive(data["wide"]["wall_s"])
     assert data["wide"]["new_threads"] == 1  # the loop's own, whatever the width
+
+
+def test_gpu_check_runs_without_a_gpu_and_says_where_each_matmul_ran() -> None:
+    args = ("--backend", "python", "--size", "8")
+    data = run_bench("gpu_check.py", *args, "--seconds", "0.05", env={"VOLNUX_GPUS": "0"})
+    expected = ["cpu (fallback: this machine has no GPU)"] * 2
+    assert [t["placement"] for t in data["tasks"]] == expected
+    assert all(t["matmuls"] > 0 and positive(t["gflops"]) for t in data["tasks"])
+    one = run_bench(
+        "gpu_check.py", *args, "--seconds", "0.3", "--wait", "0.05", env={"VOLNUX_GPUS": "1"}
+    )
+    assert sorted(t["placement"] for t in one["tasks"]) == [
+        "cpu (fallback: none free after 0.05s)",
+        "gpu 0",
+    ]

@@ -179,11 +179,18 @@ def test_from_dot_dot_import_name_resolves_to_the_submodule(fake_package: Path) 
 CONCRETE_MODULES = (
     f"{PACKAGE}.executors.threads",
     f"{PACKAGE}.executors.processes",
+    f"{PACKAGE}.executors.coroutines",
     f"{PACKAGE}.store.memory",
     f"{PACKAGE}.store.sqlite",
 )
 #: Their classes, wherever re-exported from.
-CONCRETE_NAMES = {"ThreadExecutor", "ProcessExecutor", "MemoryJournal", "SQLiteJournal"}
+CONCRETE_NAMES = {
+    "ThreadExecutor",
+    "ProcessExecutor",
+    "AsyncioExecutor",
+    "MemoryJournal",
+    "SQLiteJournal",
+}
 
 
 def concrete_imports(root: Path, part: str) -> list[str]:

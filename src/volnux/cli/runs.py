@@ -234,8 +234,11 @@ def show(
     typer.echo("")
     if summarised:
         typer.echo(f"tasks: {_counts(detail)}")
+    # Where each attempt ran, when the run has GPU events (their last attempt's place).
+    placed = any(v.placement for v in views)
     _table(
-        ("node", "event", "code", "source", "state", "attempts", "time"),
+        ("node", "event", "code", "source", "state", "attempts", "time")
+        + (("ran on",) if placed else ()),
         [
             (
                 v.node_id,
@@ -247,6 +250,7 @@ def show(
                 str(v.attempts) if v.attempts else "",
                 format_seconds(v.duration),
             )
+            + ((v.placement or "",) if placed else ())
             for v in views
         ],
     )
@@ -355,6 +359,7 @@ def _run_json(detail: RunDetail, views: list[TaskView], path: list[str]) -> dict
                 "descriptor": v.descriptor,
                 "result": v.result,
                 "error": v.error.to_dict() if v.error else None,
+                "placement": v.placement,
             }
             for v in views
         ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import Unpicklable, type_name
@@ -22,7 +23,14 @@ from ..store import ErrorInfo, LogEntry
 if TYPE_CHECKING:
     from .plan import NodePlan
 
-__all__ = ["AttemptResult", "error_info", "run_attempt", "run_attempt_async", "unpicklable"]
+__all__ = [
+    "AttemptResult",
+    "error_info",
+    "run_attempt",
+    "run_attempt_async",
+    "run_on_devices",
+    "unpicklable",
+]
 
 #: Frames of a traceback kept for the journal and the CLI (the innermost ones).
 TRACEBACK_FRAMES = 8
@@ -95,6 +103,18 @@ async def run_attempt_async(spec: EventSpec, ctx: Context) -> AttemptResult:
         finish_prints(lines)
         ATTEMPT_LINES.reset(token)
     return _with_logs(result, ctx, lines)
+
+
+def run_on_devices(
+    fn: Callable[[EventSpec, Context], AttemptResult], spec: EventSpec, ctx: Context
+) -> AttemptResult:
+    """In a worker process: point ``CUDA_VISIBLE_DEVICES`` at the attempt's GPUs (none:
+    the CPU), then run it.  Frameworks that read it when they start CUDA then see
+    only those devices."""
+    import os
+
+    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in ctx.gpus)
+    return fn(spec, ctx)
 
 
 def _with_logs(result: AttemptResult, ctx: Context, lines: list[Any]) -> AttemptResult:

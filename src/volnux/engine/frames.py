@@ -64,7 +64,7 @@ class Frame:
 
 
 class TaskFrame(Frame):
-    __slots__ = ("branch_phase", "failures", "ghosts", "held", "node", "token")
+    __slots__ = ("branch_phase", "failures", "ghosts", "held", "node", "placement", "token")
 
     def __init__(self, node: NodePlan, parent: Frame | None, slot: int, piped: Any, round_: int):
         # Fields set here rather than through super(): one frame per task.
@@ -80,6 +80,9 @@ class TaskFrame(Frame):
         # stopped on threads), and whether the next attempt waits for them.
         self.ghosts = 0
         self.held = False
+        # Where the current attempt runs, for an event that wants a GPU
+        # ("gpu 0", "cpu (fallback: ...)"); journaled with the attempt's end.
+        self.placement: str | None = None
 
 
 class GroupFrame(Frame):

@@ -26,7 +26,7 @@ from ..events.evaluation import (
     load_predicate,
     parse_strategy,
 )
-from ..executors import check_executor
+from ..executors import check_executor, device_slots
 from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task, iter_blocks
 from ..graph.model import Position
 from ..observability.observer import NodeInfo
@@ -391,7 +391,25 @@ def _check_placement(node: NodePlan) -> None:
     """An ``async def`` event runs on the asyncio executor, and nothing else does;
     a memory limit needs a process of the event's own."""
     spec, executor = node.spec, node.executor
-    if spec.resources.memory_mb is not None and executor != "process":
+    res = spec.resources
+    if res.gpu == "require" and not device_slots().fits(res.gpus, res.gpu_memory_mb):
+        devices = device_slots().devices
+        have = (
+            "no GPU" if not devices
+            else ", ".join(
+                f"gpu {d.index}" + (f" ({d.memory_mb:,} MiB)" if d.memory_mb else "")
+                for d in devices
+            )
+        )  # fmt: skip
+        need = f"{res.gpus:g} GPU{'s' if res.gpus > 1 else ''}" + (
+            f" with {res.gpu_memory_mb:,} MiB" if res.gpu_memory_mb else ""
+        )
+        raise ValueError(
+            f"event {spec.key} requires {need}, and this machine has {have} (found through "
+            'VOLNUX_GPUS, NVML or CUDA_VISIBLE_DEVICES): set gpu="prefer" to run it on the '
+            "CPU where there is none"
+        )
+    if res.memory_mb is not None and executor != "process":
         raise ValueError(
             f"event {spec.key} sets memory_mb, which limits a worker process: it runs on "
             f'the {executor!r} executor; choose executor="process"'

@@ -132,6 +132,8 @@ def rehydrate(snapshot: RunSnapshot) -> Rehydrated:
         elif state is retrying:
             failures[key] = failures.get(key, 0) + 1
             view.error = error
+            if note is not None and note[:3] == "on ":  # where a GPU event's attempt ran
+                view.placement = note[3:]
             if next_attempt_at is not None:
                 next_at[key] = next_attempt_at
         elif state is skipped:
@@ -142,6 +144,8 @@ def rehydrate(snapshot: RunSnapshot) -> Rehydrated:
         else:  # SUCCEEDED or FAILED
             view.ended_at = at
             view.result, view.error, view.descriptor = result, error, descriptor
+            if note is not None and note[:3] == "on ":
+                view.placement = note[3:]
             if descriptor is None:
                 descriptor = 1 if state is succeeded else 0
             outcomes[key] = new_result(AttemptResult, (descriptor, result, error, None, ()))

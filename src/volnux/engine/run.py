@@ -28,6 +28,9 @@ class TaskView:
     error: ErrorInfo | None = None
     descriptor: int | None = None
     interrupted: int = 0
+    #: Where its last attempt ran, for an event that wants a GPU: ``gpu 0``,
+    #: ``gpus 0,1``, ``cpu (fallback: none free after 2s)``; None for the others.
+    placement: str | None = None
 
     @property
     def duration(self) -> float | None:

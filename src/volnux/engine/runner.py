@@ -38,8 +38,8 @@ from functools import partial
 from typing import Any
 
 from ..errors import RunError, UnencodableResult, Unpicklable
-from ..events import Context
-from ..executors import Executor, Pools
+from ..events import Context, TransientError
+from ..executors import DeviceSlots, Executor, Pools, device_slots
 from ..notes import Abandoned, CancelRequested, Failed, NoteDetail, RunNote, Stopped
 from ..observability.observer import (
     Observer,
@@ -52,7 +52,14 @@ from ..observability.observer import (
 )
 from ..states import RunState, TaskState, check_run_transition
 from ..store import ErrorInfo, Journal
-from .attempt import AttemptResult, error_info, run_attempt, run_attempt_async, unpicklable
+from .attempt import (
+    AttemptResult,
+    error_info,
+    run_attempt,
+    run_attempt_async,
+    run_on_devices,
+    unpicklable,
+)
 from .clock import microsecond_time
 from .frames import Outcome, TaskFrame, describe_failure, judge
 from .owners import DRIVEN_HERE, HEARTBEAT_S, who_cancelled, who_paused
@@ -158,6 +165,15 @@ class Engine:
         self._cancelled_by: str | None = None
         # Node id -> its attempts given up after their timeout that still run.
         self._ghosts: collections.Counter[str] = collections.Counter()
+        # GPUs: the process's slots (found at the first GPU attempt), attempts
+        # waiting for a device (frame, token, ctx, executor, CPU fallback due),
+        # the devices each attempt holds, and tasks whose next attempt takes
+        # the CPU (their last one ran out of GPU memory).
+        self._devices: DeviceSlots | None = None
+        self._gpu_waiting: list[tuple[TaskFrame, int, Context, Executor, float | None]] = []
+        self._listening = False
+        self._held: dict[tuple[TaskFrame, int], tuple[int, ...]] = {}
+        self._cpu_next: set[TaskFrame] = set()
         self.abandoned: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ API
@@ -188,6 +204,8 @@ class Engine:
                 self._pools.close(wait=not self._abandoned)
             if self._observers:
                 self._pools.unwatch(self._pool_resized)
+            if self._listening and self._devices is not None:
+                self._devices.unlisten(self._wake.set)
         scheduler = self.scheduler
         outcome = scheduler.outcome
         if outcome is None:
@@ -295,6 +313,8 @@ class Engine:
                 now = time.monotonic()
                 if self._deadlines:
                     self._expire(now)
+                if self._gpu_waiting:
+                    self._place_waiting(now)
                 scheduler = self.scheduler
                 timers = scheduler.timers
                 while timers and timers[0][0] <= now:
@@ -328,6 +348,9 @@ class Engine:
             due = min(due, self._deadlines[0][0])
         if self._stop_due is not None:
             due = min(due, self._stop_due)
+        for entry in self._gpu_waiting:  # a GPU that may fall back to the CPU
+            if entry[4] is not None:
+                due = min(due, entry[4])
         return max(due - time.monotonic(), 0.0)
 
     # ------------------------------------------------------------- stopping
@@ -351,6 +374,7 @@ class Engine:
         self._abandoned = True
         self._closed = True  # their completions, should they come, are dropped
         self._deadlines.clear()
+        self._gpu_waiting.clear()
 
     def _stop_reason(self) -> str:
         return self._stop.reason if self._stop is not None and self._stop.reason else "a stop"
@@ -487,7 +511,7 @@ class Engine:
         node_id = node.task.id
         carrier = attempt_carrier(self._carriers, self.run_id, node_id) if self._carriers else None
         fields = (self.run_id, node_id, node.spec.key, self.views[node_id].attempts,
-                  self.inputs, frame.piped, carrier, node.extras)  # fmt: skip
+                  self.inputs, frame.piped, carrier, node.extras, ())  # fmt: skip
         return tuple.__new__(Context, fields)  # one per attempt: skip the named tuple's __new__
 
     def _submit(self, frame: TaskFrame) -> None:
@@ -497,14 +521,9 @@ class Engine:
         frame.token += 1
         self._running += 1
         timeout = node.policy.timeout_s
-        if timeout is not None:
-            stopping = getattr(executor, "submit_timed", None)
-            if stopping is not None:
-                # The executor stops an attempt that runs too long (a process is
-                # ended and replaced): nothing of it runs on in the background.
-                done = partial(self._on_done, frame, frame.token)
-                stopping(_attempt_fn(node), (node.spec, ctx), done, timeout)
-                return
+        # An executor with submit_timed stops an attempt that runs too long (a
+        # process is ended and replaced): nothing of it runs on in the background.
+        if timeout is not None and not hasattr(executor, "submit_timed"):
             due = time.monotonic() + timeout
             heapq.heappush(self._deadlines, (due, next(self._deadline_seq), frame, frame.token))
             self._wake.set()  # the calling thread may be asleep past this deadline
@@ -514,9 +533,32 @@ class Engine:
                 # its own timeout, which then fails it unstarted).
                 frame.held = True
                 return
-        executor.submit(
-            _attempt_fn(node), (node.spec, ctx), partial(self._on_done, frame, frame.token)
-        )
+        self._dispatch(frame, ctx, executor)
+
+    def _dispatch(self, frame: TaskFrame, ctx: Context, executor: Executor) -> None:
+        """Hand the attempt to its executor, once it has its GPUs if it wants some."""
+        if frame.node.spec.resources.wants_gpu:
+            self._place(frame, ctx, executor)
+        else:
+            self._hand_over(frame, ctx, executor)
+
+    def _hand_over(
+        self, frame: TaskFrame, ctx: Context, executor: Executor, placed: bool = False
+    ) -> None:
+        """Submit the attempt (``placed``: on the GPUs in ``ctx.gpus``, or none: the CPU)."""
+        node = frame.node
+        done = partial(self._on_done, frame, frame.token)
+        fn: Callable[..., Any] = _attempt_fn(node)
+        args: tuple[Any, ...] = (node.spec, ctx)
+        if placed and not executor.capacity().in_process:
+            # In a worker process: CUDA_VISIBLE_DEVICES names the attempt's GPUs there.
+            fn, args = run_on_devices, (fn, node.spec, ctx)
+        timeout = node.policy.timeout_s
+        stopping = getattr(executor, "submit_timed", None) if timeout is not None else None
+        if stopping is not None:
+            stopping(fn, args, done, timeout)
+        else:
+            executor.submit(fn, args, done)
 
     def _ghost_ended(self, frame: TaskFrame) -> None:
         """An attempt given up after its timeout has returned (its result is dropped)."""
@@ -524,11 +566,93 @@ class Engine:
         self._ghosts[frame.node.task.id] -= 1
         if frame.held and not frame.ghosts:  # the attempt that waited for it starts now
             frame.held = False
-            node = frame.node
-            ctx = self._context(frame)
-            executor = self._executor(node)
-            done = partial(self._on_done, frame, frame.token)
-            executor.submit(_attempt_fn(node), (node.spec, ctx), done)
+            self._dispatch(frame, self._context(frame), self._executor(frame.node))
+
+    # ------------------------------------------------------------------ GPUs
+
+    def _place(self, frame: TaskFrame, ctx: Context, executor: Executor) -> None:
+        """Give the attempt its GPUs and hand it over, run it on the CPU, or let it wait."""
+        if self._devices is None:
+            self._devices = device_slots()
+        slots, res = self._devices, frame.node.spec.resources
+        if frame in self._cpu_next:  # its last attempt ran out of GPU memory
+            self._cpu_next.discard(frame)
+            self._on_cpu(frame, ctx, executor, "the GPU ran out of memory")
+            return
+        if self._take_gpus(frame, frame.token, ctx, executor):
+            return
+        if res.gpu == "prefer":
+            why = (
+                "this machine has no GPU" if not slots.devices
+                else "no GPU here is big enough" if not slots.fits(res.gpus, res.gpu_memory_mb)
+                else "none free" if res.gpu_wait_s <= 0
+                else None
+            )  # fmt: skip
+            if why is not None:
+                self._on_cpu(frame, ctx, executor, why)
+                return
+        due = time.monotonic() + res.gpu_wait_s if res.gpu == "prefer" else None
+        self._gpu_waiting.append((frame, frame.token, ctx, executor, due))
+        if not self._listening:  # woken when any run in this process gives GPUs back
+            self._listening = True
+            slots.listen(self._wake.set)
+
+    def _take_gpus(self, frame: TaskFrame, token: int, ctx: Context, executor: Executor) -> bool:
+        """Hand the attempt over on the GPUs it wants, if they are free now."""
+        assert self._devices is not None
+        res = frame.node.spec.resources
+        ids = self._devices.acquire(res.gpus, res.gpu_memory_mb)
+        if ids is None:
+            return False
+        self._held[(frame, token)] = ids
+        where = f"gpu{'s' if len(ids) > 1 else ''} {','.join(map(str, ids))}"
+        self._placed(frame, where + (f" ({res.gpus:g} of it)" if res.gpus < 1 else ""))
+        self._hand_over(frame, ctx._replace(gpus=ids), executor, placed=True)
+        return True
+
+    def _on_cpu(self, frame: TaskFrame, ctx: Context, executor: Executor, why: str) -> None:
+        self._placed(frame, f"cpu (fallback: {why})")
+        self._hand_over(frame, ctx, executor, placed=True)
+
+    def _placed(self, frame: TaskFrame, where: str) -> None:
+        frame.placement = where
+        self.views[frame.node.task.id].placement = where
+
+    def _place_waiting(self, now: float) -> None:
+        """With the lock held: place the attempts waiting for GPUs that can go now."""
+        waiting, self._gpu_waiting = self._gpu_waiting, []
+        for entry in waiting:
+            frame, token, ctx, executor, due = entry
+            if token != frame.token or self._closed:
+                continue  # given up (its timeout, a stop) while it waited
+            if self._take_gpus(frame, token, ctx, executor):
+                continue
+            if due is not None and now >= due:
+                wait = frame.node.spec.resources.gpu_wait_s
+                self._on_cpu(frame, ctx, executor, f"none free after {wait:g}s")
+            else:
+                self._gpu_waiting.append(entry)
+
+    def _out_of_gpu_memory(self, frame: TaskFrame, result: AttemptResult) -> AttemptResult:
+        """A ``gpu="prefer"`` attempt that ran out of GPU memory is tried again on the
+        CPU, from the same inputs, and that attempt does not count against its retries."""
+        res = frame.node.spec.resources
+        placement = frame.placement or ""
+        if res.gpu != "prefer" or not placement.startswith("gpu") or not _is_gpu_oom(result):
+            return result
+        self._cpu_next.add(frame)
+        frame.failures -= 1  # the scheduler counts this failure: the CPU try is extra
+        error = result.error
+        why = f"{error.type}: {error.message}" if error is not None else "out of memory"
+        retry = TransientError(f"the GPU ran out of memory ({why}); trying again on the CPU")
+        return result._replace(exception=retry)
+
+    def _release(self, frame: TaskFrame, token: int) -> None:
+        """An attempt that held GPUs ended: give them back (whoever waits is told)."""
+        ids = self._held.pop((frame, token), None)
+        if ids is not None and self._devices is not None:
+            res = frame.node.spec.resources
+            self._devices.release(ids, res.gpus, res.gpu_memory_mb)
 
     def _executor(self, node: NodePlan) -> Executor:
         """The executor a node's attempts run on: the caller's for its name, else a pool.
@@ -554,6 +678,8 @@ class Engine:
     def _on_attempt_done(
         self, frame: TaskFrame, token: int, result: Any, crash: BaseException | None
     ) -> None:
+        if self._held:
+            self._release(frame, token)
         if token != frame.token or self._closed:
             if token != frame.token and frame.ghosts:
                 self._ghost_ended(frame)
@@ -566,6 +692,8 @@ class Engine:
         elif result.logs:  # the attempt's log lines, kept with the run
             self.journal.add_logs(result.logs, epoch=self.epoch)
         node = frame.node
+        if result.descriptor == 0 and frame.placement is not None:
+            result = self._out_of_gpu_memory(frame, result)
         if result.descriptor != 0 and node.evaluation is not None:
             result = judge(node, result)
         value = result.result
@@ -617,6 +745,29 @@ class Engine:
                     "task waits for it)"
                 )
             self.scheduler.attempt_ended(frame, AttemptResult(0, None, error_info(exc), exc))
+
+
+#: How a GPU's out-of-memory failure reads (PyTorch, CUDA, cuBLAS, cuDNN, NVML).
+_GPU_OOM_TYPES = ("OutOfMemoryError",)
+_GPU_OOM_TEXTS = (
+    "cuda out of memory",
+    "cuda error: out of memory",
+    "cublas_status_alloc_failed",
+    "cudnn_status_alloc_failed",
+    "cudaerrormemoryallocation",
+    "nvml_error_memory",
+)
+
+
+def _is_gpu_oom(result: AttemptResult) -> bool:
+    """Whether an attempt failed for want of GPU memory."""
+    error = result.error
+    if error is None:
+        return False
+    if error.type.rsplit(".", 1)[-1] in _GPU_OOM_TYPES:
+        return True
+    text = error.message.lower()
+    return any(marker in text for marker in _GPU_OOM_TEXTS)
 
 
 def _attempt_fn(node: NodePlan) -> Callable[..., Any]:

@@ -57,7 +57,7 @@ from .plan import GroupPlan, Plan
 from .recovery import Rehydrated
 from .run import TaskView
 
-__all__ = ["ROUND_BASE", "UNSTORABLE", "Scheduler"]
+__all__ = ["PLACED", "ROUND_BASE", "UNSTORABLE", "Scheduler", "placed_note"]
 
 #: Transitions that replaying a journaled round would only repeat.
 _REPLAYED_STATES = frozenset({TaskState.PENDING, TaskState.SKIPPED})
@@ -323,6 +323,7 @@ class Scheduler:
                 TaskState.RETRYING,
                 error=result.error,
                 next_attempt_at=self.clock() + delay if delay else None,
+                note=placed_note(frame.placement),
             )
             if delay > 0:
                 due = time.monotonic() + delay
@@ -383,6 +384,7 @@ class Scheduler:
                     descriptor=0,
                     error=error,
                     result=kept,
+                    note=placed_note(frame.placement),
                 )
             failure = FailureInfo(task.id, error.type, error.message, value)
             outcome = Outcome(False, 0, None, failure, (task.id,))
@@ -392,7 +394,11 @@ class Scheduler:
                 state, rnd = TaskState.SUCCEEDED, frame.round
                 if encoded is not None:
                     self.encoded[len(self.records)] = encoded
-                now = self._append(task.id, view, state, rnd, descriptor, value)
+                placed = frame.placement
+                now = self._append(
+                    task.id, view, state, rnd, descriptor, value, None, None,
+                    None if placed is None else PLACED + placed,
+                )  # fmt: skip
                 view.ended_at = now
                 view.descriptor = descriptor
                 view.error = None
@@ -499,3 +505,12 @@ class Scheduler:
             return None
         self._branch(frame, group, outcome)
         return None
+
+
+#: How a record's note says where the attempt ran (``on gpu 0``).
+PLACED = "on "
+
+
+def placed_note(placement: str | None) -> str | None:
+    """The note of an attempt's last record: where it ran, for a GPU event."""
+    return None if placement is None else PLACED + placement

@@ -86,6 +86,9 @@ class Context(NamedTuple):
     #: The task's attributes that are not Volnux's own (``A[region="eu"]``),
     #: for an event that takes them (an ``extras`` parameter, given a copy).
     extras: Mapping[str, Any] = {}
+    #: The GPUs this attempt was placed on (ids as ``CUDA_VISIBLE_DEVICES`` names
+    #: them); empty when it runs on the CPU (see ``volnux.Resources``).
+    gpus: tuple[int, ...] = ()
 
     @property
     def log(self) -> logging.LoggerAdapter[logging.Logger]:

@@ -1,6 +1,8 @@
-"""Executors: where attempts run (threads, processes; Dask later), found by name."""
+"""Executors: where attempts run (threads, processes, asyncio; Dask later), found by name."""
 
 from .base import Capacity, Done, Executor
+from .coroutines import AsyncioExecutor
+from .gpus import Device, DeviceSlots, device_slots, discover
 from .pools import Pools
 from .processes import ProcessExecutor
 from .registry import check_executor, executor_names
@@ -8,12 +10,17 @@ from .threads import DEFAULT_THREADS, ThreadExecutor
 
 __all__ = [
     "DEFAULT_THREADS",
+    "AsyncioExecutor",
     "Capacity",
+    "Device",
+    "DeviceSlots",
     "Done",
     "Executor",
     "Pools",
     "ProcessExecutor",
     "ThreadExecutor",
     "check_executor",
+    "device_slots",
+    "discover",
     "executor_names",
 ]

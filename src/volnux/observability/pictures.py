@@ -44,7 +44,8 @@ class TaskLike(Protocol):
 
 
 def task_note(task: TaskLike, state: str | None = None) -> str:
-    """``succeeded, 2 attempts, 0.31s``: the line a run's picture adds to a task.
+    """``succeeded, 2 attempts, 0.31s`` (``, on gpu 0`` for a GPU event): the line a
+    run's picture adds to a task.
 
     ``state`` overrides the task's own (``handled`` for a failure a branch took).
     """
@@ -54,6 +55,10 @@ def task_note(task: TaskLike, state: str | None = None) -> str:
         parts.append(f"{task.attempts} attempt{'s' if task.attempts != 1 else ''}")
     if task.duration is not None:
         parts.append(_seconds(task.duration))
+    # Where a GPU event's last attempt ran (a TaskView has it; other task-likes may not).
+    placement = getattr(task, "placement", None)
+    if placement:
+        parts.append(f"on {placement}")
     return ", ".join(parts)
 
 
