@@ -46,7 +46,7 @@ def test_pool_grows_past_the_eager_workers_when_calls_block() -> None:
     parties = EAGER_THREADS * 4
     barrier = threading.Barrier(parties, timeout=20)
     sizes: list[int] = []
-    ex = ThreadExecutor(parties + 2, on_resize=sizes.append)
+    ex = ThreadExecutor(parties + 2, on_resize=lambda n, why: sizes.append(n))
     try:
         out = collect(ex, [(barrier.wait, ())] * parties)
     finally:
@@ -59,7 +59,7 @@ def test_pool_grows_past_the_eager_workers_when_calls_block() -> None:
 def test_pool_never_exceeds_max_workers() -> None:
     gate = threading.Event()
     sizes: list[int] = []
-    ex = ThreadExecutor(3, on_resize=sizes.append)
+    ex = ThreadExecutor(3, on_resize=lambda n, why: sizes.append(n))
     try:
         for _ in range(10):
             ex.submit(gate.wait, (5,), lambda r, e: None)

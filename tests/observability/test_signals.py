@@ -281,7 +281,7 @@ def test_with_no_receiver_no_payload_is_built(monkeypatch: pytest.MonkeyPatch) -
 def test_pool_resized_reports_each_new_worker_and_the_shutdown(recorder: Recorder) -> None:
     observer = signals.SignalsObserver()
     pools = Pools()
-    pools.watch(lambda name, workers: observer.pool_resized("run-1", name, workers))
+    pools.watch(lambda name, n, why: observer.pool_resized("run-1", name, n, why))
     pool = pools.get("thread", 3)
     release = threading.Event()
     done = threading.Semaphore(0)
@@ -291,18 +291,18 @@ def test_pool_resized_reports_each_new_worker_and_the_shutdown(recorder: Recorde
     for _ in range(3):
         assert done.acquire(timeout=5)
     pools.close()
-    sizes = [p.workers for n, _, p in recorder.seen if n == "pool-resized"]
-    assert sizes == [1, 2, 3, 0]
+    sizes = [(p.workers, p.reason) for n, _, p in recorder.seen if n == "pool-resized"]
+    assert sizes == [(1, "queued"), (2, "queued"), (3, "queued"), (0, "shutdown")]
     senders = {s for n, s, _ in recorder.seen if n == "pool-resized"}
     assert senders == {"thread"}
     payload = recorder.seen[-1][2]
-    assert payload == signals.PoolResized("thread", 0, "run-1")
+    assert payload == signals.PoolResized("thread", 0, "run-1", "shutdown")
 
 
 def test_a_resize_callback_that_raises_does_not_break_the_pool(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def broken(size: int) -> None:
+    def broken(size: int, why: str) -> None:
         raise RuntimeError("metrics down")
 
     pool = ThreadExecutor(2, on_resize=broken)

@@ -271,8 +271,8 @@ class Engine:
         """Journal a note an observer keeps with the run (the runner writes it)."""
         self.journal.add_note(RunNote.of(self.run_id, self.clock(), detail), epoch=self.epoch)
 
-    def _pool_resized(self, name: str, workers: int) -> None:
-        notify(self._observers, "pool_resized", self.run_id, name, workers)
+    def _pool_resized(self, name: str, workers: int, reason: str = "") -> None:
+        notify(self._observers, "pool_resized", self.run_id, name, workers, reason)
 
     def snapshot(self, state: RunState, outcome: Outcome | None, **extra: Any) -> Run:
         """A :class:`Run` view of this engine's tasks."""

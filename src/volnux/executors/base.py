@@ -23,12 +23,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Capacity", "Done", "Executor", "call_done", "report_size"]
+__all__ = [
+    "RESIZE_REASONS",
+    "Capacity",
+    "Done",
+    "Executor",
+    "Resize",
+    "call_done",
+    "report_size",
+    "usable_cpus",
+]
 
 log = logging.getLogger("volnux.executors")
 
 #: ``done(result, error)``: called once per submitted call.
 Done = Callable[[Any, BaseException | None], None]
+#: ``on_resize(workers, reason)``: a pool's new size, and why (:data:`RESIZE_REASONS`).
+Resize = Callable[[int, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +83,52 @@ def call_done(done: Done, result: Any, error: BaseException | None) -> None:
         log.exception("executor completion callback failed")
 
 
-def report_size(on_resize: Callable[[int], None], workers: int) -> None:
-    """Tell ``on_resize`` the pool's new size; a callback that raises is logged."""
+#: Why a pool has the size it reports (``on_resize(workers, reason)``).
+RESIZE_REASONS = (
+    "started",  # a pool given its size when it starts
+    "queued",  # grew: calls were waiting for a worker
+    "idle",  # shrank: workers had nothing to do for a while
+    "cpu-bound",  # sized to the usable CPUs, or not grown: more would only contend
+    "memory",  # not grown: the machine's available memory is low
+    "shutdown",  # stopped
+)
+
+
+def report_size(on_resize: Callable[[int, str], None], workers: int, reason: str) -> None:
+    """Tell ``on_resize`` the pool's size and why; a callback that raises is logged."""
     try:
-        on_resize(workers)
+        on_resize(workers, reason)
     except Exception:  # reporting must never break submitting
         log.exception("executor resize callback failed")
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may use: its affinity, within a cgroup's CPU quota if any."""
+    import os
+
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        count = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    if quota is not None:
+        count = min(count, max(1, int(quota + 0.999)))
+    return max(1, count)
+
+
+def _cgroup_quota() -> float | None:
+    """CPUs a cgroup allows (v2 ``cpu.max``, v1 ``cfs_quota_us``); None without a quota."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as file:
+            quota, period = file.read().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", encoding="ascii") as file:
+            quota_us = int(file.read())
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us", encoding="ascii") as file:
+            period_us = int(file.read())
+    except (OSError, ValueError):
+        return None
+    return None if quota_us <= 0 else quota_us / period_us

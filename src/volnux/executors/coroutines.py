@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any
 
-from .base import Capacity, Done, call_done, report_size
+from .base import Capacity, Done, Resize, call_done, report_size
 
 __all__ = ["AsyncioExecutor"]
 
@@ -34,9 +34,7 @@ class AsyncioExecutor:
 
     name = "asyncio"
 
-    def __init__(
-        self, max_workers: int | None = None, *, on_resize: Callable[[int], None] | None = None
-    ) -> None:
+    def __init__(self, max_workers: int | None = None, *, on_resize: Resize | None = None) -> None:
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         self.max_workers = max_workers or DEFAULT_CONCURRENCY
@@ -101,7 +99,7 @@ class AsyncioExecutor:
             stopped.result()
             thread.join()
         if self.on_resize is not None:
-            report_size(self.on_resize, 0)
+            report_size(self.on_resize, 0, "shutdown")
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         started = False
@@ -119,7 +117,7 @@ class AsyncioExecutor:
                 ready.wait()
                 started = True
         if started and self.on_resize is not None:
-            report_size(self.on_resize, 1)
+            report_size(self.on_resize, 1, "started")
         return loop
 
     def _serve(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:

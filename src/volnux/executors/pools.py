@@ -22,8 +22,8 @@ from .registry import factory
 
 __all__ = ["Pools"]
 
-#: ``watcher(executor_name, workers)``.
-Watcher = Callable[[str, int], None]
+#: ``watcher(executor_name, workers, reason)``.
+Watcher = Callable[[str, int, str], None]
 #: An executor's name, its workers and its per-worker memory limit.
 _Key = tuple[str, int | None, int | None]
 
@@ -34,7 +34,7 @@ class Pools:
     def __init__(self) -> None:
         self._executors: dict[_Key, Executor] = {}
         # The last size each executor reported, for watchers that come later.
-        self._sizes: dict[_Key, int] = {}
+        self._sizes: dict[_Key, tuple[int, str]] = {}
         self._watchers: list[Watcher] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -63,9 +63,9 @@ class Pools:
         """Tell ``watcher`` the size of each running pool now, then every change."""
         with self._lock:
             self._watchers = [*self._watchers, watcher]
-            sizes = [(key[0], size) for key, size in self._sizes.items() if size]
+            sizes = [(key[0], size) for key, (size, _) in self._sizes.items() if size]
         for name, size in sizes:
-            watcher(name, size)
+            watcher(name, size, "started")
 
     def unwatch(self, watcher: Watcher) -> None:
         """Stop telling ``watcher`` (nothing happens if it was not watching)."""
@@ -81,13 +81,13 @@ class Pools:
         for executor in executors:
             executor.shutdown(wait=wait)
 
-    def _resized_hook(self, key: _Key) -> Callable[[int], None]:
+    def _resized_hook(self, key: _Key) -> Callable[[int, str], None]:
         name = key[0]
 
-        def resized(workers: int) -> None:
-            self._sizes[key] = workers
+        def resized(workers: int, reason: str = "") -> None:
+            self._sizes[key] = (workers, reason)
             for watcher in self._watchers:  # a list replaced, never changed in place
-                watcher(name, workers)
+                watcher(name, workers, reason)
 
         return resized
 

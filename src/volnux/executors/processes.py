@@ -39,7 +39,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Unpicklable, WorkerLost
-from .base import Capacity, Done, call_done, report_size
+from .base import Capacity, Done, Resize, call_done, report_size, usable_cpus
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -64,8 +64,11 @@ def start_method() -> str:
 class ProcessExecutor:
     """Runs calls in worker processes: for CPU-bound events.
 
-    Events, their inputs and their results must pickle.  ``on_resize`` hears
-    the pool's size when it starts and 0 when it shuts down.
+    Events, their inputs and their results must pickle.  ``max_workers``
+    defaults to the CPUs this process may use (:func:`usable_cpus`: its
+    affinity, within a cgroup's quota).  ``on_resize`` hears the pool's size
+    when it starts (``cpu-bound`` when sized by the CPUs) and 0 when it shuts
+    down.
     """
 
     name = "process"
@@ -74,14 +77,16 @@ class ProcessExecutor:
         self,
         max_workers: int | None = None,
         *,
-        on_resize: Callable[[int], None] | None = None,
+        on_resize: Resize | None = None,
         memory_mb: int | None = None,
     ) -> None:
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         if memory_mb is not None and memory_mb < 1:
             raise ValueError(f"memory_mb must be at least 1, got {memory_mb}")
-        self.max_workers = max_workers or os.cpu_count() or 1
+        # Never more CPU-bound workers than usable cores, unless told.
+        self.max_workers = max_workers or usable_cpus()
+        self._sized_by_cpus = max_workers is None
         self.on_resize = on_resize
         #: MiB each worker may allocate beyond what it holds when it starts (None: no limit).
         self.memory_mb = memory_mb
@@ -137,7 +142,7 @@ class ProcessExecutor:
                 pool.stop()  # type: ignore[no-untyped-call]
             pool.join()
             if self.on_resize is not None:
-                report_size(self.on_resize, 0)
+                report_size(self.on_resize, 0, "shutdown")
 
     def _running_pool(self) -> ProcessPool:
         started = False
@@ -160,7 +165,8 @@ class ProcessExecutor:
                 self._pool = pool
                 started = True
         if started and self.on_resize is not None:
-            report_size(self.on_resize, self.max_workers)
+            why = "cpu-bound" if self._sized_by_cpus else "started"
+            report_size(self.on_resize, self.max_workers, why)
         return pool
 
     def _discard(self, pool: ProcessPool) -> None:

@@ -13,12 +13,12 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 from typing import Any
 
-from .base import Capacity, Done, report_size
+from .base import Capacity, Done, Resize, report_size
 
-__all__ = ["DEFAULT_THREADS", "ThreadExecutor"]
+__all__ = ["CPU_BUSY_PERCENT", "DEFAULT_THREADS", "IDLE_S", "MEMORY_LOW_SHARE", "ThreadExecutor"]
 
 log = logging.getLogger("volnux.executors")
 
@@ -30,6 +30,15 @@ DEFAULT_THREADS = min(64, max(32, (os.cpu_count() or 1) + 4))
 #: when queued calls go untaken for GROW_AFTER_S (see ThreadExecutor._watch).
 EAGER_THREADS = 4
 GROW_AFTER_S = 0.002
+#: A worker past the pool's minimum that has had nothing to do this long ends.
+IDLE_S = 10.0
+#: The pool does not grow while this process's threads keep a CPU this busy
+#: (percent of one CPU: Python threads share one for Python code) ...
+CPU_BUSY_PERCENT = 90.0
+#: ... or while the machine has less memory available than this share of it.
+MEMORY_LOW_SHARE = 0.05
+#: How soon a pool held by its load looks again.
+HELD_RECHECK_S = 0.05
 
 _Item = tuple[Callable[..., Any], tuple[Any, ...], Done] | None
 
@@ -40,19 +49,37 @@ class _WorkerLocal(threading.local):
 
 
 class ThreadExecutor:
-    """Runs calls on worker threads, started as needed up to ``max_workers``."""
+    """Runs calls on worker threads, started as needed up to ``max_workers``.
+
+    Past ``min_workers``, a worker that has had nothing to do for ``idle_s``
+    seconds ends (one that runs a call never does).  The pool grows while
+    calls wait, unless its threads already keep a CPU busy (more would only
+    contend for it) or the machine's memory is low: it then says so once,
+    with the reason ``cpu-bound`` or ``memory``, and grows when that passes.
+    """
 
     name = "thread"
 
     def __init__(
-        self, max_workers: int | None = None, *, on_resize: Callable[[int], None] | None = None
+        self,
+        max_workers: int | None = None,
+        *,
+        on_resize: Resize | None = None,
+        min_workers: int = 0,
+        idle_s: float = IDLE_S,
     ) -> None:
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
+        if min_workers < 0 or idle_s <= 0:
+            raise ValueError("min_workers cannot be negative, and idle_s must be positive")
         self.max_workers = max_workers or DEFAULT_THREADS
-        #: Called with the new worker count when a worker starts, and with 0
-        #: at shutdown: pool-size metrics and signals (if it raises, that is logged).
+        self.min_workers = min(min_workers, self.max_workers)
+        self.idle_s = idle_s
+        #: Called with the worker count and why when it changes, and with 0 at
+        #: shutdown: pool-size metrics and signals (if it raises, that is logged).
         self.on_resize = on_resize
+        # Why the pool last stopped growing with calls waiting (said once).
+        self._held: str | None = None
         self._queue: SimpleQueue[_Item] = SimpleQueue()
         self._threads: list[threading.Thread] = []
         # Guards starting workers and shutting down; workers never take it.
@@ -132,7 +159,7 @@ class ThreadExecutor:
         for worker in workers:
             worker.start()
         if workers and self.on_resize is not None:
-            report_size(self.on_resize, len(self._threads))
+            report_size(self.on_resize, len(self._threads), "queued")
 
     def _watch(self) -> None:
         """Grow the pool while queued calls go untaken: its workers are busy or blocked.
@@ -150,9 +177,19 @@ class ThreadExecutor:
                     self._watching = False
                     return
                 stalled = time.monotonic() - self._last_take >= GROW_AFTER_S
-                workers = (
-                    self._add_workers(min(waiting, room, len(self._threads))) if stalled else []
-                )
+            held = _load_holds() if stalled else None
+            if held is not None:  # more threads would not help now: say so once, look again
+                if held != self._held and self.on_resize is not None:
+                    report_size(self.on_resize, len(self._threads), held)
+                self._held = held
+                time.sleep(HELD_RECHECK_S)
+                continue
+            self._held = None
+            with self._lock:
+                room = self.max_workers - len(self._threads)
+                waiting = self._queue.qsize()
+                count = min(waiting, room, len(self._threads))
+                workers = self._add_workers(count) if stalled and count > 0 else []
             self._started(workers)
 
     def _work(self) -> None:
@@ -163,7 +200,16 @@ class ThreadExecutor:
             if not claimed:
                 idle.add(me)
             claimed = False
-            item = get()
+            if len(self._threads) > self.min_workers:  # may end when idle long enough
+                try:
+                    item = get(timeout=self.idle_s)
+                except Empty:
+                    if self._retire(me):
+                        return
+                    claimed = True  # a submit claimed it just now: its call is queued
+                    continue
+            else:
+                item = get()
             idle.discard(me)  # a no-op when a submit claimed this worker
             if item is None:
                 return
@@ -185,6 +231,18 @@ class ThreadExecutor:
                 item, local.next = local.next, None
                 del fn, args, done, result, error
 
+    def _retire(self, me: int) -> bool:
+        """End this idle worker, unless a submit claimed it or the pool is at its minimum."""
+        with self._lock:
+            if self._closed or me not in self._idle or len(self._threads) <= self.min_workers:
+                return False
+            self._idle.discard(me)
+            self._threads.remove(threading.current_thread())
+            count = len(self._threads)
+        if self.on_resize is not None:
+            report_size(self.on_resize, count, "idle")
+        return True
+
     def shutdown(self, wait: bool = True) -> None:
         """Stop the workers once the queue is empty; join them if ``wait``."""
         with self._lock:
@@ -202,4 +260,40 @@ class ThreadExecutor:
                 if thread is not current and thread.ident is not None:
                     thread.join()
         if self.on_resize is not None and threads:
-            report_size(self.on_resize, 0)
+            report_size(self.on_resize, 0, "shutdown")
+
+
+#: Each decision to grow reads this process's CPU over at least this span (a
+#: shorter one reads 0 % or 100 %: the counters tick every 10 ms), so a pool
+#: grows by one doubling at most every 50 ms, each on a fresh reading.
+LOAD_SAMPLE_S = 0.05
+
+
+class _Load:
+    """This process, as psutil sees it, and when its CPU was last read."""
+
+    process: Any = None
+    at = 0.0
+    lock = threading.Lock()
+
+
+def _load_holds() -> str | None:
+    """Why the pool should not grow now (``cpu-bound``, ``memory``), or None."""
+    import psutil  # type: ignore[import-untyped]
+
+    with _Load.lock:
+        if _Load.process is None:
+            _Load.process = psutil.Process()
+            _Load.process.cpu_percent(None)  # starts the clock
+            _Load.at = time.monotonic()
+        wait = _Load.at + LOAD_SAMPLE_S - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        busy = _Load.process.cpu_percent(None)  # since the last reading
+        _Load.at = time.monotonic()
+    memory = psutil.virtual_memory()
+    if memory.available < memory.total * MEMORY_LOW_SHARE:
+        return "memory"
+    if busy >= CPU_BUSY_PERCENT:  # threads busy on Python code share one CPU
+        return "cpu-bound"
+    return None

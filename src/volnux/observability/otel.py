@@ -194,7 +194,7 @@ class OtelObserver(Observer):
             run.span.set_status(Status(StatusCode.OK))
         run.span.end()
 
-    def pool_resized(self, run_id: str, executor: str, workers: int) -> None:
+    def pool_resized(self, run_id: str, executor: str, workers: int, reason: str = "") -> None:
         """Move ``volnux.pool.size`` by the change (once, however many runs share the pool)."""
         with self._lock:
             run = self._runs.get(run_id)

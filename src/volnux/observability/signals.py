@@ -26,7 +26,7 @@ signal                 sender          payload               sent when
 ``task_failed``        run id          :class:`TaskSignal`   its attempts are spent: it failed
 ``task_skipped``       run id          :class:`TaskSignal`   its path was not taken
 ``batch_progress``     batch id        :class:`BatchProgress`  a batch run finished one more run
-``pool_resized``       executor name   :class:`PoolResized`  a worker pool grew or shut down
+``pool_resized``       executor name   :class:`PoolResized`  a worker pool changed or held size
 =====================  ==============  ====================  ==============================
 
 ``task_queued`` is sent for every task when a new run starts (every task
@@ -165,6 +165,11 @@ class PoolResized:
     workers: int
     #: The run that heard it.
     run_id: str
+    #: Why: ``started`` (its size as the run starts), ``queued`` (grew: calls
+    #: waited), ``idle`` (shrank), ``cpu-bound`` (sized to the usable CPUs, or
+    #: not grown: its threads already keep a CPU busy), ``memory`` (not grown:
+    #: memory is low), ``shutdown``.
+    reason: str = ""
 
 
 # ------------------------------------------------------------------ signals
@@ -188,7 +193,9 @@ task_succeeded = _signal("task-succeeded", "A task succeeded; payload: TaskSigna
 task_failed = _signal("task-failed", "A task failed, its attempts spent; payload: TaskSignal.")
 task_skipped = _signal("task-skipped", "A task's path was not taken; payload: TaskSignal.")
 batch_progress = _signal("batch-progress", "A batch run progressed; payload: BatchProgress.")
-pool_resized = _signal("pool-resized", "A worker pool grew or shut down; payload: PoolResized.")
+pool_resized = _signal(
+    "pool-resized", "A worker pool grew, shrank, held or shut down; payload: PoolResized."
+)
 
 _BY_STATE: dict[TaskState, NamedSignal] = {
     TaskState.PENDING: task_queued,
@@ -303,10 +310,10 @@ class SignalsObserver(Observer):
             workflow = info.workflow if info is not None else ""
             send(signal, run_id, RunSignal(run_id, workflow, state, error))
 
-    def pool_resized(self, run_id: str, executor: str, workers: int) -> None:
+    def pool_resized(self, run_id: str, executor: str, workers: int, reason: str = "") -> None:
         """Send pool_resized."""
         if pool_resized.receivers:
-            send(pool_resized, executor, PoolResized(executor, workers, run_id))
+            send(pool_resized, executor, PoolResized(executor, workers, run_id, reason))
 
     def _payload(self, run_id: str, rec: TaskRecord) -> TaskSignal:
         info = self._runs.get(run_id)

@@ -1,0 +1,121 @@
+"""Pools that size themselves: grow while calls wait, shrink when idle, hold under load."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from volnux.executors import ProcessExecutor, ThreadExecutor, threads
+from volnux.executors.base import usable_cpus
+
+
+class Sizes:
+    """What a pool reported: (workers, reason), in order."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, str]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, workers: int, reason: str) -> None:
+        with self.lock:
+            self.seen.append((workers, reason))
+
+    def reasons(self) -> list[str]:
+        return [why for _, why in self.seen]
+
+
+def wait_until(check: object, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_idle_workers_past_the_minimum_end_and_the_pool_still_works() -> None:
+    sizes = Sizes()
+    pool = ThreadExecutor(8, on_resize=sizes, min_workers=2, idle_s=0.2)
+    release = threading.Event()
+    ended = threading.Semaphore(0)
+    try:
+        for _ in range(6):
+            pool.submit(release.wait, (10,), lambda r, e: ended.release())
+        wait_until(lambda: max((n for n, _ in sizes.seen), default=0) == 6)
+        release.set()
+        for _ in range(6):
+            assert ended.acquire(timeout=10)
+        wait_until(lambda: sizes.seen[-1] == (2, "idle"))
+        time.sleep(0.5)  # the minimum stays
+        assert sizes.seen[-1] == (2, "idle") and len(pool._threads) == 2
+        assert [n for n, why in sizes.seen if why == "idle"] == [5, 4, 3, 2]
+        done = threading.Event()
+        pool.submit(done.set, (), lambda r, e: None)
+        assert done.wait(5)
+    finally:
+        pool.shutdown()
+    assert sizes.seen[-1] == (0, "shutdown")
+
+
+def test_a_worker_running_a_call_is_never_retired() -> None:
+    pool = ThreadExecutor(4, idle_s=0.05)
+    finished = threading.Event()
+    try:
+        pool.submit(time.sleep, (0.5,), lambda r, e: finished.set())
+        assert finished.wait(5)  # it ran its 0.5 s past ten idle periods
+    finally:
+        pool.shutdown()
+
+
+def spin(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        sum(range(1000))
+
+
+def test_threads_that_keep_a_cpu_busy_hold_the_pool_and_say_so() -> None:
+    sizes = Sizes()
+    pool = ThreadExecutor(32, on_resize=sizes)
+    finished = threading.Semaphore(0)
+    try:
+        for _ in range(32):
+            pool.submit(spin, (0.3,), lambda r, e: finished.release())
+        for _ in range(32):
+            assert finished.acquire(timeout=60)
+    finally:
+        pool.shutdown()
+    assert "cpu-bound" in sizes.reasons()
+    assert max(n for n, _ in sizes.seen) < 32  # more threads would only share the GIL
+
+
+def test_low_memory_holds_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every machine has less memory available than 101 % of its memory.
+    monkeypatch.setattr(threads, "MEMORY_LOW_SHARE", 1.01)
+    sizes = Sizes()
+    pool = ThreadExecutor(16, on_resize=sizes)
+    release = threading.Event()
+    try:
+        for _ in range(16):
+            pool.submit(release.wait, (10,), lambda r, e: None)
+        wait_until(lambda: "memory" in sizes.reasons())
+        assert len(pool._threads) == threads.EAGER_THREADS  # no growth past the first ones
+    finally:
+        release.set()
+        pool.shutdown()
+
+
+def test_the_process_pool_has_as_many_workers_as_usable_cpus_unless_told() -> None:
+    affinity = len(os.sched_getaffinity(0))
+    assert 1 <= usable_cpus() <= affinity
+    sizes = Sizes()
+    pool = ProcessExecutor(on_resize=sizes)
+    try:
+        done = threading.Event()
+        pool.submit(os.getpid, (), lambda r, e: done.set())
+        assert done.wait(30)
+    finally:
+        pool.shutdown()
+    assert sizes.seen == [(usable_cpus(), "cpu-bound"), (0, "shutdown")]
+    told = ProcessExecutor(usable_cpus() + 3)
+    assert told.capacity().workers == usable_cpus() + 3
