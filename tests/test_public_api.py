@@ -37,6 +37,7 @@ PUBLIC = [
     "NeedsOperator",
     "PermanentError",
     "PointyError",
+    "PoolSettings",
     "RenderError",
     "Resources",
     "ResultEvaluation",

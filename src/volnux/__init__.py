@@ -59,7 +59,7 @@ if TYPE_CHECKING:
         project_registry,
     )
     from .events.logs import capture_logs, capture_prints
-    from .executors import executor_names
+    from .executors import PoolSettings, executor_names
     from .observability import otel, signals
     from .observability.ascii import to_ascii
     from .observability.dot import to_dot
@@ -76,7 +76,7 @@ _LAZY = {
     **dict.fromkeys(("Config", "load_config"), ".config"),
     **dict.fromkeys(("format_graph", "format_text", "parse", "parse_file"), ".dsl"),
     **dict.fromkeys(("Journal", "MemoryJournal", "SQLiteJournal", "open_store"), ".store"),
-    "executor_names": ".executors",
+    **dict.fromkeys(("PoolSettings", "executor_names"), ".executors"),
     **dict.fromkeys(("capture_logs", "capture_prints"), ".events.logs"),
     "to_ascii": ".observability.ascii",
     "to_dot": ".observability.dot",
@@ -154,6 +154,7 @@ __all__ = [
     "NeedsOperator",
     "PermanentError",
     "PointyError",
+    "PoolSettings",
     "RenderError",
     "Resources",
     "ResultEvaluation",

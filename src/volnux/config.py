@@ -78,7 +78,9 @@ _VERSION_SPEC = re.compile(r"^(latest|v?\d+(\.\d+)?(\.\d+)?)$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _REGISTRY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
-_TOP_KEYS: Final = ("events", "executor", "pins", "registries", "store", "strict")
+_TOP_KEYS: Final = ("events", "executor", "executors", "pins", "registries", "store", "strict")
+#: What ``[executors.NAME]`` may set: how big that executor's pool may be.
+POOL_KEYS: Final = ("idle_s", "max_workers", "min_workers")
 _REGISTRY_KEYS: Final = ("cache", "entry_points", "folders", "git")
 _GIT_KEYS: Final = ("path", "ref", "url")
 
@@ -123,6 +125,9 @@ class Config:
     git: tuple[GitRegistry, ...] = ()
     #: Where git registries are checked out (one folder per commit).
     cache: Path = DEFAULT_CACHE
+    #: Executor name -> its pool's sizes (``[executors.thread] max_workers = 16``,
+    #: ``VOLNUX_THREAD_MAX_WORKERS=16``): ``min_workers``, ``max_workers``, ``idle_s``.
+    pools: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: MappingProxyType({}))
 
     def override(
         self,
@@ -325,7 +330,42 @@ def _from_table(
         entry_points=entry_points,
         git=_git(path, reg.table.get("git", {})),
         cache=_path(cache, root) if cache is not None else root / DEFAULT_CACHE,
+        pools=MappingProxyType(_pools(path, table.get("executors", {}), executors)),
     )
+
+
+def _pools(
+    path: Path | None, table: Any, executors: Collection[str] | None
+) -> dict[str, Mapping[str, float]]:
+    """``[executors.NAME]`` tables: each executor's pool sizes, checked."""
+    outer = _Reader(path, "executors", table, None)
+    found: dict[str, Mapping[str, float]] = {}
+    for name, body in outer.table.items():
+        why = _executor_problem(name, executors)
+        if why:
+            outer.fail(f"[executors.{name}]: {why}")
+        reader = _Reader(path, f"executors.{name}", body, POOL_KEYS)
+        sizes: dict[str, float] = {}
+        for key in POOL_KEYS:
+            if key in reader.table:
+                problem = _pool_problem(key, reader.table[key])
+                if problem:
+                    reader.fail(f"[executors.{name}] {problem}")
+                sizes[key] = reader.table[key]
+        found[name] = MappingProxyType(sizes)
+    return found
+
+
+def _pool_problem(key: str, value: Any) -> str | None:
+    """What is wrong with one pool size (None: nothing)."""
+    if key == "idle_s":
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            return f"idle_s must be a positive number of seconds, got {_kind(value)}"
+        return None
+    least = 0 if key == "min_workers" else 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        return f"{key} must be a whole number of at least {least}, got {_kind(value)}"
+    return None
 
 
 def _git(path: Path | None, table: Any) -> tuple[GitRegistry, ...]:
@@ -385,7 +425,37 @@ def _apply_env(config: Config, env: Mapping[str, str], executors: Collection[str
         changes["events"] = config.events + tuple(_source(s, Path.cwd()) for s in extra)
     if env.get(ENV_CACHE):
         changes["cache"] = _path(env[ENV_CACHE], Path.cwd())
+    pools = _env_pools(config.pools, env)
+    if pools is not None:
+        changes["pools"] = pools
     return dataclasses.replace(config, **changes) if changes else config
+
+
+def _env_pools(
+    pools: Mapping[str, Mapping[str, float]], env: Mapping[str, str]
+) -> Mapping[str, Mapping[str, float]] | None:
+    """``VOLNUX_<EXECUTOR>_<MIN_WORKERS|MAX_WORKERS|IDLE_S>`` over the file's pool sizes."""
+    merged = {name: dict(sizes) for name, sizes in pools.items()}
+    changed = False
+    for variable, text in env.items():
+        if not variable.startswith("VOLNUX_") or not text:
+            continue
+        for key in POOL_KEYS:
+            suffix = "_" + key.upper()
+            if variable.endswith(suffix) and len(variable) > len("VOLNUX_") + len(suffix):
+                name = variable[len("VOLNUX_") : -len(suffix)].lower()
+                try:
+                    value: float = float(text) if key == "idle_s" else int(text)
+                except ValueError:
+                    value = text  # type: ignore[assignment]  # said just below
+                problem = _pool_problem(key, value)
+                if problem:
+                    raise ConfigError(f"${variable}={text!r}: {problem}")
+                merged.setdefault(name, {})[key] = value
+                changed = True
+    if not changed:
+        return None
+    return MappingProxyType({name: MappingProxyType(sizes) for name, sizes in merged.items()})
 
 
 def _env_bool(name: str, value: str) -> bool:

@@ -19,7 +19,7 @@ from .engine.rework import Rework
 from .engine.stop import StopRequest
 from .errors import PointyError
 from .events import EventRegistry, EventsArg, event_sources, make_registry
-from .executors import Executor, Pools
+from .executors import Executor, Pools, PoolSettings
 from .graph import Graph
 from .observability.observer import Observer
 from .store import Journal, MemoryJournal
@@ -38,7 +38,12 @@ class Workflow:
         name: str | None = None,
         sources: list[str] | None = None,
         default_executor: str | None = None,
+        pool_settings: Mapping[str, PoolSettings] | None = None,
     ) -> None:
+        for executor, settings in (pool_settings or {}).items():
+            settings.check(executor)
+        #: Executor name -> how big the pools this workflow's runs share may be.
+        self.pool_settings = dict(pool_settings or {})
         self.graph = graph
         self.registry = registry
         #: The executor for events that do not choose one (None: threads).
@@ -117,7 +122,7 @@ class Workflow:
         """The executors this workflow's runs share (made on first use; see :meth:`close`)."""
         with self._pools_lock:
             if self._pools is None:
-                self._pools = Pools()
+                self._pools = Pools(self.pool_settings)
             return self._pools
 
     def close(self, wait: bool = True) -> None:
@@ -284,6 +289,7 @@ class Workflow:
         run_id: str | None = None,
         observers: Sequence[Observer] = (),
         stop: StopRequest | None = None,
+        pools: Mapping[str, PoolSettings] | None = None,
     ) -> Run:
         """Run the workflow to its end and return the run.
 
@@ -292,9 +298,12 @@ class Workflow:
         run's attempts execute on this workflow's executors (``executors``
         overrides them by name), which later runs reuse.  ``stop`` lets another
         thread (or a signal handler) stop the run: see :class:`volnux.StopRequest`.
+        ``pools`` sizes this run's pools by executor name (``{"thread":
+        volnux.PoolSettings(min_workers=2, max_workers=16)}``), over the
+        workflow's ``pool_settings``.
         """
         journal = store if store is not None else MemoryJournal()
-        how = Execution(executors, self.pools, max_workers, observers, stop)
+        how = Execution(executors, self.pools, max_workers, observers, stop, pools)
         return start_run(self.program(), journal, inputs or {}, how, run_id=run_id, stacklevel=3)
 
     def _repr_svg_(self) -> str | None:

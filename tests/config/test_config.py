@@ -127,7 +127,28 @@ def test_environment_beats_the_file_and_flags_beat_both(tmp_path: Path) -> None:
         (
             "stores = 'memory:'\n",
             "unknown key 'stores' at the top level; "
-            "known keys: events, executor, pins, registries, store, strict",
+            "known keys: events, executor, executors, pins, registries, store, strict",
+        ),
+        (
+            "[executors.thread]\nworkers = 3\n",
+            "unknown key 'workers' in [executors.thread]; known keys: idle_s, max_workers, "
+            "min_workers",
+        ),
+        (
+            "[executors.thread]\nmin_workers = -1\n",
+            "[executors.thread] min_workers must be a whole number of at least 0, got int -1",
+        ),
+        (
+            "[executors.process]\nmax_workers = '4'\n",
+            "[executors.process] max_workers must be a whole number of at least 1, got a string",
+        ),
+        (
+            "[executors.thread]\nidle_s = 0\n",
+            "[executors.thread] idle_s must be a positive number of seconds, got int 0",
+        ),
+        (
+            "[executors.gpu]\nmax_workers = 2\n",
+            "[executors.gpu]: executor 'gpu' is not one of thread, process",
         ),
         (
             "[registries]\nfolder = ['x']\n",
@@ -204,3 +225,22 @@ def test_nothing_is_read_at_import_time(tmp_path: Path) -> None:
         check=False,
     )
     assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr
+
+
+def test_pool_sizes_come_from_the_file_and_the_environment_wins(tmp_path: Path) -> None:
+    write(
+        tmp_path / "volnux.toml",
+        "[executors.thread]\nmin_workers = 2\nmax_workers = 16\nidle_s = 5\n"
+        "[executors.process]\nmax_workers = 4\n",
+    )
+    config = load_config(start=tmp_path, env={}, executors=executor_names())
+    assert {name: dict(sizes) for name, sizes in config.pools.items()} == {
+        "thread": {"min_workers": 2, "max_workers": 16, "idle_s": 5},
+        "process": {"max_workers": 4},
+    }
+    env = {"VOLNUX_THREAD_MAX_WORKERS": "32", "VOLNUX_ASYNCIO_MAX_WORKERS": "500"}
+    config = load_config(start=tmp_path, env=env, executors=executor_names())
+    assert dict(config.pools["thread"]) == {"min_workers": 2, "max_workers": 32, "idle_s": 5}
+    assert dict(config.pools["asyncio"]) == {"max_workers": 500}
+    with pytest.raises(ConfigError, match=r"\$VOLNUX_THREAD_MIN_WORKERS='many': min_workers"):
+        load_config(start=tmp_path, env={"VOLNUX_THREAD_MIN_WORKERS": "many"})

@@ -589,8 +589,8 @@ def test_an_engine_without_pools_shuts_down_the_executors_it_made() -> None:
     engine = Engine(wf.plan, journal, "r", {"n": 5})
     original = engine._pools.get
 
-    def spy(name: str, max_workers: int | None = None) -> Any:
-        made.append(original(name, max_workers))
+    def spy(name: str, *args: Any) -> Any:
+        made.append(original(name, *args))
         return made[-1]
 
     engine._pools.get = spy  # type: ignore[method-assign]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
+import volnux
+from volnux import PoolSettings
 from volnux.executors import ProcessExecutor, ThreadExecutor, threads
 from volnux.executors.base import usable_cpus
 
@@ -119,3 +123,87 @@ def test_the_process_pool_has_as_many_workers_as_usable_cpus_unless_told() -> No
     assert sizes.seen == [(usable_cpus(), "cpu-bound"), (0, "shutdown")]
     told = ProcessExecutor(usable_cpus() + 3)
     assert told.capacity().workers == usable_cpus() + 3
+
+
+BUSY = {"now": 0, "most": 0}
+BUSY_LOCK = threading.Lock()
+
+
+@volnux.event
+def Busy(seconds: float = 0.1) -> None:
+    with BUSY_LOCK:
+        BUSY["now"] += 1
+        BUSY["most"] = max(BUSY["most"], BUSY["now"])
+    time.sleep(seconds)
+    with BUSY_LOCK:
+        BUSY["now"] -= 1
+
+
+def most_at_once(flow: volnux.Workflow, **run: object) -> int:
+    BUSY.update(now=0, most=0)
+    with flow:
+        assert flow.run(**run).state is volnux.RunState.SUCCEEDED  # type: ignore[arg-type]
+    return BUSY["most"]
+
+
+def test_pool_settings_size_a_run_and_a_workflow() -> None:
+    text = " || ".join(["Busy"] * 6)
+    limited = {"thread": PoolSettings(max_workers=2)}
+    assert most_at_once(volnux.Workflow.from_text(text, [Busy]), pools=limited) == 2
+    flow = volnux.Workflow.from_text(text, [Busy])
+    flow = volnux.Workflow(
+        flow.graph, flow.registry, pool_settings={"thread": PoolSettings(max_workers=3)}
+    )
+    assert most_at_once(flow) == 3
+    assert most_at_once(volnux.Workflow.from_text(text, [Busy])) == 6
+
+
+def test_pool_settings_that_cannot_hold_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"min_workers \(4\) is more than max_workers \(2\)"):
+        PoolSettings(min_workers=4, max_workers=2)
+    with pytest.raises(ValueError, match="must be a whole number of at least 1, got 0"):
+        PoolSettings(max_workers=0)
+    flow = volnux.Workflow.from_text("Busy", [Busy])
+    with pytest.raises(ValueError, match="the process pool has a fixed size: set max_workers only"):
+        volnux.Workflow(
+            flow.graph, flow.registry, pool_settings={"process": PoolSettings(min_workers=1)}
+        )
+
+
+CONFIGURED_EVENTS = """
+import time
+
+import volnux
+
+
+@volnux.event
+def Stamp(out: str) -> None:
+    start = time.monotonic()
+    time.sleep(0.1)
+    with open(out, "a") as file:
+        file.write(f"{start} {time.monotonic()}\\n")
+"""
+
+
+def test_volnux_toml_sizes_the_pools_of_volnux_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from volnux.cli.app import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "events.py").write_text(CONFIGURED_EVENTS, encoding="utf-8")
+    (tmp_path / "flow.pty").write_text("Stamp || Stamp || Stamp || Stamp\n", encoding="utf-8")
+    (tmp_path / "volnux.toml").write_text("[executors.thread]\nmax_workers = 1\n", "utf-8")
+    out = tmp_path / "stamps"
+    args = ["run", "flow.pty", "-e", "events.py", "--store", "memory:", "-i", f"out={out}"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    spans = sorted(tuple(map(float, line.split())) for line in out.read_text().splitlines())
+    assert len(spans) == 4
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans))
+    (tmp_path / "volnux.toml").write_text("[executors.thread]\nmax_workers = 0\n", "utf-8")
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2
+    assert "[executors.thread] max_workers must be a whole number of at least 1" in refused.stderr

@@ -177,7 +177,7 @@ def run(
     from ..events import EventDeprecationWarning
     from ..store import open_store
     from ..workflow import Workflow
-    from .events import deprecation_warnings, load_events, project_config
+    from .events import deprecation_warnings, load_events, pool_settings, project_config
     from .inputs import parse_inputs
     from .progress import ProgressObserver, live_progress
     from .report import (
@@ -199,6 +199,7 @@ def run(
             project.registry,
             sources=project.sources,
             default_executor=config.executor,
+            pool_settings=pool_settings(config),
         )
         for line in deprecation_warnings(workflow, config, str(file)):
             typer.echo(f"warning: {line}", err=True)

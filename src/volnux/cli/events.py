@@ -20,6 +20,7 @@ import typer
 if TYPE_CHECKING:
     from ..config import Config
     from ..events import EventRegistry, EventSpec, ProjectEvents
+    from ..executors import PoolSettings
     from ..workflow import Workflow
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "events_app",
     "has_event_sources",
     "load_events",
+    "pool_settings",
     "project_config",
 ]
 
@@ -75,6 +77,23 @@ def project_config(path: Path | None = None, *, strict: bool | None = None) -> C
     from ..executors import executor_names
 
     return load_config(path=path, executors=executor_names()).override(strict=strict)
+
+
+def pool_settings(config: Config) -> dict[str, PoolSettings]:
+    """The configuration's pool sizes (``[executors.NAME]``, ``VOLNUX_NAME_MAX_WORKERS``)."""
+    from ..errors import ConfigError
+    from ..executors import PoolSettings
+
+    settings = {}
+    for name, sizes in config.pools.items():
+        try:
+            chosen = PoolSettings(**sizes)  # type: ignore[arg-type]
+            chosen.check(name)
+        except ValueError as exc:
+            where = f"[executors.{name}]" + (f" in {config.path}" if config.path else "")
+            raise ConfigError(f"{where}: {exc}") from None
+        settings[name] = chosen
+    return settings
 
 
 def has_event_sources(config: Config) -> bool:

@@ -386,6 +386,7 @@ def _continue(
     from ..engine.stop import StopRequest, exit_code, signals_stop
     from ..query import recorded_workflow_path
     from .app import read_source
+    from .events import pool_settings, project_config
     from .report import counts_line, explain_from_journal, print_task_table, quiet_task_logs
 
     quiet_task_logs()
@@ -410,7 +411,7 @@ def _continue(
                 force=force,
                 events=events,
                 graph=graph,
-                how=Execution(stop=stop),
+                how=Execution(stop=stop, pool_settings=pool_settings(project_config())),
                 rework=rework,
             )
         explanation = [] if result.succeeded else explain_from_journal(result, journal, store)

@@ -24,7 +24,7 @@ from ..errors import InputError, ResumeRefused, UnencodableResult
 from ..events import EventRegistry, EventsArg, event_sources, make_registry
 from ..events.deprecation import deprecations
 from ..events.deprecation import warn as warn_deprecated
-from ..executors import Executor, Pools
+from ..executors import Executor, Pools, PoolSettings
 from ..graph import Graph
 from ..notes import Changed, Deprecated, Operator, Resumed, RunNote, Started
 from ..observability.observer import Observer, default_observers
@@ -74,6 +74,8 @@ class Execution(NamedTuple):
     observers: Sequence[Observer] = ()
     #: Asks the run to stop from outside (a signal); None: nothing can.
     stop: StopRequest | None = None
+    #: Executor name -> how big the pools the run takes for it may be.
+    pool_settings: Mapping[str, PoolSettings] | None = None
 
 
 def new_run_id() -> str:
@@ -447,6 +449,7 @@ def _engine(
         executors=how.executors,
         pools=how.pools,
         max_workers=how.max_workers,
+        pool_settings=how.pool_settings,
         observers=(*default_observers(), *how.observers),
         workflow=program.name,
         stop=how.stop,

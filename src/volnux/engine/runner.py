@@ -39,7 +39,7 @@ from typing import Any
 
 from ..errors import RunError, UnencodableResult, Unpicklable
 from ..events import Context, TransientError
-from ..executors import DeviceSlots, Executor, Pools, device_slots
+from ..executors import DeviceSlots, Executor, Pools, PoolSettings, device_slots
 from ..notes import Abandoned, CancelRequested, Failed, NoteDetail, RunNote, Stopped
 from ..observability.observer import (
     Observer,
@@ -104,6 +104,7 @@ class Engine:
         executors: Mapping[str, Executor] | None = None,
         pools: Pools | None = None,
         max_workers: int | None = None,
+        pool_settings: Mapping[str, PoolSettings] | None = None,
         replay: Rehydrated | None = None,
         observers: cabc.Sequence[Observer] = (),
         workflow: str = "",
@@ -131,6 +132,10 @@ class Engine:
         self._own_pools = pools is None
         self._pools = pools if pools is not None else Pools()
         self._max_workers = max_workers
+        #: Executor name -> how big the pools this run takes may be.
+        self._pool_settings = dict(pool_settings or {})
+        for name, settings in self._pool_settings.items():
+            settings.check(name)
         self._observers = tuple(observers)
         # Observers that hand trace context to attempts (asked per attempt; usually none).
         self._carriers = carrier_observers(self._observers)
@@ -664,12 +669,14 @@ class Engine:
         executor = self.executors.get(name)
         if executor is not None and (node.pool_size is None or name in self._given):
             return executor
+        settings = self._pool_settings.get(name)
         memory_mb = node.spec.resources.memory_mb
         if memory_mb is not None:  # workers started with the event's limit
-            return self._pools.get(name, node.pool_size or self._max_workers, memory_mb)
+            size = node.pool_size or self._max_workers
+            return self._pools.get(name, size, memory_mb, settings)
         if node.pool_size is not None:
-            return self._pools.get(name, node.pool_size)
-        executor = self._pools.get(name, self._max_workers)
+            return self._pools.get(name, node.pool_size, None, settings)
+        executor = self._pools.get(name, self._max_workers, None, settings)
         self.executors[name] = executor
         return executor
 

@@ -3,7 +3,7 @@
 from .base import Capacity, Done, Executor
 from .coroutines import AsyncioExecutor
 from .gpus import Device, DeviceSlots, device_slots, discover
-from .pools import Pools
+from .pools import Pools, PoolSettings
 from .processes import ProcessExecutor
 from .registry import check_executor, executor_names
 from .threads import DEFAULT_THREADS, ThreadExecutor
@@ -16,6 +16,7 @@ __all__ = [
     "DeviceSlots",
     "Done",
     "Executor",
+    "PoolSettings",
     "Pools",
     "ProcessExecutor",
     "ThreadExecutor",
