@@ -24,6 +24,7 @@ from volnux.notes import (
     Operator,
     PauseAsked,
     Paused,
+    PoolResized,
     Resumed,
     RunNote,
     Started,
@@ -152,6 +153,11 @@ WRITTEN: list[tuple[NoteDetail, str, dict[str, Any]]] = [
     (Trace("0" * 32, "1" * 16), "trace", {"trace_id": "0" * 32, "span_id": "1" * 16}),
     # Kinds written since c6daebf:
     (Abandoned(("Slow",)), "abandoned", {"nodes": ["Slow"]}),
+    (
+        PoolResized("thread", 8, "queued"),
+        "pool-resized",
+        {"executor": "thread", "workers": 8, "reason": "queued"},
+    ),
     (Stopped("SIGINT", ("Load",)), "stopped", {"reason": "SIGINT", "cut_off": ["Load"]}),
     (
         Started(9, "h", "/", (), owner="h/9/77/ab12cd34", ticks=77),

@@ -51,6 +51,7 @@ __all__ = [
     "Operator",
     "PauseAsked",
     "Paused",
+    "PoolResized",
     "Resumed",
     "RunNote",
     "Started",
@@ -82,6 +83,7 @@ class NoteKind(StrEnum):
     TRACE = "trace"
     STOPPED = "stopped"
     ABANDONED = "abandoned"
+    POOL_RESIZED = "pool-resized"
 
 
 @dataclass(frozen=True, slots=True)
@@ -590,6 +592,44 @@ class Abandoned(NamedTuple):
         return cls(_strs(data, "nodes"))
 
 
+class PoolResized(NamedTuple):
+    """A pool running the run's tasks changed (or held) its size, and why: ``queued``,
+    ``idle``, ``cpu-bound``, ``memory``, ``started``, ``shutdown``."""
+
+    executor: str
+    workers: int
+    reason: str
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.POOL_RESIZED
+
+    def to_json(self) -> dict[str, Any]:
+        return {"executor": self.executor, "workers": self.workers, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> PoolResized:
+        return cls(_str(data, "executor"), _int(data, "workers"), _str(data, "reason"))
+
+    def describe(self) -> str:
+        """``thread pool: 8 workers (queued: calls were waiting)``."""
+        why = _RESIZE_WORDS.get(self.reason, self.reason)
+        size = f"{self.workers} worker{'s' if self.workers != 1 else ''}"
+        return f"{self.executor} pool: {size}" + (f" ({why})" if why else "")
+
+
+# How a pool's reason to resize reads in `volnux runs show --verbose`.
+_RESIZE_WORDS = {
+    "started": "its size as the run started",
+    "queued": "grew: calls were waiting",
+    "idle": "shrank: workers were idle",
+    "cpu-bound": "held: its workers keep the CPUs busy",
+    "memory": "held: memory is low",
+    "shutdown": "shut down",
+}
+
+
 class Trace(NamedTuple):
     """The OpenTelemetry trace and span ids of one session of the run (hex)."""
 
@@ -627,6 +667,7 @@ KINDS: dict[type[NoteDetail], tuple[NoteKind, ...]] = {
     Trace: (NoteKind.TRACE,),
     Stopped: (NoteKind.STOPPED,),
     Abandoned: (NoteKind.ABANDONED,),
+    PoolResized: (NoteKind.POOL_RESIZED,),
 }
 
 _READERS: dict[NoteKind, Callable[[NoteKind, Mapping[str, Any]], NoteDetail]] = {
@@ -668,4 +709,5 @@ NoteDetail = (
     | Trace
     | Stopped
     | Abandoned
+    | PoolResized
 )

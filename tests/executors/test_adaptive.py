@@ -207,3 +207,45 @@ def test_volnux_toml_sizes_the_pools_of_volnux_run(
     refused = CliRunner().invoke(app, args)
     assert refused.exit_code == 2
     assert "[executors.thread] max_workers must be a whole number of at least 1" in refused.stderr
+
+
+GATE_EVENTS = """
+import threading
+
+import volnux
+
+BARRIER = threading.Barrier(6, timeout=20)
+
+
+@volnux.event
+def Meet() -> None:
+    BARRIER.wait()
+"""
+
+
+def test_runs_show_verbose_tells_how_the_pools_changed_and_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from volnux.cli.app import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "events.py").write_text(GATE_EVENTS, encoding="utf-8")
+    (tmp_path / "flow.pty").write_text(" || ".join(["Meet"] * 6) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    ran = runner.invoke(app, ["run", "flow.pty", "-e", "events.py", "--store", "runs.db"])
+    assert ran.exit_code == 0, ran.output
+    listed = json.loads(runner.invoke(app, ["runs", "list", "--json", "--store", "runs.db"]).output)
+    run_id = listed[0]["id"]
+    shown = json.loads(
+        runner.invoke(app, ["runs", "show", run_id, "--json", "--store", "runs.db"]).output
+    )
+    grew = [p for p in shown["pools"] if p["reason"] == "queued"]
+    assert grew and grew[-1]["workers"] >= 6 and grew[-1]["executor"] == "thread"
+    plain = runner.invoke(app, ["runs", "show", run_id, "--store", "runs.db"]).output
+    assert "thread pool:" not in plain  # only with --verbose
+    verbose = runner.invoke(app, ["runs", "show", run_id, "--store", "runs.db", "-v"]).output
+    assert "thread pool: 6 workers (grew: calls were waiting)" in verbose

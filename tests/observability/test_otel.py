@@ -231,6 +231,22 @@ def test_pool_size_follows_the_resize_hook(telemetry: Telemetry) -> None:
     assert telemetry.points("volnux.pool.size")[0][1] == 0
 
 
+def test_resizes_are_counted_by_reason(telemetry: Telemetry) -> None:
+    observer = telemetry.observer()
+    observer.run_started(RunInfo("r1", "w", {"A": NodeInfo("A", "A", "1.0.0", "thread")}))
+    observer.pool_resized("r1", "thread", 4, "started")  # heard as the run starts: no change
+    observer.pool_resized("r1", "thread", 8, "queued")
+    observer.pool_resized("r1", "thread", 16, "queued")
+    observer.pool_resized("r1", "thread", 15, "idle")
+    base = {"volnux.workflow": "w", "volnux.executor": "thread"}
+    assert sorted(
+        telemetry.points("volnux.pool.resizes"), key=lambda p: p[0]["volnux.pool.reason"]
+    ) == [
+        ({**base, "volnux.pool.reason": "idle"}, 1),
+        ({**base, "volnux.pool.reason": "queued"}, 2),
+    ]
+
+
 def test_a_run_reports_its_pool_size(telemetry: Telemetry) -> None:
     @volnux.event
     def A() -> int:

@@ -201,6 +201,12 @@ def show(
             "then its failed, running and cut-off tasks.",
         ),
     ] = SHOW_LIMIT,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also how its worker pools grew, shrank or held, and why."
+        ),
+    ] = False,
 ) -> None:
     """A run: its tasks (or, past --limit, a summary), the path it took, what resume would do."""
     from .report import (
@@ -227,6 +233,9 @@ def show(
         typer.echo(headline(run).removeprefix(f"run {run.id} "))
     for at, action in detail.operator_actions():
         typer.echo(f"operator: {action.describe(at)}")
+    if verbose:
+        for at, resized in detail.pool_resizes():
+            typer.echo(f"{_clock(at)} {resized.describe()}")
     for change in detail.changes():
         typer.echo(_change_heading(change))
         for line in change.lines:
@@ -366,6 +375,7 @@ def _run_json(detail: RunDetail, views: list[TaskView], path: list[str]) -> dict
         "resume": detail.resume.as_dict(),
         "changes": [change.as_dict() for change in detail.changes()],
         "operator": [{"at": at, **action.to_json()} for at, action in detail.operator_actions()],
+        "pools": [{"at": at, **resized.to_json()} for at, resized in detail.pool_resizes()],
     }
 
 
@@ -655,3 +665,10 @@ def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 # Registered last: `runs graph` and `runs logs` reuse this module's options.
 from . import observe  # noqa: E402, F401
+
+
+def _clock(at: float) -> str:
+    """``12:03:04.512``: a time of day to the millisecond, for lines of one run."""
+    from datetime import datetime
+
+    return datetime.fromtimestamp(at).strftime("%H:%M:%S.%f")[:-3]

@@ -40,7 +40,15 @@ from typing import Any
 from ..errors import RunError, UnencodableResult, Unpicklable
 from ..events import Context, TransientError
 from ..executors import DeviceSlots, Executor, Pools, PoolSettings, device_slots
-from ..notes import Abandoned, CancelRequested, Failed, NoteDetail, RunNote, Stopped
+from ..notes import (
+    Abandoned,
+    CancelRequested,
+    Failed,
+    NoteDetail,
+    PoolResized,
+    RunNote,
+    Stopped,
+)
 from ..observability.observer import (
     Observer,
     RunInfo,
@@ -180,6 +188,8 @@ class Engine:
         self._held: dict[tuple[TaskFrame, int], tuple[int, ...]] = {}
         self._cpu_next: set[TaskFrame] = set()
         self.abandoned: tuple[str, ...] = ()
+        # Pool size changes heard from any thread, journaled by the lock's holder.
+        self._resizes: collections.deque[RunNote] = collections.deque()
 
     # ------------------------------------------------------------------ API
 
@@ -277,6 +287,11 @@ class Engine:
         self.journal.add_note(RunNote.of(self.run_id, self.clock(), detail), epoch=self.epoch)
 
     def _pool_resized(self, name: str, workers: int, reason: str = "") -> None:
+        """A pool the run uses changed size (any thread): tell the observers, and keep
+        it with the run (journaled by the lock's holder, with the next write)."""
+        if not self._closed:
+            detail = PoolResized(name, workers, reason)
+            self._resizes.append(RunNote.of(self.run_id, self.clock(), detail))
         notify(self._observers, "pool_resized", self.run_id, name, workers, reason)
 
     def snapshot(self, state: RunState, outcome: Outcome | None, **extra: Any) -> Run:
@@ -466,6 +481,9 @@ class Engine:
 
     def _flush(self) -> None:
         s = self.scheduler
+        resizes = self._resizes
+        while resizes:  # rare: a pool grew or shrank since the last write
+            s.notes.append(resizes.popleft())
         if s.notes:  # rare: written as soon as decided, before the records
             notes, s.notes = s.notes, []
             for note in notes:

@@ -143,6 +143,11 @@ class OtelObserver(Observer):
             unit="{worker}",
             description="Workers in the pools running a workflow's runs.",
         )
+        self._resizes = meter.create_counter(
+            "volnux.pool.resizes",
+            unit="{resize}",
+            description="Times a pool running a run's tasks grew, shrank or held, by reason.",
+        )
         self._device = device
         self._runs: dict[str, _Traced] = {}
         self._lock = threading.Lock()
@@ -206,9 +211,11 @@ class OtelObserver(Observer):
             run.pools[executor] = workers
             delta = workers - self._pool_sizes.get(key, 0)
             self._pool_sizes[key] = workers
+        attrs = {"volnux.workflow": run.info.workflow, "volnux.executor": executor}
         if delta:
-            attrs = {"volnux.workflow": run.info.workflow, "volnux.executor": executor}
             self._pool.add(delta, attrs)
+        if reason and reason != "started":  # a size heard as the run starts is no change
+            self._resizes.add(1, {**attrs, "volnux.pool.reason": reason})
 
     # ----------------------------------------------------------- tasks
 

@@ -14,7 +14,7 @@ from ..engine.recovery import Recorded, Rehydrated, failed_nodes, gc_paused, rec
 from ..engine.run import Run, TaskView
 from ..errors import PointyError, RunNotFound, StoreError
 from ..graph import Graph
-from ..notes import Changed, NoteKind, Operator, Resumed, RunNote, kinds_of
+from ..notes import Changed, NoteKind, Operator, PoolResized, Resumed, RunNote, kinds_of
 from ..states import RunState, TaskState
 from ..store import EventPin, Journal, LogEntry, RunRecord
 
@@ -248,6 +248,16 @@ class RunDetail:
             if note.kind == NoteKind.OPERATOR.value:
                 detail = note.read()
                 if isinstance(detail, Operator):
+                    out.append((note.at, detail))
+        return out
+
+    def pool_resizes(self) -> list[tuple[float, PoolResized]]:
+        """Each size the run's pools took while it ran, and why, oldest first."""
+        out = []
+        for note in self.notes:
+            if note.kind == NoteKind.POOL_RESIZED.value:
+                detail = note.read()
+                if isinstance(detail, PoolResized):
                     out.append((note.at, detail))
         return out
 
