@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..engine import TaskView
     from ..engine.rework import Rework
     from ..query import ChangeSet, RunDetail
+    from ..states import RunState
     from ..store import Journal
 
 __all__ = ["runs_app"]
@@ -579,11 +580,7 @@ def cancel(
 
     with journal_at(store) as journal, reported_errors():
         run_id = resolve(journal, run_id)
-        state = cancel_run(journal, run_id)
-        deadline = time.monotonic() + wait
-        while state is RunState.RUNNING and time.monotonic() < deadline:
-            time.sleep(0.05)
-            state = journal.load_run(run_id).state
+        state = _while_running(journal, run_id, cancel_run(journal, run_id), wait)
     if as_json:
         typer.echo(json.dumps({"id": run_id, "status": state.value}))
     elif state is RunState.CANCELLED:
@@ -615,11 +612,8 @@ def pause(
     with journal_at(store) as journal, reported_errors():
         run_id = resolve(journal, run_id)
         before = journal.load_run(run_id).state
-        state = pause_run(journal, run_id) if before is RunState.RUNNING else before
-        deadline = time.monotonic() + wait
-        while state is RunState.RUNNING and time.monotonic() < deadline:
-            time.sleep(0.05)
-            state = journal.load_run(run_id).state
+        asked = pause_run(journal, run_id) if before is RunState.RUNNING else before
+        state = _while_running(journal, run_id, asked, wait)
     if as_json:
         typer.echo(json.dumps({"id": run_id, "status": state.value}))
     elif before is not RunState.RUNNING:
@@ -630,6 +624,17 @@ def pause(
         typer.echo(f"run {run_id}: pause requested; it pauses once its running tasks finish")
     else:  # it ended another way meanwhile
         typer.echo(f"run {run_id} is {state.value}")
+
+
+def _while_running(journal: Journal, run_id: str, state: RunState, wait: float) -> RunState:
+    """The run's state once it is no longer running, or after ``wait`` seconds."""
+    from ..states import RunState
+
+    deadline = time.monotonic() + wait
+    while state is RunState.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.05)
+        state = journal.load_run(run_id).state
+    return state
 
 
 def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
