@@ -210,3 +210,12 @@ def test_a_worker_process_sees_only_its_devices_and_runs_show_says_where(
 
     tasks = json.loads(as_json.output)["tasks"]
     assert sorted(t["placement"] for t in tasks) == ["gpu 1", "gpu 3"]
+
+
+def test_a_malformed_volnux_gpus_is_said_at_check_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOLNUX_GPUS", "0,one")
+    with pytest.raises(PointyError) as caught:
+        run("Score")
+    assert "Score: VOLNUX_GPUS='0,one': write a count (2) or device ids" in str(caught.value)
+    monkeypatch.setenv("VOLNUX_GPUS", "1")
+    assert run("Score").state is RunState.SUCCEEDED
