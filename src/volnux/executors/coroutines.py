@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any
 
@@ -141,17 +141,27 @@ class AsyncioExecutor:
         for fn, args, done, timeout_s in pending:
             create(self._attempt(fn, args, done, timeout_s))
 
-    async def _attempt(
+    def _attempt(
         self,
         fn: Callable[..., Awaitable[Any]],
         args: tuple[Any, ...],
         done: Done,
         timeout_s: float | None,
+    ) -> Coroutine[Any, Any, None]:
+        """The coroutine of one call: within the limit, if one was asked for."""
+        if self._limit is None:  # the usual case: no semaphore, one coroutine less
+            return self._await(fn, args, done, timeout_s)
+        return self._limited(self._limit, fn, args, done, timeout_s)
+
+    async def _limited(
+        self,
+        limit: asyncio.Semaphore,
+        fn: Callable[..., Awaitable[Any]],
+        args: tuple[Any, ...],
+        done: Done,
+        timeout_s: float | None,
     ) -> None:
-        if self._limit is not None:
-            async with self._limit:
-                await self._await(fn, args, done, timeout_s)
-        else:
+        async with limit:
             await self._await(fn, args, done, timeout_s)
 
     async def _await(
