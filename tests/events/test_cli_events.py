@@ -185,3 +185,40 @@ def test_show_says_which_executor_a_run_would_use(billing: Path) -> None:
     config.write_text(config.read_text().replace('executor = "process"', 'executor = "thread"'))
     default = invoke("events", "show", "Charge@1")
     assert "executor:    thread (default)" in default.output
+
+
+RESOURCEFUL = """
+import volnux
+
+
+@volnux.event(resources=volnux.Resources(gpu="prefer", memory_mb=512), executor="process")
+def Embed(texts: list) -> list:
+    return texts
+
+
+@volnux.event
+async def Fetch(url: str) -> str:
+    return url
+
+
+@volnux.event
+def Plain() -> None:
+    return None
+"""
+
+
+def test_show_lists_what_an_event_needs_and_an_async_event_s_executor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "volnux.toml").write_text('executor = "process"\n', encoding="utf-8")
+    (tmp_path / "res.py").write_text(RESOURCEFUL, encoding="utf-8")
+    embed = invoke("events", "show", "Embed", "-e", "res.py")
+    assert embed.exit_code == 0, embed.output
+    assert "  resources:   memory_mb=512, gpus=1, gpu=prefer, gpu_wait_s=2.0\n" in embed.output
+    as_json = json.loads(invoke("events", "show", "Embed", "-e", "res.py", "--json").output)
+    assert as_json["resources"] == {"memory_mb": 512, "gpus": 1, "gpu": "prefer", "gpu_wait_s": 2.0}
+    plain = invoke("events", "show", "Plain", "-e", "res.py").output
+    assert "resources" not in plain and "executor:    process (default)" in plain
+    fetch = invoke("events", "show", "Fetch", "-e", "res.py").output
+    assert "executor:    asyncio (async def)" in fetch  # not the project's default

@@ -199,7 +199,9 @@ def show_event(
     except EventNotFound as exc:
         fail(exc.message)
     detail = _detail(registry, spec)
-    if not spec.executor_chosen:
+    if spec.is_async and not spec.executor_chosen:
+        detail["executor"] = f"{spec.executor} (async def)"  # whatever the project's default
+    elif not spec.executor_chosen:
         # What a run would use: the project's default, else threads.
         detail["executor"] = f"{config.executor or spec.executor} (default)"
     if as_json:
@@ -327,7 +329,6 @@ def _detail(registry: EventRegistry, spec: EventSpec) -> dict[str, Any]:
         if dataclasses.is_dataclass(policy)
         else repr(policy)
     )
-    resources = getattr(spec, "resources", None)
     return {
         "event": spec.key,
         "name": spec.name,
@@ -340,12 +341,26 @@ def _detail(registry: EventRegistry, spec: EventSpec) -> dict[str, Any]:
         "doc": spec.doc,
         "executor": spec.executor,
         "retry": retry,
-        "resources": _plain(resources) if resources else None,
+        "resources": _resources(spec),
         "deprecated": spec.deprecated.as_dict() if spec.deprecated else None,
         "changelog": dict(spec.changelog),
         "versions": [str(s.version) for s in registry.versions(spec.name)],
         "pin": registry.pins.get(spec.name),
     }
+
+
+def _resources(spec: EventSpec) -> dict[str, Any] | None:
+    """What the event declared it needs (the fields it set), or None."""
+    declared = spec.resources
+    default = type(declared)()
+    chosen = {
+        f.name: getattr(declared, f.name)
+        for f in dataclasses.fields(declared)
+        if getattr(declared, f.name) != getattr(default, f.name)
+    }
+    if chosen.get("gpus") or chosen.get("gpu"):  # the wait matters once a GPU does
+        chosen.setdefault("gpu_wait_s", declared.gpu_wait_s)
+    return chosen or None
 
 
 def _detail_lines(d: dict[str, Any]) -> list[str]:
@@ -363,7 +378,8 @@ def _detail_lines(d: dict[str, Any]) -> list[str]:
         f"  retry:       {_retry_text(d['retry'])}",
     ]
     if d["resources"]:
-        lines.append(f"  resources:   {d['resources']}")
+        shown = ", ".join(f"{key}={value}" for key, value in d["resources"].items())
+        lines.append(f"  resources:   {shown}")
     lines.append(f"  versions:    {others}")
     if d["deprecated"]:
         dep = d["deprecated"]
