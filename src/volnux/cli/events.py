@@ -356,7 +356,7 @@ def _resources(spec: EventSpec) -> dict[str, Any] | None:
     chosen = {
         f.name: getattr(declared, f.name)
         for f in dataclasses.fields(declared)
-        if getattr(declared, f.name) != getattr(default, f.name)
+        if f.init and getattr(declared, f.name) != getattr(default, f.name)
     }
     if chosen.get("gpus") or chosen.get("gpu"):  # the wait matters once a GPU does
         chosen.setdefault("gpu_wait_s", declared.gpu_wait_s)

@@ -392,10 +392,10 @@ def _check_placement(node: NodePlan) -> None:
     a memory limit needs a process of the event's own."""
     spec, executor = node.spec, node.executor
     res = spec.resources
-    if res.wants_gpu:
-        device_slots()  # a malformed VOLNUX_GPUS is said here, at the task, not mid-run
-    if res.gpu == "require" and not device_slots().fits(res.gpus, res.gpu_memory_mb):
-        devices = device_slots().devices
+    # Found here for any GPU event: a malformed VOLNUX_GPUS is said at the task, not mid-run.
+    slots = device_slots() if res.wants_gpu else None
+    if slots is not None and res.gpu == "require" and not slots.fits(res.gpus, res.gpu_memory_mb):
+        devices = slots.devices
         have = (
             "no GPU" if not devices
             else ", ".join(

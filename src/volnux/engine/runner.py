@@ -289,7 +289,9 @@ class Engine:
     def _pool_resized(self, name: str, workers: int, reason: str = "") -> None:
         """A pool the run uses changed size (any thread): tell the observers, and keep
         it with the run (journaled by the lock's holder, with the next write)."""
-        if not self._closed:
+        # A size heard as the run starts is no change: journaling it would cost every
+        # run of a long-lived workflow a write.
+        if not self._closed and reason != "started":
             detail = PoolResized(name, workers, reason)
             self._resizes.append(RunNote.of(self.run_id, self.clock(), detail))
         notify(self._observers, "pool_resized", self.run_id, name, workers, reason)

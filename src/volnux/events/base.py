@@ -314,7 +314,7 @@ class EventSpec:
             # that never loaded it finds it by the path, loaded there too.
             path = getattr(sys.modules.get(module), "__file__", None)
             if path:
-                return (_spec_from_file, (path, self.target.__qualname__))
+                return (_spec_from_file, (module, path, self.target.__qualname__))
         return (spec_of, (self.target,))
 
     @property
@@ -490,11 +490,14 @@ def event(
     return wrap
 
 
-def _spec_from_file(path: str, qualname: str) -> EventSpec | None:
-    """The spec of the event ``qualname`` of the events file ``path`` (loaded if need be)."""
-    from .registry import load_events_source
+def _spec_from_file(module: str, path: str, qualname: str) -> EventSpec | None:
+    """The spec of the event ``qualname`` of the events file ``path``, loaded as
+    ``module`` (once per process: later attempts find it in ``sys.modules``)."""
+    found: Any = sys.modules.get(module)
+    if found is None:
+        from .registry import load_events_source
 
-    found: Any = load_events_source(path)
+        found = load_events_source(path)
     for part in qualname.split("."):
         found = getattr(found, part)
     return spec_of(found)

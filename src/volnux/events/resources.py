@@ -18,7 +18,7 @@ runtime places its attempts by them:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["GPU_CHOICES", "NO_RESOURCES", "Resources"]
 
@@ -41,6 +41,9 @@ class Resources:
     gpu_memory_mb: int | None = None
     #: Seconds a ``prefer`` attempt waits for a free device before it takes the CPU.
     gpu_wait_s: float = 2.0
+    #: True when attempts are placed on GPUs (kept, not computed: the engine asks
+    #: for every attempt).
+    wants_gpu: bool = field(default=False, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("memory_mb", "gpu_memory_mb"):
@@ -66,11 +69,7 @@ class Resources:
             object.__setattr__(self, "gpu", "require")
         if self.gpu_memory_mb is not None and not self.gpus:
             raise ValueError("gpu_memory_mb needs gpus (or gpu=) beside it")
-
-    @property
-    def wants_gpu(self) -> bool:
-        """True when attempts are placed on GPUs."""
-        return self.gpus > 0
+        object.__setattr__(self, "wants_gpu", self.gpus > 0)
 
 
 #: An event that declares nothing.

@@ -92,7 +92,6 @@ class ProcessExecutor:
         self.memory_mb = memory_mb
         self._pool: ProcessPool | None = None
         self._lock = threading.Lock()
-        self._closed = False
 
     def capacity(self) -> Capacity:
         """Up to ``max_workers`` attempts at once, each in a process of its own."""
