@@ -123,9 +123,10 @@ def test_gpu_check_runs_without_a_gpu_and_says_where_each_matmul_ran() -> None:
 def test_adaptive_bench_reports_the_io_speed_up_and_the_process_pool_sizes() -> None:
     data = run_bench("adaptive.py", "--tasks", "12", "--sleep", "0.02", "--cpu-tasks", "2")
     assert data["io"]["tasks"] == 12
-    for key in ("fixed_s", "adaptive_s", "speedup"):
+    for key in ("fixed_s", "adaptive_s", "speedup", "remembered_s", "remembered_speedup"):
         assert positive(data["io"][key]), key
     assert data["io"]["largest_pool"] >= 2
+    assert data["io"]["remembered_largest_pool"] >= 2
     cpu = data["cpu"]
     assert 1 <= cpu["most_workers"] <= cpu["usable_cpus"]
     assert [why for _, why in cpu["sizes"]] == ["cpu-bound"]

@@ -235,7 +235,15 @@ def test_a_concrete_import_in_the_engine_is_caught(tmp_path: Path) -> None:
 #: runner while a run goes on; the lifecycle before it (creating a run, the
 #: records a resume starts from); owners from outside any run (cancelling a
 #: run whose process is gone).  The journals themselves implement them.
-WRITE_METHODS = {"record", "add_note", "add_logs", "set_run_state", "create_run", "request_cancel"}
+WRITE_METHODS = {
+    "record",
+    "add_note",
+    "add_logs",
+    "set_run_state",
+    "create_run",
+    "request_cancel",
+    "record_durations",
+}
 JOURNAL_WRITERS = {
     f"{PACKAGE}/engine/runner.py",
     f"{PACKAGE}/engine/lifecycle.py",

@@ -594,7 +594,7 @@ class Abandoned(NamedTuple):
 
 class PoolResized(NamedTuple):
     """A pool running the run's tasks changed (or held) its size, and why: ``queued``,
-    ``idle``, ``cpu-bound``, ``memory``, ``started``, ``shutdown``."""
+    ``long-tasks``, ``idle``, ``cpu-bound``, ``memory``, ``started``, ``shutdown``."""
 
     executor: str
     workers: int
@@ -623,6 +623,7 @@ class PoolResized(NamedTuple):
 _RESIZE_WORDS = {
     "started": "its size as the run started",
     "queued": "grew: calls were waiting",
+    "long-tasks": "grew at once: these events ran long in earlier runs",
     "idle": "shrank: workers were idle",
     "cpu-bound": "held: its workers keep the CPUs busy",
     "memory": "held: memory is low",

@@ -14,6 +14,7 @@ import volnux
 from volnux import PoolSettings
 from volnux.executors import ProcessExecutor, ThreadExecutor, threads
 from volnux.executors.base import usable_cpus
+from volnux.observability.observer import Observer
 
 
 class Sizes:
@@ -251,3 +252,95 @@ def test_runs_show_verbose_tells_how_the_pools_changed_and_why(
     verbose = runner.invoke(app, ["runs", "show", run_id, "--store", "runs.db", "-v"]).stdout
     size = grew[-1]["workers"]
     assert f"thread pool: {size} workers (grew: calls were waiting)" in verbose
+
+
+def test_a_pool_told_of_long_calls_starts_their_workers_at_once() -> None:
+    sizes = Sizes()
+    pool = ThreadExecutor(10, on_resize=sizes)
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def wait() -> None:
+        started.release()
+        release.wait(10)
+
+    try:
+        pool.expect_long(12)  # more than it may have: capped at max_workers
+        assert sizes.seen == [(10, "long-tasks")]
+        for _ in range(12):
+            pool.submit(wait, (), lambda r, e: None)
+        for _ in range(10):  # ten run at once, with no stall measured first
+            assert started.acquire(timeout=5)
+        assert len(pool._threads) == 10
+        release.set()
+        wait_until(lambda: pool._queue.qsize() == 0)
+        wait_until(lambda: len(pool._idle) == 10)
+        pool.expect_long(6)  # ten idle workers serve six calls: no growth
+        assert sizes.seen.count((10, "long-tasks")) == 1 and len(sizes.seen) == 1
+    finally:
+        release.set()
+        pool.shutdown()
+
+
+def test_a_pool_held_by_its_load_is_not_grown_for_long_calls() -> None:
+    sizes = Sizes()
+    pool = ThreadExecutor(8, on_resize=sizes)
+    pool._held = "cpu-bound"
+    pool.expect_long(8)
+    assert sizes.seen == [] and pool._threads == []
+    pool.shutdown()
+
+
+NAPS = " || ".join(["Nap"] * 8)
+
+
+@volnux.event
+def Nap(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def long_task_growths(journal: object, run_id: str) -> list[int]:
+    """The sizes a pool grew to at once for long tasks, as journaled with the run."""
+    from volnux.notes import PoolResized
+
+    details = [n.read() for n in journal.load_notes(run_id)]  # type: ignore[attr-defined]
+    return [d.workers for d in details if isinstance(d, PoolResized) and d.reason == "long-tasks"]
+
+
+class Heard(Observer):
+    """Pool sizes a run heard (an observer makes the engine watch its pools)."""
+
+    def __init__(self) -> None:
+        self.resizes: list[tuple[str, int, str]] = []
+
+    def pool_resized(self, run_id: str, executor: str, workers: int, reason: str = "") -> None:
+        self.resizes.append((executor, workers, reason))
+
+
+def test_events_that_ran_long_grow_the_next_runs_pool_at_once(tmp_path: Path) -> None:
+    from volnux.store.sqlite import SQLiteJournal
+
+    journal = SQLiteJournal(tmp_path / "runs.db")
+
+    def run(seconds: float) -> volnux.Run:
+        heard = Heard()
+        with volnux.Workflow.from_text(NAPS, [Nap]) as flow:  # fresh pools each time
+            done = flow.run({"seconds": seconds}, store=journal, observers=[heard])
+        assert done.state is volnux.RunState.SUCCEEDED
+        grew = [workers for _, workers, why in heard.resizes if why == "long-tasks"]
+        assert grew == long_task_growths(journal, done.id)
+        return done
+
+    try:
+        first = run(0.08)
+        key = first.tasks["Nap"].event
+        assert long_task_growths(journal, first.id) == []  # nothing known yet: measured
+        assert journal.durations([key])[key] == pytest.approx(0.08, abs=0.07)
+        second = run(0.08)
+        assert long_task_growths(journal, second.id) == [8]  # all eight at once
+        quick = run(0.0)  # the event got quick: remembered so
+        assert long_task_growths(journal, quick.id) == [8]
+        assert journal.durations([key])[key] < 0.05
+        assert long_task_growths(journal, run(0.08).id) == []
+    finally:
+        journal.close()

@@ -292,3 +292,19 @@ def test_log_lines_for_an_unknown_run_are_run_not_found_and_write_nothing(
             [LogEntry("run-1", "a", 1, 1.0, 20, "ok"), LogEntry("nope", "a", 1, 1.0, 20, "x")]
         )
     assert journal.logs("run-1") == []
+
+
+def test_event_durations_are_remembered_by_event(journal: Journal) -> None:
+    hostile = "Nap'); DROP TABLE runs; --@1"
+    assert journal.durations(["A@1", hostile]) == {}
+    journal.record_durations({"A@1": 0.5, "B@1": 0.07, hostile: 1.5}, 1.0)
+    journal.record_durations({"A@1": 0.01}, 2.0)  # the last run's figure wins
+    assert journal.durations(["A@1", "B@1", "C@1", hostile]) == {
+        "A@1": 0.01, "B@1": 0.07, hostile: 1.5
+    }  # fmt: skip
+    assert journal.durations([]) == {}
+    many = {f"E{i}@1": float(i) for i in range(1_200)}  # past any one statement's limit
+    journal.record_durations(many, 3.0)
+    assert journal.durations(sorted(many)) == many
+    journal.create_run(make_run("still-here"))
+    assert journal.load_run("still-here").id == "still-here"

@@ -421,6 +421,8 @@ def test_an_older_journal_is_upgraded_and_keeps_its_runs(tmp_path: Path, version
         assert len(journal.load("b-run").tasks) == 3
         journal.add_logs([LogEntry("a-run", "n1", 1, 1.0, 20, "hello")])
         assert [e.message for e in journal.logs("a-run")] == ["hello"]
+        journal.record_durations({"Nap@1": 0.2}, 5.0)
+        assert journal.durations(["Nap@1"]) == {"Nap@1": 0.2}
     assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
     assert raw(path, "SELECT id, num FROM runs ORDER BY num") == [
         ("b-run", 1), ("a-run", 2), ("new-run", 3)

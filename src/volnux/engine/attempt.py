@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import traceback
 from collections.abc import Callable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import Unpicklable, type_name
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from .plan import NodePlan
 
 __all__ = [
+    "LONG_ATTEMPT_S",
     "AttemptResult",
     "error_info",
     "run_attempt",
@@ -34,6 +36,12 @@ __all__ = [
 
 #: Frames of a traceback kept for the journal and the CLI (the innermost ones).
 TRACEBACK_FRAMES = 8
+
+#: An attempt that takes this long (seconds) is long: about what a thread pool
+#: takes to notice calls waiting and grow once (see executors/threads.py).  The
+#: engine remembers the events whose attempts are long, so that the next run's
+#: pool grows for them at once.
+LONG_ATTEMPT_S = 0.05
 
 
 #: Result types that need no further look (the common, fast case).
@@ -49,6 +57,9 @@ class AttemptResult(NamedTuple):
     exception: BaseException | None
     #: The log lines the attempt wrote, for the engine to journal.
     logs: tuple[LogEntry, ...] = ()
+    #: How long the call took, in seconds, when that was LONG_ATTEMPT_S or more
+    #: (0.0 otherwise): the engine remembers which events run long.
+    seconds: float = 0.0
 
 
 def error_info(exc: BaseException) -> ErrorInfo:
@@ -67,6 +78,7 @@ def run_attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
     """Call the event once and classify what happened; its log lines come back too."""
     lines: list[Any] = []
     token = ATTEMPT_LINES.set(lines)
+    began = perf_counter()
     try:
         if ctx.carrier:
             result = run_attached(ctx.carrier, lambda: _attempt(spec, ctx))
@@ -75,6 +87,9 @@ def run_attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
     finally:
         finish_prints(lines)
         ATTEMPT_LINES.reset(token)
+    took = perf_counter() - began
+    if took >= LONG_ATTEMPT_S:
+        result = result._replace(seconds=took)
     return _with_logs(result, ctx, lines)
 
 
@@ -88,6 +103,7 @@ async def run_attempt_async(spec: EventSpec, ctx: Context) -> AttemptResult:
     lines: list[Any] = []
     token = ATTEMPT_LINES.set(lines)
     detach = attach(ctx.carrier) if ctx.carrier else None
+    began = perf_counter()
     try:
         try:
             value = await spec.call(ctx)
@@ -102,6 +118,9 @@ async def run_attempt_async(spec: EventSpec, ctx: Context) -> AttemptResult:
             detach()
         finish_prints(lines)
         ATTEMPT_LINES.reset(token)
+    took = perf_counter() - began
+    if took >= LONG_ATTEMPT_S:
+        result = result._replace(seconds=took)
     return _with_logs(result, ctx, lines)
 
 
@@ -139,7 +158,7 @@ def _outcome(spec: EventSpec, value: Any) -> AttemptResult:
     """What a returned value means: a result, a route, a failure, or a value refused."""
     kind = type(value)
     if kind in _PLAIN:  # the usual case: built without the named tuple's Python __new__
-        return tuple.__new__(AttemptResult, (1, value, None, None, ()))
+        return tuple.__new__(AttemptResult, (1, value, None, None, (), 0.0))
     if kind is Route:
         return AttemptResult(value.descriptor, value.result, None, None)
     if kind is Failure:

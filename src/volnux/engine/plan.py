@@ -114,6 +114,11 @@ class Plan:
         )
 
     @cached_property
+    def event_keys(self) -> frozenset[str]:
+        """The key (``name@version``) of every event the plan runs."""
+        return frozenset(spec.key for spec, _ in self._nodes_by_spec)
+
+    @cached_property
     def _nodes_by_spec(self) -> tuple[tuple[EventSpec, tuple[str, ...]], ...]:
         """Each event once, with the nodes that run it (in plan order)."""
         users: dict[int, tuple[EventSpec, list[str]]] = {}

@@ -30,6 +30,7 @@ import collections
 import collections.abc as cabc
 import heapq
 import itertools
+import logging
 import queue
 import threading
 import time
@@ -37,7 +38,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from ..errors import RunError, UnencodableResult, Unpicklable
+from ..errors import RunError, StoreError, UnencodableResult, Unpicklable
 from ..events import Context, TransientError
 from ..executors import DeviceSlots, Executor, Pools, PoolSettings, device_slots
 from ..notes import (
@@ -69,6 +70,7 @@ from .attempt import (
     unpicklable,
 )
 from .clock import microsecond_time
+from .durations import long_events, measured
 from .frames import Outcome, TaskFrame, describe_failure, judge
 from .owners import DRIVEN_HERE, HEARTBEAT_S, who_cancelled, who_paused
 from .plan import NodePlan, Plan
@@ -79,6 +81,7 @@ from .stop import StopRequest
 
 __all__ = ["Engine", "Outcome"]
 
+log = logging.getLogger("volnux.engine")
 
 #: How often (seconds) a running engine asks the journal whether someone
 #: (maybe another process) asked to cancel the run.
@@ -190,6 +193,10 @@ class Engine:
         self.abandoned: tuple[str, ...] = ()
         # Pool size changes heard from any thread, journaled by the lock's holder.
         self._resizes: collections.deque[RunNote] = collections.deque()
+        # Events whose attempts ran long in earlier runs (pools grow at once for
+        # them), and the seconds this run's long attempts took, by event.
+        self._long: frozenset[str] = frozenset()
+        self._took: dict[str, float] = {}
 
     # ------------------------------------------------------------------ API
 
@@ -207,6 +214,7 @@ class Engine:
             self._stop.attach(self._wake)
         DRIVEN_HERE.add(self.run_id)
         try:
+            self._long = long_events(self.journal, self.plan.event_keys)
             self.scheduler.start()
             self._loop()
         finally:
@@ -253,11 +261,25 @@ class Engine:
         if self.abandoned:
             note = RunNote.of(self.run_id, now, Abandoned(self.abandoned))
             self.journal.add_note(note, epoch=self.epoch)
+        if self._took or self._long:
+            self._remember_durations(now)
         # Ends the lease too: nobody drives the run once it stopped.
         self.journal.set_run_state(self.run_id, state, now, error, epoch=self.epoch)
         if self._observers:
             notify(self._observers, "run_ended", self.run_id, state, error)
         return state, outcome
+
+    def _remember_durations(self, now: float) -> None:
+        """Tell the journal which events ran long this run, for the next runs' pools."""
+        record = getattr(self.journal, "record_durations", None)
+        attempts = ((view.event, view.attempts) for view in self.views.values())
+        durations = measured(self._took, attempts, self._long)
+        if record is None or not durations:
+            return
+        try:
+            record(durations, now)
+        except StoreError as exc:  # advisory: the run's own records matter, not this
+            log.warning("could not record how long attempts took: %s", exc)
 
     def _poll_stop_request(self, scheduler: Scheduler) -> None:
         """Act on a cancel or pause another process asked for through the journal."""
@@ -506,8 +528,22 @@ class Engine:
                         observer_failed(getattr(tell, "__self__", tell), "transitions")
         if s.submits:
             submits, s.submits = s.submits, []
+            if self._long:
+                self._expect_long(submits)
             for frame in submits:
                 self._submit(frame)
+
+    def _expect_long(self, frames: list[TaskFrame]) -> None:
+        """Tell the pools of the attempts about to be submitted that ran long in earlier
+        runs: they grow for them at once (see :mod:`.durations`)."""
+        long, counts = self._long, collections.Counter[Executor]()
+        for frame in frames:
+            if frame.node.spec.key in long:
+                counts[self._executor(frame.node)] += 1
+        for executor, count in counts.items():
+            expect = getattr(executor, "expect_long", None)
+            if expect is not None:
+                expect(count)
 
     def _must_write(self) -> bool:
         """Whether the pending records must be journaled now.
@@ -712,6 +748,9 @@ class Engine:
                 self._ghost_ended(frame)
             return  # given up after its timeout, or cut off: already counted out
         self._running -= 1
+        if crash is None and result.seconds:  # a long attempt: remembered for the next runs
+            key = frame.node.spec.key
+            self._took[key] = self._took.get(key, 0.0) + result.seconds
         if crash is not None:  # the executor itself failed (a worker died, pickling ...)
             if isinstance(crash, Unpicklable):
                 crash = unpicklable(frame.node, self._context(frame), crash)

@@ -87,6 +87,7 @@ def call_done(done: Done, result: Any, error: BaseException | None) -> None:
 RESIZE_REASONS = (
     "started",  # a pool given its size when it starts
     "queued",  # grew: calls were waiting for a worker
+    "long-tasks",  # grew at once: earlier runs' attempts of the calls queued ran long
     "idle",  # shrank: workers had nothing to do for a while
     "cpu-bound",  # sized to the usable CPUs, or not grown: more would only contend
     "memory",  # not grown: the machine's available memory is low

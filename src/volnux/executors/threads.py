@@ -155,11 +155,29 @@ class ThreadExecutor:
         self._threads.extend(workers)
         return workers
 
-    def _started(self, workers: list[threading.Thread]) -> None:
+    def expect_long(self, count: int) -> None:
+        """``count`` calls that will each run long (earlier runs of the same events
+        said so) are about to be submitted: start the workers they need beyond
+        those idle now, rather than measure the queue stall first (reason
+        ``long-tasks``).
+
+        Never past ``max_workers``, nor while the pool is held by its load.  A
+        new worker takes the next queued call, so the submits that follow find
+        the queue served without claiming or starting another.
+        """
+        with self._lock:
+            if self._closed or self._held is not None:
+                return
+            room = self.max_workers - len(self._threads)
+            count = min(count - len(self._idle), room)
+            workers = self._add_workers(count) if count > 0 else []
+        self._started(workers, "long-tasks")
+
+    def _started(self, workers: list[threading.Thread], reason: str = "queued") -> None:
         for worker in workers:
             worker.start()
         if workers and self.on_resize is not None:
-            report_size(self.on_resize, len(self._threads), "queued")
+            report_size(self.on_resize, len(self._threads), reason)
 
     def _watch(self) -> None:
         """Grow the pool while queued calls go untaken: its workers are busy or blocked.

@@ -99,8 +99,8 @@ class Observer:
 
     def pool_resized(self, run_id: str, executor: str, workers: int, reason: str = "") -> None:
         """A pool running ``run_id``'s tasks now has ``workers`` workers (0: shut down);
-        ``reason`` says why (``started``, ``queued``, ``idle``, ``cpu-bound``,
-        ``memory``, ``shutdown``)."""
+        ``reason`` says why (``started``, ``queued``, ``long-tasks``, ``idle``,
+        ``cpu-bound``, ``memory``, ``shutdown``)."""
 
     def carrier(self, run_id: str, node_id: str) -> Mapping[str, str] | None:
         """Context to hand to the attempt of ``node_id`` about to be submitted, if any.

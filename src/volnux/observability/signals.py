@@ -166,7 +166,8 @@ class PoolResized:
     #: The run that heard it.
     run_id: str
     #: Why: ``started`` (its size as the run starts), ``queued`` (grew: calls
-    #: waited), ``idle`` (shrank), ``cpu-bound`` (sized to the usable CPUs, or
+    #: waited), ``long-tasks`` (grew at once: the events queued ran long in
+    #: earlier runs), ``idle`` (shrank), ``cpu-bound`` (sized to the usable CPUs, or
     #: not grown: its threads already keep a CPU busy), ``memory`` (not grown:
     #: memory is low), ``shutdown``.
     reason: str = ""

@@ -40,6 +40,8 @@ class MemoryJournal:
         self._logs: dict[str, list[LogEntry]] = {}
         #: What was asked of a run's process (CANCELLED or PAUSED), by run id.
         self._stop: dict[str, RunState] = {}
+        #: Event key -> the mean seconds of its attempts in the last run that ran it long.
+        self._durations: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def create_run(self, run: RunRecord) -> None:
@@ -158,6 +160,16 @@ class MemoryJournal:
 
     def stop_requested(self, run_id: str) -> RunState | None:
         return self._stop.get(run_id)
+
+    def durations(self, events: Sequence[str]) -> dict[str, float]:
+        """Event key -> the mean seconds of its attempts, for those remembered."""
+        known = self._durations
+        return {event: known[event] for event in events if event in known}
+
+    def record_durations(self, durations: Mapping[str, float], at: float) -> None:
+        """Remember how long attempts of these events took (``at``: when)."""
+        with self._lock:
+            self._durations.update(durations)
 
     def check(self) -> list[str]:
         """Nothing in memory can be damaged on disk."""

@@ -56,6 +56,9 @@ Encoded = tuple[bytes | str | None, str | None]
 
 _S = TypeVar("_S", TaskState, RunState)
 
+#: Keys asked for per ``IN (...)`` (SQLite allows 32,766 parameters a statement).
+_IN_CHUNK = 500
+
 
 _TASK_STATES: Final = {state.value: state for state in TaskState}
 _RUN_STATES: Final = {state.value: state for state in RunState}
@@ -635,6 +638,40 @@ class SQLiteJournal:
             except sqlite3.Error as exc:
                 raise self._failure(exc, "listing runs") from exc
         return [self._run_from_row(row[1:]) for row in rows]
+
+    def durations(self, events: Sequence[str]) -> dict[str, float]:
+        """Event key -> the mean seconds of its attempts in the last run that ran it
+        long, for those of ``events`` the file remembers."""
+        found: dict[str, float] = {}
+        with self._lock:
+            try:
+                for start in range(0, len(events), _IN_CHUNK):
+                    chunk = tuple(events[start : start + _IN_CHUNK])
+                    marks = ", ".join("?" * len(chunk))
+                    found.update(
+                        self._conn.execute(
+                            f"SELECT event, seconds FROM event_durations WHERE event IN ({marks})",
+                            chunk,
+                        ).fetchall()
+                    )
+            except sqlite3.Error as exc:
+                raise self._failure(exc, "reading how long events took") from exc
+        return found
+
+    def record_durations(self, durations: Mapping[str, float], at: float) -> None:
+        """Remember how long attempts of these events took, in one transaction."""
+        rows = [(event, float(seconds), at) for event, seconds in durations.items()]
+        with self._lock:
+            try:
+                with write_transaction(self._conn):
+                    self._conn.executemany(
+                        "INSERT INTO event_durations (event, seconds, at) VALUES (?, ?, ?)"
+                        " ON CONFLICT (event) DO UPDATE SET"
+                        " seconds = excluded.seconds, at = excluded.at",
+                        rows,
+                    )
+            except sqlite3.Error as exc:
+                raise self._failure(exc, "recording how long events took") from exc
 
     def check(self) -> list[str]:
         """SQLite's integrity check of the whole file, then every run read back whole

@@ -11,7 +11,7 @@ Opening a journal applies, in order and in one transaction, every step whose
 number is above the file's version.  A step, once released, never changes:
 a schema change is a new step appended to :data:`MIGRATIONS`.
 
-Schema, version 4::
+Schema, version 5::
 
     runs          one row per run; cancel_requested is the cross-process flag (1 cancel, 2 pause);
                   num (version 3) numbers runs from 1 in creation order
@@ -20,6 +20,8 @@ Schema, version 4::
                   num * 2**32 + batch number (version 3; see below)
     run_notes     append-only notes about runs
     task_logs     append-only log lines of task attempts (version 2)
+    event_durations  (version 5) the mean seconds of an event's attempts in the
+                  last run that ran it long, by event key (name@version)
 
 A run's batches are numbered from 1 in write order.  Up to version 2 they
 were keyed ``(run_id, seq)`` in a WITHOUT ROWID table; version 3 keys them
@@ -180,6 +182,19 @@ MIGRATIONS: tuple[Migration, ...] = (
                 epoch        INTEGER NOT NULL,
                 heartbeat_at REAL
             )
+            """,
+        ),
+    ),
+    Migration(
+        5,
+        "how long events' attempts took, so that pools grow at once for long ones",
+        (
+            """
+            CREATE TABLE event_durations (
+                event   TEXT PRIMARY KEY,
+                seconds REAL NOT NULL,
+                at      REAL NOT NULL
+            ) WITHOUT ROWID
             """,
         ),
     ),
