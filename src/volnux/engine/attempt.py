@@ -10,6 +10,7 @@ trace context (``Context.carrier``), the event runs with it attached.
 from __future__ import annotations
 
 import inspect
+import pickle
 import traceback
 from collections.abc import Callable
 from time import perf_counter
@@ -31,6 +32,8 @@ __all__ = [
     "run_attempt",
     "run_attempt_async",
     "run_on_devices",
+    "run_sent",
+    "sendable",
     "unpicklable",
 ]
 
@@ -122,6 +125,34 @@ async def run_attempt_async(spec: EventSpec, ctx: Context) -> AttemptResult:
     if took >= LONG_ATTEMPT_S:
         result = result._replace(seconds=took)
     return _with_logs(result, ctx, lines)
+
+
+def sendable(spec: EventSpec) -> bytes | None:
+    """``spec`` pickled once, for :func:`run_sent`; None if it cannot be (the attempt
+    then goes as it is, and fails with what cannot cross)."""
+    try:
+        return pickle.dumps(spec, pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return None
+
+
+#: In a worker process: the specs :func:`run_sent` was sent, by their bytes.
+_SENT: dict[bytes, EventSpec] = {}
+
+
+def run_sent(spec: bytes, fields: tuple[Any, ...]) -> tuple[Any, ...]:
+    """In a worker process: :func:`run_attempt` of the spec pickled as ``spec`` (by
+    :func:`sendable`) and the Context of ``fields``; the result as a plain tuple.
+
+    What crosses for an attempt is then one function, bytes and plain tuples:
+    each named tuple, and each reference the spec is rebuilt from, costs a
+    microsecond or two to pickle and as much to load, on both sides, per
+    attempt.  The worker loads each spec once.
+    """
+    found = _SENT.get(spec)
+    if found is None:
+        found = _SENT[spec] = pickle.loads(spec)
+    return tuple(run_attempt(found, tuple.__new__(Context, fields)))
 
 
 def run_on_devices(

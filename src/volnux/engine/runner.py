@@ -39,7 +39,7 @@ from functools import partial
 from typing import Any
 
 from ..errors import RunError, StoreError, UnencodableResult, Unpicklable
-from ..events import Context, TransientError
+from ..events import Context, EventSpec, TransientError
 from ..executors import DeviceSlots, Executor, Pools, PoolSettings, device_slots
 from ..notes import (
     Abandoned,
@@ -67,6 +67,8 @@ from .attempt import (
     run_attempt,
     run_attempt_async,
     run_on_devices,
+    run_sent,
+    sendable,
     unpicklable,
 )
 from .clock import microsecond_time
@@ -197,6 +199,10 @@ class Engine:
         # them), and the seconds this run's long attempts took, by event.
         self._long: frozenset[str] = frozenset()
         self._took: dict[str, float] = {}
+        # Executors that run attempts in another process, and the specs sent
+        # there, pickled once (by id: the plan holds them).
+        self._remote: dict[Executor, bool] = {}
+        self._pickled: dict[int, bytes | None] = {}
 
     # ------------------------------------------------------------------ API
 
@@ -614,12 +620,30 @@ class Engine:
         if placed and not executor.capacity().in_process:
             # In a worker process: CUDA_VISIBLE_DEVICES names the attempt's GPUs there.
             fn, args = run_on_devices, (fn, node.spec, ctx)
+        elif self._elsewhere(executor) and not node.spec.is_async:
+            sent = self._sent(node.spec)
+            if sent is not None:  # the spec once as bytes, the context as a tuple
+                fn, args = run_sent, (sent, tuple(ctx))
         timeout = node.policy.timeout_s
         stopping = getattr(executor, "submit_timed", None) if timeout is not None else None
         if stopping is not None:
             stopping(fn, args, done, timeout)
         else:
             executor.submit(fn, args, done)
+
+    def _elsewhere(self, executor: Executor) -> bool:
+        """Whether the executor runs attempts in another process (asked once each)."""
+        found = self._remote.get(executor)
+        if found is None:
+            found = self._remote[executor] = not executor.capacity().in_process
+        return found
+
+    def _sent(self, spec: EventSpec) -> bytes | None:
+        """The spec pickled, once per run (see :func:`run_sent`)."""
+        key = id(spec)  # the plan keeps every spec alive while the run goes on
+        if key not in self._pickled:
+            self._pickled[key] = sendable(spec)
+        return self._pickled[key]
 
     def _ghost_ended(self, frame: TaskFrame) -> None:
         """An attempt given up after its timeout has returned (its result is dropped)."""
@@ -748,6 +772,8 @@ class Engine:
                 self._ghost_ended(frame)
             return  # given up after its timeout, or cut off: already counted out
         self._running -= 1
+        if type(result) is tuple:  # from run_sent, in another process
+            result = tuple.__new__(AttemptResult, result)
         if crash is None and result.seconds:  # a long attempt: remembered for the next runs
             key = frame.node.spec.key
             self._took[key] = self._took.get(key, 0.0) + result.seconds
