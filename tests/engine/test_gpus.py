@@ -10,6 +10,7 @@ import pytest
 
 import volnux
 from volnux import PointyError, Resources, RunState, TaskState, Workflow
+from volnux.executors import gpus
 from volnux.executors.gpus import Device, DeviceSlots, discover
 from volnux.store import SQLiteJournal
 
@@ -85,6 +86,18 @@ def test_devices_are_found_from_volnux_gpus_then_cuda_visible_devices() -> None:
     assert discover({}) == ()  # no NVML here, nothing visible
     with pytest.raises(ValueError, match=r"VOLNUX_GPUS='two': write a count \(2\) or device ids"):
         discover({"VOLNUX_GPUS": "two"})
+
+
+def test_nvml_installed_without_a_driver_falls_back_to_cuda_visible_devices() -> None:
+    # The real nvidia-ml-py (the gpu extra) is installed for the tests; this
+    # machine has no NVIDIA driver, so NVML loads but cannot answer.
+    import pynvml
+
+    with pytest.raises(pynvml.NVMLError):
+        pynvml.nvmlInit()
+    assert gpus._nvml_devices() is None
+    assert discover({"CUDA_VISIBLE_DEVICES": "1,0"}) == (Device(0), Device(1))
+    assert discover({"VOLNUX_GPUS": "1", "CUDA_VISIBLE_DEVICES": "1,0"}) == (Device(0),)
 
 
 def test_slots_give_whole_devices_shares_and_memory_and_take_them_back() -> None:

@@ -401,3 +401,23 @@ def test_runs_of_one_workflow_count_their_shared_pool_once(telemetry: Telemetry)
     assert telemetry.points("volnux.pool.size")[0][1] == 3  # r2 still runs on it
     observer.run_ended("r2", RunState.SUCCEEDED, None)
     assert telemetry.points("volnux.pool.size")[0][1] == 0
+
+
+def test_an_attempt_span_says_which_gpu_or_fallback_it_ran_on(
+    telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOLNUX_GPUS", "1")
+    hold = threading.Barrier(2, timeout=10)
+
+    @volnux.event(resources=volnux.Resources(gpus=1, gpu="prefer", gpu_wait_s=0.3))
+    def Train() -> None:
+        hold.wait()  # both attempts at once: one takes the GPU, one the CPU
+
+    run = Workflow.from_text("Train || Train", [Train]).run(observers=[telemetry.observer()])
+    assert run.state is RunState.SUCCEEDED
+    devices = sorted(
+        str((s.attributes or {})["volnux.device"])
+        for s in telemetry.finished()
+        if s.name.startswith("task ")
+    )
+    assert devices == ["cpu (fallback: none free after 0.3s)", "gpu 0"]

@@ -35,7 +35,8 @@ span attribute              value
 ``volnux.attempt``          1-based attempt number (attempt spans)
 ``volnux.round``            group-retry round, 0 the first time (attempt spans)
 ``volnux.executor``         ``thread``, ``process`` ... (attempt spans)
-``volnux.device``           where it ran; ``cpu`` until GPU placement exists
+``volnux.device``           where it ran: ``cpu``, or for an event that wants a GPU
+                            its placement (``gpu 0``, ``cpu (fallback: ...)``)
 ``volnux.descriptor``       the descriptor chosen, when the attempt ended
 ``volnux.task.state``       the state the attempt ended in
 ``volnux.run.state``        the state the run ended in (run span)
@@ -75,8 +76,10 @@ from .observer import Observer, RunInfo, add_default_observer, remove_default_ob
 
 __all__ = ["DEVICE", "OtelObserver", "disable", "enable", "trace_links"]
 
-#: The device attribute of attempt spans, until the engine places tasks on GPUs.
+#: The device attribute of attempt spans, unless the attempt was placed (a GPU event).
 DEVICE = "cpu"
+#: How the record that ends a placed attempt says where it ran (``on gpu 0``).
+_PLACED = "on "
 #: The kind of the run note that keeps a run span's ids.
 TRACE_NOTE = NoteKind.TRACE.value
 
@@ -232,6 +235,8 @@ class OtelObserver(Observer):
             elif state in _ENDS_ATTEMPT:
                 attempt = run.attempts.get(rec.node_id)
                 if attempt is not None:
+                    if rec.note is not None and rec.note.startswith(_PLACED):
+                        attempt.span.set_attribute("volnux.device", rec.note[len(_PLACED) :])
                     self._end_attempt(
                         run, rec.node_id, attempt, rec.at, state, rec.error, rec.descriptor
                     )
