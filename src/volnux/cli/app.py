@@ -397,3 +397,5 @@ app.add_typer(runs_app)
 from .store import store_app  # noqa: E402
 
 app.add_typer(store_app)
+
+from . import transfer  # noqa: E402, F401  (runs export / import, store copy)

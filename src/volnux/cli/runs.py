@@ -32,7 +32,7 @@ __all__ = ["runs_app"]
 runs_app = typer.Typer(
     name="runs",
     help="Recorded runs: list, show, resume, retry, pause, cancel, skip, mark-succeeded, "
-    "graph, logs.",
+    "graph, logs, export, import.",
     no_args_is_help=True,
 )
 

@@ -21,7 +21,9 @@ from .runs import JsonOption, StoreOption, journal_at
 __all__ = ["store_app"]
 
 store_app = typer.Typer(
-    name="store", help="The journal itself: check it for damage.", no_args_is_help=True
+    name="store",
+    help="The journal itself: check it for damage, copy runs to another.",
+    no_args_is_help=True,
 )
 
 
