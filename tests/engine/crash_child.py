@@ -1,9 +1,10 @@
 """A child process for the crash harness.
 
-    python crash_child.py run DB RUN_ID EFFECTS KILL_AFTER
-    python crash_child.py resume DB RUN_ID [force]
+    python crash_child.py run STORE RUN_ID EFFECTS KILL_AFTER
+    python crash_child.py resume STORE RUN_ID [force]
 
-``run`` starts the workflow on a SQLite journal whose every write counts;
+STORE is a journal URL (a SQLite path, a ``postgresql://`` URL).  ``run``
+starts the workflow on that journal, every write of it counted;
 after the KILL_AFTER-th write (0 = never) the process SIGKILLs itself.  It
 prints the number of writes when it ends normally.  ``resume`` continues the
 run in a fresh process from the journal alone.  ``VOLNUX_CRASH_EXECUTOR``
@@ -23,16 +24,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.engine import crash_events, crash_events_async
 from volnux import Workflow
-from volnux.store import SQLiteJournal
+from volnux.store import Journal, open_store
 
 
-class KillingJournal(SQLiteJournal):
-    """Counts writes; SIGKILLs the process right after the chosen one."""
+class KillingJournal:
+    """A journal that counts its writes and SIGKILLs the process right after the
+    chosen one; everything else is the journal it wraps."""
 
-    def __init__(self, path: str, kill_after: int) -> None:
-        super().__init__(path)
+    def __init__(self, inner: Journal, kill_after: int) -> None:
+        self._inner = inner
         self.writes = 0
         self.kill_after = kill_after
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
     def _count_write(self) -> None:
         self.writes += 1
@@ -40,19 +45,19 @@ class KillingJournal(SQLiteJournal):
             os.kill(os.getpid(), signal.SIGKILL)
 
     def create_run(self, *a: Any) -> None:
-        super().create_run(*a)
+        self._inner.create_run(*a)
         self._count_write()
 
     def record(self, *a: Any, **k: Any) -> None:
-        super().record(*a, **k)
+        self._inner.record(*a, **k)
         self._count_write()
 
     def set_run_state(self, *a: Any, **k: Any) -> None:
-        super().set_run_state(*a, **k)
+        self._inner.set_run_state(*a, **k)
         self._count_write()
 
     def add_note(self, *a: Any, **k: Any) -> None:
-        super().add_note(*a, **k)
+        self._inner.add_note(*a, **k)
         self._count_write()
 
 
@@ -69,15 +74,15 @@ def main() -> None:
     mode, db, run_id = sys.argv[1:4]
     if mode == "run":
         effects, kill_after = sys.argv[4], int(sys.argv[5])
-        journal = KillingJournal(db, kill_after)
+        journal = KillingJournal(open_store(db), kill_after)
         wf = workflow()
-        run = wf.run({"effects": effects}, store=journal, run_id=run_id)
+        run = wf.run({"effects": effects}, store=journal, run_id=run_id)  # type: ignore[arg-type]
         print(journal.writes, run.status)
         if run.error:
             print(run.error, file=sys.stderr)
     else:
         force = sys.argv[4:5] == ["force"]
-        journal = SQLiteJournal(db)
+        journal = open_store(db)
         if EXECUTOR:
             run = Workflow.resume(run_id, store=journal, workflow=workflow(), force=force)
         else:

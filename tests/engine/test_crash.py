@@ -24,7 +24,8 @@ import pytest
 
 from volnux import RunState, TaskState
 from volnux.engine import rehydrate
-from volnux.store import SQLiteJournal
+from volnux.errors import JournalNotFound, RunNotFound
+from volnux.store import SQLiteJournal, open_store
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -51,8 +52,8 @@ def executions(effects: Path) -> Counter[str]:
     return Counter(line.split()[0] for line in effects.read_text().splitlines())
 
 
-def final_state(db: Path, run_id: str) -> tuple[RunState, dict[str, object], set[str]]:
-    journal = SQLiteJournal(db)
+def final_state(db: Path | str, run_id: str) -> tuple[RunState, dict[str, object], set[str]]:
+    journal = open_store(str(db))
     try:
         snap = journal.load(run_id)
     finally:
@@ -163,12 +164,25 @@ def test_kill_at_random_times(
         time.sleep(rng.uniform(0.0, 0.4))
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
-        if not (tmp / "j.db").exists():
-            continue  # killed before the journal existed: nothing to resume
-        if not _run_ids(tmp / "j.db"):
-            continue
+        if not _has_run(str(tmp / "j.db"), f"rand{i}"):
+            continue  # killed before the run was recorded: nothing to resume
         resumed += check_resume(tmp, f"rand{i}", results, executor)
     assert resumed >= 1, "no random kill landed in the middle of a run"
+
+
+def _has_run(store: str, run_id: str) -> bool:
+    """Whether the journal at ``store`` exists and has recorded ``run_id``."""
+    try:
+        journal = open_store(store, create=False)
+    except JournalNotFound:
+        return False
+    try:
+        journal.load_run(run_id)
+        return True
+    except RunNotFound:
+        return False
+    finally:
+        journal.close()
 
 
 def _run_ids(db: Path) -> list[str]:

@@ -219,12 +219,18 @@ class Engine:
         if self._stop is not None:
             self._stop.attach(self._wake)
         DRIVEN_HERE.add(self.run_id)
+        # A journal that can tell at once when a stop is asked (PostgreSQL's
+        # LISTEN/NOTIFY) wakes the engine to look now rather than at its next poll.
+        watch = getattr(self.journal, "watch_stop", None)
+        unwatch = watch(self.run_id, self._stop_asked) if watch is not None else None
         try:
             self._long = long_events(self.journal, self.plan.event_keys)
             self.scheduler.start()
             self._loop()
         finally:
             DRIVEN_HERE.discard(self.run_id)
+            if unwatch is not None:
+                unwatch()
             self._closed = True
             if self._stop is not None:
                 self._stop.detach(self._wake)
@@ -286,6 +292,12 @@ class Engine:
             record(durations, now)
         except StoreError as exc:  # advisory: the run's own records matter, not this
             log.warning("could not record how long attempts took: %s", exc)
+
+    def _stop_asked(self) -> None:
+        """Another process asked this run to stop (heard from the journal's thread):
+        look at the request now."""
+        self._next_poll = 0.0
+        self._wake.set()
 
     def _poll_stop_request(self, scheduler: Scheduler) -> None:
         """Act on a cancel or pause another process asked for through the journal."""
