@@ -26,7 +26,7 @@ import volnux
 from volnux import Fenced, ResumeRefused, RunClaimed, RunState, TaskState
 from volnux.engine.owners import LEASE_S, owner_alive, owner_id, process_ticks
 from volnux.notes import Cancelled, RunNote, Started
-from volnux.store import RunRecord, SQLiteJournal
+from volnux.store import RunRecord, SQLiteJournal, open_store
 
 CHILD = Path(__file__).with_name("crash_child.py")
 RESUMERS = 4
@@ -48,15 +48,21 @@ def executions(effects: Path) -> list[tuple[str, int]]:
     return [(node, int(attempt)) for node, attempt in (line.split() for line in lines)]
 
 
-def journaled_attempts(db: Path, run_id: str) -> set[tuple[str, int]]:
-    with SQLiteJournal(db) as journal:
+def journaled_attempts(store: str, run_id: str) -> set[tuple[str, int]]:
+    journal = open_store(store)
+    try:
         snap = journal.load(run_id)
+    finally:
+        journal.close()
     return {(r.node_id, r.attempt) for r in snap.tasks if r.state is TaskState.RUNNING}
 
 
-def final_state(db: Path, run_id: str) -> RunState:
-    with SQLiteJournal(db) as journal:
+def final_state(store: str, run_id: str) -> RunState:
+    journal = open_store(store)
+    try:
         return journal.load_run(run_id).state
+    finally:
+        journal.close()
 
 
 @pytest.mark.parametrize("force", [False, True], ids=["plain", "force"])
@@ -65,13 +71,13 @@ def test_concurrent_resumes_run_each_attempt_once(tmp_path: Path, force: bool) -
     for k in (2, 4, 7, 10):
         folder = tmp_path / f"k{k}"
         folder.mkdir()
-        db, effects, run_id = folder / "j.db", folder / "effects", f"run{k}"
-        crashed = start("run", str(db), run_id, str(effects), str(k))
+        db, effects, run_id = str(folder / "j.db"), folder / "effects", f"run{k}"
+        crashed = start("run", db, run_id, str(effects), str(k))
         crashed.communicate(timeout=60)
         assert crashed.returncode == -signal.SIGKILL
         extra = ["force"] if force else []
         # Tasks of 0.1 s: the resumers' runs overlap (their start-up varies by tenths).
-        resumers = [start("resume", str(db), run_id, *extra, delay=0.1) for _ in range(RESUMERS)]
+        resumers = [start("resume", db, run_id, *extra, delay=0.1) for _ in range(RESUMERS)]
         outcomes = [p.communicate(timeout=120) for p in resumers]
         for (out, err), proc in zip(outcomes, resumers, strict=True):
             if proc.returncode == 0:

@@ -1,4 +1,4 @@
-"""The Journal protocol's behaviour, held by every journal (memory and SQLite)."""
+"""The Journal protocol's behaviour, held by every journal (memory, SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 

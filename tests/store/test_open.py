@@ -72,10 +72,18 @@ def test_synchronous_option(tmp_path: Path) -> None:
         open_store(f"sqlite:{tmp_path}/x.db?mode=ro")
 
 
-@pytest.mark.parametrize("url", ["postgresql://u@host/db", "postgres://host/db"])
-def test_postgres_is_not_there_yet(url: str) -> None:
-    with pytest.raises(StoreError, match="PostgreSQL store is not available yet"):
-        open_store(url)
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres", "PostgreSQL"])
+def test_postgres_urls_open_the_postgres_journal(scheme: str) -> None:
+    """(Against a server: tests/store/test_postgres.py; here, a port nothing listens on.)"""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(StoreError, match="cannot connect to the journal at ") as info:
+        open_store(f"{scheme}://u:secret-pw@127.0.0.1:{port}/db?schema=s")
+    assert f"://u@127.0.0.1:{port}/db?schema=s: " in str(info.value)
+    assert "secret-pw" not in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
-"""Journals: where runs are recorded (the protocol, memory, SQLite; PostgreSQL later).
+"""Journals: where runs are recorded (the protocol, memory, SQLite, PostgreSQL).
 
 ``open_store(url)`` opens the journal a URL names; each kind of journal is a
-module (``memory``) or a sub-package (``sqlite/``) imported when first used.
+module (``memory``) or a sub-package (``sqlite/``, ``postgres/``) imported
+when first used.
 """
 
 from __future__ import annotations

@@ -8,14 +8,19 @@ Accepted forms::
     sqlite:///abs/path.db     a SQLite journal at an absolute path
     sqlite:relative.db        a SQLite journal relative to the working directory
     path/to/file.db           a plain path ending in .db, .sqlite or .sqlite3
-    postgresql://...          (not available yet)
+    postgresql://user@host:port/dbname?schema=NAME
+    postgres://...            a PostgreSQL journal (the ``postgres`` extra: psycopg 3)
 
 Each scheme names a factory, ``"module:function"``, imported on first use:
-opening a memory journal never imports SQLite's code.  A journal of another
-package plugs in through the ``volnux.stores`` entry-point group, the
-scheme as the name and such a factory as the value.  A factory is called
-with the whole URL, what follows ``scheme:`` and ``create`` (keyword), and
-returns the journal.
+opening a memory journal never imports SQLite's code, and a PostgreSQL URL
+is read (and refused, when it must be) before psycopg is imported.  A
+journal of another package plugs in through the ``volnux.stores``
+entry-point group, the scheme as the name and such a factory as the value.
+A factory is called with the whole URL, what follows ``scheme:`` and
+``create`` (keyword), and returns the journal.
+
+A URL may hold a password (``scheme://user:password@host/...``): no message
+shows it.
 
 ``create=False`` is for reading: a journal that does not exist is
 :class:`~volnux.errors.JournalNotFound`, and nothing (file or folder) is made.
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -45,21 +51,21 @@ DEFAULT_STORE: Final = Path(".volnux") / "volnux.db"
 SCHEMES: Final = {
     "memory": "volnux.store.memory:open_url",
     "sqlite": "volnux.store.sqlite:open_url",
+    "postgresql": "volnux.store.postgres:open_url",
+    "postgres": "volnux.store.postgres:open_url",
 }
 
 #: Entry-point group where other packages add schemes.
 ENTRY_POINT_GROUP: Final = "volnux.stores"
 
-#: Schemes Volnux knows of but cannot open yet, and what to say.
-_NOT_YET: Final = {
-    "postgresql": "PostgreSQL store is not available yet",
-    "postgres": "PostgreSQL store is not available yet",
-}
+#: The ":password" of "scheme://user:password@" (up to the last "@" before a "/").
+_PASSWORD: Final = re.compile(r"^([^:/?#]*://[^:/?#@]*):[^/]*@")
 
 _SQLITE_SUFFIXES: Final = (".db", ".sqlite", ".sqlite3")
 FORMS: Final = (
     "memory:, sqlite:///absolute/path.db, sqlite:relative/path.db, "
-    "or a path ending in .db, .sqlite or .sqlite3"
+    "a path ending in .db, .sqlite or .sqlite3, "
+    "or postgresql://user@host:port/dbname?schema=NAME"
 )
 
 Factory = Callable[..., Journal]
@@ -74,15 +80,18 @@ def open_store(url: str | None = None, *, create: bool = True) -> Journal:
     text = url.strip()
     scheme, colon, rest = text.partition(":")
     scheme = scheme.lower()
-    if colon and scheme in _NOT_YET:
-        raise StoreError(_NOT_YET[scheme])
     if colon and scheme.isidentifier():
         factory = _factory(scheme)
         if factory is not None:
             return factory(url, rest, create=create)
     if "?" not in text and text.lower().endswith(_SQLITE_SUFFIXES):
         return _sqlite_path(Path(text).expanduser().absolute(), create)
-    raise StoreError(f"cannot open a journal at {url!r}: use {FORMS}")
+    raise StoreError(f"cannot open a journal at {_without_password(url)!r}: use {FORMS}")
+
+
+def _without_password(url: str) -> str:
+    """``url`` with the password of a ``scheme://user:password@host`` form left out."""
+    return _PASSWORD.sub(r"\1@", url)
 
 
 def _sqlite_path(path: Path, create: bool) -> Journal:

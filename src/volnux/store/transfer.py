@@ -35,8 +35,9 @@ from typing import Any, TextIO
 from ..errors import StoreError
 from ..notes import RunNote
 from ..states import RunState, TaskState
-from .base import ErrorInfo, EventPin, Journal, LogEntry, RunRecord, TaskRecord
+from .base import ErrorInfo, Journal, LogEntry, RunRecord, TaskRecord
 from .codec import BytesCodec, CodecSet, JsonCodec, PickleCodec
+from .jsonform import pins_from_json, pins_to_json
 
 __all__ = [
     "FORMAT",
@@ -109,7 +110,7 @@ def run_line(
             "filename": run.filename,
             "text": run.text,
             "fingerprint": run.fingerprint,
-            "events": _pins_to_json(run.events),
+            "events": pins_to_json(run.events),
             "inputs": value(dict(run.inputs), "the inputs"),
             "state": run.state.value,
             "created_at": run.created_at,
@@ -234,7 +235,7 @@ def _moved(body: Mapping[str, Any], codecs: CodecSet, where: str) -> Moved:
         workflow=_text(data["workflow"], "the workflow"),
         text=_text(data["text"], "the workflow text"),
         fingerprint=_text(data["fingerprint"], "the fingerprint"),
-        events=_pins_from_json(data["events"]),
+        events=pins_from_json(data["events"]),
         inputs=inputs,
         state=RunState(data["state"]),
         created_at=float(data["created_at"]),
@@ -306,25 +307,6 @@ def _value_from_json(codecs: CodecSet, found: Any, where: str) -> Any:
     return codecs.decode(
         codec, base64.b64decode(_text(found["base64"], where), validate=True), where
     )
-
-
-def _pins_to_json(events: Mapping[str, EventPin]) -> list[Any]:
-    table: list[list[str]] = []
-    seen: dict[tuple[str, str, str, str], int] = {}
-    nodes: dict[str, int] = {}
-    for node_id, pin in events.items():
-        key = (pin.name, pin.version, pin.origin, pin.fingerprint)
-        if key not in seen:
-            seen[key] = len(table)
-            table.append(list(key))
-        nodes[node_id] = seen[key]
-    return [table, nodes]
-
-
-def _pins_from_json(data: Any) -> dict[str, EventPin]:
-    table, nodes = data
-    pins = [EventPin(*(_text(part, "an event pin") for part in fields)) for fields in table]
-    return {_text(node_id, "a node id"): pins[int(index)] for node_id, index in nodes.items()}
 
 
 def _text(value: Any, what: str) -> str:

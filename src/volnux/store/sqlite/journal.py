@@ -25,7 +25,6 @@ SQLite quirks this module works around are commented where they bite.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sqlite3
 import threading
@@ -45,6 +44,7 @@ from ..base import (
     TaskRecord,
 )
 from ..codec import Codec, CodecSet, JsonCodec, PickleCodec
+from ..jsonform import decode_json, encode_json, pins_from_json, pins_to_json
 from .checkpoint import SAFETY_FACTOR, Checkpointer, wal_pages
 from .file import Synchronous, full_check, open_connection, rollback, store_error, write_transaction
 from .records import RecordEncoder, decode_batch, decode_batches
@@ -197,7 +197,7 @@ class SQLiteJournal:
         if last is not None and last[0] is run.events:
             events = last[1]
         else:
-            events = _encode_json(_pins_to_json(run.events), f"the events of run {run.id}")
+            events = encode_json(pins_to_json(run.events), f"the events of run {run.id}")
             if type(run.events) is MappingProxyType:  # read-only: the text stays true
                 self._last_pins = (run.events, events)
         row = (
@@ -416,7 +416,7 @@ class SQLiteJournal:
 
     def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:
         """Append a run note; its detail must be JSON data (``epoch``: see :meth:`record`)."""
-        detail = _encode_json(dict(note.detail), f"the detail of note {note.kind!r}")
+        detail = encode_json(dict(note.detail), f"the detail of note {note.kind!r}")
         with self._lock:
             try:
                 cursor = self._conn.execute(
@@ -730,9 +730,9 @@ class SQLiteJournal:
     def _run_from_row(self, row: tuple[Any, ...]) -> RunRecord:
         (run_id, workflow, filename, text, fingerprint, events, inputs, inputs_codec, state,
          created_at, updated_at, ended_at, error, owner, epoch, heartbeat_at) = row  # fmt: skip
-        events_data = _decode_json(events, self._where(run_id, "the events"))
+        events_data = decode_json(events, self._where(run_id, "the events"))
         try:
-            pins = _pins_from_json(events_data)
+            pins = pins_from_json(events_data)
         except (AttributeError, TypeError, ValueError, IndexError) as exc:
             raise CorruptStoreError(f"{self._where(run_id, 'the events')} are malformed") from exc
         return RunRecord(
@@ -755,7 +755,7 @@ class SQLiteJournal:
 
     def _notes_from_rows(self, run_id: str, rows: list[Any]) -> list[RunNote]:
         where = self._where(run_id, "a note")
-        return [RunNote(run_id, kind, at, _decode_json(detail, where)) for kind, at, detail in rows]
+        return [RunNote(run_id, kind, at, decode_json(detail, where)) for kind, at, detail in rows]
 
     def _batches_from_rows(self, run_id: str, rows: list[Any]) -> list[TaskRecord]:
         """Every record of the run's batches: all at once, or (to name a damaged
@@ -838,57 +838,3 @@ class SQLiteJournal:
 
     def _failure(self, exc: sqlite3.Error, doing: str) -> StoreError:
         return store_error(self.path, exc, doing)
-
-
-# -- small helpers ---------------------------------------------------------
-
-
-def _pins_to_json(events: Mapping[str, EventPin]) -> list[Any]:
-    """``[[[name, version, origin, fingerprint], ...], {node_id: index}]``.
-
-    Each pin once, however many nodes run its event: a 1,000-node chain of
-    one event stores one pin and a small index, not 1,000 copies (about
-    12 KB instead of 117 KB, and 0.3 ms instead of 1.7 to encode).
-    """
-    table: list[list[str]] = []
-    index: dict[int, int] = {}  # by id: equal pins that are not shared just repeat
-    nodes: dict[str, int] = {}
-    for node, pin in events.items():
-        at = index.get(id(pin))
-        if at is None:
-            at = index[id(pin)] = len(table)
-            table.append([pin.name, pin.version, pin.origin, pin.fingerprint])
-        nodes[node] = at
-    return [table, nodes]
-
-
-def _pins_from_json(data: Any) -> dict[str, EventPin]:
-    """Read :func:`_pins_to_json`'s form back, or the {node_id: pin} of early journals."""
-    if isinstance(data, dict):
-        return {node: EventPin(**pin) for node, pin in data.items()}
-    table, nodes = data
-    pins = []
-    for fields in table:
-        if not (isinstance(fields, list) and all(isinstance(f, str) for f in fields)):
-            raise TypeError("a pin is a list of strings")
-        pins.append(EventPin(*fields))  # TypeError unless there are four
-    out = {}
-    for node, at in nodes.items():
-        if type(at) is not int or not 0 <= at < len(pins):
-            raise IndexError(f"node {node!r} points at no pin")
-        out[node] = pins[at]
-    return out
-
-
-def _encode_json(value: Any, what: str) -> str:
-    try:
-        return _JSON.encode(value)
-    except ValueError as exc:
-        raise StoreError(f"{what} cannot be stored as JSON: {exc}") from exc
-
-
-def _decode_json(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError) as exc:
-        raise CorruptStoreError(f"{where} is not valid JSON: {exc}") from exc

@@ -1,0 +1,188 @@
+"""The PostgreSQL journal's SQL, each statement with its schema's name quoted in.
+
+Every value is a bound parameter (``%s``); the one name in the text is the
+schema's, checked by :func:`~volnux.store.postgres.url.check_schema` and
+quoted by :class:`psycopg.sql.Identifier`.  Each statement is composed once
+per journal, so its text stays the same from call to call and psycopg
+prepares it on the server after a few uses.
+
+Fencing.  A write that carries an epoch reads the run's lease ``FOR SHARE``
+in the statement (or transaction) that writes, and writes nothing unless
+the epoch is still the run's.  The lock is what makes the check hold until
+the commit: a claim (an UPDATE of the lease) waits for a write that read the
+old epoch to commit, so a new owner that loads the run after its claim sees
+every write of the old one; and a write that comes after a claim which has
+not committed yet waits for it, then re-reads the lease (READ COMMITTED)
+and writes nothing.  Without the lock a write could check the epoch, a
+claim commit, and the write land after the new owner had read the run.
+(``set_run_state``, which also ends the lease, locks it FOR NO KEY UPDATE.)
+
+Parameters whose type PostgreSQL cannot infer (a NULL in a SELECT list)
+carry a cast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+__all__ = ["Statements"]
+
+# A run with its lease (a run without one: no owner, epoch 0).
+_SELECT_RUN = (
+    "SELECT r.num, r.id, r.workflow, r.filename, r.text, r.fingerprint, r.events, r.inputs,"
+    " r.inputs_blob, r.inputs_codec, r.state, r.created_at, r.updated_at, r.ended_at, r.error,"
+    " l.owner, COALESCE(l.epoch, 0), l.heartbeat_at"
+    " FROM {s}.runs AS r LEFT JOIN {s}.leases AS l ON l.num = r.num"
+)
+# The next batch number of the run numbered `x.num`: one statement reads and
+# writes it, so two writers of one run (which fencing forbids) collide on the
+# primary key instead of interleaving.
+_NEXT_SEQ = "COALESCE((SELECT max(t.seq) FROM {s}.task_records AS t WHERE t.num = x.num), 0) + 1"
+
+
+@dataclass(frozen=True, slots=True)
+class Statements:
+    """Every statement of the journal; :meth:`for_schema` quotes the schema in."""
+
+    # -- runs and leases ------------------------------------------------
+    #: A run and its lease in one statement (so: one transaction).
+    create_run: str = (
+        "WITH x AS ("
+        " INSERT INTO {s}.runs (id, workflow, filename, text, fingerprint, events, inputs,"
+        " inputs_blob, inputs_codec, state, created_at, updated_at, ended_at, error)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING num)"
+        " INSERT INTO {s}.leases (num, owner, epoch, heartbeat_at)"
+        " SELECT x.num, %s::text, %s::bigint, %s::float8 FROM x"
+    )
+    load_run: str = _SELECT_RUN + " WHERE r.id = %s"
+    list_runs: str = _SELECT_RUN + " ORDER BY r.created_at DESC, r.num DESC LIMIT %s"
+    run_exists: str = "SELECT 1 FROM {s}.runs WHERE id = %s"
+    run_ids: str = "SELECT id FROM {s}.runs WHERE id >= %s ORDER BY id LIMIT %s"
+    run_ids_below: str = "SELECT id FROM {s}.runs WHERE id >= %s AND id < %s ORDER BY id LIMIT %s"
+    all_run_ids: str = "SELECT id FROM {s}.runs ORDER BY num"
+    #: The run's epoch (NULL row: no such run).
+    epoch_of: str = (
+        "SELECT COALESCE(l.epoch, 0) FROM {s}.runs AS r"
+        " LEFT JOIN {s}.leases AS l ON l.num = r.num WHERE r.id = %s"
+    )
+    #: The run's epoch, its lease locked (to be updated) until the transaction ends.
+    lock_epoch: str = (
+        "SELECT l.epoch FROM {s}.leases AS l JOIN {s}.runs AS r ON r.num = l.num"
+        " WHERE r.id = %s FOR NO KEY UPDATE OF l"
+    )
+    set_run_state: str = (
+        "UPDATE {s}.runs SET state = %s, updated_at = %s, ended_at = %s, error = %s,"
+        " cancel_requested = CASE WHEN %s THEN 0 ELSE cancel_requested END"
+        " WHERE id = %s RETURNING num"
+    )
+    end_lease: str = "UPDATE {s}.leases SET owner = NULL, heartbeat_at = NULL WHERE num = %s"
+    claim: str = (
+        "UPDATE {s}.leases AS l SET owner = %s, epoch = l.epoch + 1, heartbeat_at = %s"
+        " FROM {s}.runs AS r WHERE r.id = %s AND l.num = r.num RETURNING l.epoch"
+    )
+    claim_expecting: str = (
+        "UPDATE {s}.leases AS l SET owner = %s, epoch = l.epoch + 1, heartbeat_at = %s"
+        " FROM {s}.runs AS r WHERE r.id = %s AND l.num = r.num AND l.epoch = %s"
+        " RETURNING l.epoch"
+    )
+    heartbeat: str = (
+        "UPDATE {s}.leases AS l SET heartbeat_at = %s"
+        " FROM {s}.runs AS r WHERE r.id = %s AND l.num = r.num AND l.epoch = %s"
+    )
+    release: str = (
+        "UPDATE {s}.leases AS l SET owner = NULL, heartbeat_at = NULL"
+        " FROM {s}.runs AS r WHERE r.id = %s AND l.num = r.num AND l.epoch = %s"
+    )
+    request_cancel: str = "UPDATE {s}.runs SET cancel_requested = 1 WHERE id = %s"
+    #: A cancel asked already stays.
+    request_pause: str = (
+        "UPDATE {s}.runs SET cancel_requested ="
+        " CASE WHEN cancel_requested = 1 THEN 1 ELSE 2 END WHERE id = %s"
+    )
+    stop_flag: str = "SELECT cancel_requested FROM {s}.runs WHERE id = %s"
+
+    # -- task records ---------------------------------------------------
+    #: The engine's write without an epoch: nothing if there is no such run.
+    record: str = (
+        "INSERT INTO {s}.task_records (num, seq, records)"
+        " SELECT x.num, " + _NEXT_SEQ + ", %s::text FROM {s}.runs AS x WHERE x.id = %s"
+    )
+    #: The engine's write, fenced (see the module docstring): nothing unless
+    #: the run's epoch is still the writer's.
+    record_fenced: str = (
+        "INSERT INTO {s}.task_records (num, seq, records)"
+        " SELECT x.num, " + _NEXT_SEQ + ", %s::text FROM {s}.leases AS x"
+        " WHERE x.num = (SELECT r.num FROM {s}.runs AS r WHERE r.id = %s) AND x.epoch = %s"
+        " FOR SHARE OF x"
+    )
+    select_tasks: str = "SELECT seq, records FROM {s}.task_records WHERE num = %s ORDER BY seq"
+    #: Batches whose run number names no run (check()).
+    orphan_batches: str = (
+        "SELECT DISTINCT t.num FROM {s}.task_records AS t"
+        " WHERE NOT EXISTS (SELECT 1 FROM {s}.runs AS r WHERE r.num = t.num) ORDER BY t.num"
+    )
+
+    # -- notes and logs -------------------------------------------------
+    add_note: str = "INSERT INTO {s}.run_notes (run_id, kind, at, detail) VALUES (%s, %s, %s, %s)"
+    add_note_fenced: str = (
+        "INSERT INTO {s}.run_notes (run_id, kind, at, detail)"
+        " SELECT r.id, %s::text, %s::float8, %s::text"
+        " FROM {s}.runs AS r JOIN {s}.leases AS l ON l.num = r.num"
+        " WHERE r.id = %s AND l.epoch = %s FOR SHARE OF l"
+    )
+    select_notes: str = "SELECT kind, at, detail FROM {s}.run_notes WHERE run_id = %s ORDER BY seq"
+    #: Many lines in one statement, numbered in the order given.
+    add_logs: str = (
+        "INSERT INTO {s}.task_logs (run_id, node_id, attempt, at, level, message)"
+        " SELECT u.run_id, u.node_id, u.attempt, u.at, u.level, u.message"
+        " FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::float8[], %s::bigint[],"
+        " %s::text[]) WITH ORDINALITY AS u (run_id, node_id, attempt, at, level, message, i)"
+        " ORDER BY u.i"
+    )
+    #: The same, fenced: nothing unless the first entry's run still has the
+    #: epoch, its lease locked as for a record.
+    add_logs_fenced: str = (
+        "WITH fence AS (SELECT l.num FROM {s}.leases AS l JOIN {s}.runs AS r ON r.num = l.num"
+        " WHERE r.id = %s AND l.epoch = %s FOR SHARE OF l)"
+        " INSERT INTO {s}.task_logs (run_id, node_id, attempt, at, level, message)"
+        " SELECT u.run_id, u.node_id, u.attempt, u.at, u.level, u.message"
+        " FROM fence, unnest(%s::text[], %s::text[], %s::bigint[], %s::float8[], %s::bigint[],"
+        " %s::text[]) WITH ORDINALITY AS u (run_id, node_id, attempt, at, level, message, i)"
+        " ORDER BY u.i"
+    )
+    logs: str = (
+        "SELECT node_id, attempt, at, level, message FROM {s}.task_logs"
+        " WHERE run_id = %s ORDER BY seq"
+    )
+    logs_of_node: str = (
+        "SELECT node_id, attempt, at, level, message FROM {s}.task_logs"
+        " WHERE run_id = %s AND node_id = %s ORDER BY seq"
+    )
+
+    # -- event durations ------------------------------------------------
+    durations: str = "SELECT event, seconds FROM {s}.event_durations WHERE event = ANY(%s::text[])"
+    record_durations: str = (
+        "INSERT INTO {s}.event_durations (event, seconds, at)"
+        " SELECT u.event, u.seconds, %s::float8 FROM unnest(%s::text[], %s::float8[])"
+        " AS u (event, seconds)"
+        " ON CONFLICT (event) DO UPDATE SET seconds = excluded.seconds, at = excluded.at"
+    )
+
+    @classmethod
+    def for_schema(cls, schema: str, conn: psycopg.Connection[Any]) -> Statements:
+        """Every statement with ``{s}`` replaced by ``schema``, quoted as an identifier.
+
+        ``schema`` must have passed :func:`~volnux.store.postgres.url.check_schema`.
+        """
+        name = sql.Identifier(schema)
+        templates = cls()
+        return cls(
+            **{
+                field.name: sql.SQL(getattr(templates, field.name)).format(s=name).as_string(conn)
+                for field in fields(cls)
+            }
+        )
