@@ -1,7 +1,8 @@
 """Proof by crashing it: SIGKILL a run after every journal write, resume, compare.
 
 A child process runs a workflow with a sequence, a parallel group, pipes, a
-branch list and a retry on a real SQLite file, and SIGKILLs itself right
+branch list and a retry on a real journal (a SQLite file, a PostgreSQL
+schema), on each executor, and SIGKILLs itself right
 after its k-th journal write, for every k over the whole run; more children
 are killed from outside at random times.  A fresh process resumes each run
 from the journal alone.  In every case the final results must equal an
@@ -13,12 +14,15 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -30,8 +34,23 @@ from volnux.store import SQLiteJournal, open_store
 CHILD = Path(__file__).with_name("crash_child.py")
 
 
-#: The executors every kill point is tried on: the journal's promise holds on each.
-EXECUTORS = ("thread", "process", "asyncio")
+#: The executors and journals every kill point is tried on: the promise holds on each.
+CASES = (
+    ("thread", "sqlite"),
+    ("process", "sqlite"),
+    ("asyncio", "sqlite"),
+    ("thread", "postgresql"),
+)
+
+
+class Case(NamedTuple):
+    """An executor, and the journal's URL in a case's folder (a schema: the same for all)."""
+
+    executor: str
+    postgres: str | None
+
+    def store(self, tmp: Path) -> str:
+        return self.postgres or str(tmp / "j.db")
 
 
 def child(
@@ -64,22 +83,34 @@ def final_state(db: Path | str, run_id: str) -> tuple[RunState, dict[str, object
     return snap.run.state, results, succeeded
 
 
-@pytest.fixture(scope="module", params=EXECUTORS)
-def executor(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@pytest.fixture(scope="module", params=CASES, ids=["-".join(c) for c in CASES])
+def case(request: pytest.FixtureRequest) -> Iterator[Case]:
+    executor, kind = request.param
+    if kind == "sqlite":
+        yield Case(executor, None)
+        return
+    import psycopg
+    from psycopg import sql
+
+    server = request.getfixturevalue("postgres_server")
+    schema = f"crash_{secrets.token_hex(4)}"  # every case's runs have ids of their own
+    yield Case(executor, f"{server}{'&' if '?' in server else '?'}schema={schema}")
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 @pytest.fixture(scope="module")
 def reference(
-    tmp_path_factory: pytest.TempPathFactory, executor: str
+    tmp_path_factory: pytest.TempPathFactory, case: Case
 ) -> tuple[int, dict[str, object]]:
     """The uninterrupted run: how many journal writes it makes, what it yields."""
     tmp = tmp_path_factory.mktemp("reference")
-    out = child("run", str(tmp / "j.db"), "ref", str(tmp / "effects"), "0", executor=executor)
+    store = case.store(tmp)
+    out = child("run", store, "ref", str(tmp / "effects"), "0", executor=case.executor)
     assert out.returncode == 0, out.stderr
     writes, status = out.stdout.split()
     assert status == "succeeded"
-    state, results, _ = final_state(tmp / "j.db", "ref")
+    state, results, _ = final_state(store, "ref")
     assert state is RunState.SUCCEEDED
     assert results["Finish"] == "OK AFTER A RETRY"
     assert results["Reject"] == "rejected: check always fails, so the 0 branch runs"
@@ -88,16 +119,14 @@ def reference(
     return int(writes), results
 
 
-def check_resume(
-    tmp: Path, run_id: str, reference_results: dict[str, object], executor: str
-) -> bool:
+def check_resume(tmp: Path, run_id: str, reference_results: dict[str, object], case: Case) -> bool:
     """Resume the run if it did not finish; check it; say whether it resumed."""
-    db, effects = tmp / "j.db", tmp / "effects"
+    db, effects = case.store(tmp), tmp / "effects"
     state, _, succeeded_before = final_state(db, run_id)
     before = executions(effects)
     resumed = state is not RunState.SUCCEEDED
     if resumed:
-        out = child("resume", str(db), run_id, executor=executor)
+        out = child("resume", db, run_id, executor=case.executor)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "succeeded", out.stdout
     state, results, _ = final_state(db, run_id)
@@ -112,19 +141,18 @@ def check_resume(
 
 
 def test_kill_after_every_journal_write(
-    tmp_path: Path, reference: tuple[int, dict[str, object]], executor: str
+    tmp_path: Path, reference: tuple[int, dict[str, object]], case: Case
 ) -> None:
     writes, results = reference
     assert writes >= 8
     for k in range(1, writes + 1):
         tmp = tmp_path / f"k{k}"
         tmp.mkdir()
-        out = child(
-            "run", str(tmp / "j.db"), f"run{k}", str(tmp / "effects"), str(k), executor=executor
-        )
+        store, effects = case.store(tmp), str(tmp / "effects")
+        out = child("run", store, f"run{k}", effects, str(k), executor=case.executor)
         if k < writes - 1:
             assert out.returncode == -signal.SIGKILL, (k, out.stdout, out.stderr)
-        resumed = check_resume(tmp, f"run{k}", results, executor)
+        resumed = check_resume(tmp, f"run{k}", results, case)
         # Only a kill after the last write (the run's SUCCEEDED) leaves nothing to do.
         # Parallel completions that arrive together share one write, so a run
         # may make one write fewer than the reference did.
@@ -132,7 +160,7 @@ def test_kill_after_every_journal_write(
 
 
 def test_kill_at_random_times(
-    tmp_path: Path, reference: tuple[int, dict[str, object]], executor: str
+    tmp_path: Path, reference: tuple[int, dict[str, object]], case: Case
 ) -> None:
     _, results = reference
     rng = random.Random(20261130)
@@ -145,12 +173,16 @@ def test_kill_at_random_times(
                 sys.executable,
                 str(CHILD),
                 "run",
-                str(tmp / "j.db"),
+                case.store(tmp),
                 f"rand{i}",
                 str(tmp / "effects"),
                 "0",
             ],
-            env={**os.environ, "VOLNUX_CRASH_DELAY": "0.05", "VOLNUX_CRASH_EXECUTOR": executor},
+            env={
+                **os.environ,
+                "VOLNUX_CRASH_DELAY": "0.05",
+                "VOLNUX_CRASH_EXECUTOR": case.executor,
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -164,9 +196,9 @@ def test_kill_at_random_times(
         time.sleep(rng.uniform(0.0, 0.4))
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
-        if not _has_run(str(tmp / "j.db"), f"rand{i}"):
+        if not _has_run(case.store(tmp), f"rand{i}"):
             continue  # killed before the run was recorded: nothing to resume
-        resumed += check_resume(tmp, f"rand{i}", results, executor)
+        resumed += check_resume(tmp, f"rand{i}", results, case)
     assert resumed >= 1, "no random kill landed in the middle of a run"
 
 

@@ -65,13 +65,20 @@ def final_state(store: str, run_id: str) -> RunState:
         journal.close()
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("force", [False, True], ids=["plain", "force"])
-def test_concurrent_resumes_run_each_attempt_once(tmp_path: Path, force: bool) -> None:
+def test_concurrent_resumes_run_each_attempt_once(
+    tmp_path: Path, force: bool, kind: str, request: pytest.FixtureRequest
+) -> None:
     tally: Counter[str] = Counter()
     for k in (2, 4, 7, 10):
         folder = tmp_path / f"k{k}"
         folder.mkdir()
-        db, effects, run_id = str(folder / "j.db"), folder / "effects", f"run{k}"
+        db = (
+            request.getfixturevalue("postgres_url") if kind == "postgresql"
+            else str(folder / "j.db")
+        )  # fmt: skip
+        effects, run_id = folder / "effects", f"run{k}"
         crashed = start("run", db, run_id, str(effects), str(k))
         crashed.communicate(timeout=60)
         assert crashed.returncode == -signal.SIGKILL
