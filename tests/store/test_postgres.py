@@ -606,3 +606,64 @@ def test_records_are_stored_one_row_per_write(postgres_url: str, postgres_admin:
     ).fetchall()
     # Each row is the SQLite journal's JSON array of the write's records.
     assert [(seq, len(json.loads(text))) for seq, text in rows] == [(1, 3), (2, 1)]
+
+
+# ------------------------------------------------------------ stop requests
+
+
+def test_a_stop_request_is_heard_at_once_by_a_watcher_in_another_process(
+    postgres_url: str,
+) -> None:
+    with PostgresJournal(postgres_url) as engine_side, PostgresJournal(postgres_url) as other:
+        engine_side.create_run(make_run("watched"))
+        engine_side.create_run(make_run("unwatched"))
+        heard: list[str] = []
+        told = threading.Event()
+        unwatch = engine_side.watch_stop("watched", lambda: (heard.append("x"), told.set()))
+        other.request_cancel("unwatched")
+        other.request_pause("watched")
+        assert told.wait(2.0)
+        assert heard == ["x"]  # once, and not for the other run
+        assert engine_side.stop_requested("watched") is RunState.PAUSED
+        unwatch()
+        other.request_cancel("watched")
+        import time
+
+        time.sleep(0.3)
+        assert heard == ["x"]  # no longer watched
+        with pytest.raises(RunNotFound):
+            other.request_cancel("nobody")
+
+
+def test_a_cancel_reaches_a_running_engine_without_waiting_for_its_poll(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import volnux
+    from volnux.engine import runner
+
+    # Only the notification can make the engine see the request this soon.
+    monkeypatch.setattr(runner, "CANCEL_POLL_S", 60.0)
+    started = threading.Event()
+
+    @volnux.event
+    def Step() -> None:
+        started.set()
+        time.sleep(0.05)
+
+    flow = volnux.Workflow.from_text(" -> ".join(["Step"] * 200), [Step])
+    ended: list[volnux.Run] = []
+    with PostgresJournal(postgres_url) as journal, PostgresJournal(postgres_url) as other:
+        driver = threading.Thread(
+            target=lambda: ended.append(flow.run(store=journal, run_id="long"))
+        )
+        driver.start()
+        assert started.wait(10)
+        asked = time.monotonic()
+        other.request_cancel("long")
+        driver.join(30)
+        took = time.monotonic() - asked
+        assert ended and ended[0].state is RunState.CANCELLED
+        assert took < 2.0, f"the engine saw the cancel after {took:.2f} s"
+        flow.close()

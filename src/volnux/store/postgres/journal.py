@@ -25,7 +25,7 @@ INSERT: one round trip, committed by itself.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import MappingProxyType, TracebackType
 from typing import Any, Final
@@ -47,6 +47,7 @@ from .connection import Connection, connect, store_error
 from .migrations import prepare_schema
 from .rows import RowReader, after_prefix
 from .statements import Statements
+from .stops import StopListener
 from .url import SynchronousCommit, Target, parse_url
 
 __all__ = ["Encoded", "PostgresJournal"]
@@ -143,6 +144,8 @@ class PostgresJournal:
         # The last run's event pins and their JSON: runs of one workflow pass
         # the same read-only mapping (Plan.pins), encoded once, not per run.
         self._last_pins: tuple[Mapping[str, EventPin], str] | None = None
+        #: Who hears at once that a run was asked to stop (LISTEN/NOTIFY).
+        self._stops = StopListener(target)
         conn = connect(target)
         try:
             prepare_schema(conn, target.schema, target.location, create)
@@ -421,7 +424,7 @@ class PostgresJournal:
         with self._lock:
             conn = self._live()
             try:
-                cursor = conn.execute(statement, (run_id,))
+                cursor = conn.execute(statement, (run_id, self._stops.channel))
             except psycopg.Error as exc:
                 raise self._failure(exc, f"requesting {what} of run {run_id}") from exc
         if cursor.rowcount == 0:
@@ -584,8 +587,19 @@ class PostgresJournal:
 
     # -- life cycle ------------------------------------------------------
 
+    def watch_stop(self, run_id: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (from a thread of the journal's) as soon as any process
+        asks run ``run_id`` to cancel or pause; returns what ends the watch.
+
+        The request is a notification sent when the flag's update commits; the
+        flag stays, so a notification missed (the listening connection was
+        lost for a moment) is found by the engine's next poll.
+        """
+        return self._stops.watch(run_id, callback)
+
     def close(self) -> None:
         """Close the connection; the journal cannot be used afterwards."""
+        self._stops.close()
         with self._lock:
             self._closed = True
             self._conn.close()

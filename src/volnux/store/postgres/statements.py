@@ -97,11 +97,17 @@ class Statements:
         "UPDATE {s}.leases AS l SET owner = NULL, heartbeat_at = NULL"
         " FROM {s}.runs AS r WHERE r.id = %s AND l.num = r.num AND l.epoch = %s"
     )
-    request_cancel: str = "UPDATE {s}.runs SET cancel_requested = 1 WHERE id = %s"
+    #: The flag, and a notification on the journal's stop channel (the first
+    #: parameter) with the run's id, sent when the update commits.
+    request_cancel: str = (
+        "WITH u AS (UPDATE {s}.runs SET cancel_requested = 1 WHERE id = %s RETURNING id)"
+        " SELECT pg_notify(%s, u.id) FROM u"
+    )
     #: A cancel asked already stays.
     request_pause: str = (
-        "UPDATE {s}.runs SET cancel_requested ="
-        " CASE WHEN cancel_requested = 1 THEN 1 ELSE 2 END WHERE id = %s"
+        "WITH u AS (UPDATE {s}.runs SET cancel_requested ="
+        " CASE WHEN cancel_requested = 1 THEN 1 ELSE 2 END WHERE id = %s RETURNING id)"
+        " SELECT pg_notify(%s, u.id) FROM u"
     )
     stop_flag: str = "SELECT cancel_requested FROM {s}.runs WHERE id = %s"
 
