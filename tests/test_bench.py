@@ -130,3 +130,33 @@ def test_adaptive_bench_reports_the_io_speed_up_and_the_process_pool_sizes() -> 
     cpu = data["cpu"]
     assert 1 <= cpu["most_workers"] <= cpu["usable_cpus"]
     assert [why for _, why in cpu["sizes"]] == ["cpu-bound"]
+
+
+def test_postgres_bench_reports_costs_resume_and_processes(
+    postgres_server: str, postgres_admin: Any
+) -> None:
+    args = ("--url", postgres_server, "--tasks", "20", "--resume-tasks", "200")
+    data = run_bench("postgres.py", *args, "--chains-tasks", "10", "--rounds", "1")
+    assert data["tasks"] == 20 and data["synchronous_commit"] == "on"
+    costs = data["us_per_task"]
+    assert positive(costs["pg-row"])
+    for shape in ("chain", "group"):
+        assert set(costs[shape]) == {"volnux", "volnux+pg", "volnux+sqlite"}
+        assert all(positive(v) for v in costs[shape].values()), (shape, costs[shape])
+        assert positive(data["ratio"][shape])
+    resume = data["resume"]
+    assert resume["tasks"] == 200 and resume["done_before_crash"] == 100
+    assert positive(resume["from_resume_call_s"]) and resume["succeeded"] is True
+    many = data["processes"]
+    assert many["processes"] == 8 and many["tasks"] == 10 and many["succeeded"] is True
+    assert many["runs"] == 8 + 1 + 8  # warm-ups, one alone, eight at once
+    assert many["records"] == many["runs"] * 10 * 2  # RUNNING and SUCCEEDED of each task
+    for key in ("one_tasks_per_s", "all_tasks_per_s", "ratio", "row_one_per_s", "row_ratio"):
+        assert positive(many[key]), key
+    assert set(data["targets"]) == {"chain", "group", "resume_s", "processes"}
+    # Each benchmark's schema was its own, and is gone.
+    assert len(set(data["schemas"])) == 6
+    left = postgres_admin.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", (data["schemas"],)
+    ).fetchall()
+    assert left == []
