@@ -268,8 +268,12 @@ def _continue(
             culprits = [c for c in culprits if c != rework.declare]
     # A retry runs its failed tasks from scratch, so fixing their code is the point.
     started = state.started - set(culprits)
-    old_graph = parse(was.text, was.filename)
-    changes = compare(old_graph, was.pins, program.graph, plan.pins(), started)
+    now_graph = program.graph
+    if now_graph.source == was.text and now_graph.filename == was.filename:
+        old_graph = now_graph  # the recorded text itself: parsed once, not twice
+    else:
+        old_graph = parse(was.text, was.filename)
+    changes = compare(old_graph, was.pins, now_graph, plan.pins(), started)
     now = time.time()
     blocking = [c for c in changes if c.started]
     if blocking and not force:

@@ -270,6 +270,11 @@ def compare(
     started: set[str],
 ) -> list[Change]:
     """How the workflow changed since the run was recorded, node by node."""
+    if old_graph is new_graph and not any(
+        _pin_change(node, old_pins.get(node), after, "", started)
+        for node, after in new_pins.items()
+    ):  # the same text and the same code: nothing to compare node by node
+        return []
     old_sig, new_sig = task_signatures(old_graph), task_signatures(new_graph)
     changes: list[Change] = []
     # In the order a reader meets them: by line now (removed ones by line before).
@@ -288,21 +293,30 @@ def compare(
         if old.key() != new.key():
             changes.append(Change(node, f"{where}: {_difference(old, new)}", node in started))
             continue
-        before, after = old_pins.get(node), new_pins.get(node)
-        if before is None or after is None:
-            continue
-        if (before.name, before.version) != (after.name, after.version):
-            what = f"event {before.name}@{before.version} is now {after.name}@{after.version}"
-            changes.append(Change(node, f"{where}: {what}", node in started))
-        elif before.fingerprint != after.fingerprint:
-            what = (
-                f"the code of {after.name}@{after.version} changed "
-                f"(fingerprint {before.fingerprint[:8]} -> {after.fingerprint[:8]})"
-            )
-            changes.append(Change(node, f"{where}: {what}", node in started))
+        change = _pin_change(node, old_pins.get(node), new_pins.get(node), where, started)
+        if change is not None:
+            changes.append(change)
     if old_graph.directives != new_graph.directives:
         changes.append(Change("(directives)", ": the @ directives changed", False))
     return changes
+
+
+def _pin_change(
+    node: str, before: EventPin | None, after: EventPin | None, where: str, started: set[str]
+) -> Change | None:
+    """The change of the event code a node runs, if any (``where``: its lines)."""
+    if before is None or after is None or before == after:
+        return None
+    if (before.name, before.version) != (after.name, after.version):
+        what = f"event {before.name}@{before.version} is now {after.name}@{after.version}"
+    elif before.fingerprint != after.fingerprint:
+        what = (
+            f"the code of {after.name}@{after.version} changed "
+            f"(fingerprint {before.fingerprint[:8]} -> {after.fingerprint[:8]})"
+        )
+    else:  # only its origin moved (the same code, found elsewhere): not a change
+        return None
+    return Change(node, f"{where}: {what}", node in started)
 
 
 class Recorded(NamedTuple):
