@@ -99,9 +99,10 @@ def run_attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
 async def run_attempt_async(spec: EventSpec, ctx: Context) -> AttemptResult:
     """:func:`run_attempt` of an ``async def`` event, awaited on the asyncio executor's loop.
 
-    Each attempt is a task of its own, with its own copy of the context
-    variables: its log lines and trace context are its own.  Cancelling it
-    (its timeout) raises ``CancelledError`` out of it.
+    Its log lines and trace context are its own: the context variables that
+    hold them are set as it starts and reset as it ends (a chain's next step
+    may be awaited by the same task, right after).  Cancelling it (its
+    timeout) raises ``CancelledError`` out of it.
     """
     lines: list[Any] = []
     token = ATTEMPT_LINES.set(lines)

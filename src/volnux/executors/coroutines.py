@@ -24,6 +24,9 @@ from .base import Capacity, Done, Resize, call_done, report_size
 
 __all__ = ["AsyncioExecutor"]
 
+#: A call as the loop takes it: function, arguments, completion callback, timeout.
+_Call = tuple[Callable[..., Awaitable[Any]], tuple[Any, ...], Done, float | None]
+
 #: Attempts one loop runs at once when no limit is given: waiting costs a task,
 #: not a thread, so the limit is there only to bound memory.
 DEFAULT_CONCURRENCY = 100_000
@@ -51,6 +54,10 @@ class AsyncioExecutor:
         self._woken = False
         self._lock = threading.Lock()
         self._closed = False
+        # On the loop's thread: whether a completion callback is running, and
+        # the call submitted from it that the same task awaits next (see submit).
+        self._collecting = False
+        self._next: _Call | None = None
 
     def capacity(self) -> Capacity:
         """Up to ``max_workers`` attempts at once, on one thread of this process."""
@@ -71,8 +78,12 @@ class AsyncioExecutor:
         cancelled, and ``done`` hears a TimeoutError."""
         loop = self._loop
         if loop is not None and threading.get_ident() == self._loop_thread:
-            # From a completion on the loop itself (a chain's next step): no
-            # hand-over between threads, no wake-up of the loop.
+            if self._collecting and self._next is None:
+                # From the completion of a call (a chain's next step): the task
+                # that ran it awaits this one next, no new task at all.
+                self._next = (fn, args, done, timeout_s)
+                return
+            # From elsewhere on the loop: no hand-over between threads, no wake-up.
             loop.create_task(self._attempt(fn, args, done, timeout_s))
             return
         loop = self._running_loop()
@@ -171,27 +182,46 @@ class AsyncioExecutor:
         done: Done,
         timeout_s: float | None,
     ) -> None:
-        deadline = asyncio.timeout(timeout_s) if timeout_s is not None else None
-        try:
-            if deadline is None:  # the usual case: no context manager to enter
-                result = await fn(*args)
-            else:
-                async with deadline:
+        """Await the call, then each call submitted from its completion, in turn."""
+        while True:
+            deadline = asyncio.timeout(timeout_s) if timeout_s is not None else None
+            try:
+                if deadline is None:  # the usual case: no context manager to enter
                     result = await fn(*args)
-        except TimeoutError as raised:
-            error = raised
-            if deadline is not None and deadline.expired():  # ours: the coroutine was cancelled
-                error = TimeoutError(
-                    f"the attempt ran past its {timeout_s:g} s timeout: it was cancelled"
-                )
-            call_done(done, None, error)
-            return
-        except BaseException as exc:  # handed to done, as every executor does
-            call_done(done, None, exc)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            return
-        call_done(done, result, None)
+                else:
+                    async with deadline:
+                        result = await fn(*args)
+            except TimeoutError as raised:
+                error = raised
+                if deadline is not None and deadline.expired():  # ours: it was cancelled
+                    error = TimeoutError(
+                        f"the attempt ran past its {timeout_s:g} s timeout: it was cancelled"
+                    )
+                self._done(done, None, error)
+            except BaseException as exc:  # handed to done, as every executor does
+                self._done(done, None, exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    self._start_next()  # not awaited here: it goes on in a task of its own
+                    raise
+            else:
+                self._done(done, result, None)
+            following, self._next = self._next, None
+            if following is None:
+                return
+            fn, args, done, timeout_s = following
+
+    def _done(self, done: Done, result: Any, error: BaseException | None) -> None:
+        """Tell ``done``; a call it submits is the next this task awaits."""
+        self._collecting = True
+        try:
+            call_done(done, result, error)
+        finally:
+            self._collecting = False
+
+    def _start_next(self) -> None:
+        following, self._next = self._next, None
+        if following is not None and self._loop is not None:
+            self._loop.create_task(self._attempt(*following))
 
     async def _stop(self, wait: bool, stopped: Future[None]) -> None:
         me = asyncio.current_task()
