@@ -544,20 +544,73 @@ def test_of_claims_expecting_one_epoch_one_wins(postgres_url: str) -> None:
             journal.close()
 
 
-def test_a_terminated_session_is_a_store_error_then_the_journal_connects_again(
+def test_a_terminated_session_is_connected_again_and_the_call_goes_through(
     postgres_url: str, postgres_admin: Admin
 ) -> None:
     with PostgresJournal(postgres_url) as journal:
+        journal.create_run(make_run())
+        journal.add_note(RunNote("run-1", "started", 1.0, {"pid": 1}))
+        journal.add_logs([LogEntry("run-1", "a", 1, 1.0, 20, "one")])
+        for write in (
+            lambda: journal.record([make_task("a")]),
+            lambda: journal.add_note(RunNote("run-1", "resumed", 2.0, {"pid": 2})),
+            lambda: journal.add_logs([LogEntry("run-1", "a", 1, 2.0, 20, "two")]),
+            lambda: journal.set_run_state("run-1", RunState.PAUSED, 3.0),
+        ):
+            pid = journal._conn.info.backend_pid
+            postgres_admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            write()  # a new session, and the write made once
+            assert journal._conn.info.backend_pid != pid
+        snapshot = journal.load("run-1")
+        assert [t.node_id for t in snapshot.tasks] == ["a"]
+        assert [n.kind for n in snapshot.notes] == ["started", "resumed"]
+        assert [e.message for e in journal.logs("run-1")] == ["one", "two"]
+        assert snapshot.run.state is RunState.PAUSED
+
+
+def test_a_write_that_met_the_loss_but_was_kept_is_not_made_twice(postgres_url: str) -> None:
+    """The connection dies after the server committed the write, before the client
+    heard: connecting again, the journal finds its write there and goes on."""
+    import psycopg
+
+    with PostgresJournal(postgres_url) as journal:
+        journal.create_run(make_run())
+        real = journal._cursor
+
+        class LosesTheAnswer:
+            rowcount = 1
+
+            def execute(self, statement: str, params: Any) -> None:
+                real.execute(statement, params)  # committed (autocommit) ...
+                journal._conn.close()  # ... and the answer never arrives
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+        journal._cursor = LosesTheAnswer()  # type: ignore[assignment]
+        journal.record([make_task("a")])
+        assert [t.node_id for t in journal.load("run-1").tasks] == ["a"]
+        journal.record([make_task("b")])
+        assert [t.node_id for t in journal.load("run-1").tasks] == ["a", "b"]
+
+
+def test_a_server_gone_past_reconnect_s_is_a_store_error_that_says_so(
+    postgres_url: str, postgres_admin: Admin
+) -> None:
+    with PostgresJournal(postgres_url + "&reconnect_s=0") as journal:
         journal.create_run(make_run())
         pid = journal._conn.info.backend_pid
         postgres_admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         with pytest.raises(StoreError, match="lost the connection to the journal at") as info:
             journal.record([make_task("a")])
         assert type(info.value) is StoreError
-        assert "the next call connects again" in str(info.value)
-        journal.record([make_task("b")])  # a new session
-        assert journal._conn.info.backend_pid != pid
+        assert "could not be had again within 0s" in str(info.value)
+        assert "the run can be resumed once the journal is reachable" in str(info.value)
+        journal.record([make_task("b")])  # the next call connects again
         assert [t.node_id for t in journal.load("run-1").tasks] == ["b"]
+
+
+def test_reconnect_s_must_be_seconds(postgres_url: str) -> None:
+    with pytest.raises(StoreError, match="reconnect_s must be a number of seconds"):
+        PostgresJournal(postgres_url + "&reconnect_s=soon")
 
 
 def test_a_closed_journal_says_so(postgres_url: str) -> None:

@@ -25,7 +25,7 @@ import psycopg
 from ...errors import StoreError
 from .url import Target, scrub
 
-__all__ = ["Connection", "connect", "store_error"]
+__all__ = ["Connection", "connect", "connection_lost", "store_error"]
 
 Connection = psycopg.Connection[Any]
 
@@ -78,6 +78,13 @@ def store_error(target: Target, exc: psycopg.Error, doing: str) -> StoreError:
             "to read and write its tables)"
         )
     return StoreError(f"the journal at {where}: {doing} failed: {message}")
+
+
+def connection_lost(exc: psycopg.Error) -> bool:
+    """Whether ``exc`` means the session is gone (see :func:`_lost`)."""
+    if isinstance(exc, psycopg.OperationalError):
+        return _lost(exc)
+    return isinstance(exc, psycopg.InterfaceError) and "closed" in str(exc)
 
 
 def _lost(exc: psycopg.OperationalError) -> bool:

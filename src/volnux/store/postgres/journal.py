@@ -24,11 +24,13 @@ INSERT: one round trip, committed by itself.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import MappingProxyType, TracebackType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from .url import INSTALL_HINT
 
@@ -41,14 +43,14 @@ from ...errors import Fenced, RunClaimed, RunExists, RunNotFound, StoreError
 from ...states import RunState
 from ..base import EventPin, LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord
 from ..codec import Codec, CodecSet, JsonCodec, PickleCodec
-from ..jsonform import encode_json, pins_to_json
+from ..jsonform import decode_json, encode_json, pins_to_json
 from ..sqlite.records import RecordEncoder
-from .connection import Connection, connect, store_error
+from .connection import Connection, connect, connection_lost, store_error
 from .migrations import prepare_schema
 from .rows import RowReader, after_prefix
 from .statements import Statements
 from .stops import StopListener
-from .url import SynchronousCommit, Target, parse_url
+from .url import SynchronousCommit, Target, parse_url, scrub
 
 __all__ = ["Encoded", "PostgresJournal"]
 
@@ -67,6 +69,13 @@ _LOAD_CHUNK: Final = 4096
 _READ_SNAPSHOT: Final = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 _UNIQUE_RUN_ID: Final = "runs_id_key"
 _IDLE: Final = psycopg.pq.TransactionStatus.IDLE
+#: Pauses between attempts to connect again after a lost connection (seconds).
+_RECONNECT_FIRST_S: Final = 0.05
+_RECONNECT_MAX_PAUSE_S: Final = 2.0
+
+_T = TypeVar("_T")
+
+log = logging.getLogger("volnux.store")
 
 
 class PostgresJournal:
@@ -249,8 +258,8 @@ class PostgresJournal:
             self._record_runs(records, texts)
             return
         batch = "[" + ",".join(texts) + "]"
-        with self._lock:  # the engine's case: one run, one row, one statement
-            self._live()
+
+        def write(conn: Connection) -> None:  # the engine's case: one row, one statement
             cursor = self._cursor
             try:
                 if epoch is None:
@@ -259,10 +268,14 @@ class PostgresJournal:
                     cursor.execute(self._sql.record_fenced, (batch, run_id, epoch))
             except psycopg.errors.UniqueViolation as exc:
                 raise self._two_writers({run_id}) from exc
-            except psycopg.Error as exc:
-                raise self._failure(exc, f"recording task transitions of run {run_id}") from exc
             if cursor.rowcount != 1:
                 raise self._fenced(run_id, epoch)
+
+        def landed(conn: Connection) -> bool:
+            row = conn.execute(self._sql.last_batch, (run_id,)).fetchone()
+            return row is not None and row[0] == batch
+
+        self._call(f"recording task transitions of run {run_id}", write, landed)
 
     def _record_runs(self, records: Sequence[TaskRecord], texts: list[str]) -> None:
         """:meth:`record` of records of several runs: one row per run, one transaction."""
@@ -305,27 +318,26 @@ class PostgresJournal:
         ended = at if state.is_terminal or state is RunState.PAUSED else None
         running = state is RunState.RUNNING
         sql = self._sql
-        with self._lock:
-            conn = self._live()
-            try:
-                with conn.transaction():  # the state and the lease, together
-                    if epoch is not None:
-                        self._check_epoch(conn, run_id, epoch)
-                    row = conn.execute(
-                        sql.set_run_state, (state.value, at, ended, error, running, run_id)
-                    ).fetchone()
-                    if row is None:
-                        raise RunNotFound(run_id, self.location)
-                    if not running:  # the session ended: so does its owner's lease
-                        conn.execute(sql.end_lease, (row[0],))
-            except psycopg.Error as exc:
-                raise self._failure(exc, f"setting the state of run {run_id}") from exc
+
+        def write(conn: Connection) -> None:  # the same again, if in doubt: no harm
+            with conn.transaction():  # the state and the lease, together
+                if epoch is not None:
+                    self._check_epoch(conn, run_id, epoch)
+                row = conn.execute(
+                    sql.set_run_state, (state.value, at, ended, error, running, run_id)
+                ).fetchone()
+                if row is None:
+                    raise RunNotFound(run_id, self.location)
+                if not running:  # the session ended: so does its owner's lease
+                    conn.execute(sql.end_lease, (row[0],))
+
+        self._call(f"setting the state of run {run_id}", write)
 
     def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:
         """Append a run note; its detail must be JSON data (``epoch``: see :meth:`record`)."""
         detail = encode_json(dict(note.detail), f"the detail of note {note.kind!r}")
-        with self._lock:
-            conn = self._live()
+
+        def write(conn: Connection) -> None:
             try:
                 if epoch is None:
                     conn.execute(self._sql.add_note, (note.run_id, note.kind, note.at, detail))
@@ -335,10 +347,18 @@ class PostgresJournal:
                 )
             except psycopg.errors.ForeignKeyViolation as exc:
                 raise RunNotFound(note.run_id, self.location) from exc
-            except psycopg.Error as exc:
-                raise self._failure(exc, f"adding a note to run {note.run_id}") from exc
             if cursor.rowcount != 1:
                 raise self._fenced(note.run_id, epoch)
+
+        def landed(conn: Connection) -> bool:
+            row = conn.execute(self._sql.last_note, (note.run_id,)).fetchone()
+            return (
+                row is not None
+                and (row[0], row[1]) == (note.kind, note.at)
+                and (decode_json(row[2], "a note") == decode_json(detail, "a note"))
+            )
+
+        self._call(f"adding a note to run {note.run_id}", write, landed)
 
     def add_logs(self, entries: Sequence[LogEntry], *, epoch: int | None = None) -> None:
         """Append task log lines in one statement; RunNotFound if a run is unknown.
@@ -352,9 +372,9 @@ class PostgresJournal:
             [e.attempt for e in entries], [float(e.at) for e in entries],
             [e.level for e in entries], [e.message for e in entries],
         )  # fmt: skip
-        first = entries[0].run_id
-        with self._lock:
-            conn = self._live()
+        first, last = entries[0].run_id, entries[-1]
+
+        def write(conn: Connection) -> None:
             try:
                 if epoch is None:
                     conn.execute(self._sql.add_logs, columns)
@@ -362,10 +382,16 @@ class PostgresJournal:
                 cursor = conn.execute(self._sql.add_logs_fenced, (first, epoch, *columns))
             except psycopg.errors.ForeignKeyViolation as exc:
                 raise self._unknown_run({e.run_id for e in entries}) from exc
-            except psycopg.Error as exc:
-                raise self._failure(exc, f"recording {len(entries)} task log line(s)") from exc
             if cursor.rowcount == 0:
                 raise self._fenced(first, epoch)
+
+        def landed(conn: Connection) -> bool:  # one statement: all of it, or none
+            row = conn.execute(self._sql.last_log, (last.run_id,)).fetchone()
+            return row is not None and tuple(row) == (
+                last.node_id, last.attempt, float(last.at), last.level, last.message
+            )  # fmt: skip
+
+        self._call(f"recording {len(entries)} task log line(s)", write, landed)
 
     def claim(self, run_id: str, owner: str, at: float, expect_epoch: int | None) -> int:
         """Make ``owner`` the run's driver and return the new epoch (see the protocol).
@@ -394,14 +420,12 @@ class PostgresJournal:
 
     def heartbeat(self, run_id: str, epoch: int, at: float) -> None:
         """The owner holding ``epoch`` is alive; :class:`~volnux.errors.Fenced` if it lost."""
-        with self._lock:
-            conn = self._live()
-            try:
-                cursor = conn.execute(self._sql.heartbeat, (at, run_id, epoch))
-            except psycopg.Error as exc:
-                raise self._failure(exc, f"renewing the lease of run {run_id}") from exc
-            if cursor.rowcount == 0:
+
+        def write(conn: Connection) -> None:
+            if conn.execute(self._sql.heartbeat, (at, run_id, epoch)).rowcount == 0:
                 raise self._fenced(run_id, epoch)
+
+        self._call(f"renewing the lease of run {run_id}", write)
 
     def release(self, run_id: str, epoch: int) -> None:
         """Give the run up if ``epoch`` still holds it (nothing happens otherwise)."""
@@ -451,12 +475,10 @@ class PostgresJournal:
 
     def stop_requested(self, run_id: str) -> RunState | None:
         """CANCELLED or PAUSED once asked (by anyone), else None."""
-        with self._lock:
-            conn = self._live()
-            try:
-                row = conn.execute(self._sql.stop_flag, (run_id,)).fetchone()
-            except psycopg.Error as exc:
-                raise self._failure(exc, f"reading the cancel flag of run {run_id}") from exc
+        row = self._call(
+            f"reading the cancel flag of run {run_id}",
+            lambda conn: conn.execute(self._sql.stop_flag, (run_id,)).fetchone(),
+        )
         return _STOP_FLAGS.get(row[0]) if row else None
 
     def load(self, run_id: str) -> RunSnapshot:
@@ -486,26 +508,23 @@ class PostgresJournal:
 
     def load_run(self, run_id: str) -> RunRecord:
         """The run record alone; ``RunNotFound`` if unknown."""
-        with self._lock:
-            conn = self._live()
-            try:
-                row = conn.execute(self._sql.load_run, (run_id,)).fetchone()
-            except psycopg.Error as exc:
-                raise self._failure(exc, f"loading run {run_id}") from exc
+        row = self._call(
+            f"loading run {run_id}",
+            lambda conn: conn.execute(self._sql.load_run, (run_id,)).fetchone(),
+        )
         if row is None:
             raise RunNotFound(run_id, self.location)
         return self._rows.run(row[1:])
 
     def load_notes(self, run_id: str) -> list[RunNote]:
         """The run's notes in the order written; ``RunNotFound`` if unknown."""
-        with self._lock:
-            conn = self._live()
-            try:
-                with self._snapshot(conn):  # the run and its notes from one snapshot
-                    known = conn.execute(self._sql.run_exists, (run_id,)).fetchone()
-                    rows = conn.execute(self._sql.select_notes, (run_id,)).fetchall()
-            except psycopg.Error as exc:
-                raise self._failure(exc, f"loading the notes of run {run_id}") from exc
+
+        def read(conn: Connection) -> tuple[Any, list[Any]]:
+            with self._snapshot(conn):  # the run and its notes from one snapshot
+                known = conn.execute(self._sql.run_exists, (run_id,)).fetchone()
+                return known, conn.execute(self._sql.select_notes, (run_id,)).fetchall()
+
+        known, rows = self._call(f"loading the notes of run {run_id}", read)
         if known is None:
             raise RunNotFound(run_id, self.location)
         return self._rows.notes(run_id, rows)
@@ -616,6 +635,60 @@ class PostgresJournal:
         self.close()
 
     # -- helpers ---------------------------------------------------------
+
+    def _call(
+        self,
+        doing: str,
+        op: Callable[[Connection], _T],
+        landed: Callable[[Connection], bool] | None = None,
+    ) -> _T:
+        """``op(connection)`` with the lock held, through a lost connection.
+
+        A lost connection (the server restarted, the session was terminated,
+        the network went) is connected again, with growing pauses, for up to
+        the URL's ``reconnect_s``; then ``op`` runs again, unless ``landed``
+        (given for a write that is not the same done twice) finds the write
+        that met the loss was kept after all.  Past ``reconnect_s`` the call
+        fails with a StoreError saying so: nothing after it is written, and
+        the run can be resumed once the journal is back.
+        """
+        with self._lock:
+            deadline: float | None = None
+            pause = _RECONNECT_FIRST_S
+            while True:
+                try:
+                    conn = self._live()
+                    if deadline is not None and landed is not None and landed(conn):
+                        return None  # type: ignore[return-value]  # a write: nothing to return
+                    return op(conn)
+                except psycopg.Error as exc:
+                    if not connection_lost(exc):
+                        raise self._failure(exc, doing) from exc
+                    self._conn.close()
+                    why = scrub(str(exc).strip() or type(exc).__name__, self._target.secrets)
+                except StoreError as exc:
+                    if deadline is None or not self._conn.closed:
+                        raise  # not a lost connection: the caller's to see
+                    why = str(exc)  # connecting again failed: the server is not back yet
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + self._target.reconnect_s
+                    log.warning(
+                        "lost the connection to the journal at %s while %s; connecting "
+                        "again for up to %gs",
+                        self.location,
+                        doing,
+                        self._target.reconnect_s,
+                    )
+                if now >= deadline:
+                    raise StoreError(
+                        f"lost the connection to the journal at {self.location} while {doing}, "
+                        f"and it could not be had again within {self._target.reconnect_s:g}s "
+                        f"({why}); nothing more is recorded by this process, and the run can "
+                        "be resumed once the journal is reachable"
+                    )
+                time.sleep(min(pause, deadline - now))
+                pause = min(pause * 2, _RECONNECT_MAX_PAUSE_S)
 
     def _live(self) -> Connection:
         """The connection, connected again if it was lost (call with the lock held)."""

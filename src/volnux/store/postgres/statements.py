@@ -141,6 +141,21 @@ class Statements:
         " WHERE r.id = %s AND l.epoch = %s FOR SHARE OF l"
     )
     select_notes: str = "SELECT kind, at, detail FROM {s}.run_notes WHERE run_id = %s ORDER BY seq"
+    # -- a write in doubt (the connection was lost while it was sent) ---------
+    #: The run's last batch of task records.
+    last_batch: str = (
+        "SELECT t.records FROM {s}.task_records AS t JOIN {s}.runs AS r ON r.num = t.num"
+        " WHERE r.id = %s ORDER BY t.seq DESC LIMIT 1"
+    )
+    #: The run's last note.
+    last_note: str = (
+        "SELECT kind, at, detail FROM {s}.run_notes WHERE run_id = %s ORDER BY seq DESC LIMIT 1"
+    )
+    #: The run's last log line.
+    last_log: str = (
+        "SELECT node_id, attempt, at, level, message FROM {s}.task_logs WHERE run_id = %s"
+        " ORDER BY seq DESC LIMIT 1"
+    )
     #: Many lines in one statement, numbered in the order given.
     add_logs: str = (
         "INSERT INTO {s}.task_logs (run_id, node_id, attempt, at, level, message)"

@@ -55,6 +55,9 @@ INSTALL_HINT: Final = "the PostgreSQL journal needs psycopg 3: pip install 'voln
 #: The schema of the journal's tables when the URL names none.
 DEFAULT_SCHEMA: Final = "volnux"
 
+#: How long a call that lost its connection tries to connect again (seconds).
+DEFAULT_RECONNECT_S: Final = 30.0
+
 #: PostgreSQL's values of ``synchronous_commit`` (see PostgresJournal).
 SynchronousCommit = Literal["on", "off", "local", "remote_write", "remote_apply"]
 _SYNCHRONOUS_COMMIT: Final[tuple[str, ...]] = get_args(SynchronousCommit)
@@ -104,6 +107,9 @@ class Target:
     synchronous_commit: SynchronousCommit
     libpq_options: frozenset[str]
     secrets: tuple[str, ...]
+    #: How long (seconds) a call that lost its connection tries to connect again
+    #: before it gives up (``?reconnect_s=``; 0: at once).
+    reconnect_s: float = DEFAULT_RECONNECT_S
 
 
 def open_url(url: str, rest: str, *, create: bool = True) -> PostgresJournal:
@@ -147,7 +153,16 @@ def parse_url(
             "Percent-encode '@', '/', ':' and '?' in a user name or password (%40, %2F, %3A, %3F)"
         )
     shown = f"{scheme}://{user + '@' if user else ''}{server}"
-    found_schema, found_sync, passed = _read_options(query, shown)
+    found_schema, found_sync, found_reconnect, passed = _read_options(query, shown)
+    try:
+        reconnect_s = float(found_reconnect) if found_reconnect is not None else None
+    except ValueError:
+        reconnect_s = -1.0
+    if reconnect_s is not None and not 0 <= reconnect_s <= 86_400:
+        raise StoreError(
+            f"cannot open a journal at {shown}: reconnect_s must be a number of seconds "
+            f"from 0 to 86400, not {found_reconnect!r}"
+        )
     if schema is None:
         schema = found_schema if found_schema is not None else DEFAULT_SCHEMA
     check_schema(schema)
@@ -167,6 +182,7 @@ def parse_url(
         synchronous_commit=sync,  # type: ignore[arg-type]  # checked just above
         libpq_options=frozenset(key for key, _ in passed),
         secrets=secrets,
+        reconnect_s=DEFAULT_RECONNECT_S if reconnect_s is None else reconnect_s,
     )
 
 
@@ -204,9 +220,12 @@ def _split_userinfo(rest: str) -> tuple[str | None, str]:
     return rest[:at], rest[at + 1 :]
 
 
-def _read_options(query: str, shown: str) -> tuple[str | None, str | None, list[tuple[str, str]]]:
-    """``(schema, synchronous_commit, libpq's (name, pair) as written)`` of a query string."""
-    schema = sync = None
+def _read_options(
+    query: str, shown: str
+) -> tuple[str | None, str | None, str | None, list[tuple[str, str]]]:
+    """``(schema, synchronous_commit, reconnect_s, libpq's (name, pair) as written)`` of a
+    query string."""
+    schema = sync = reconnect = None
     passed: list[tuple[str, str]] = []
     for pair in filter(None, query.split("&")):
         raw_key, _, raw_value = pair.partition("=")
@@ -215,6 +234,8 @@ def _read_options(query: str, shown: str) -> tuple[str | None, str | None, list[
             schema = unquote(raw_value)
         elif key == "synchronous_commit":
             sync = unquote(raw_value).lower()
+        elif key == "reconnect_s":
+            reconnect = unquote(raw_value)
         elif key in LIBPQ_OPTIONS:
             passed.append((key, pair))
         elif key in _SECRET_OPTIONS:
@@ -225,12 +246,12 @@ def _read_options(query: str, shown: str) -> tuple[str | None, str | None, list[
             )
         elif _OPTION_NAME.fullmatch(key):
             raise StoreError(
-                f"cannot open a journal at {shown}: unknown option {key!r} (Volnux's are schema "
-                "and synchronous_commit; libpq's connection options pass through)"
+                f"cannot open a journal at {shown}: unknown option {key!r} (Volnux's are schema, "
+                "synchronous_commit and reconnect_s; libpq's connection options pass through)"
             )
         else:
             raise StoreError(
                 f"cannot open a journal at {shown}: its query string is malformed; percent-encode "
                 "'?', '&' and '=' in a user name or password"
             )
-    return schema, sync, passed
+    return schema, sync, reconnect, passed
