@@ -190,3 +190,36 @@ def test_a_failed_run_moves_to_another_machine_is_retried_there_and_comes_back(
 def test_export_needs_runs_or_all(tmp_path: Path) -> None:
     out = volnux(tmp_path, "runs", "export", "--store", "memory:", check=2)
     assert "name the runs to export, or pass --all" in out.stderr
+
+
+def test_a_run_moves_to_postgresql_and_back_exactly(tmp_path: Path, postgres_url: str) -> None:
+    from volnux.store.postgres import PostgresJournal
+
+    source = SQLiteJournal(tmp_path / "a.db")
+    recorded(source)
+    shared = PostgresJournal(postgres_url)
+    assert list(import_runs(shared, [export_run(source, "r-1")])) == ["r-1"]
+    same_run(source, shared)
+    back = SQLiteJournal(tmp_path / "back.db")
+    assert list(import_runs(back, [export_run(shared, "r-1")])) == ["r-1"]
+    same_run(source, back)
+    for journal in (source, shared, back):
+        journal.close()
+
+
+def test_store_copy_sqlite_to_postgresql_then_a_retry_there(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    (tmp_path / "events.py").write_text(EVENTS)
+    (tmp_path / "flow.pty").write_text(WORKFLOW)
+    volnux(tmp_path, "run", "flow.pty", "-e", "events.py", env={"BREAK_STORE": "1"}, check=1)
+    run_id = str(only_run(tmp_path)["id"])
+    copied = volnux(tmp_path, "store", "copy", ".volnux/volnux.db", postgres_url, check=0)
+    assert copied.stdout.split() == [run_id]
+    assert "password" not in copied.stderr
+    volnux(tmp_path, "runs", "retry", run_id, "--store", postgres_url, "-e", "events.py", check=0)
+    assert marks(tmp_path) == ["Fetch", "Slow", "Store", "Store"]
+    shown = json.loads(
+        volnux(tmp_path, "runs", "show", run_id, "--store", postgres_url, "--json", check=0).stdout
+    )
+    assert shown["status"] == "succeeded"
