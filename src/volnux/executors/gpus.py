@@ -80,7 +80,7 @@ def _visible(text: str | None) -> set[int] | None:
 def _nvml_devices() -> tuple[Device, ...] | None:
     """The devices NVML reports; None when NVML cannot be loaded here."""
     try:
-        import pynvml  # type: ignore[import-not-found]
+        import pynvml
     except ImportError:
         return None
     try:
