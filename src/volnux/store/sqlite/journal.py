@@ -43,7 +43,7 @@ from ..base import (
     RunSnapshot,
     TaskRecord,
 )
-from ..codec import Codec, CodecSet, JsonCodec, PickleCodec
+from ..codec import Codec, CodecSet, PickleCodec
 from ..jsonform import decode_json, encode_json, pins_from_json, pins_to_json
 from .checkpoint import SAFETY_FACTOR, Checkpointer, wal_pages
 from .file import Synchronous, full_check, open_connection, rollback, store_error, write_transaction
@@ -64,8 +64,6 @@ _TASK_STATES: Final = {state.value: state for state in TaskState}
 _RUN_STATES: Final = {state.value: state for state in RunState}
 #: The runs.cancel_requested column: what was asked of the run's process.
 _STOP_FLAGS: Final = {1: RunState.CANCELLED, 2: RunState.PAUSED}
-_JSON: Final = JsonCodec()
-_JSON_NAME: Final = _JSON.name
 # Results encode_result() need not encode ahead: JSON takes every value of these.
 _IMMUTABLE_SCALARS: Final = frozenset({type(None), bool, int, float, str})
 
@@ -251,23 +249,8 @@ class SQLiteJournal:
         """
         if not records:
             return
-        encode, encode_record = self._codecs.encode, self._encode_record
         run_id = records[0].run_id
-        texts: list[str] = []
-        mixed = False  # records of more than one run (the engine writes one run's)
-        for i, rec in enumerate(records):
-            result = rec.result
-            data: bytes | str | None
-            codec: str | None
-            if result is None:
-                data = codec = None
-            elif type(result) is int:  # int's repr is its JSON
-                data, codec = int.__repr__(result), _JSON_NAME
-            else:
-                ready = encoded.get(i) if encoded else None
-                data, codec = ready if ready is not None else encode(rec.node_id, result)
-            mixed = mixed or rec.run_id != run_id
-            texts.append(encode_record(rec, data, codec))
+        texts, mixed = self._encode_record.batch(records, encoded, self._codecs.encode)
         if mixed:
             if epoch is not None:
                 raise ValueError("an epoch fences the records of one run, not of several")

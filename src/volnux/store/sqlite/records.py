@@ -34,7 +34,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from ...states import TaskState
@@ -136,6 +136,34 @@ class RecordEncoder:
                     desc = "null" if descriptor is None else int(descriptor)
                     return f'{head}{desc},"json",{data!s},null,null,null]'
         return encode_record(rec, data, codec)
+
+    def batch(
+        self,
+        records: Sequence[TaskRecord],
+        encoded: Mapping[int, Any] | None,
+        encode: Callable[[str, Any], tuple[bytes | str | None, str | None]],
+    ) -> tuple[list[str], bool]:
+        """Each record as JSON text, its result encoded by ``encode`` (a codec set's)
+        unless ``encoded`` has it already; and whether the records are of more
+        than one run.  Every result is encoded before the caller writes anything,
+        so an :class:`~volnux.errors.UnencodableResult` leaves nothing written."""
+        run_id = records[0].run_id
+        texts: list[str] = []
+        mixed = False  # records of more than one run (the engine writes one run's)
+        for i, rec in enumerate(records):
+            result = rec.result
+            data: bytes | str | None
+            codec: str | None
+            if result is None:
+                data = codec = None
+            elif type(result) is int:  # int's repr is its JSON
+                data, codec = int.__repr__(result), _JSON_CODEC
+            else:
+                ready = encoded.get(i) if encoded else None
+                data, codec = ready if ready is not None else encode(rec.node_id, result)
+            mixed = mixed or rec.run_id != run_id
+            texts.append(self(rec, data, codec))
+        return texts, mixed
 
     def _name(self, node_id: str) -> str:
         names = self._names
