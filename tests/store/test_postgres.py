@@ -485,8 +485,9 @@ def test_a_stale_epoch_is_fenced_and_writes_nothing(postgres_url: str) -> None:
 def test_a_write_that_meets_a_claim_in_progress_waits_then_is_fenced(
     postgres_server: str, postgres_url: str
 ) -> None:
-    """The claim's lock is held (its transaction is open) when the write runs: the
-    write waits for it, then re-reads the epoch and writes nothing."""
+    """The claim (its statement, in a transaction still open) has taken the run's
+    next batch number when the write runs: the write waits for it, then finds the
+    epoch moved and writes nothing."""
     import psycopg
 
     with PostgresJournal(postgres_url) as journal:
@@ -501,16 +502,41 @@ def test_a_write_that_meets_a_claim_in_progress_waits_then_is_fenced(
                 outcome.append(exc)
 
         with psycopg.connect(postgres_server) as claimer:  # a transaction, not committed yet
-            claimer.execute(
-                f"UPDATE {schema_of(postgres_url)}.leases SET epoch = epoch + 1, owner = 'new'"
-            )
+            claimer.execute(journal._sql.claim, ("new", 2.0, "run-1"))
             writer = threading.Thread(target=write)
             writer.start()
             writer.join(0.3)
-            assert writer.is_alive()  # waiting for the claim's row lock
+            assert writer.is_alive()  # waiting for the claim's batch number
         writer.join(10)  # the claim committed as the block ended
         assert len(outcome) == 1 and isinstance(outcome[0], Fenced)
         assert list(journal.load("run-1").tasks) == []
+
+
+def test_a_claim_that_meets_a_write_in_progress_waits_and_the_write_is_kept(
+    postgres_server: str, postgres_url: str
+) -> None:
+    """The old owner's write (in a transaction still open) has the run's next batch
+    number when the claim runs: the claim waits, then takes the number after it, and
+    the new owner reads the write."""
+    import psycopg
+
+    with PostgresJournal(postgres_url) as journal:
+        journal.create_run(make_run(owner="old", epoch=1))
+        claimed: list[int] = []
+        with psycopg.connect(postgres_server) as writer:  # not committed yet
+            batch = "[" + journal._encode_record(make_task("late"), None, None) + "]"
+            writer.execute(journal._sql.record_fenced, (batch, "run-1", 1))
+            claimer = threading.Thread(
+                target=lambda: claimed.append(journal.claim("run-1", "new", 2.0, 1))
+            )
+            claimer.start()
+            claimer.join(0.3)
+            assert claimer.is_alive()  # waiting for the write's batch number
+        claimer.join(10)
+        assert claimed == [2]
+        assert [t.node_id for t in journal.load("run-1").tasks] == ["late"]
+        with pytest.raises(Fenced):
+            journal.record([make_task("later")], epoch=1)
 
 
 def test_of_claims_expecting_one_epoch_one_wins(postgres_url: str) -> None:

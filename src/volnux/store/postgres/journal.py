@@ -69,6 +69,8 @@ _UNIQUE_RUN_ID: Final = "runs_id_key"
 _IDLE: Final = psycopg.pq.TransactionStatus.IDLE
 #: Pauses between attempts to connect again after a lost connection (seconds).
 _RECONNECT_FIRST_S: Final = 0.05
+#: Claims tried while the old owner's writes keep taking the next batch number.
+_CLAIM_TRIES: Final = 50
 _RECONNECT_MAX_PAUSE_S: Final = 2.0
 
 _T = TypeVar("_T")
@@ -250,6 +252,9 @@ class PostgresJournal:
                 else:
                     cursor.execute(self._sql.record_fenced, (batch, run_id, epoch))
             except psycopg.errors.UniqueViolation as exc:
+                # A claim's empty batch took this number: the run was taken over.
+                if epoch is not None and self._epoch(run_id) != epoch:
+                    raise self._fenced(run_id, epoch) from exc
                 raise self._two_writers({run_id}) from exc
             if cursor.rowcount != 1:
                 raise self._fenced(run_id, epoch)
@@ -384,15 +389,21 @@ class PostgresJournal:
         """
         with self._lock:
             conn = self._live()
-            try:
-                if expect_epoch is None:
-                    row = conn.execute(self._sql.claim, (owner, at, run_id)).fetchone()
-                else:
-                    row = conn.execute(
-                        self._sql.claim_expecting, (owner, at, run_id, expect_epoch)
-                    ).fetchone()
-            except psycopg.Error as exc:
-                raise self._failure(exc, f"claiming run {run_id}") from exc
+            for _ in range(_CLAIM_TRIES):
+                try:
+                    if expect_epoch is None:
+                        row = conn.execute(self._sql.claim, (owner, at, run_id)).fetchone()
+                    else:
+                        row = conn.execute(
+                            self._sql.claim_expecting, (owner, at, run_id, expect_epoch)
+                        ).fetchone()
+                    break
+                except psycopg.errors.UniqueViolation:
+                    continue  # the old owner's write took the number first: it is in, go on
+                except psycopg.Error as exc:
+                    raise self._failure(exc, f"claiming run {run_id}") from exc
+            else:
+                raise StoreError(f"could not claim run {run_id}: its owner keeps writing")
             if row is not None:
                 return int(row[0])
             current = self._epoch(run_id)  # RunNotFound when there is no such run
