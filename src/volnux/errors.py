@@ -17,7 +17,9 @@ The tree::
      │                        from a worker process
      ├── RunError             a run that cannot start or continue
      │    ├── ResumeRefused   resuming would not be safe (workflow changed, ...)
-     │    │    └── RunClaimed another process took the run over first
+     │    │    ├── RunClaimed another process took the run over first
+     │    │    └── SourceChanged  a batch source differs from the one the run
+     │    │                   started on (size, modification time, first block)
      │    └── Fenced          this process no longer owns the run it was driving
      ├── StoreError           the journal cannot be opened, read or written
      │    ├── CorruptStoreError  the file is not a Volnux journal, or is damaged
@@ -50,6 +52,7 @@ __all__ = [
     "RunError",
     "RunExists",
     "RunNotFound",
+    "SourceChanged",
     "StoreError",
     "UnencodableResult",
     "Unpicklable",
@@ -188,6 +191,29 @@ class ResumeRefused(RunError):
 
 class RunClaimed(ResumeRefused):
     """Another process claimed the run between this one's look and its claim."""
+
+
+class SourceChanged(ResumeRefused):
+    """The file (or files) a batch run splits is not the one the run started on.
+
+    Batches are journaled by position (a byte range, a row range), not by
+    copy, so reading them from a changed source would give other items than
+    the run started with.  ``source`` names the file, directory or pattern;
+    ``changes`` says what differs, one phrase each (``size 120 -> 130 bytes``).
+    """
+
+    def __init__(self, source: str, changes: list[str]) -> None:
+        self.source = source
+        self.changes = list(changes)
+        super().__init__(
+            f"the batch source {source} changed since the run started: "
+            f"{'; '.join(self.changes)}. Put it back as it was, or force the resume "
+            "to read it as it is now (batches are read again by position, so their "
+            "items may differ)"
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[str, list[str]]]:
+        return type(self), (self.source, self.changes)
 
 
 class Fenced(RunError):

@@ -1,0 +1,179 @@
+"""Splitting a file by lines (``lines``, ``jsonl``) or by fixed byte ranges (``bytes``).
+
+The file is read in binary and split on the byte ``\\n``, counting bytes as
+it goes: a batch's position is the byte range of its lines, so a resume
+seeks straight to it instead of reading the file from the start, and text
+mode's opaque ``tell()`` cookies never reach the journal.  A line ends at
+``\\n`` or ``\\r\\n``, which is not part of it; a lone ``\\r`` or a Unicode
+line separator (U+2028, NEL) is text within a line, as in the file, and a
+last line without a newline is a line.  A byte-order mark opening the file
+is not part of its first line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
+
+from ..errors import InputError, SourceChanged
+from .base import FileSplitter, check_encoding
+from .model import Batch, Position, position_ints
+
+__all__ = ["BOM", "ByteSplitter", "JsonLinesSplitter", "LineSplitter"]
+
+#: The byte-order mark that may open a UTF-8 file, decoded.
+BOM: Final = "\ufeff"
+
+#: What ``parse`` returns for a line that holds no item (a blank line of JSON lines).
+_SKIP: Final = object()
+
+
+class _LineItems(FileSplitter):
+    """One item per line: the batching and the reading again, for ``lines`` and ``jsonl``.
+
+    A position is ``{offset, length, first_line, first_item, count}``: the
+    byte range, the index (from 0) of its first line in the file, of its
+    first item among the file's items, and how many items it holds.
+    """
+
+    def __init__(self, source: Any, batch_size: int, *, encoding: str = "utf-8") -> None:
+        super().__init__(source, batch_size)
+        self.encoding = check_encoding(encoding)
+
+    def parse(self, raw: bytes, number: int) -> Any:
+        """The item of line ``number`` (from 1), given with its newline, or ``_SKIP``."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Batch]:
+        with open(self.path, "rb") as f:
+            yield from self._batches(f)
+
+    def _batches(self, lines: Iterable[bytes]) -> Iterator[Batch]:
+        start = offset = 0  # bytes
+        first_line = number = 0  # lines
+        first_item = index = 0
+        items: list[Any] = []
+        for raw in lines:
+            number += 1
+            offset += len(raw)
+            value = self.parse(raw, number)
+            if value is _SKIP:
+                continue
+            items.append(value)
+            if len(items) == self.batch_size:
+                yield Batch(
+                    index, self._position(start, offset, first_line, first_item, items), items
+                )
+                index, first_item = index + 1, first_item + len(items)
+                start, first_line, items = offset, number, []
+        if items:
+            yield Batch(index, self._position(start, offset, first_line, first_item, items), items)
+
+    def _position(
+        self, start: int, end: int, first_line: int, first_item: int, items: list[Any]
+    ) -> Position:
+        return {
+            "kind": self.kind,
+            "offset": start,
+            "length": end - start,
+            "first_line": first_line,
+            "first_item": first_item,
+            "count": len(items),
+        }
+
+    def read(self, position: Position) -> list[Any]:
+        """The items of the batch at ``position``: its byte range, split and parsed again."""
+        offset, length, first_line, count = position_ints(
+            position, self.kind, "offset", "length", "first_line", "count"
+        )
+        data = self.read_range(offset, length)
+        items = []
+        for number, raw in enumerate(io.BytesIO(data), first_line + 1):
+            value = self.parse(raw, number)
+            if value is not _SKIP:
+                items.append(value)
+        if len(items) != count:
+            raise SourceChanged(
+                self.path,
+                [f"bytes {offset}-{offset + length} hold {len(items)} items, not {count}"],
+            )
+        return items
+
+    def text(self, raw: bytes, number: int) -> str:
+        """Line ``number`` without its newline, decoded; a bad byte is an error naming the line."""
+        if raw.endswith(b"\n"):
+            raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+        try:
+            text = raw.decode(self.encoding)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{self.path}:{number}: not {self.encoding} text "
+                f"({exc.reason} at byte {exc.start + 1} of the line)"
+            ) from exc
+        # A byte-order mark (Windows tools write one) is not part of the first line.
+        return text.removeprefix(BOM) if number == 1 else text
+
+
+class LineSplitter(_LineItems):
+    """Kind ``lines``: each line is an item, a ``str`` without its newline."""
+
+    kind = "lines"
+
+    def parse(self, raw: bytes, number: int) -> Any:
+        return self.text(raw, number)
+
+
+class JsonLinesSplitter(_LineItems):
+    """Kind ``jsonl``: each line holds one JSON value; blank lines are skipped.
+
+    A line that is not JSON is an error naming the file and line: a batch
+    run should stop at bad input, not quietly drop a record.
+    """
+
+    kind = "jsonl"
+
+    def parse(self, raw: bytes, number: int) -> Any:
+        text = self.text(raw, number)
+        if not text.strip():
+            return _SKIP
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{self.path}:{number}:{exc.colno}: not a JSON value: {exc.msg}"
+            ) from exc
+
+
+class ByteSplitter(FileSplitter):
+    """Kind ``bytes``: fixed ranges of ``batch_size`` bytes (the last may be shorter).
+
+    Each batch holds one item, the ``bytes`` of its range: a range of bytes
+    has no smaller unit that means anything to Volnux.  A position is
+    ``{offset, length, first_item, count}`` (``first_item`` is the batch's
+    index, ``count`` is 1).
+    """
+
+    kind = "bytes"
+
+    def __iter__(self) -> Iterator[Batch]:
+        with open(self.path, "rb") as f:
+            index = offset = 0
+            while chunk := f.read(self.batch_size):
+                yield Batch(index, self._position(index, offset, len(chunk)), [chunk])
+                index, offset = index + 1, offset + len(chunk)
+
+    def _position(self, index: int, offset: int, length: int) -> Position:
+        return {
+            "kind": self.kind,
+            "offset": offset,
+            "length": length,
+            "first_item": index,
+            "count": 1,
+        }
+
+    def read(self, position: Position) -> list[Any]:
+        """The one item of the batch at ``position``: the bytes of its range."""
+        offset, length = position_ints(position, self.kind, "offset", "length")
+        return [self.read_range(offset, length)]
