@@ -7,8 +7,8 @@ and notes are the same JSON (the SQLite journal's helpers, shared), results
 and inputs go through the same codecs, and every call behaves as the SQLite
 journal's does, errors included.  Where the two differ it is said here:
 
-* fencing takes a row lock where SQLite has its single writer (see
-  :mod:`.statements`);
+* fencing meets on a row lock or a batch number where SQLite has its single
+  writer (see :mod:`.statements`);
 * PostgreSQL's text cannot hold the NUL character: a run id, node id, log
   line or note kind with one is refused with a :class:`StoreError`, nothing
   written (results, notes' details and the records' fields are JSON, where
