@@ -71,7 +71,7 @@ def test_a_run_killed_on_one_machine_is_listed_shown_and_resumed_on_another(
 
 def test_a_cancel_from_another_machine_stops_the_run(tmp_path: Path, postgres_url: str) -> None:
     here, there = machines(tmp_path)
-    proc = start(here, postgres_url, slow="4")
+    proc = start(here, postgres_url, slow="6")  # time for the other machine's command to start
     run_id = running_run(here, proc, postgres_url)
     out = volnux(there, "runs", "cancel", run_id, "--store", postgres_url, check=0)
     assert "cancelled" in out.stdout

@@ -189,7 +189,10 @@ def test_past_reconnect_s_the_run_stops_records_nothing_false_and_resumes_later(
 
         driver = threading.Thread(target=drive)
         driver.start()
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while succeeded_so_far(postgres_url) < 3:  # the run is under way
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
         outage()
         driver.join(60)
     journal.close()
