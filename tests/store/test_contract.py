@@ -308,3 +308,21 @@ def test_event_durations_are_remembered_by_event(journal: Journal) -> None:
     assert journal.durations(sorted(many)) == many
     journal.create_run(make_run("still-here"))
     assert journal.load_run("still-here").id == "still-here"
+
+
+def test_a_run_knows_its_parent_and_a_parent_lists_its_runs_in_order(journal: Journal) -> None:
+    import dataclasses
+
+    hostile = "p'); DROP TABLE runs; --"
+    journal.create_run(make_run(hostile))
+    journal.create_run(make_run("alone"))
+    for name in ("b-2", "a-1", "c-3"):  # creation order, not name order
+        journal.create_run(dataclasses.replace(make_run(name), parent=hostile))
+    assert [r.id for r in journal.child_runs(hostile)] == ["b-2", "a-1", "c-3"]
+    assert journal.child_runs("alone") == []
+    assert journal.load_run("a-1").parent == hostile
+    assert journal.load("a-1").run.parent == hostile
+    assert journal.load_run("alone").parent is None
+    assert {r.id: r.parent for r in journal.list_runs()}["c-3"] == hostile
+    with pytest.raises(RunNotFound):
+        journal.child_runs("nobody")

@@ -406,3 +406,33 @@ def test_a_file_still_being_created_by_another_process_is_waited_for(tmp_path: P
     zeros = tmp_path / "zeros.db"
     zeros.write_bytes(bytes(4096))
     assert_refused(zeros, "not a SQLite database")
+
+
+def test_batches_missing_from_a_run_are_damage_not_a_shorter_run(tmp_path: Path) -> None:
+    """A run's batches are numbered with no gap: rows gone from the middle or the
+    end (a page SQLite skipped, a hand edit) refuse the load rather than give a run
+    that seems to have done less."""
+    import sqlite3
+
+    path = tmp_path / "j.db"
+    with SQLiteJournal(path) as journal:
+        journal.create_run(make_run())
+        for i in range(8):
+            journal.record([make_task(f"n{i}")])
+    conn = sqlite3.connect(path)
+    keys = [key for (key,) in conn.execute("SELECT key FROM task_records ORDER BY key")]
+    conn.execute("DELETE FROM task_records WHERE key IN (?, ?)", (keys[3], keys[4]))
+    conn.commit()
+    with (
+        SQLiteJournal(path) as journal,
+        pytest.raises(CorruptStoreError, match="miss batches 4 to 5"),
+    ):
+        journal.load("run-1")
+    conn.execute("DELETE FROM task_records WHERE key < ?", (keys[7],))
+    conn.commit()
+    conn.close()
+    with (
+        SQLiteJournal(path) as journal,
+        pytest.raises(CorruptStoreError, match="miss batches 1 to 7"),
+    ):
+        journal.load("run-1")

@@ -105,6 +105,9 @@ class RunRecord:
     owner: str | None = None
     epoch: int = 0
     heartbeat_at: float | None = None
+    #: The run this one is a part of (a batch run's batch, a sub-workflow's
+    #: run), None for a run of its own.  Set when the run is created.
+    parent: str | None = None
 
 
 class TaskRecord(NamedTuple):

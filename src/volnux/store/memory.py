@@ -171,6 +171,12 @@ class MemoryJournal:
         with self._lock:
             self._durations.update(durations)
 
+    def child_runs(self, parent: str) -> list[RunRecord]:
+        """The runs whose parent is ``parent``, in creation order."""
+        with self._lock:
+            self._known((parent,))
+            return [run for run in self._runs.values() if run.parent == parent]
+
     def check(self) -> list[str]:
         """Nothing in memory can be damaged on disk."""
         return []

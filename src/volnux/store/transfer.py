@@ -6,7 +6,7 @@ copy`` read, this form (one line per run, UTF-8)::
     {"volnux": "run", "format": 1,
      "run": {"id", "workflow", "filename", "text", "fingerprint", "events",
              "inputs", "state", "created_at", "updated_at", "ended_at",
-             "error", "epoch"},
+             "error", "epoch", "parent"},
      "records": [[node_id, state, attempt, at, round, descriptor, result,
                   error, next_attempt_at, note], ...],
      "notes": [[kind, at, detail], ...],
@@ -118,6 +118,7 @@ def run_line(
             "ended_at": run.ended_at,
             "error": run.error,
             "epoch": run.epoch,
+            "parent": run.parent,
         },
         "records": [
             [
@@ -244,6 +245,7 @@ def _moved(body: Mapping[str, Any], codecs: CodecSet, where: str) -> Moved:
         ended_at=_real(data["ended_at"]),
         error=_maybe_text(data["error"]),
         epoch=int(data.get("epoch", 0)),
+        parent=_maybe_text(data.get("parent")),
     )
     records = [
         TaskRecord(

@@ -198,7 +198,7 @@ class PostgresJournal:
             inputs if isinstance(inputs, str) else None,
             inputs if isinstance(inputs, bytes) else None,
             inputs_codec, run.state.value, run.created_at, run.updated_at, run.ended_at,
-            run.error, run.owner, run.epoch, run.heartbeat_at,
+            run.error, run.parent, run.owner, run.epoch, run.heartbeat_at,
         )  # fmt: skip
         with self._lock:
             conn = self._live()
@@ -560,6 +560,20 @@ class PostgresJournal:
                 rows = conn.execute(self._sql.list_runs, (limit,)).fetchall()
             except psycopg.Error as exc:
                 raise self._failure(exc, "listing runs") from exc
+        return [self._rows.run(row[1:]) for row in rows]
+
+    def child_runs(self, parent: str) -> list[RunRecord]:
+        """The runs whose parent is ``parent``, in creation order; RunNotFound if
+        there is no run ``parent``."""
+
+        def read(conn: Connection) -> tuple[Any, list[Any]]:
+            with self._snapshot(conn):
+                known = conn.execute(self._sql.run_exists, (parent,)).fetchone()
+                return known, conn.execute(self._sql.child_runs, (parent,)).fetchall()
+
+        known, rows = self._call(f"listing the runs of run {parent}", read)
+        if known is None:
+            raise RunNotFound(parent, self.location)
         return [self._rows.run(row[1:]) for row in rows]
 
     def durations(self, events: Sequence[str]) -> dict[str, float]:

@@ -15,10 +15,11 @@ hold it: the second finds the work done.  DDL is transactional in
 PostgreSQL, so no one ever sees half a migration.  A step, once released,
 never changes: a schema change is a new step appended to :data:`MIGRATIONS`.
 
-Schema, version 1::
+Schema, version 2::
 
     runs          one row per run; num (an identity) numbers runs in creation order;
-                  cancel_requested is the cross-process flag (1 cancel, 2 pause)
+                  cancel_requested is the cross-process flag (1 cancel, 2 pause);
+                  parent (version 2) the id of the run this one is a part of
     leases        a run's owner, epoch (the fencing token) and heartbeat, by run number;
                   every run has one, written with it
     task_records  append-only batches of task transitions, keyed (num, seq): the
@@ -135,6 +136,14 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
                 at      double precision NOT NULL
             )
             """,
+        ),
+    ),
+    Migration(
+        2,
+        "a run's parent: a batch run's batches, a sub-workflow's runs",
+        (
+            "ALTER TABLE {s}.runs ADD COLUMN parent text",
+            "CREATE INDEX runs_by_parent ON {s}.runs (parent, num) WHERE parent IS NOT NULL",
         ),
     ),
 )

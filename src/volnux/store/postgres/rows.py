@@ -38,7 +38,7 @@ class RowReader:
         """A run from the columns of ``Statements.load_run`` (less the run's number)."""
         (run_id, workflow, filename, text, fingerprint, events, inputs, inputs_blob,
          inputs_codec, state, created_at, updated_at, ended_at, error, owner, epoch,
-         heartbeat_at) = row  # fmt: skip
+         heartbeat_at, parent) = row  # fmt: skip
         events_data = decode_json(events, self._where(run_id, "the events"))
         try:
             pins = pins_from_json(events_data)
@@ -61,6 +61,7 @@ class RowReader:
             owner=owner,
             epoch=int(epoch),
             heartbeat_at=heartbeat_at,
+            parent=parent,
         )
 
     def notes(self, run_id: str, rows: list[Any]) -> list[RunNote]:

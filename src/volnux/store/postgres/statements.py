@@ -45,7 +45,7 @@ __all__ = ["Statements"]
 _SELECT_RUN = (
     "SELECT r.num, r.id, r.workflow, r.filename, r.text, r.fingerprint, r.events, r.inputs,"
     " r.inputs_blob, r.inputs_codec, r.state, r.created_at, r.updated_at, r.ended_at, r.error,"
-    " l.owner, COALESCE(l.epoch, 0), l.heartbeat_at"
+    " l.owner, COALESCE(l.epoch, 0), l.heartbeat_at, r.parent"
     " FROM {s}.runs AS r LEFT JOIN {s}.leases AS l ON l.num = r.num"
 )
 # The next batch number of the run numbered `x.num`: one statement reads and
@@ -64,12 +64,13 @@ class Statements:
     create_run: str = (
         "WITH x AS ("
         " INSERT INTO {s}.runs (id, workflow, filename, text, fingerprint, events, inputs,"
-        " inputs_blob, inputs_codec, state, created_at, updated_at, ended_at, error)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING num)"
+        " inputs_blob, inputs_codec, state, created_at, updated_at, ended_at, error, parent)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING num)"
         " INSERT INTO {s}.leases (num, owner, epoch, heartbeat_at)"
         " SELECT x.num, %s::text, %s::bigint, %s::float8 FROM x"
     )
     load_run: str = _SELECT_RUN + " WHERE r.id = %s"
+    child_runs: str = _SELECT_RUN + " WHERE r.parent = %s ORDER BY r.num"
     list_runs: str = _SELECT_RUN + " ORDER BY r.created_at DESC, r.num DESC LIMIT %s"
     run_exists: str = "SELECT 1 FROM {s}.runs WHERE id = %s"
     run_ids: str = "SELECT id FROM {s}.runs WHERE id >= %s ORDER BY id LIMIT %s"

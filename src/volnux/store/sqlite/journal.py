@@ -90,11 +90,13 @@ def _insert_batches(n: int) -> str:
 # next).  One statement, so two processes creating runs cannot take the same.
 _INSERT_RUN: Final = (
     "INSERT INTO runs (id, workflow, filename, text, fingerprint, events, inputs,"
-    " inputs_codec, state, created_at, updated_at, ended_at, error, num)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1 + max("
+    " inputs_codec, state, created_at, updated_at, ended_at, error, parent, num)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1 + max("
     "IFNULL((SELECT MAX(num) FROM runs), 0), IFNULL((SELECT MAX(key) FROM task_records), 0)"
     f" >> {_SEQ_BITS:d}))"
 )
+# The key of a run's last batch (the B-tree's rightmost path, not a scan).
+_LAST_KEY: Final = "SELECT MAX(key) FROM task_records WHERE key BETWEEN ? AND ?"
 # Batch rows decoded at once when a run is loaded.
 _LOAD_CHUNK: Final = 4096
 _SELECT_NOTES: Final = "SELECT kind, at, detail FROM run_notes WHERE run_id = ? ORDER BY seq"
@@ -102,7 +104,7 @@ _SELECT_NOTES: Final = "SELECT kind, at, detail FROM run_notes WHERE run_id = ? 
 _SELECT_RUN: Final = (
     "SELECT r.num, r.id, r.workflow, r.filename, r.text, r.fingerprint, r.events, r.inputs,"
     " r.inputs_codec, r.state, r.created_at, r.updated_at, r.ended_at, r.error,"
-    " l.owner, IFNULL(l.epoch, 0), l.heartbeat_at"
+    " l.owner, IFNULL(l.epoch, 0), l.heartbeat_at, r.parent"
     " FROM runs AS r LEFT JOIN leases AS l ON l.num = r.num"
 )
 _INSERT_LEASE: Final = (
@@ -212,6 +214,7 @@ class SQLiteJournal:
             run.updated_at,
             run.ended_at,
             run.error,
+            run.parent,
         )
         conn = self._conn
         with self._lock:
@@ -342,10 +345,7 @@ class SQLiteJournal:
             if row is None:
                 raise RunNotFound(run_id, str(self.path))
             first = self._first_key(run_id, row[0])
-            (last,) = self._conn.execute(
-                "SELECT MAX(key) FROM task_records WHERE key BETWEEN ? AND ?",
-                (first, first + _SEQ_MASK - 1),
-            ).fetchone()
+            (last,) = self._conn.execute(_LAST_KEY, (first, first + _SEQ_MASK - 1)).fetchone()
         except sqlite3.Error as exc:
             raise self._failure(exc, f"reading the task records of run {run_id}") from exc
         return first if last is None else int(last) + 1
@@ -545,8 +545,22 @@ class SQLiteJournal:
                     # Decoded a slice of rows at a time: the rows' text and its JSON
                     # are let go as they are read (a 100,000-task run's are ~100 MB).
                     tasks: list[TaskRecord] = []
+                    expected = first
                     while rows := cursor.fetchmany(_LOAD_CHUNK):
+                        # A run's batches are numbered 1, 2, 3 ... with no gap: rows
+                        # missing in between are a damaged page that SQLite skipped.
+                        if rows[0][0] != expected or rows[-1][0] != expected + len(rows) - 1:
+                            raise self._missing_batches(run_id, first, expected, rows)
+                        expected += len(rows)
                         tasks += self._batches_from_rows(run_id, rows)
+                    # ... or at the end: the scan stopped at a damaged page.
+                    (last,) = conn.execute(_LAST_KEY, (first, first + _SEQ_MASK - 1)).fetchone()
+                    if last is not None and last >= expected:
+                        gone = f"batches {expected - first + 1} to {last - first + 1}"
+                        raise CorruptStoreError(
+                            f"{self._where(run_id, 'the task records')} miss {gone}: the file "
+                            "is damaged there (`volnux store check` says where)"
+                        )
                     note_rows = conn.execute(_SELECT_NOTES, (run_id,)).fetchall()
                 finally:
                     rollback(conn)
@@ -620,6 +634,23 @@ class SQLiteJournal:
                 ).fetchall()
             except sqlite3.Error as exc:
                 raise self._failure(exc, "listing runs") from exc
+        return [self._run_from_row(row[1:]) for row in rows]
+
+    def child_runs(self, parent: str) -> list[RunRecord]:
+        """The runs whose parent is ``parent``, in creation order; RunNotFound if
+        there is no run ``parent``."""
+        with self._lock:
+            try:
+                if (
+                    self._conn.execute("SELECT 1 FROM runs WHERE id = ?", (parent,)).fetchone()
+                    is None
+                ):
+                    raise RunNotFound(parent, str(self.path))
+                rows = self._conn.execute(
+                    _SELECT_RUN + " WHERE r.parent = ? ORDER BY r.num", (parent,)
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"listing the runs of run {parent}") from exc
         return [self._run_from_row(row[1:]) for row in rows]
 
     def durations(self, events: Sequence[str]) -> dict[str, float]:
@@ -712,7 +743,8 @@ class SQLiteJournal:
 
     def _run_from_row(self, row: tuple[Any, ...]) -> RunRecord:
         (run_id, workflow, filename, text, fingerprint, events, inputs, inputs_codec, state,
-         created_at, updated_at, ended_at, error, owner, epoch, heartbeat_at) = row  # fmt: skip
+         created_at, updated_at, ended_at, error, owner, epoch, heartbeat_at,
+         parent) = row  # fmt: skip
         events_data = decode_json(events, self._where(run_id, "the events"))
         try:
             pins = pins_from_json(events_data)
@@ -734,11 +766,23 @@ class SQLiteJournal:
             owner=owner,
             epoch=epoch,
             heartbeat_at=heartbeat_at,
+            parent=parent,
         )
 
     def _notes_from_rows(self, run_id: str, rows: list[Any]) -> list[RunNote]:
         where = self._where(run_id, "a note")
         return [RunNote(run_id, kind, at, decode_json(detail, where)) for kind, at, detail in rows]
+
+    def _missing_batches(
+        self, run_id: str, first: int, expected: int, rows: list[Any]
+    ) -> CorruptStoreError:
+        """The error for a gap in a run's batches, from the batch ``expected`` on."""
+        i, key = next((i, key) for i, (key, _text) in enumerate(rows) if key != expected + i)
+        gone = f"batches {expected + i - first + 1} to {key - first}"
+        return CorruptStoreError(
+            f"{self._where(run_id, 'the task records')} miss {gone}: the file is damaged "
+            "there (`volnux store check` says where)"
+        )
 
     def _batches_from_rows(self, run_id: str, rows: list[Any]) -> list[TaskRecord]:
         """Every record of the run's batches: all at once, or (to name a damaged

@@ -11,10 +11,11 @@ Opening a journal applies, in order and in one transaction, every step whose
 number is above the file's version.  A step, once released, never changes:
 a schema change is a new step appended to :data:`MIGRATIONS`.
 
-Schema, version 5::
+Schema, version 6::
 
     runs          one row per run; cancel_requested is the cross-process flag (1 cancel, 2 pause);
-                  num (version 3) numbers runs from 1 in creation order
+                  num (version 3) numbers runs from 1 in creation order; parent
+                  (version 6) the id of the run this one is a part of
     leases        (version 4) a run's owner, epoch and heartbeat, by run number
     task_records  append-only batches of task transitions, keyed
                   num * 2**32 + batch number (version 3; see below)
@@ -196,6 +197,14 @@ MIGRATIONS: tuple[Migration, ...] = (
                 at      REAL NOT NULL
             ) WITHOUT ROWID
             """,
+        ),
+    ),
+    Migration(
+        6,
+        "a run's parent: a batch run's batches, a sub-workflow's runs",
+        (
+            "ALTER TABLE runs ADD COLUMN parent TEXT",
+            "CREATE INDEX runs_by_parent ON runs (parent, num) WHERE parent IS NOT NULL",
         ),
     ),
 )
