@@ -180,16 +180,20 @@ CONCRETE_MODULES = (
     f"{PACKAGE}.executors.threads",
     f"{PACKAGE}.executors.processes",
     f"{PACKAGE}.executors.coroutines",
+    f"{PACKAGE}.executors.cluster",
     f"{PACKAGE}.store.memory",
     f"{PACKAGE}.store.sqlite",
+    f"{PACKAGE}.store.postgres",
 )
 #: Their classes, wherever re-exported from.
 CONCRETE_NAMES = {
     "ThreadExecutor",
     "ProcessExecutor",
     "AsyncioExecutor",
+    "DaskExecutor",
     "MemoryJournal",
     "SQLiteJournal",
+    "PostgresJournal",
 }
 
 

@@ -1,6 +1,6 @@
 """Executors by name: the one place that maps a name to the class that runs it.
 
-``thread``, ``process`` and ``asyncio`` are Volnux's own; another package adds one
+``thread``, ``process``, ``asyncio`` and ``dask`` are Volnux's own; another package adds one
 through the ``volnux.executors`` entry-point group (the name, and
 ``"module:Factory"``).  A factory is called as
 ``factory(max_workers, on_resize=callback)`` and returns an
@@ -36,6 +36,7 @@ BUILTIN: Final = {
     "thread": "volnux.executors.threads:ThreadExecutor",
     "process": "volnux.executors.processes:ProcessExecutor",
     "asyncio": "volnux.executors.coroutines:AsyncioExecutor",
+    "dask": "volnux.executors.cluster:DaskExecutor",
 }
 
 #: Volnux 2.x executor class names and the executor each means here.

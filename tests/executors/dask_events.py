@@ -1,0 +1,30 @@
+"""Events the Dask tests run on worker processes (importable there by module name)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import volnux
+
+
+@volnux.event(executor="dask")
+def WhereAmI(n: int) -> list[int]:
+    """The worker's pid, and n squared."""
+    return [os.getpid(), n * n]
+
+
+@volnux.event(executor="dask")
+def DiesOnce(flag: str) -> int:
+    """Kill this worker process the first time (a file says it happened), then succeed."""
+    marker = Path(flag)
+    if not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+    return os.getpid()
+
+
+@volnux.event(executor="dask")
+def Broken() -> None:
+    raise ValueError("bad input on the cluster")
