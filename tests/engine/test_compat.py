@@ -54,9 +54,9 @@ def test_executor_class_names_mean_our_executors(written: str, ours: str) -> Non
 @pytest.mark.parametrize(
     ("written", "advice"),
     [
-        ("GPUTaskExecutor", 'no GPU executor yet: write "process"'),
-        ("XMLRPCExecutor", "ran tasks on another machine; Volnux runs them on this one"),
-        ("volnux.executors.GRPCExecutor", 'write "thread" or "process"'),
+        ("GPUTaskExecutor", 'resources=volnux.Resources(gpus=1) and write "process"'),
+        ("XMLRPCExecutor", "ran tasks on another machine; here that is a Dask cluster"),
+        ("volnux.executors.GRPCExecutor", 'write "dask"'),
     ],
 )
 def test_executors_with_no_counterpart_are_refused_with_what_to_write(

@@ -49,11 +49,14 @@ CLASS_NAMES: Final = {
 
 # Volnux 2.x executors with no counterpart here, and what to write instead.
 _NO_COUNTERPART: Final = {
-    "GPUTaskExecutor": 'placed tasks on a GPU, and Volnux has no GPU executor yet: write "process"',
+    "GPUTaskExecutor": (
+        "placed tasks on a GPU; here a GPU is a resource the event declares: give it "
+        'resources=volnux.Resources(gpus=1) and write "process"'
+    ),
     **dict.fromkeys(
         ("XMLRPCExecutor", "GRPCExecutor", "RemoteExecutor", "HadoopExecutor"),
-        'ran tasks on another machine; Volnux runs them on this one: write "thread" or '
-        '"process" (and drop executor_config\'s host and port)',
+        'ran tasks on another machine; here that is a Dask cluster: write "dask" (and name '
+        "the cluster in VOLNUX_DASK_ADDRESS instead of executor_config's host and port)",
     ),
 }
 
