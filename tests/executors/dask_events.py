@@ -26,5 +26,14 @@ def DiesOnce(flag: str) -> int:
 
 
 @volnux.event(executor="dask")
+def MyKey() -> str:
+    """The key the cluster knows this attempt by."""
+    from distributed import get_worker
+
+    key = get_worker().get_current_task()
+    return str(key)
+
+
+@volnux.event(executor="dask")
 def Broken() -> None:
     raise ValueError("bad input on the cluster")

@@ -41,6 +41,12 @@ def test_a_group_runs_on_the_cluster_workers_not_here(dask: DaskExecutor) -> Non
     assert not dask.capacity().in_process and dask.capacity().workers == 2
 
 
+def test_an_attempt_is_keyed_by_run_node_and_attempt_on_the_cluster(dask: DaskExecutor) -> None:
+    with volnux.Workflow.from_text("MyKey -> MyKey", [dask_events]) as flow:
+        run = flow.run(executors={"dask": dask}, run_id="keyed")
+    assert [t.result for t in run.tasks.values()] == ["keyed-MyKey-1", "keyed-MyKey#2-1"]
+
+
 def test_a_failure_on_the_cluster_is_the_events_own(dask: DaskExecutor) -> None:
     with volnux.Workflow.from_text("Broken", [dask_events]) as flow:
         run = flow.run(executors={"dask": dask})

@@ -203,6 +203,8 @@ class Engine:
         # there, pickled once (by id: the plan holds them).
         self._remote: dict[Executor, bool] = {}
         self._pickled: dict[int, bytes | None] = {}
+        # Executors' submit_named (None for those without), asked once each.
+        self._named: dict[Executor, Any] = {}
 
     # ------------------------------------------------------------------ API
 
@@ -641,7 +643,13 @@ class Engine:
         if stopping is not None:
             stopping(fn, args, done, timeout)
         else:
-            executor.submit(fn, args, done)
+            named = self._named.get(executor, False)
+            if named is False:  # asked once per executor: most have no names
+                named = self._named[executor] = getattr(executor, "submit_named", None)
+            if named is not None:  # a cluster shows the attempt as RUN-NODE-ATTEMPT
+                named(fn, args, done, f"{ctx.run_id}-{ctx.node_id}-{ctx.attempt}")
+            else:
+                executor.submit(fn, args, done)
 
     def _elsewhere(self, executor: Executor) -> bool:
         """Whether the executor runs attempts in another process (asked once each)."""

@@ -81,9 +81,15 @@ class DaskExecutor:
 
     def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], done: Done) -> None:
         """Send ``fn(*args)`` to the cluster; ``done`` hears the outcome."""
+        self.submit_named(fn, args, done, f"{self._prefix}-{next(self._keys)}")
+
+    def submit_named(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], done: Done, name: str
+    ) -> None:
+        """Like :meth:`submit`, the task keyed ``name`` on the cluster (the engine
+        names an attempt ``RUN-NODE-ATTEMPT``: what the dashboard and logs show)."""
         client = self._running_client()
-        key = f"{self._prefix}-{next(self._keys)}"
-        future = client.submit(fn, *args, pure=False, key=key)
+        future = client.submit(fn, *args, pure=False, key=name)
 
         def finished(future: Any) -> None:
             status = future.status
