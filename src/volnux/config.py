@@ -65,6 +65,8 @@ ENV_CONFIG: Final = "VOLNUX_CONFIG"
 ENV_STORE: Final = "VOLNUX_STORE"
 ENV_STRICT: Final = "VOLNUX_STRICT"
 ENV_EXECUTOR: Final = "VOLNUX_EXECUTOR"
+#: Where the dask executor's cluster is named, first that is set (over ``[dask] address``).
+ENV_CLUSTER: Final = ("VOLNUX_DASK_ADDRESS", "DASK_SCHEDULER_ADDRESS")
 ENV_EVENTS: Final = "VOLNUX_EVENTS"
 ENV_CACHE: Final = "VOLNUX_REGISTRY_CACHE"
 
@@ -78,7 +80,12 @@ _VERSION_SPEC = re.compile(r"^(latest|v?\d+(\.\d+)?(\.\d+)?)$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _REGISTRY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
-_TOP_KEYS: Final = ("events", "executor", "executors", "pins", "registries", "store", "strict")
+_TOP_KEYS: Final = (
+    "dask", "events", "executor", "executors", "pins", "registries", "store", "strict"
+)  # fmt: skip
+_DASK_KEYS: Final = ("address",)
+#: A Dask scheduler's address, or ``local`` (a cluster of this process's own).
+_CLUSTER: Final = re.compile(r"local|(tcp|tls|ucx|inproc|ws|wss)://\S+")
 #: What ``[executors.NAME]`` may set: how big that executor's pool may be.
 POOL_KEYS: Final = ("idle_s", "max_workers", "min_workers")
 _REGISTRY_KEYS: Final = ("cache", "entry_points", "folders", "git")
@@ -128,6 +135,9 @@ class Config:
     #: Executor name -> its pool's sizes (``[executors.thread] max_workers = 16``,
     #: ``VOLNUX_THREAD_MAX_WORKERS=16``): ``min_workers``, ``max_workers``, ``idle_s``.
     pools: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: MappingProxyType({}))
+    #: The Dask cluster the dask executor uses (``[dask] address``,
+    #: ``VOLNUX_DASK_ADDRESS``, ``--cluster``): ``tcp://HOST:PORT`` or ``local``.
+    cluster: str | None = None
 
     def override(
         self,
@@ -136,6 +146,7 @@ class Config:
         strict: bool | None = None,
         executor: str | None = None,
         executors: Collection[str] | None = None,
+        cluster: str | None = None,
     ) -> Config:
         """The same settings with command-line flags applied (None leaves a setting).
 
@@ -148,6 +159,8 @@ class Config:
             changes["strict"] = strict
         if executor is not None:
             changes["executor"] = _executor(executor, "--executor", executors)
+        if cluster is not None:
+            changes["cluster"] = _cluster(cluster, "--cluster")
         return dataclasses.replace(self, **changes) if changes else self
 
     def git_registry(self, name: str) -> GitRegistry:
@@ -318,6 +331,10 @@ def _from_table(
                 f"distribution names, got {_kind(raw)}"
             )
     cache = reg.text("cache")
+    dask = _Reader(path, "dask", table.get("dask", {}), _DASK_KEYS)
+    address = dask.text("address")
+    if address is not None and not _CLUSTER.fullmatch(address):
+        dask.fail(_cluster_problem(address, "[dask] address"))
     return Config(
         path=path.resolve() if path is not None else None,
         root=root,
@@ -331,6 +348,7 @@ def _from_table(
         git=_git(path, reg.table.get("git", {})),
         cache=_path(cache, root) if cache is not None else root / DEFAULT_CACHE,
         pools=MappingProxyType(_pools(path, table.get("executors", {}), executors)),
+        cluster=address,
     )
 
 
@@ -428,7 +446,25 @@ def _apply_env(config: Config, env: Mapping[str, str], executors: Collection[str
     pools = _env_pools(config.pools, env)
     if pools is not None:
         changes["pools"] = pools
+    for name in ENV_CLUSTER:
+        if env.get(name):
+            changes["cluster"] = _cluster(env[name], f"${name}")
+            break
     return dataclasses.replace(config, **changes) if changes else config
+
+
+def _cluster(value: str, where: str) -> str:
+    """``value`` if it names a Dask cluster; ConfigError saying what to write if not."""
+    if not _CLUSTER.fullmatch(value):
+        raise ConfigError(_cluster_problem(value, where))
+    return value
+
+
+def _cluster_problem(value: str, where: str) -> str:
+    return (
+        f"{where} = {value!r} is not a Dask cluster: write a scheduler's address "
+        "(tcp://HOST:PORT) or local (a cluster of worker processes started for the run)"
+    )
 
 
 def _env_pools(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -127,7 +128,7 @@ def test_environment_beats_the_file_and_flags_beat_both(tmp_path: Path) -> None:
         (
             "stores = 'memory:'\n",
             "unknown key 'stores' at the top level; "
-            "known keys: events, executor, executors, pins, registries, store, strict",
+            "known keys: dask, events, executor, executors, pins, registries, store, strict",
         ),
         (
             "[executors.thread]\nworkers = 3\n",
@@ -244,3 +245,32 @@ def test_pool_sizes_come_from_the_file_and_the_environment_wins(tmp_path: Path) 
     assert dict(config.pools["asyncio"]) == {"max_workers": 500}
     with pytest.raises(ConfigError, match=r"\$VOLNUX_THREAD_MIN_WORKERS='many': min_workers"):
         load_config(start=tmp_path, env={"VOLNUX_THREAD_MIN_WORKERS": "many"})
+
+
+def test_the_dask_cluster_comes_from_the_file_the_environment_or_the_flag(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path / "volnux.toml", '[dask]\naddress = "tcp://10.0.0.5:8786"\n')
+    assert load_config(start=tmp_path, env={}).cluster == "tcp://10.0.0.5:8786"
+    env = {"DASK_SCHEDULER_ADDRESS": "tcp://sched:8786"}
+    assert load_config(start=tmp_path, env=env).cluster == "tcp://sched:8786"
+    env["VOLNUX_DASK_ADDRESS"] = "local"  # Volnux's own variable first
+    config = load_config(start=tmp_path, env=env)
+    assert config.cluster == "local"
+    assert config.override(cluster="tls://secure:8786").cluster == "tls://secure:8786"
+    assert Config().cluster is None  # no file, no variable: the executor's own default
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('[dask]\naddress = "10.0.0.5"\n', "[dask] address = '10.0.0.5' is not a Dask cluster"),
+        ("[dask]\nworkers = 4\n", "unknown key 'workers'"),
+    ],
+)
+def test_a_bad_dask_section_is_refused(tmp_path: Path, text: str, said: str) -> None:
+    write(tmp_path / "volnux.toml", text)
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        load_config(start=tmp_path, env={})
+    with pytest.raises(ConfigError, match=re.escape("--cluster = 'nowhere' is not a Dask")):
+        Config().override(cluster="nowhere")

@@ -74,3 +74,26 @@ def test_without_dask_installed_the_error_says_how(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
     with pytest.raises(ImportError, match=r"pip install 'volnux\[dask\]'"):
         DaskExecutor()
+
+
+def test_volnux_run_takes_the_cluster_from_the_flag(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copy(Path(dask_events.__file__), tmp_path / "cluster_events.py")
+    (tmp_path / "flow.pty").write_text("WhereAmI || WhereAmI\n")
+    command = [sys.executable, "-m", "volnux", "run", "flow.pty", "-e", "cluster_events.py"]
+    env = {k: v for k, v in os.environ.items() if "DASK" not in k}
+
+    def volnux_run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, *extra, "-i", "n=3", "--store", "memory:", "--no-progress"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+
+    refused = volnux_run("--cluster", "nowhere")
+    assert refused.returncode == 2
+    assert "--cluster = 'nowhere' is not a Dask cluster" in refused.stderr
+    ran = volnux_run("--cluster", "local")
+    assert ran.returncode == 0, ran.stderr

@@ -158,6 +158,15 @@ def run(
         int | None,
         typer.Option("--max-workers", min=1, help="Tasks that may run at once (default: auto)."),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="The Dask cluster for dask events: tcp://HOST:PORT, or local "
+            "(default: $VOLNUX_DASK_ADDRESS, [dask] address, else local).",
+            metavar="ADDRESS",
+        ),
+    ] = None,
     config_path: ConfigOption = None,
     strict: StrictOption = None,
     prints: PrintsOption = False,
@@ -191,7 +200,7 @@ def run(
     quiet_task_logs()
     with reported_errors():
         values = parse_inputs(inputs or [], input_json)
-        config = project_config(config_path, strict=strict)
+        config = project_config(config_path, strict=strict, cluster=cluster)
         project = load_events(config, events)
         # The sources are recorded with the run, so a resume can load the events again.
         workflow = Workflow(

@@ -71,12 +71,25 @@ EventsOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def project_config(path: Path | None = None, *, strict: bool | None = None) -> Config:
-    """The project's settings (file, then environment), with command-line flags applied."""
+def project_config(
+    path: Path | None = None, *, strict: bool | None = None, cluster: str | None = None
+) -> Config:
+    """The project's settings (file, then environment), with command-line flags applied.
+
+    The Dask cluster chosen is handed to this process's dask executor through
+    ``VOLNUX_DASK_ADDRESS``, which it reads when it starts.
+    """
+    import os
+
     from ..config import load_config
     from ..executors import executor_names
 
-    return load_config(path=path, executors=executor_names()).override(strict=strict)
+    config = load_config(path=path, executors=executor_names()).override(
+        strict=strict, cluster=cluster
+    )
+    if config.cluster is not None:
+        os.environ["VOLNUX_DASK_ADDRESS"] = config.cluster
+    return config
 
 
 def pool_settings(config: Config) -> dict[str, PoolSettings]:
