@@ -89,3 +89,17 @@ class FileSplitter:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.kind} {self.path} batch_size={self.batch_size}>"
+
+    def _range_position(
+        self, start: int, end: int, first_line: int, first_item: int, items: list[Any]
+    ) -> Position:
+        """A batch of whole lines or rows: its byte range ``start``-``end``, the index
+        (from 0) of its first line in the file and of its first item, and its size."""
+        return {
+            "kind": self.kind,
+            "offset": start,
+            "length": end - start,
+            "first_line": first_line,
+            "first_item": first_item,
+            "count": len(items),
+        }

@@ -122,25 +122,17 @@ class CsvSplitter(FileSplitter):
                 if len(items) == self.batch_size:
                     end = lines.offset  # the reader has just returned the batch's last row
                     yield Batch(
-                        index, self._position(start, end, first_line, first_item, items), items
+                        index,
+                        self._range_position(start, end, first_line, first_item, items),
+                        items,
                     )
                     index, first_item = index + 1, first_item + len(items)
                     start, first_line, items = end, lines.number, []
             if items:
                 end = lines.offset
-                yield Batch(index, self._position(start, end, first_line, first_item, items), items)
-
-    def _position(
-        self, start: int, end: int, first_line: int, first_item: int, items: list[Any]
-    ) -> Position:
-        return {
-            "kind": self.kind,
-            "offset": start,
-            "length": end - start,
-            "first_line": first_line,
-            "first_item": first_item,
-            "count": len(items),
-        }
+                yield Batch(
+                    index, self._range_position(start, end, first_line, first_item, items), items
+                )
 
     def read(self, position: Position) -> list[Any]:
         """The rows of the batch at ``position``: its byte range, parsed again."""

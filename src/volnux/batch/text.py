@@ -64,24 +64,14 @@ class _LineItems(FileSplitter):
             items.append(value)
             if len(items) == self.batch_size:
                 yield Batch(
-                    index, self._position(start, offset, first_line, first_item, items), items
+                    index, self._range_position(start, offset, first_line, first_item, items), items
                 )
                 index, first_item = index + 1, first_item + len(items)
                 start, first_line, items = offset, number, []
         if items:
-            yield Batch(index, self._position(start, offset, first_line, first_item, items), items)
-
-    def _position(
-        self, start: int, end: int, first_line: int, first_item: int, items: list[Any]
-    ) -> Position:
-        return {
-            "kind": self.kind,
-            "offset": start,
-            "length": end - start,
-            "first_line": first_line,
-            "first_item": first_item,
-            "count": len(items),
-        }
+            yield Batch(
+                index, self._range_position(start, offset, first_line, first_item, items), items
+            )
 
     def read(self, position: Position) -> list[Any]:
         """The items of the batch at ``position``: its byte range, split and parsed again."""
