@@ -79,7 +79,12 @@ def spin(seconds: float) -> None:
         sum(range(1000))
 
 
-def test_threads_that_keep_a_cpu_busy_hold_the_pool_and_say_so() -> None:
+def test_threads_that_keep_a_cpu_busy_hold_the_pool_and_say_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a loaded machine (the suite beside another) spinning threads may get
+    # less than 90 % of a CPU; half a CPU still says they are CPU-bound.
+    monkeypatch.setattr(threads, "CPU_BUSY_PERCENT", 50.0)
     sizes = Sizes()
     pool = ThreadExecutor(32, on_resize=sizes)
     finished = threading.Semaphore(0)
