@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from ..errors import InputError, ResumeRefused, UnencodableResult
-from ..events import EventRegistry, EventsArg, event_sources, make_registry
+from ..events import BatchInfo, EventRegistry, EventsArg, event_sources, make_registry
 from ..events.deprecation import deprecations
 from ..events.deprecation import warn as warn_deprecated
 from ..executors import Executor, Pools, PoolSettings
@@ -38,7 +38,17 @@ from .run import Run
 from .runner import Engine
 from .stop import StopRequest
 
-__all__ = ["Execution", "Program", "continue_run", "new_run_id", "recorded_program", "start_run"]
+__all__ = [
+    "Execution",
+    "Part",
+    "Program",
+    "continue_run",
+    "new_run_id",
+    "open_run",
+    "recorded_program",
+    "start_run",
+    "take_up",
+]
 
 
 class Program(NamedTuple):
@@ -59,6 +69,22 @@ class Program(NamedTuple):
     def graph(self) -> Graph:
         """The parsed workflow."""
         return self.plan.graph
+
+
+class Part(NamedTuple):
+    """What a run that is part of another one (a batch of a batch run) is given.
+
+    ``supplied`` are inputs the run uses but does not record: a batch's items,
+    read again from their source by position on every start and resume, so
+    that the journal keeps a few numbers rather than a copy of the data.
+    """
+
+    #: The run this one is a part of (set on the run's record when it is created).
+    parent: str | None = None
+    #: Inputs given to the run's events but not journaled with it.
+    supplied: Mapping[str, Any] = {}
+    #: What ``ctx.batch`` tells the run's events.
+    batch: BatchInfo | None = None
 
 
 class Execution(NamedTuple):
@@ -94,16 +120,45 @@ def start_run(
     *,
     run_id: str | None = None,
     stacklevel: int = 2,
+    part: Part | None = None,
 ) -> Run:
     """Record a new run of ``program`` and execute it to its end.
 
     ``stacklevel`` points deprecation warnings at the caller's caller
-    (2: whoever called this function).
+    (2: whoever called this function).  ``part``: the run is a part of
+    another one (its parent, inputs it is given but does not record).
     """
     how = how or Execution()
+    part = part or Part()
+    record, given = open_run(
+        program, journal, inputs, run_id=run_id, part=part, stacklevel=stacklevel + 1
+    )
+    engine = _engine(program, journal, record.id, given, how, epoch=1, batch=part.batch)
+    return _finish(engine, record.created_at)
+
+
+def open_run(
+    program: Program,
+    journal: Journal,
+    inputs: Mapping[str, Any],
+    *,
+    run_id: str | None = None,
+    part: Part | None = None,
+    stacklevel: int = 2,
+) -> tuple[RunRecord, dict[str, Any]]:
+    """Record a new run of ``program``, driven by this process (epoch 1), without
+    executing it: its record, who started it, the deprecated events it uses.
+
+    Returns the record and the inputs its events are given (the recorded
+    ones, converted, and ``part``'s supplied ones).  A batch run records its
+    parent run this way, and drives it itself.
+    """
+    part = part or Part()
     plan = program.plan
-    plan.check_inputs(inputs)
-    inputs = plan.coerce_inputs(inputs)  # before recording: the run keeps what ran
+    given = {**inputs, **part.supplied}
+    plan.check_inputs(given)
+    given = plan.coerce_inputs(given)  # before recording: the run keeps what ran
+    inputs = {k: v for k, v in given.items() if k not in part.supplied}
     run_id = run_id or new_run_id()
     now = time.time()
     graph = program.graph
@@ -122,6 +177,7 @@ def start_run(
         owner=owner_id(),
         epoch=1,
         heartbeat_at=now,
+        parent=part.parent,
     )
     try:
         journal.create_run(record)
@@ -147,8 +203,7 @@ def start_run(
         detail = Deprecated(tuple(n.as_dict() for n in notices))
         journal.add_note(RunNote.of(run_id, now, detail), epoch=1)
         warn_deprecated(notices, stacklevel=stacklevel + 1)
-    engine = _engine(program, journal, run_id, inputs, how, epoch=1)
-    return _finish(engine, record.created_at)
+    return record, given
 
 
 # ---------------------------------------------------------------- continuing
@@ -192,6 +247,7 @@ def continue_run(
     graph: Graph | None = None,
     how: Execution | None = None,
     rework: Rework | None = None,
+    part: Part | None = None,
 ) -> Run:
     """Resume a crashed, cancelled or paused run, or (``retry``) re-run a failed one.
 
@@ -210,15 +266,16 @@ def continue_run(
     live process is refused, or with ``force`` taken over (that process can
     write nothing more of it); two processes continuing one run at once are
     told apart by the epoch, and the later one is refused.  The run is read
-    after the claim, so it holds everything its last owner wrote.
+    after the claim, so it holds everything its last owner wrote.  ``part``
+    gives a part of another run what it was given at its start (a batch's
+    items), again.
     """
     how = how or Execution()
     run = journal.load_run(run_id)
     if rework is not None:
         retry = rework.rerun_from is not None or run.state is RunState.FAILED
     _refuse_by_state(run, retry, rework)
-    took_over = _take_over(run, force, journal.load_notes(run_id))
-    epoch = journal.claim(run_id, owner_id(), time.time(), None if took_over else run.epoch)
+    epoch, took_over = take_up(journal, run, force)
     try:
         with gc_paused():
             snapshot = journal.load(run_id)
@@ -231,6 +288,7 @@ def continue_run(
             now_program,
             graph,
             how,
+            part or Part(),
         )
     except BaseException:
         journal.release(run_id, epoch)  # refused, or failed to start: nobody drives it
@@ -246,6 +304,7 @@ def _continue(
     now_program: Program | None,
     graph: Graph | None,
     how: Execution,
+    part: Part,
 ) -> Run:
     """:func:`continue_run` once the run is claimed (as ``epoch``) and read."""
     from ..dsl import parse
@@ -298,8 +357,10 @@ def _continue(
         # a journal returns records exactly as written.
         snapshot = dataclasses.replace(snapshot, tasks=[*snapshot.tasks, *records])
         state = rehydrate(snapshot)
-    inputs = dict(run.inputs)
+    inputs = {**run.inputs, **part.supplied}
     plan.check_inputs(inputs)
+    if part.supplied:  # converted as they were at the start (recorded inputs already are)
+        inputs = plan.coerce_inputs(inputs)
     check_run_transition(run_id, run.state, RunState.RUNNING)
     journal.set_run_state(run_id, RunState.RUNNING, now, epoch=epoch)
     pid, host, cwd = this_process()
@@ -318,7 +379,15 @@ def _continue(
     )
     journal.add_note(RunNote.of(run_id, now, resumed), epoch=epoch)
     engine = _engine(
-        program, journal, run_id, inputs, how, replay=state, notes=snapshot.notes, epoch=epoch
+        program,
+        journal,
+        run_id,
+        inputs,
+        how,
+        replay=state,
+        notes=snapshot.notes,
+        epoch=epoch,
+        batch=part.batch,
     )
     return _finish(engine, run.created_at)
 
@@ -332,6 +401,14 @@ def _operator(rework: Rework) -> Operator:
     return Operator(
         rework.action, rework.declare, pid, user_name(), host, rework.result is not None
     )
+
+
+def take_up(journal: Journal, run: RunRecord, force: bool) -> tuple[int, bool]:
+    """Claim recorded ``run`` to continue it: (the new epoch, whether ``force`` took
+    it from a live owner).  A run a live process drives is refused, unless ``force``."""
+    took_over = _take_over(run, force, journal.load_notes(run.id))
+    epoch = journal.claim(run.id, owner_id(), time.time(), None if took_over else run.epoch)
+    return epoch, took_over
 
 
 def _refuse_by_state(run: RunRecord, retry: bool, rework: Rework | None = None) -> None:

@@ -39,7 +39,7 @@ from functools import partial
 from typing import Any
 
 from ..errors import RunError, StoreError, UnencodableResult, Unpicklable
-from ..events import Context, EventSpec, TransientError
+from ..events import BatchInfo, Context, EventSpec, TransientError
 from ..executors import DeviceSlots, Executor, Pools, PoolSettings, device_slots
 from ..notes import (
     Abandoned,
@@ -125,11 +125,14 @@ class Engine:
         epoch: int | None = None,
         stop: StopRequest | None = None,
         clock: Callable[[], float] = microsecond_time,
+        batch: BatchInfo | None = None,
     ) -> None:
         self.plan = plan
         self.journal = journal
         self.run_id = run_id
         self.inputs = dict(inputs)
+        #: The batch a batch run's child works on (``ctx.batch``); None otherwise.
+        self.batch = batch
         self.clock = clock
         #: The run's epoch this engine claimed: every write carries it, and the
         #: journal refuses them (Fenced) once another process claimed the run.
@@ -592,7 +595,7 @@ class Engine:
         node_id = node.task.id
         carrier = attempt_carrier(self._carriers, self.run_id, node_id) if self._carriers else None
         fields = (self.run_id, node_id, node.spec.key, self.views[node_id].attempts,
-                  self.inputs, frame.piped, carrier, node.extras, ())  # fmt: skip
+                  self.inputs, frame.piped, carrier, node.extras, (), self.batch)  # fmt: skip
         return tuple.__new__(Context, fields)  # one per attempt: skip the named tuple's __new__
 
     def _submit(self, frame: TaskFrame) -> None:

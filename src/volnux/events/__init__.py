@@ -1,6 +1,6 @@
 """Events: the authoring API (what user code imports) and the registry."""
 
-from .base import Context, Event, EventSpec, Failure, FailureInfo, Route, event, spec_of
+from .base import BatchInfo, Context, Event, EventSpec, Failure, FailureInfo, Route, event, spec_of
 from .deprecation import (
     Deprecated,
     DeprecatedEventRefused,
@@ -18,6 +18,7 @@ from .sources import ProjectEvents, Source, project_registry
 from .versions import Version, parse_version
 
 __all__ = [
+    "BatchInfo",
     "Context",
     "Deprecated",
     "DeprecatedEventRefused",

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ASYNC_EXECUTOR",
     "FILE_MODULE_PREFIX",
+    "BatchInfo",
     "Context",
     "Event",
     "EventSpec",
@@ -65,6 +66,21 @@ DEFAULT_EXECUTOR = "thread"
 ASYNC_EXECUTOR = "asyncio"
 #: What an executor's name looks like; which names exist, planning checks.
 _EXECUTOR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchInfo:
+    """Which batch of a batch run an attempt works on (``ctx.batch``)."""
+
+    #: The batch run this batch belongs to (its parent run's id).
+    parent: str
+    #: 0 for the source's first batch, then 1, 2, ...
+    index: int
+    #: How many items the batch holds.
+    size: int
+    #: Where the batch is in its source (JSON data: ``first_item`` is the index
+    #: of its first item among all the source's items; see docs/batch.md).
+    position: Mapping[str, Any]
 
 
 class Context(NamedTuple):
@@ -89,6 +105,8 @@ class Context(NamedTuple):
     #: The GPUs this attempt was placed on (ids as ``CUDA_VISIBLE_DEVICES`` names
     #: them); empty when it runs on the CPU (see ``volnux.Resources``).
     gpus: tuple[int, ...] = ()
+    #: The batch this run works on, in a batch run; None for a run of its own.
+    batch: BatchInfo | None = None
 
     @property
     def log(self) -> logging.LoggerAdapter[logging.Logger]:
