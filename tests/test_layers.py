@@ -252,6 +252,9 @@ JOURNAL_WRITERS = {
     f"{PACKAGE}/engine/runner.py",
     f"{PACKAGE}/engine/lifecycle.py",
     f"{PACKAGE}/engine/owners.py",
+    # A batch run's parent runs no task: its driver writes the parent's notes
+    # and state (each child is written by its own runner).
+    f"{PACKAGE}/batch/driver.py",
 }
 
 

@@ -13,6 +13,11 @@ import pytest
 
 from volnux.notes import (
     Abandoned,
+    BatchBegun,
+    BatchEnded,
+    BatchSourceEnd,
+    BatchStarted,
+    BatchUpdated,
     Cancelled,
     CancelRequested,
     Changed,
@@ -171,6 +176,38 @@ WRITTEN: list[tuple[NoteDetail, str, dict[str, Any]]] = [
         {"pid": 9, "host": "h", "cwd": "/", "sources": [], "verb": "resume",
          "interrupted": [], "retrying": [], "forced": False, "took_over": True,
          "owner": "h/9/77/ab12cd34", "ticks": 77},
+    ),
+    # Batch runs:
+    (
+        BatchStarted("csv", "/d/o.csv", 100, "batch", {"delimiter": ";"},
+                     {"kind": "file", "size": 9}, True, 4, "2%", False),
+        "batch-started",
+        {"source_kind": "csv", "source": "/d/o.csv", "batch_size": 100, "input": "batch",
+         "options": {"delimiter": ";"}, "identity": {"kind": "file", "size": 9},
+         "rereadable": True, "parallel": 4, "tolerate": "2%", "fail_fast": False},
+    ),
+    (
+        BatchBegun(3, "c1", {"kind": "lines", "offset": 9}, 10),
+        "batch-begun",
+        {"batch": 3, "child": "c1", "position": {"kind": "lines", "offset": 9}, "size": 10},
+    ),
+    (
+        BatchBegun(0, "c2", {"kind": "iterable", "first_item": 0}, 2, [1, "x"]),
+        "batch-begun",
+        {"batch": 0, "child": "c2", "position": {"kind": "iterable", "first_item": 0},
+         "size": 2, "items": [1, "x"]},
+    ),
+    (
+        BatchEnded(3, "c1", "failed", 10, 0.25, "ValueError: bad"),
+        "batch-ended",
+        {"batch": 3, "child": "c1", "state": "failed", "size": 10, "seconds": 0.25,
+         "error": "ValueError: bad"},
+    ),
+    (BatchSourceEnd(12, 1150), "batch-source-end", {"batches": 12, "items": 1150}),
+    (
+        BatchUpdated(8, None, 5, "ann", "web1"),
+        "batch-updated",
+        {"parallel": 8, "pid": 5, "user": "ann", "host": "web1"},
     ),
 ]
 # fmt: on

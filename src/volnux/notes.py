@@ -20,6 +20,12 @@ Every kind is in :class:`NoteKind`, and each has one detail class::
     trace            Trace          the OpenTelemetry ids of one session of the run
     stopped          Stopped        a signal (or a caller) stopped the run, and what it cut off
     abandoned        Abandoned      timed-out attempts still ran when the run ended
+    pool-resized     PoolResized    a pool running the run's tasks changed its size
+    batch-started    BatchStarted   a batch run: its source, how it splits, its limits
+    batch-begun      BatchBegun     a batch's child run is about to start (its position)
+    batch-ended      BatchEnded     a batch's child run ended (its state, size, time)
+    batch-source-end BatchSourceEnd every batch of the source has begun (how many)
+    batch-updated    BatchUpdated   an operator changed a batch run's parallelism or tolerance
 
 Writers build a detail and call :meth:`RunNote.of`; readers call
 :meth:`RunNote.read`, which gives the detail object (``None`` for a kind this
@@ -40,6 +46,11 @@ from typing import Any, NamedTuple
 __all__ = [
     "KINDS",
     "Abandoned",
+    "BatchBegun",
+    "BatchEnded",
+    "BatchSourceEnd",
+    "BatchStarted",
+    "BatchUpdated",
     "CancelRequested",
     "Cancelled",
     "Changed",
@@ -84,6 +95,11 @@ class NoteKind(StrEnum):
     STOPPED = "stopped"
     ABANDONED = "abandoned"
     POOL_RESIZED = "pool-resized"
+    BATCH_STARTED = "batch-started"
+    BATCH_BEGUN = "batch-begun"
+    BATCH_ENDED = "batch-ended"
+    BATCH_SOURCE_END = "batch-source-end"
+    BATCH_UPDATED = "batch-updated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -631,6 +647,207 @@ _RESIZE_WORDS = {
 }
 
 
+class BatchStarted(NamedTuple):
+    """A batch run: what it splits, how, into which input, and its limits.
+
+    Everything a resume in another process needs to read the same batches
+    again: the kind of source and its options, the source itself (a path or
+    pattern; empty for an iterable, whose batches' items are journaled in
+    the children instead), and what the source was (``identity``).
+    """
+
+    #: The splitter's kind (``lines``, ``csv``, ...; see volnux.batch.KINDS).
+    source_kind: str
+    #: The path or pattern split (empty when the source is not one).
+    source: str
+    batch_size: int
+    #: The workflow input each batch is given as (``batch`` by default).
+    input: str
+    #: The splitter's options (JSON data), ``using`` as ``module:function``.
+    options: Mapping[str, Any] = MappingProxyType({})
+    #: What the source was when the run started (see volnux.batch.SourceIdentity).
+    identity: Mapping[str, Any] = MappingProxyType({})
+    #: Whether a batch's items can be read again from its position.
+    rereadable: bool = True
+    #: How many batches run at once.
+    parallel: int = 1
+    #: How many failed batches still let the run succeed: ``""`` none, ``"3"``, ``"2%"``.
+    tolerate: str = ""
+    #: Whether the first failed batch stops the run from starting more.
+    fail_fast: bool = False
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.BATCH_STARTED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source_kind": self.source_kind,
+            "source": self.source,
+            "batch_size": self.batch_size,
+            "input": self.input,
+            "options": dict(self.options),
+            "identity": dict(self.identity),
+            "rereadable": self.rereadable,
+            "parallel": self.parallel,
+            "tolerate": self.tolerate,
+            "fail_fast": self.fail_fast,
+        }
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> BatchStarted:
+        return cls(
+            _str(data, "source_kind"),
+            _str(data, "source"),
+            _int(data, "batch_size", 1),
+            _str(data, "input", "batch"),
+            _map(data, "options"),
+            _map(data, "identity"),
+            data.get("rereadable") is not False,
+            _int(data, "parallel", 1),
+            _str(data, "tolerate"),
+            data.get("fail_fast") is True,
+        )
+
+
+class BatchBegun(NamedTuple):
+    """A batch's child run is about to be created: which batch, where, how big."""
+
+    #: The batch's index in its source (0 for the first).
+    batch: int
+    #: The child run's id (recorded before the child exists, so a crash
+    #: between the two leaves nothing unnamed).
+    child: str
+    #: Where the batch is in its source (see volnux.batch.Position).
+    position: Mapping[str, Any]
+    size: int
+    #: The batch's items themselves, for a source that cannot be read again
+    #: (an iterable); None for the others, read again by position.
+    items: list[Any] | None = None
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.BATCH_BEGUN
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "batch": self.batch,
+            "child": self.child,
+            "position": dict(self.position),
+            "size": self.size,
+        }
+        if self.items is not None:
+            out["items"] = list(self.items)
+        return out
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> BatchBegun:
+        return cls(
+            _int(data, "batch", -1),
+            _str(data, "child"),
+            _map(data, "position"),
+            _int(data, "size"),
+            list(data["items"]) if isinstance(data.get("items"), list) else None,
+        )
+
+
+class BatchEnded(NamedTuple):
+    """A batch's child run ended (the latest such note of a batch says where it stands)."""
+
+    batch: int
+    child: str
+    #: The child run's state: ``succeeded``, ``failed``, ``cancelled``, ``paused``.
+    state: str
+    size: int
+    #: Seconds from the child's start (or this session's resume of it) to its end.
+    seconds: float = 0.0
+    #: Why it failed (one line), when it did.
+    error: str = ""
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.BATCH_ENDED
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "batch": self.batch,
+            "child": self.child,
+            "state": self.state,
+            "size": self.size,
+            "seconds": round(self.seconds, 6),
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> BatchEnded:
+        seconds = data.get("seconds", 0.0)
+        return cls(
+            _int(data, "batch", -1),
+            _str(data, "child"),
+            _str(data, "state"),
+            _int(data, "size"),
+            float(seconds) if isinstance(seconds, int | float) else 0.0,
+            _str(data, "error"),
+        )
+
+
+class BatchSourceEnd(NamedTuple):
+    """Every batch of the source has begun: there are ``batches`` of them, ``items`` in all."""
+
+    batches: int
+    items: int
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.BATCH_SOURCE_END
+
+    def to_json(self) -> dict[str, Any]:
+        return {"batches": self.batches, "items": self.items}
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> BatchSourceEnd:
+        return cls(_int(data, "batches"), _int(data, "items"))
+
+
+class BatchUpdated(NamedTuple):
+    """Someone changed a running batch run's parallelism or tolerance (None: unchanged)."""
+
+    parallel: int | None
+    tolerate: str | None
+    pid: int = 0
+    user: str = ""
+    host: str = ""
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.BATCH_UPDATED
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"pid": self.pid, "user": self.user, "host": self.host}
+        if self.parallel is not None:
+            out["parallel"] = self.parallel
+        if self.tolerate is not None:
+            out["tolerate"] = self.tolerate
+        return out
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> BatchUpdated:
+        return cls(
+            _int(data, "parallel") if "parallel" in data else None,
+            _str(data, "tolerate") if "tolerate" in data else None,
+            _int(data, "pid"),
+            _str(data, "user"),
+            _str(data, "host"),
+        )
+
+
 class Trace(NamedTuple):
     """The OpenTelemetry trace and span ids of one session of the run (hex)."""
 
@@ -669,6 +886,11 @@ KINDS: dict[type[NoteDetail], tuple[NoteKind, ...]] = {
     Stopped: (NoteKind.STOPPED,),
     Abandoned: (NoteKind.ABANDONED,),
     PoolResized: (NoteKind.POOL_RESIZED,),
+    BatchStarted: (NoteKind.BATCH_STARTED,),
+    BatchBegun: (NoteKind.BATCH_BEGUN,),
+    BatchEnded: (NoteKind.BATCH_ENDED,),
+    BatchSourceEnd: (NoteKind.BATCH_SOURCE_END,),
+    BatchUpdated: (NoteKind.BATCH_UPDATED,),
 }
 
 _READERS: dict[NoteKind, Callable[[NoteKind, Mapping[str, Any]], NoteDetail]] = {
@@ -711,4 +933,9 @@ NoteDetail = (
     | Stopped
     | Abandoned
     | PoolResized
+    | BatchStarted
+    | BatchBegun
+    | BatchEnded
+    | BatchSourceEnd
+    | BatchUpdated
 )

@@ -8,19 +8,23 @@ runs share (:meth:`Workflow.close` stops them).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .batch import BatchRun, Splitter
+from .batch.driver import BatchEvent
+from .batch.limits import Tolerance
 from .engine import Plan, Run, build_plan, find_plan_errors
 from .engine.lifecycle import Execution, Program, continue_run, start_run
 from .engine.rework import Rework
 from .engine.stop import StopRequest
-from .errors import PointyError
+from .errors import PointyError, ResumeRefused
 from .events import EventRegistry, EventsArg, event_sources, make_registry
 from .executors import Executor, Pools, PoolSettings
 from .graph import Graph
+from .notes import BatchStarted
 from .observability.observer import Observer
 from .store import Journal, MemoryJournal
 
@@ -266,6 +270,15 @@ class Workflow:
         rework: Rework | None = None,
     ) -> Run:
         """Resume or retry (see :func:`volnux.engine.lifecycle.continue_run`)."""
+        from .batch import is_batch_run
+        from .batch.driver import refuse_batch_child
+
+        if is_batch_run(store.load_notes(run_id)):
+            raise ResumeRefused(
+                f"run {run_id} is a batch run: Workflow.resume_batches({run_id!r}, ...) "
+                "takes it up (failed=True retries its failed batches)"
+            )
+        refuse_batch_child(store, store.load_run(run_id), "retry" if retry else "resume")
         if workflow is not None:  # its runs share its executors
             how = how._replace(pools=workflow.pools)
         return continue_run(
@@ -305,6 +318,120 @@ class Workflow:
         journal = store if store is not None else MemoryJournal()
         how = Execution(executors, self.pools, max_workers, observers, stop, pools)
         return start_run(self.program(), journal, inputs or {}, how, run_id=run_id, stacklevel=3)
+
+    def run_batches(
+        self,
+        source: Any,
+        *,
+        batch_size: int,
+        split: str | None = None,
+        input_name: str = "batch",
+        parallel: int | None = None,
+        tolerate: int | str | None = None,
+        fail_fast: bool = False,
+        inputs: Mapping[str, Any] | None = None,
+        store: Journal | None = None,
+        executors: Mapping[str, Executor] | None = None,
+        max_workers: int | None = None,
+        observers: Sequence[Observer] = (),
+        stop: StopRequest | None = None,
+        pools: Mapping[str, PoolSettings] | None = None,
+        run_id: str | None = None,
+        on_batch: Callable[[BatchEvent], None] | None = None,
+        **options: Any,
+    ) -> BatchRun:
+        """Run the workflow once per batch of ``source``, as a batch run; return it.
+
+        ``source`` is a path (a text, CSV, JSON lines or Parquet file, a
+        directory or a glob pattern) or any iterable; ``split`` names the
+        kind (default: told by the path's suffix; see docs/batch.md) and
+        ``options`` are the kind's options (``encoding``, ``delimiter``,
+        ``using`` ...).  Each batch is a child run given the batch's items as
+        input ``input_name`` and ``inputs`` beside it; at most ``parallel``
+        run at once (default: from the executors' capacity).  A failed batch
+        does not stop the others (``fail_fast`` to stop starting more);
+        ``tolerate`` failed batches (a count, or ``"2%"``) still let the run
+        succeed.  ``on_batch`` is told of each batch as it begins and ends.
+        """
+        from .batch import guess_kind, recordable, splitter
+        from .batch.driver import start_batches
+        from .batch.limits import check_parallel, default_parallel
+        from .notes import BatchStarted
+
+        journal = store if store is not None else MemoryJournal()
+        how = Execution(executors, self.pools, max_workers, observers, stop, pools)
+        kind = split or guess_kind(source)
+        split_by = splitter(kind, source, batch_size, **options)
+        text, recorded = recordable(kind, source, options)
+        program = self.program()
+        spec = BatchStarted(
+            kind,
+            text,
+            batch_size,
+            input_name,
+            recorded,
+            parallel=check_parallel(parallel)
+            if parallel is not None
+            else default_parallel(program, how),
+            tolerate=Tolerance.parse(tolerate).text,
+            fail_fast=fail_fast,
+        )
+        return start_batches(
+            program, journal, split_by, spec, inputs or {}, how, run_id=run_id, watcher=on_batch
+        )
+
+    @classmethod
+    def resume_batches(
+        cls,
+        run_id: str,
+        *,
+        store: Journal,
+        failed: bool = False,
+        source: Any = None,
+        events: EventsArg = None,
+        workflow: Workflow | None = None,
+        force: bool = False,
+        executors: Mapping[str, Executor] | None = None,
+        max_workers: int | None = None,
+        observers: Sequence[Observer] = (),
+        stop: StopRequest | None = None,
+        on_batch: Callable[[BatchEvent], None] | None = None,
+    ) -> BatchRun:
+        """Resume a crashed, cancelled or paused batch run; ``failed``: retry its failed batches.
+
+        Batches that succeeded are not run again; batches cut off run on from
+        their own journals (only their unfinished tasks); then the rest of
+        the source is split.  The source is read again from where the run
+        recorded it (``source`` gives it again: needed for an iterable, which
+        the journal cannot read again); one that changed since the run
+        started is refused unless ``force``.
+        """
+        from .batch import splitter
+        from .batch.driver import continue_batches
+        from .engine.lifecycle import recorded_program
+
+        how = Execution(executors, None, max_workers, observers, stop)
+        if workflow is not None:
+            how = how._replace(pools=workflow.pools)
+            program = workflow.program()
+        else:
+            program = recorded_program(store.load(run_id), events)
+
+        def make_split(spec: BatchStarted) -> Splitter:
+            given = source if source is not None else spec.source
+            return splitter(spec.source_kind, given, spec.batch_size, **spec.options)
+
+        return continue_batches(
+            store,
+            run_id,
+            program,
+            how,
+            failed=failed,
+            force=force,
+            make_split=make_split,
+            given_source=source is not None,
+            watcher=on_batch,
+        )
 
     def _repr_svg_(self) -> str | None:
         """The graph as SVG, for Jupyter (None when Graphviz is not installed)."""

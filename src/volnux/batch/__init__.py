@@ -11,16 +11,27 @@ and ``custom``.  Running a workflow over the batches builds on this.
 
 from .base import FileSplitter
 from .custom import ENTRY_POINT_GROUP
+from .limits import Tolerance
 from .model import Batch, Position, SourceIdentity, Splitter
-from .split import KINDS, splitter
+from .result import BatchRun
+from .split import KINDS, guess_kind, recordable, splitter
+from .summary import BatchState, BatchSummary, is_batch_run, summarize
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "KINDS",
     "Batch",
+    "BatchRun",
+    "BatchState",
+    "BatchSummary",
     "FileSplitter",
     "Position",
     "SourceIdentity",
     "Splitter",
+    "Tolerance",
+    "guess_kind",
+    "is_batch_run",
+    "recordable",
     "splitter",
+    "summarize",
 ]

@@ -10,7 +10,9 @@ rather than a silent default.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, Final
 
 from ..errors import InputError
@@ -23,7 +25,7 @@ from .parquet import ParquetSplitter
 from .rows import CsvSplitter
 from .text import ByteSplitter, JsonLinesSplitter, LineSplitter
 
-__all__ = ["KINDS", "splitter"]
+__all__ = ["KINDS", "guess_kind", "recordable", "splitter"]
 
 #: Every kind of source, by name.
 KINDS: Final[dict[str, Callable[..., Splitter]]] = {
@@ -67,3 +69,60 @@ def _check_options(kind: str, make: Callable[..., Splitter], options: dict[str, 
         raise InputError(
             f"kind {kind!r} takes no option {', '.join(map(repr, unknown))}; {accepted}"
         )
+
+
+#: The kind a file's suffix implies, when no kind is given.
+_SUFFIXES: Final = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+
+def guess_kind(source: Any) -> str:
+    """The kind of ``source`` when none is given.
+
+    A path (``str`` or ``os.PathLike``) to a directory, or holding ``*`` or
+    ``?``, is ``files``; a file is told by its suffix (``.csv``, ``.jsonl``,
+    ``.ndjson``, ``.parquet``), and is ``lines`` otherwise; anything else
+    iterable is ``iterable``.
+    """
+    if isinstance(source, str | os.PathLike):
+        text = os.fspath(source)
+        if any(c in text for c in "*?[") or Path(text).is_dir():
+            return "files"
+        return _SUFFIXES.get(Path(text).suffix.lower(), "lines")
+    if isinstance(source, Iterable):
+        return "iterable"
+    raise InputError(
+        f"cannot split a {type(source).__name__}: give a path, a pattern or an iterable "
+        "(or a kind of your own: split='custom', using=...)"
+    )
+
+
+def recordable(kind: str, source: Any, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The source and options as a batch run records them, to split the same way again.
+
+    A path is recorded absolute; an iterable is not recorded (its batches'
+    items are, instead).  ``using`` (kind ``custom``) is recorded as the
+    ``module:name`` or entry-point name it can be found by in another process.
+    """
+    if kind == "iterable":
+        text = ""
+    elif kind == "custom":
+        text = source if isinstance(source, str) else ""
+    elif isinstance(source, str | os.PathLike):
+        text = os.fspath(source)
+        if kind != "files" or not any(c in text for c in "*?["):
+            text = str(Path(text).absolute())
+        elif not os.path.isabs(text):
+            text = os.path.join(os.getcwd(), text)
+    else:
+        text = ""
+    out = dict(options)
+    using = out.get("using")
+    if using is not None and not isinstance(using, str):
+        module, name = getattr(using, "__module__", None), getattr(using, "__qualname__", None)
+        if not module or not name or "<" in name:
+            raise InputError(
+                f"using={using!r} cannot be found again by a resume in another process: "
+                "give a function or class defined at the top of a module"
+            )
+        out["using"] = f"{module}:{name}"
+    return text, out

@@ -258,8 +258,9 @@ class Journal(Protocol):
     def run_ids(self, prefix: str, limit: int = 10) -> list[str]:
         """Ids of runs that start with ``prefix``, sorted, at most ``limit`` of them."""
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        """The newest runs first."""
+    def list_runs(self, limit: int = 50, *, parts: bool = True) -> list[RunRecord]:
+        """The newest runs first; without ``parts``, not the runs that are part of
+        another (a batch run's batches): only runs with no parent."""
 
     def request_cancel(self, run_id: str) -> None:
         """Ask the process running ``run_id`` (maybe another one) to cancel it."""

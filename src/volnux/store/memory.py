@@ -140,9 +140,11 @@ class MemoryJournal:
         with self._lock:
             return sorted(i for i in self._runs if i.startswith(prefix))[:limit]
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+    def list_runs(self, limit: int = 50, *, parts: bool = True) -> list[RunRecord]:
         with self._lock:
             runs = sorted(self._runs.values(), key=lambda r: r.created_at, reverse=True)
+        if not parts:
+            runs = [r for r in runs if r.parent is None]
         return runs[:limit]
 
     def request_cancel(self, run_id: str) -> None:

@@ -550,14 +550,16 @@ class PostgresJournal:
                 raise self._failure(exc, "looking runs up by id") from exc
         return [run_id for (run_id,) in rows if run_id.startswith(prefix)]
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        """The newest runs first (by ``created_at``; the later written first on ties)."""
+    def list_runs(self, limit: int = 50, *, parts: bool = True) -> list[RunRecord]:
+        """The newest runs first (by ``created_at``; the later written first on ties);
+        without ``parts``, only runs that are not part of another."""
         if limit < 0:
             raise ValueError(f"limit must be 0 or more, not {limit}")
+        sql = self._sql.list_runs if parts else self._sql.list_top_runs
         with self._lock:
             conn = self._live()
             try:
-                rows = conn.execute(self._sql.list_runs, (limit,)).fetchall()
+                rows = conn.execute(sql, (limit,)).fetchall()
             except psycopg.Error as exc:
                 raise self._failure(exc, "listing runs") from exc
         return [self._rows.run(row[1:]) for row in rows]

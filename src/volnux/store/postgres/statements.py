@@ -72,6 +72,9 @@ class Statements:
     load_run: str = _SELECT_RUN + " WHERE r.id = %s"
     child_runs: str = _SELECT_RUN + " WHERE r.parent = %s ORDER BY r.num"
     list_runs: str = _SELECT_RUN + " ORDER BY r.created_at DESC, r.num DESC LIMIT %s"
+    list_top_runs: str = (
+        _SELECT_RUN + " WHERE r.parent IS NULL ORDER BY r.created_at DESC, r.num DESC LIMIT %s"
+    )
     run_exists: str = "SELECT 1 FROM {s}.runs WHERE id = %s"
     run_ids: str = "SELECT id FROM {s}.runs WHERE id >= %s ORDER BY id LIMIT %s"
     run_ids_below: str = "SELECT id FROM {s}.runs WHERE id >= %s AND id < %s ORDER BY id LIMIT %s"

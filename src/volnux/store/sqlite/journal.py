@@ -623,14 +623,17 @@ class SQLiteJournal:
                 raise self._failure(exc, "looking runs up by id") from exc
         return [run_id for (run_id,) in rows if run_id.startswith(prefix)]
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        """The newest runs first (by ``created_at``; the later written first on ties)."""
+    def list_runs(self, limit: int = 50, *, parts: bool = True) -> list[RunRecord]:
+        """The newest runs first (by ``created_at``; the later written first on ties);
+        without ``parts``, only runs that are not part of another."""
         if limit < 0:
             raise ValueError(f"limit must be 0 or more, not {limit}")
+        where = "" if parts else " WHERE r.parent IS NULL"
         with self._lock:
             try:
                 rows = self._conn.execute(
-                    _SELECT_RUN + " ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?", (limit,)
+                    _SELECT_RUN + where + " ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?",
+                    (limit,),
                 ).fetchall()
             except sqlite3.Error as exc:
                 raise self._failure(exc, "listing runs") from exc

@@ -1,0 +1,679 @@
+"""Batch runs: one workflow over a split source, one child run per batch.
+
+A batch run is a *parent* run that runs no task of its own: it records how
+its source is split (:class:`~volnux.notes.BatchStarted`), then for each
+batch notes the batch's position and its child run's id
+(:class:`~volnux.notes.BatchBegun`) *before* that child is created, runs the
+child (an ordinary run of the workflow, given the batch's items as an input
+that is not journaled), and notes how it ended
+(:class:`~volnux.notes.BatchEnded`).  Those notes are the parent's whole
+state: counts, failures and what a resume must do are read from them
+(:mod:`.summary`), never from every child.
+
+At most ``parallel`` children run at once, each driven by a thread of this
+module (their attempts run on the workflow's executors); the source is read
+one batch ahead of a free slot, so memory holds the batches in flight.
+
+Resuming the parent (:func:`continue_batches`) claims it, takes up every
+child that had begun and not ended (resumed from its own journal: only its
+unfinished tasks run), and then splits the rest of the source.  With
+``failed`` it retries the failed children too (their failed tasks and what
+follows).  A child that ended but whose end the parent had not noted yet
+(a crash in between) is noted, never run again.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+from ..engine import Program
+from ..engine.lifecycle import (
+    Execution,
+    Part,
+    continue_run,
+    new_run_id,
+    open_run,
+    start_run,
+    take_up,
+)
+from ..engine.owners import (
+    HEARTBEAT_S,
+    cancel_run,
+    owner_id,
+    pause_run,
+    process_ticks,
+    this_process,
+    user_name,
+)
+from ..errors import Fenced, InputError, ResumeRefused, RunNotFound, VolnuxError
+from ..events import BatchInfo
+from ..notes import (
+    BatchBegun,
+    BatchEnded,
+    BatchSourceEnd,
+    BatchStarted,
+    BatchUpdated,
+    Resumed,
+    RunNote,
+    kinds_of,
+)
+from ..states import RunState, check_run_transition
+from ..store import Journal, RunRecord
+from .limits import Tolerance, check_parallel
+from .model import Batch, Splitter
+from .result import BatchRun
+from .summary import BatchSummary, summarize
+
+__all__ = [
+    "BatchEvent",
+    "continue_batches",
+    "refuse_batch_child",
+    "start_batches",
+    "update_batches",
+]
+
+#: How often (seconds) the driver looks for a cancel or pause of the batch run.
+POLL_S = 0.2
+#: How often (seconds) it reads what an operator changed (``volnux runs update``).
+UPDATE_POLL_S = 2.0
+
+
+class BatchEvent(NamedTuple):
+    """What a watcher of a batch run is told: a batch ``began`` or ``ended``."""
+
+    what: str
+    batch: int
+    child: str
+    size: int
+    #: The child's state once it ended (``succeeded``, ``failed`` ...), else "".
+    state: str = ""
+    seconds: float = 0.0
+    error: str = ""
+
+
+#: Told of each batch as it begins and ends (from the driving thread).
+Watcher = Callable[[BatchEvent], None]
+
+
+class _Work(NamedTuple):
+    """A batch to take on: its note, how (``start``, ``resume``, ``retry``), its items if read."""
+
+    begun: BatchBegun
+    mode: str
+    items: list[Any] | None = None
+
+
+class _Limits:
+    """A batch run's parallelism, tolerance and fail-fast (an operator may change the first two)."""
+
+    def __init__(self, parallel: int, tolerance: Tolerance, fail_fast: bool) -> None:
+        self.parallel = parallel
+        self.tolerance = tolerance
+        self.fail_fast = fail_fast
+
+
+# -------------------------------------------------------------------- starting
+
+
+def start_batches(
+    program: Program,
+    journal: Journal,
+    split: Splitter,
+    spec: BatchStarted,
+    inputs: Mapping[str, Any],
+    how: Execution,
+    *,
+    run_id: str | None = None,
+    watcher: Watcher | None = None,
+) -> BatchRun:
+    """Record a batch run of ``program`` over ``split`` and drive it to its end.
+
+    ``spec`` is what the run records of its source and limits (its
+    ``identity`` is taken here); ``inputs`` are given to every batch, beside
+    the batch itself (as input ``spec.input``).
+    """
+    check_parallel(spec.parallel)
+    tolerance = Tolerance.parse(spec.tolerate)
+    if spec.input in inputs:
+        raise InputError(
+            f"input {spec.input!r} is the batch itself; give the other inputs another name "
+            "or the batch another input name"
+        )
+    spec = spec._replace(identity=split.identity(), rereadable=split.rereadable)
+    # The parent's record: the workflow and the inputs every batch shares (the
+    # batch itself is checked as given, never recorded).
+    try:
+        record, _given = open_run(
+            program,
+            journal,
+            inputs,
+            run_id=run_id,
+            part=Part(supplied={spec.input: []}),
+            stacklevel=3,
+        )
+    except InputError as exc:
+        raise InputError(
+            f"{exc}; each batch is given as input {spec.input!r} "
+            "(--as NAME, or input_name=, gives it another name)"
+        ) from None
+    parent = record.id
+    now = time.time()
+    journal.add_note(RunNote.of(parent, now, spec), epoch=1)
+    driver = _Driver(
+        program,
+        journal,
+        parent,
+        1,
+        spec,
+        dict(record.inputs),
+        how,
+        _Limits(spec.parallel, tolerance, spec.fail_fast),
+        watcher,
+    )
+    return driver.drive(driver.new_batches(split, 0), BatchSummary(spec))
+
+
+# ------------------------------------------------------------------ continuing
+
+
+def continue_batches(
+    journal: Journal,
+    parent: str,
+    program: Program,
+    how: Execution,
+    *,
+    failed: bool = False,
+    force: bool = False,
+    make_split: Callable[[BatchStarted], Splitter] | None = None,
+    given_source: bool = False,
+    watcher: Watcher | None = None,
+) -> BatchRun:
+    """Resume batch run ``parent``: its unfinished batches, then the rest of its source.
+
+    ``failed`` retries its failed batches as well.  ``make_split`` makes the
+    run's splitter again from what it recorded (``given_source``: over a
+    source given again, as an iterable must be, which the journal cannot
+    read again).  A source that changed since the run started is refused
+    unless ``force``.
+    """
+    run = journal.load_run(parent)
+    notes = journal.load_notes(parent)
+    summary = summarize(notes, running=False)
+    if summary is None:
+        if journal.load(parent).tasks:
+            raise ResumeRefused(f"run {parent} is not a batch run")
+        raise ResumeRefused(
+            f"run {parent} was cut off before it recorded its source, if it was a batch "
+            "run: nothing of it ran; start it again"
+        )
+    if run.state is RunState.SUCCEEDED and not (failed and summary.of("failed")):
+        what = "failed batch to retry" if failed else "batch to resume"
+        raise ResumeRefused(f"batch run {parent} already succeeded; there is no {what}")
+    if run.state is RunState.FAILED and not failed and not _unfinished(summary):
+        raise ResumeRefused(
+            f"batch run {parent} failed ({summary.progress()}); "
+            f"'volnux runs retry {parent} --failed' re-runs its failed batches"
+        )
+    source_left = summary.total is None
+    spec = summary.spec
+    split = None
+    if make_split is not None and (spec.rereadable or given_source):
+        split = make_split(spec)
+    if split is None and (source_left or spec.rereadable):
+        raise ResumeRefused(
+            f"batch run {parent} split "
+            + (
+                "an iterable, which the journal cannot read again"
+                if not spec.rereadable
+                else "a source"
+            )
+            + ": pass the same source again to resume it"
+        )
+    if split is not None and spec.rereadable:
+        split.check(dict(spec.identity), force=force)  # SourceChanged before anything is claimed
+    epoch, took_over = take_up(journal, run, force)
+    try:
+        if run.state is not RunState.RUNNING:
+            check_run_transition(parent, run.state, RunState.RUNNING)
+        now = time.time()
+        journal.set_run_state(parent, RunState.RUNNING, now, epoch=epoch)
+        pid, host, cwd = this_process()
+        resumed = Resumed(
+            pid,
+            host,
+            cwd,
+            program.sources,
+            retry=failed,
+            interrupted=tuple(b.child for b in summary.of("interrupted")),
+            retrying=tuple(b.child for b in summary.of("failed")) if failed else (),
+            owner=owner_id(),
+            ticks=process_ticks(pid),
+            took_over=took_over,
+        )
+        journal.add_note(RunNote.of(parent, now, resumed), epoch=epoch)
+    except BaseException:
+        journal.release(parent, epoch)
+        raise
+    tolerance = Tolerance.parse(summary.tolerate)
+    driver = _Driver(
+        program,
+        journal,
+        parent,
+        epoch,
+        summary.spec,
+        dict(run.inputs),
+        how,
+        _Limits(summary.parallel, tolerance, summary.spec.fail_fast),
+        watcher,
+        split,
+    )
+    driver.known(summary)
+    begun = _begun_notes(notes)
+    work = driver.earlier(summary, begun, failed)
+    if source_left:
+        assert split is not None
+        start = max(summary.batches, default=-1) + 1
+        work = _chain(work, driver.new_batches(split, start))
+    return driver.drive(work, summary)
+
+
+def refuse_batch_child(journal: Journal, run: RunRecord, verb: str) -> None:
+    """ResumeRefused if ``run`` is a batch of a batch run: its parent takes it up.
+
+    A batch's items are not in its own record (they are read again by
+    position, by the parent's driver), so it is resumed through its parent.
+    """
+    if run.parent is None:
+        return
+    try:
+        notes = journal.load_notes(run.parent)
+    except RunNotFound:
+        return
+    summary = summarize(notes, running=False)
+    if summary is None:
+        return
+    index = next((b.batch for b in summary.batches.values() if b.child == run.id), "?")
+    again = "retry" if verb == "retry" else "resume"
+    raise ResumeRefused(
+        f"run {run.id} is batch {index} of batch run {run.parent}: {again} that one "
+        f"('volnux runs {again} {run.parent}'), which takes up this batch"
+        + (" with the other failed ones" if verb == "retry" else " with the other unfinished ones")
+    )
+
+
+def _unfinished(summary: BatchSummary) -> bool:
+    """Whether a batch or the source is left to do (not counting failed batches)."""
+    if summary.total is None:
+        return True
+    return len(summary.batches) < summary.total or any(
+        b.state not in ("succeeded", "failed") for b in summary.batches.values()
+    )
+
+
+def _begun_notes(notes: Iterable[RunNote]) -> dict[int, BatchBegun]:
+    """Batch index -> its first begun note (which holds an iterable batch's items)."""
+    out: dict[int, BatchBegun] = {}
+    wanted = kinds_of(BatchBegun)
+    for note in notes:
+        if note.kind in wanted:
+            detail = note.read()
+            if isinstance(detail, BatchBegun) and detail.batch not in out:
+                out[detail.batch] = detail
+    return out
+
+
+def _chain(*parts: Iterator[_Work]) -> Iterator[_Work]:
+    for part in parts:
+        yield from part
+
+
+# --------------------------------------------------------------------- driving
+
+
+class _Driver:
+    """Drives one session of a batch run: starts children, notes their ends, decides."""
+
+    def __init__(
+        self,
+        program: Program,
+        journal: Journal,
+        parent: str,
+        epoch: int,
+        spec: BatchStarted,
+        inputs: dict[str, Any],
+        how: Execution,
+        limits: _Limits,
+        watcher: Watcher | None,
+        split: Splitter | None = None,
+    ) -> None:
+        self.program = program
+        self.journal = journal
+        self.parent = parent
+        self.epoch = epoch
+        self.spec = spec
+        self.inputs = inputs
+        self.how = how
+        self.limits = limits
+        self.watcher = watcher
+        self.split = split
+        self._ended: queue.SimpleQueue[BatchEnded] = queue.SimpleQueue()
+        #: Batch index -> child id, for the children running now.
+        self.in_flight: dict[int, str] = {}
+        #: Batch index -> (state, size): where each batch stands (earlier sessions' too).
+        self.states: dict[int, tuple[str, int]] = {}
+        #: Why the run stops starting batches: cancelled, paused, stopped,
+        #: fenced, tolerance, fail-fast (None: it does not).
+        self.stopping: str | None = None
+        self.exhausted = False
+        self._next_beat = time.monotonic() + HEARTBEAT_S
+        self._next_update = time.monotonic() + UPDATE_POLL_S
+        self._seen_notes = 0
+
+    # ------------------------------------------------------------ the work
+
+    def known(self, summary: BatchSummary) -> None:
+        """What earlier sessions of the run did (for counts and the verdict)."""
+        for index, b in summary.batches.items():
+            self.states[index] = (b.state, b.size)
+        if summary.total is not None:
+            self.exhausted = True
+
+    def new_batches(self, split: Splitter, start: int) -> Iterator[_Work]:
+        """The source's batches from index ``start`` on, as work; notes the source's end.
+
+        The batches before ``start`` (begun in an earlier session) are read
+        and passed over, which also counts the source's items.
+        """
+        count = items = 0
+        for batch in split:
+            count, items = batch.index + 1, items + batch.size
+            if batch.index >= start:
+                yield self._fresh(batch)
+        self._note(BatchSourceEnd(count, items))
+        self.exhausted = True
+
+    def _fresh(self, batch: Batch) -> _Work:
+        items = None if self.spec.rereadable else list(batch.items)
+        begun = BatchBegun(batch.index, new_run_id(), batch.position, batch.size, items)
+        return _Work(begun, "start", batch.items)
+
+    def earlier(
+        self, summary: BatchSummary, begun: Mapping[int, BatchBegun], failed: bool
+    ) -> Iterator[_Work]:
+        """The batches of earlier sessions still to do: cut off, paused, cancelled,
+        and (``failed``) failed ones."""
+        for index, b in summary.batches.items():
+            if b.state == "succeeded" or (b.state == "failed" and not failed):
+                continue
+            first = begun[index]
+            try:
+                child = self.journal.load_run(b.child)
+            except RunNotFound:  # the crash came between the note and the child
+                yield _Work(first, "start")
+                continue
+            if child.state is RunState.SUCCEEDED or (child.state is RunState.FAILED and not failed):
+                # It ended, and the parent had not noted it yet.
+                end = BatchEnded(index, b.child, child.state.value, b.size, 0.0, child.error or "")
+                self._note(end)
+                self.states[index] = (end.state, end.size)
+                continue
+            yield _Work(first, "retry" if child.state is RunState.FAILED else "resume")
+
+    # ------------------------------------------------------------- driving
+
+    def drive(self, work: Iterator[_Work], summary: BatchSummary) -> BatchRun:
+        """Run ``work`` to its end, within the limits; record the verdict; return the run."""
+        pending = iter(work)
+        try:
+            while True:
+                self._poll()
+                while self.stopping is None and len(self.in_flight) < self.limits.parallel:
+                    item = next(pending, None)
+                    if item is None:
+                        break
+                    self._launch(item)
+                if not self.in_flight:
+                    break
+                try:
+                    end = self._ended.get(timeout=POLL_S)
+                except queue.Empty:
+                    continue
+                self._done(end)
+        except BaseException:
+            # The driver itself failed (the journal, the source): its children
+            # finish, and the run is left running in the journal for a resume.
+            self.stopping = self.stopping or "error"
+            self._cancel_children()
+            self._wait_children()
+            raise
+        return self._finish()
+
+    def _launch(self, work: _Work) -> None:
+        begun = work.begun
+        self._note(begun)
+        self.in_flight[begun.batch] = begun.child
+        self.states[begun.batch] = ("running", begun.size)
+        self._tell(BatchEvent("began", begun.batch, begun.child, begun.size))
+        thread = threading.Thread(
+            target=self._child,
+            args=(work,),
+            name=f"volnux-batch-{begun.batch}",
+            daemon=True,
+        )
+        thread.start()
+
+    def _child(self, work: _Work) -> None:
+        """Run one batch's child to its end (in its own thread); queue how it ended."""
+        begun = work.begun
+        started = time.monotonic()
+        state, error = RunState.FAILED.value, ""
+        try:
+            items = work.items if work.items is not None else self._items(begun)
+            info = BatchInfo(self.parent, begun.batch, begun.size, dict(begun.position))
+            part = Part(self.parent, {self.spec.input: items}, info)
+            if work.mode == "start":
+                run = start_run(
+                    self.program, self.journal, self.inputs, self.how, run_id=begun.child, part=part
+                )
+            else:
+                run = continue_run(
+                    self.journal,
+                    begun.child,
+                    retry=work.mode == "retry",
+                    now_program=self.program,
+                    how=self.how,
+                    part=part,
+                )
+            state, error = run.state.value, run.error or ""
+        except Fenced as exc:
+            state, error = "fenced", str(exc)
+        except VolnuxError as exc:
+            error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        except BaseException as exc:  # a bug or a broken source: this batch fails, not the run
+            error = f"{type(exc).__name__}: {exc}"
+        seconds = time.monotonic() - started
+        self._ended.put(BatchEnded(begun.batch, begun.child, state, begun.size, seconds, error))
+
+    def _items(self, begun: BatchBegun) -> list[Any]:
+        """A batch's items: from its note (an iterable's), else read again by position."""
+        if begun.items is not None:
+            return list(begun.items)
+        if self.split is None:
+            raise ResumeRefused(f"batch {begun.batch} cannot be read again: no source given")
+        return self.split.read(dict(begun.position))
+
+    def _done(self, end: BatchEnded) -> None:
+        self.in_flight.pop(end.batch, None)
+        if end.state == "fenced":
+            self.stopping = "fenced"
+            return
+        self._note(end)
+        self.states[end.batch] = (end.state, end.size)
+        self._tell(
+            BatchEvent("ended", end.batch, end.child, end.size, end.state, end.seconds, end.error)
+        )
+        if end.state == RunState.SUCCEEDED.value or self.stopping is not None:
+            return
+        failed = self._count("failed", "cancelled")
+        if self.limits.fail_fast:
+            self.stopping = "fail-fast"
+        elif self.limits.tolerance.exceeded(failed, self._total()):
+            self.stopping = "tolerance"
+
+    def _count(self, *states: str) -> int:
+        return sum(1 for state, _size in self.states.values() if state in states)
+
+    def _total(self) -> int | None:
+        return len(self.states) if self.exhausted else None
+
+    def _tell(self, event: BatchEvent) -> None:
+        if self.watcher is not None:
+            self.watcher(event)
+
+    def _note(self, detail: Any) -> None:
+        if self.stopping == "fenced":
+            return
+        try:
+            self.journal.add_note(RunNote.of(self.parent, time.time(), detail), epoch=self.epoch)
+        except Fenced:
+            self.stopping = "fenced"
+            self._cancel_children()
+
+    # ------------------------------------------------------------ watching
+
+    def _poll(self) -> None:
+        """Heartbeat; look for a stop (cancel, pause, signal) and an operator's change."""
+        now = time.monotonic()
+        if now >= self._next_beat and self.stopping != "fenced":
+            self._next_beat = now + HEARTBEAT_S
+            try:
+                self.journal.heartbeat(self.parent, self.epoch, time.time())
+            except Fenced:
+                self.stopping = "fenced"
+                self._cancel_children()
+        stop = self.how.stop
+        if stop is not None and stop.count and self.stopping is None:
+            self.stopping = "stopped"  # the children's engines hear the same request
+        if self.stopping is None:
+            asked = self.journal.stop_requested(self.parent)
+            if asked is not None:
+                self.stopping = asked.value
+                self._cancel_children()
+        if now >= self._next_update:
+            self._next_update = now + UPDATE_POLL_S
+            self._read_updates()
+
+    def _read_updates(self) -> None:
+        notes = self.journal.load_notes(self.parent)
+        fresh, self._seen_notes = notes[self._seen_notes :], len(notes)
+        wanted = kinds_of(BatchUpdated)
+        for note in fresh:
+            if note.kind not in wanted:
+                continue
+            detail = note.read()
+            if not isinstance(detail, BatchUpdated):
+                continue
+            if detail.parallel is not None and detail.parallel >= 1:
+                self.limits.parallel = detail.parallel
+            if detail.tolerate is not None:
+                try:
+                    self.limits.tolerance = Tolerance.parse(detail.tolerate)
+                except InputError:
+                    continue
+
+    def _cancel_children(self) -> None:
+        """Ask the running children to stop as the parent was asked (pause or cancel)."""
+        pause = self.stopping == RunState.PAUSED.value
+        for child in list(self.in_flight.values()):
+            try:
+                (pause_run if pause else cancel_run)(self.journal, child)
+            except VolnuxError:
+                continue  # it ended meanwhile, or is not created yet
+
+    def _wait_children(self) -> None:
+        while self.in_flight:
+            self._done_quietly(self._ended.get())
+
+    def _done_quietly(self, end: BatchEnded) -> None:
+        try:
+            self._done(end)
+        except VolnuxError:
+            self.in_flight.pop(end.batch, None)
+
+    # -------------------------------------------------------------- ending
+
+    def _finish(self) -> BatchRun:
+        state, error = self._verdict()
+        if self.stopping != "fenced":
+            try:
+                self.journal.set_run_state(self.parent, state, time.time(), error, epoch=self.epoch)
+            except Fenced:
+                self.stopping = "fenced"
+        notes = self.journal.load_notes(self.parent)
+        summary = summarize(notes, running=False)
+        assert summary is not None
+        record = self.journal.load_run(self.parent)
+        return BatchRun(
+            record.id, record.workflow, record.state, record.error, summary, self.journal
+        )
+
+    def _verdict(self) -> tuple[RunState, str | None]:
+        """The parent's state from its batches (and why it stopped, if it did)."""
+        if self.stopping in ("cancelled", "stopped", "fenced", "error"):
+            why = {
+                "cancelled": "cancelled",
+                "stopped": f"stopped by {self.how.stop.reason if self.how.stop else 'a request'}",
+                "fenced": "another process took the run over",
+                "error": "the batch run's driver failed",
+            }[self.stopping]
+            return RunState.CANCELLED, why
+        if self.stopping == "paused":
+            return RunState.PAUSED, "paused by an operator"
+        paused = self._count("paused")
+        failed = self._count("failed", "cancelled")
+        total = len(self.states)
+        if paused and not failed:
+            return RunState.PAUSED, f"{paused} batch{'es' if paused != 1 else ''} need an operator"
+        if self.stopping in ("tolerance", "fail-fast"):
+            why = (
+                "the first failed batch stopped it (fail-fast)"
+                if self.stopping == "fail-fast"
+                else f"past {self.limits.tolerance.describe()}"
+            )
+            return RunState.FAILED, f"{failed} of {total} batches failed so far; {why}"
+        if self.limits.tolerance.allows(failed, total):
+            return RunState.SUCCEEDED, None
+        return RunState.FAILED, (
+            f"{failed} of {total} batch{'es' if total != 1 else ''} failed"
+            + (
+                f" ({self.limits.tolerance.describe()})"
+                if failed and self.limits.tolerance.text
+                else ""
+            )
+        )
+
+
+def update_batches(
+    journal: Journal, parent: str, *, parallel: int | None = None, tolerate: str | None = None
+) -> BatchSummary:
+    """Change a batch run's parallelism or tolerance: journaled, and read by its driver
+    within :data:`UPDATE_POLL_S` (a run not running now keeps them for its resume)."""
+    if parallel is None and tolerate is None:
+        raise InputError("nothing to change: give a new parallelism, a new tolerance, or both")
+    if parallel is not None:
+        check_parallel(parallel)
+    if tolerate is not None:
+        tolerate = Tolerance.parse(tolerate).text
+    run = journal.load_run(parent)
+    if summarize(journal.load_notes(parent), running=False) is None:
+        raise InputError(f"run {parent} is not a batch run: only a batch run's limits change")
+    pid, host, _cwd = this_process()
+    detail = BatchUpdated(parallel, tolerate, pid, user_name(), host)
+    journal.add_note(RunNote.of(parent, time.time(), detail))
+    summary = summarize(journal.load_notes(parent), running=run.state is RunState.RUNNING)
+    assert summary is not None
+    return summary

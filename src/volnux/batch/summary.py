@@ -1,0 +1,147 @@
+"""Where a batch run stands, read from its parent's notes alone.
+
+The parent of a batch run notes each batch as it begins (its child run and
+position) and as it ends (the child's state, size and time): so the
+counts by state, the items done and the failures are known without reading
+a single child run.  A batch noted begun but not ended is ``running`` while
+the parent runs, and ``interrupted`` once it does not (a crash cut it off;
+a resume takes it up again).  The latest end of a batch counts: a batch
+that failed and was retried is what its retry made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from ..notes import BatchBegun, BatchEnded, BatchSourceEnd, BatchStarted, BatchUpdated, RunNote
+from ..notes import NoteKind as K
+
+__all__ = ["BatchState", "BatchSummary", "summarize"]
+
+#: The states a batch can be in, in the order they are shown.
+STATES = ("succeeded", "failed", "running", "interrupted", "paused", "cancelled")
+
+_KINDS = frozenset(
+    k.value
+    for k in (K.BATCH_STARTED, K.BATCH_BEGUN, K.BATCH_ENDED, K.BATCH_SOURCE_END, K.BATCH_UPDATED)
+)
+
+
+class BatchState(NamedTuple):
+    """One batch of a batch run: its child run, where it stands, how big, how long."""
+
+    batch: int
+    #: The child run's id.
+    child: str
+    #: ``succeeded``, ``failed``, ``running``, ``interrupted``, ``paused``, ``cancelled``.
+    state: str
+    size: int
+    #: Where it is in its source (see docs/batch.md).
+    position: dict[str, Any]
+    #: Seconds its child took (its last session), once it ended.
+    seconds: float | None = None
+    #: Why it failed, in one line.
+    error: str = ""
+
+
+@dataclass
+class BatchSummary:
+    """A batch run as its parent's notes tell it."""
+
+    #: How the run splits its source, and its limits as it started.
+    spec: BatchStarted
+    #: Batch index -> its state, for every batch that began.
+    batches: dict[int, BatchState] = field(default_factory=dict)
+    #: How many batches the source holds, once every one of them began (else None).
+    total: int | None = None
+    #: How many items the source holds, once every batch began (else None).
+    total_items: int | None = None
+    #: Parallelism and tolerance now (an operator may have changed them).
+    parallel: int = 1
+    tolerate: str = ""
+
+    def counts(self) -> dict[str, int]:
+        """Batches by state (only the states some batch is in)."""
+        out: dict[str, int] = {}
+        for b in self.batches.values():
+            out[b.state] = out.get(b.state, 0) + 1
+        return {s: out[s] for s in STATES if s in out}
+
+    def items(self) -> dict[str, int]:
+        """Items by the state of their batch."""
+        out: dict[str, int] = {}
+        for b in self.batches.values():
+            out[b.state] = out.get(b.state, 0) + b.size
+        return {s: out[s] for s in STATES if s in out}
+
+    def of(self, *states: str) -> list[BatchState]:
+        """The batches in any of ``states``, in source order."""
+        return [self.batches[i] for i in sorted(self.batches) if self.batches[i].state in states]
+
+    def slowest(self, count: int = 5) -> list[BatchState]:
+        """The ``count`` batches that took longest, slowest first."""
+        ended = [b for b in self.batches.values() if b.seconds is not None]
+        return sorted(ended, key=lambda b: (-(b.seconds or 0.0), b.batch))[:count]
+
+    @property
+    def done(self) -> int:
+        """Batches that ended (succeeded or failed)."""
+        return sum(1 for b in self.batches.values() if b.state in ("succeeded", "failed"))
+
+    def progress(self) -> str:
+        """``412/1000 batches (3 failed)``; ``412/? batches`` while the total is unknown."""
+        total = str(self.total) if self.total is not None else "?"
+        failed = sum(1 for b in self.batches.values() if b.state == "failed")
+        return f"{self.done}/{total} batches" + (f" ({failed} failed)" if failed else "")
+
+
+def is_batch_run(notes: Iterable[RunNote]) -> bool:
+    """Whether these are the notes of a batch run's parent."""
+    return any(n.kind == K.BATCH_STARTED.value for n in notes)
+
+
+def summarize(notes: Sequence[RunNote], running: bool) -> BatchSummary | None:
+    """The batch run the parent's ``notes`` tell of (None: not a batch run).
+
+    ``running``: whether the parent runs now (a begun batch is then
+    ``running``; else it was cut off: ``interrupted``).
+    """
+    summary: BatchSummary | None = None
+    begun: dict[int, BatchBegun] = {}
+    ended: dict[int, BatchEnded] = {}
+    for note in notes:
+        if note.kind not in _KINDS:
+            continue
+        detail = note.read()
+        if isinstance(detail, BatchStarted):
+            summary = BatchSummary(detail, parallel=detail.parallel, tolerate=detail.tolerate)
+        elif summary is None:
+            continue
+        elif isinstance(detail, BatchBegun):
+            begun[detail.batch] = detail
+            ended.pop(detail.batch, None)  # begun again (a retry): where it stands now
+        elif isinstance(detail, BatchEnded):
+            ended[detail.batch] = detail
+        elif isinstance(detail, BatchSourceEnd):
+            summary.total, summary.total_items = detail.batches, detail.items
+        elif isinstance(detail, BatchUpdated):
+            if detail.parallel is not None:
+                summary.parallel = detail.parallel
+            if detail.tolerate is not None:
+                summary.tolerate = detail.tolerate
+    if summary is None:
+        return None
+    cut_off = "running" if running else "interrupted"
+    for index, b in begun.items():
+        end = ended.get(index)
+        if end is None:
+            state = BatchState(index, b.child, cut_off, b.size, dict(b.position))
+        else:
+            state = BatchState(
+                index, b.child, end.state, end.size, dict(b.position), end.seconds, end.error
+            )
+        summary.batches[index] = state
+    summary.batches = dict(sorted(summary.batches.items()))
+    return summary

@@ -1,0 +1,306 @@
+"""Batch runs in one process: a parent run, a child run per batch, a verdict.
+
+Every test runs on a real SQLite journal file, so that what it asserts of
+the journal (positions, not copies; child runs linked to their parent;
+notes that make the counts) is what a resume in another process reads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.batch import batch_events
+from volnux import RunState, cancel_run
+from volnux.batch import Tolerance, summarize
+from volnux.errors import InputError, ResumeRefused, SourceChanged
+from volnux.store import Journal, open_store
+from volnux.workflow import Workflow
+
+
+def _lines(path: Path, count: int) -> Path:
+    path.write_text("".join(f"{i},item-{i},{i * 7 % 13}\n" for i in range(count)))
+    return path
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    j = open_store(str(tmp_path / "j.db"))
+    yield j
+    j.close()
+
+
+@pytest.fixture
+def wf() -> Workflow:
+    return Workflow.from_text(batch_events.WORKFLOW, [batch_events])
+
+
+def _effects(path: Path) -> Counter[tuple[str, str]]:
+    if not path.exists():
+        return Counter()
+    return Counter(tuple(line.split()) for line in path.read_text().splitlines())  # type: ignore[misc]
+
+
+def test_each_batch_is_a_child_run_given_its_items_and_ctx_batch(
+    tmp_path: Path, journal: Journal, wf: Workflow
+) -> None:
+    data = _lines(tmp_path / "data.txt", 95)
+    run = wf.run_batches(data, batch_size=10, store=journal, inputs={"effects": ""})
+    assert run.state is RunState.SUCCEEDED and run.error is None
+    assert run.counts() == {"succeeded": 10}
+    assert run.items() == {"succeeded": 95}
+    assert run.summary.total == 10 and run.summary.total_items == 95
+    results = [r["Count"] for _b, r in run.results()]
+    assert [r["index"] for r in results] == list(range(10))
+    assert [r["first"] for r in results] == list(range(0, 95, 10))
+    assert [r["size"] for r in results] == [10] * 9 + [5]
+    assert {r["parent"] for r in results} == {run.id}
+    assert sum(r["items"] for r in results) == 95
+    # Each child is linked to the parent; the parent runs no task of its own.
+    children = {b.child for b in run.batches}
+    assert len(children) == 10
+    assert {journal.load_run(c).parent for c in children} == {run.id}
+    assert {r.id for r in journal.child_runs(run.id)} == children  # type: ignore[attr-defined]
+    assert journal.load(run.id).tasks == []
+    assert journal.load_run(run.id).state is RunState.SUCCEEDED
+
+
+def test_a_file_batch_is_journaled_by_position_not_by_copy(
+    tmp_path: Path, journal: Journal, wf: Workflow
+) -> None:
+    data = _lines(tmp_path / "data.txt", 30)
+    run = wf.run_batches(data, batch_size=10, store=journal, inputs={"effects": ""})
+    first = run.batches[0]
+    child = journal.load_run(first.child)
+    assert "batch" not in child.inputs and child.inputs == {"effects": ""}
+    assert first.position["kind"] == "lines"
+    assert first.position["offset"] == 0 and first.position["count"] == 10
+    # The parent recorded the source, and no item of it.
+    parent = journal.load(run.id)
+    assert "item-3" not in repr(parent.notes) and "item-3" not in repr(parent.run)
+
+
+def test_an_iterable_batch_keeps_its_items_in_the_journal(journal: Journal, wf: Workflow) -> None:
+    source = (f"{i},x" for i in range(7))  # a generator: it cannot be read twice
+    run = wf.run_batches(source, batch_size=3, store=journal, inputs={"effects": ""})
+    assert run.succeeded and run.counts() == {"succeeded": 3}
+    assert run.summary.spec.source_kind == "iterable" and not run.summary.spec.rereadable
+    notes = journal.load_notes(run.id)
+    assert "6,x" in repr(notes)
+
+
+def test_one_failing_batch_does_not_stop_the_others(
+    tmp_path: Path, journal: Journal, wf: Workflow
+) -> None:
+    data = _lines(tmp_path / "data.txt", 50)
+    fail = tmp_path / "fail"
+    fail.write_text("1 3")
+    run = wf.run_batches(
+        data, batch_size=10, parallel=2, store=journal, inputs={"effects": "", "fail": str(fail)}
+    )
+    assert run.state is RunState.FAILED
+    assert run.counts() == {"succeeded": 3, "failed": 2}
+    assert run.error == "2 of 5 batches failed"
+    assert [b.batch for b in run.failed()] == [1, 3]
+    assert "batch 1 is bad" in run.failed()[0].error
+    assert journal.load_run(run.id).state is RunState.FAILED
+
+
+@pytest.mark.parametrize(
+    ("tolerate", "state"),
+    [(2, "succeeded"), ("40%", "succeeded"), (1, "failed"), ("39%", "failed")],
+)
+def test_a_tolerance_decides_the_verdict(
+    tmp_path: Path, journal: Journal, wf: Workflow, tolerate: object, state: str
+) -> None:
+    data = _lines(tmp_path / "data.txt", 50)
+    fail = tmp_path / "fail"
+    fail.write_text("1 3")
+    run = wf.run_batches(
+        data,
+        batch_size=10,
+        parallel=1,
+        tolerate=tolerate,  # type: ignore[arg-type]
+        store=journal,
+        inputs={"effects": "", "fail": str(fail)},
+    )
+    assert run.status == state
+    assert len(run.failed()) >= 1
+    if state == "succeeded":
+        assert run.counts() == {"succeeded": 3, "failed": 2}  # the failures stay listed
+
+
+def test_past_a_count_tolerance_no_more_batches_start(
+    tmp_path: Path, journal: Journal, wf: Workflow
+) -> None:
+    data = _lines(tmp_path / "data.txt", 100)
+    fail = tmp_path / "fail"
+    fail.write_text("0 1 2")
+    run = wf.run_batches(
+        data,
+        batch_size=10,
+        parallel=1,
+        tolerate=1,
+        store=journal,
+        inputs={"effects": "", "fail": str(fail)},
+    )
+    assert run.state is RunState.FAILED
+    assert sorted(run.summary.batches) == [0, 1]  # batch 2 never began
+    assert "past a tolerance of 1 failed batch" in (run.error or "")
+    assert run.summary.total is None  # the source was not read to its end
+
+
+def test_fail_fast_stops_at_the_first_failed_batch(
+    tmp_path: Path, journal: Journal, wf: Workflow
+) -> None:
+    data = _lines(tmp_path / "data.txt", 100)
+    fail = tmp_path / "fail"
+    fail.write_text("2")
+    run = wf.run_batches(
+        data,
+        batch_size=10,
+        parallel=1,
+        fail_fast=True,
+        store=journal,
+        inputs={"effects": "", "fail": str(fail)},
+    )
+    assert run.state is RunState.FAILED
+    assert sorted(run.summary.batches) == [0, 1, 2]
+    assert "fail-fast" in (run.error or "")
+
+
+def test_retry_failed_reruns_only_the_failed_batches_failed_tasks(
+    tmp_path: Path, journal: Journal, wf: Workflow
+) -> None:
+    data = _lines(tmp_path / "data.txt", 40)
+    fail, effects = tmp_path / "fail", tmp_path / "effects"
+    fail.write_text("2")
+    inputs = {"effects": str(effects), "fail": str(fail)}
+    run = wf.run_batches(data, batch_size=10, parallel=2, store=journal, inputs=inputs)
+    assert run.counts() == {"succeeded": 3, "failed": 1}
+    before = _effects(effects)
+    with pytest.raises(ResumeRefused, match="--failed"):
+        Workflow.resume_batches(run.id, store=journal, workflow=wf)
+    fail.unlink()
+    again = Workflow.resume_batches(run.id, store=journal, workflow=wf, failed=True)
+    assert again.state is RunState.SUCCEEDED and again.counts() == {"succeeded": 4}
+    ran = _effects(effects) - before
+    bad = run.failed()[0].child
+    assert ran == Counter({(bad, "Count"): 1})  # Parse and Hash of batch 2 are kept
+    assert again.batches[2].child == bad  # the same child run, retried
+    with pytest.raises(ResumeRefused, match="already succeeded"):
+        Workflow.resume_batches(run.id, store=journal, workflow=wf)
+
+
+def test_a_changed_source_is_refused_on_resume_unless_forced(
+    tmp_path: Path, journal: Journal, wf: Workflow
+) -> None:
+    data = _lines(tmp_path / "data.txt", 30)
+    fail = tmp_path / "fail"
+    fail.write_text("0")
+    inputs = {"effects": "", "fail": str(fail)}
+    run = wf.run_batches(data, batch_size=10, store=journal, inputs=inputs)
+    assert run.state is RunState.FAILED
+    fail.unlink()
+    with data.open("a") as f:
+        f.write("30,item-30,0\n")
+    with pytest.raises(SourceChanged, match="size"):
+        Workflow.resume_batches(run.id, store=journal, workflow=wf, failed=True)
+    assert journal.load_run(run.id).state is RunState.FAILED  # nothing recorded
+    again = Workflow.resume_batches(run.id, store=journal, workflow=wf, failed=True, force=True)
+    assert again.succeeded
+
+
+def test_cancelling_the_parent_cancels_its_children_and_a_resume_finishes(
+    tmp_path: Path, journal: Journal
+) -> None:
+    wf = Workflow.from_text("Slow", [_slow_events(tmp_path)])
+    started = threading.Event()
+    seen: list[str] = []
+
+    def on_batch(event: object) -> None:
+        seen.append(event.what)
+        started.set()
+
+    out: list[object] = []
+    thread = threading.Thread(
+        target=lambda: out.append(
+            wf.run_batches(
+                list(range(40)), batch_size=2, parallel=2, store=journal, on_batch=on_batch
+            )
+        )
+    )
+    thread.start()
+    assert started.wait(10)
+    parent = next(r.id for r in journal.list_runs() if r.parent is None)
+
+    cancel_run(journal, parent)
+    thread.join(30)
+    run = out[0]
+    assert run.state is RunState.CANCELLED
+    summary = summarize(journal.load_notes(parent), running=False)
+    assert summary is not None and summary.total is None
+    assert len(summary.batches) < 20
+    source = list(range(40))
+    done = Workflow.resume_batches(parent, store=journal, workflow=wf, source=source)
+    assert done.succeeded and done.counts() == {"succeeded": 20}
+    assert sorted(x for _b, r in done.results() for x in r["Slow"]) == source
+
+
+def _slow_events(tmp: Path) -> Path:
+    path = tmp / "slow_events.py"
+    path.write_text(
+        "import time, volnux\n"
+        "@volnux.event\n"
+        "def Slow(batch: list) -> list:\n"
+        "    time.sleep(0.05)\n"
+        "    return batch\n"
+    )
+    return path
+
+
+def test_bad_arguments_are_clear_errors(tmp_path: Path, journal: Journal, wf: Workflow) -> None:
+    data = _lines(tmp_path / "data.txt", 5)
+    with pytest.raises(InputError, match="parallel"):
+        wf.run_batches(data, batch_size=2, parallel=0, store=journal, inputs={"effects": ""})
+    with pytest.raises(InputError, match="tolerance"):
+        wf.run_batches(data, batch_size=2, tolerate="lots", store=journal, inputs={"effects": ""})
+    with pytest.raises(InputError, match="is the batch itself"):
+        wf.run_batches(data, batch_size=2, store=journal, inputs={"effects": "", "batch": [1]})
+    with pytest.raises(InputError, match="missing workflow input 'effects'"):
+        wf.run_batches(data, batch_size=2, store=journal)
+    assert journal.list_runs() == []  # nothing recorded by a refused start
+
+
+def test_tolerance_parsing() -> None:
+    assert Tolerance.parse(None).text == ""
+    assert Tolerance.parse("3").count == 3 and Tolerance.parse(3).text == "3"
+    assert Tolerance.parse("2.5%").percent == 2.5 and Tolerance.parse("2.5%").text == "2.5%"
+    assert Tolerance.parse("2%").allows(2, 100) and not Tolerance.parse("2%").allows(3, 100)
+    assert not Tolerance.parse("2%").exceeded(50, None)  # the total is not known yet
+    for bad in ("-1", "101%", "x%", "1.5"):
+        with pytest.raises(InputError):
+            Tolerance.parse(bad)
+
+
+def test_a_slow_driver_does_not_start_more_than_parallel(tmp_path: Path, journal: Journal) -> None:
+    wf = Workflow.from_text("Slow", [_slow_events(tmp_path)])
+    running, peak = 0, 0
+    lock = threading.Lock()
+
+    def on_batch(event: object) -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1 if event.what == "began" else -1
+            peak = max(peak, running)
+
+    t0 = time.monotonic()
+    run = wf.run_batches(
+        list(range(24)), batch_size=2, parallel=3, store=journal, on_batch=on_batch
+    )
+    assert run.succeeded and peak == 3
+    assert time.monotonic() - t0 < 10
