@@ -407,4 +407,7 @@ from .store import store_app  # noqa: E402
 
 app.add_typer(store_app)
 
-from . import transfer  # noqa: E402, F401  (runs export / import, store copy)
+from . import (  # noqa: E402
+    batch,  # noqa: F401  (volnux batch)
+    transfer,  # noqa: F401  (runs export / import, store copy)
+)

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..states import TaskState
+from ..errors import ResumeRefused
+from ..states import RunState, TaskState
 from .app import EXIT_FAILED, EventsOption, PrintsOption, fail, kept_prints, reported_errors
 
 if TYPE_CHECKING:
@@ -120,13 +121,19 @@ def list_runs(
     store: StoreOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs.")] = 20,
     as_json: JsonOption = False,
+    parts: Annotated[
+        bool,
+        typer.Option("--batches", help="Also list the runs of batch runs' batches, one by one."),
+    ] = False,
 ) -> None:
-    """The newest runs first: id, workflow, status, start, duration, failed task."""
+    """The newest runs first: id, workflow, status, start, duration, failed task.
+
+    A batch run is one line, with its progress in place of a failed task."""
     from ..query import list_runs as query_runs
     from .report import format_seconds
 
     with journal_at(store) as journal, reported_errors():
-        runs = query_runs(journal, limit)
+        runs = query_runs(journal, limit, parts=parts)
     rows: list[dict[str, Any]] = [
         {
             "id": r.id,
@@ -135,6 +142,7 @@ def list_runs(
             "started": r.created_at,
             "duration": r.duration,
             "failed_task": r.failed_task,
+            **({"batches": r.batches} if r.batches is not None else {}),
         }
         for r in runs
     ]
@@ -153,7 +161,7 @@ def list_runs(
                 str(row["status"]),
                 _when(row["started"]),
                 format_seconds(row["duration"]),
-                row["failed_task"] or "",
+                row["failed_task"] or row.get("batches") or "",
             )
             for row in rows
         ],
@@ -210,6 +218,8 @@ def show(
     ] = False,
 ) -> None:
     """A run: its tasks (or, past --limit, a summary), the path it took, what resume would do."""
+    from ..batch import summarize
+    from .batch import show_batch_run
     from .report import (
         explain,
         format_seconds,
@@ -220,6 +230,15 @@ def show(
     )
 
     with journal_at(store) as journal:
+        with reported_errors():
+            run_id = resolve(journal, run_id)
+            record = journal.load_run(run_id)
+            batches = summarize(
+                journal.load_notes(run_id), running=record.state is RunState.RUNNING
+            )
+        if batches is not None:  # a batch run: its batches, from its notes
+            show_batch_run(journal, record, batches, store, as_json)
+            return
         detail = _describe(journal, run_id)
         logs = detail.failure_logs() if detail.run.failed_nodes else {}
     run, pins = detail.run, detail.pins
@@ -390,6 +409,7 @@ def _continue(
     as_json: bool,
     prints: bool = False,
     rework: Rework | None = None,
+    failed_batches: bool = False,
 ) -> None:
     from ..dsl import parse
     from ..engine.lifecycle import Execution, continue_run
@@ -401,11 +421,37 @@ def _continue(
     from .report import counts_line, explain_from_journal, print_task_table, quiet_task_logs
 
     quiet_task_logs()
+    from ..batch import is_batch_run
+    from ..batch.driver import refuse_batch_child
+    from .batch import continue_batch_run
+
     with journal_at(store) as journal, reported_errors():
         # The run's record and notes only: continue_run loads its tasks, once.
         run_id = resolve(journal, run_id)
         record = journal.load_run(run_id)
         notes = journal.load_notes(run_id)
+        if is_batch_run(notes):
+            if rework is not None:
+                raise ResumeRefused(
+                    f"run {run_id} is a batch run: re-run a task in one of its batches' runs"
+                )
+            continue_batch_run(
+                journal,
+                run_id,
+                events=events,
+                workflow_file=workflow_file,
+                force=force,
+                failed=retry,
+                store=store,
+                prints=prints,
+                as_json=as_json,
+            )
+            return
+        if failed_batches:
+            raise ResumeRefused(
+                f"--failed retries the failed batches of a batch run; run {run_id} is not one"
+            )
+        refuse_batch_child(journal, record, "retry" if retry else "resume")
         # The workflow as it is now: the file given, else the recorded file if it is
         # still there (then a changed file is noticed), else the recorded text.
         current = workflow_file or recorded_workflow_path(record, notes)
@@ -489,12 +535,53 @@ def retry(
             metavar="NODE",
         ),
     ] = None,
+    failed: Annotated[
+        bool,
+        typer.Option(
+            "--failed",
+            help="Of a batch run: re-run its failed batches (in each, its failed tasks and "
+            "what follows them). A retry of a batch run does this anyway.",
+        ),
+    ] = False,
 ) -> None:
     """Re-run a failed run's failed tasks and what follows them, keeping the rest."""
     from ..engine.rework import Rework
 
     rework = Rework(rerun_from=start) if start is not None else None
-    _continue(run_id, store, events, workflow, force, True, as_json, prints=prints, rework=rework)
+    _continue(
+        run_id,
+        store,
+        events,
+        workflow,
+        force,
+        True,
+        as_json,
+        prints=prints,
+        rework=rework,
+        failed_batches=failed,
+    )
+
+
+@runs_app.command()
+def update(
+    run_id: RunIdArgument,
+    store: StoreOption = None,
+    parallel: Annotated[
+        int | None, typer.Option("--parallel", min=1, help="Batches at once from now on.")
+    ] = None,
+    tolerate: Annotated[
+        str | None,
+        typer.Option(
+            "--tolerate",
+            help="Failed batches that still let the run succeed: a count (3) or a share (2%%).",
+            metavar="N|P%",
+        ),
+    ] = None,
+) -> None:
+    """Change a batch run's parallelism or tolerance (journaled; a running one takes it at once)."""
+    from .batch import update_command
+
+    update_command(run_id, store, parallel, tolerate)
 
 
 ResultOption = Annotated[

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..batch import summarize
 from ..engine.owners import Owner, first_owner, last_owner
 from ..engine.recovery import Recorded, Rehydrated, failed_nodes, gc_paused, recorded, rehydrate
 from ..engine.run import Run, TaskView
@@ -68,6 +69,8 @@ class RunSummary:
     error: str | None
     #: The first task whose failure failed the run (None unless it failed).
     failed_task: str | None
+    #: A batch run's progress (``412/1000 batches (3 failed)``); None for other runs.
+    batches: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -93,13 +96,19 @@ def resolve_run_id(journal: Journal, text: str) -> str:
     )
 
 
-def list_runs(journal: Journal, limit: int = 50) -> list[RunSummary]:
-    """The newest runs first, each with its failing task (from its notes, not its text)."""
+def list_runs(journal: Journal, limit: int = 50, *, parts: bool = False) -> list[RunSummary]:
+    """The newest runs first, each with its failing task (from its notes, not its text).
+
+    A batch run is one line with its progress; its batches' runs are listed
+    only with ``parts``.
+    """
     out = []
-    for record in journal.list_runs(limit):
+    for record in journal.list_runs(limit, parts=parts):
         failed: Sequence[str] = ()
-        if record.state is RunState.FAILED:
-            failed = failed_nodes(journal.load_notes(record.id))
+        notes = journal.load_notes(record.id)
+        batches = summarize(notes, running=record.state is RunState.RUNNING)
+        if record.state is RunState.FAILED and batches is None:
+            failed = failed_nodes(notes)
         out.append(
             RunSummary(
                 record.id,
@@ -109,6 +118,7 @@ def list_runs(journal: Journal, limit: int = 50) -> list[RunSummary]:
                 record.ended_at,
                 record.error,
                 failed[0] if failed else None,
+                batches.progress() if batches is not None else None,
             )
         )
     return out

@@ -1,0 +1,178 @@
+"""``volnux batch`` and batch runs in ``volnux runs``, driven as a user would: the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+EVENTS = """\
+import os, time
+import volnux
+
+@volnux.event
+def Parse(rows: list):
+    return [r.split(",") for r in rows]
+
+@volnux.event
+def Check(piped, ctx: volnux.Context):
+    bad = os.environ.get("BAD_BATCHES", "")
+    if bad and str(ctx.batch.index) in bad.split(","):
+        raise ValueError(f"bad rows in batch {ctx.batch.index}")
+    time.sleep(float(os.environ.get("BATCH_SLEEP", "0")))
+    return len(piped)
+"""
+
+
+def volnux(
+    tmp: Path, *args: str, env: dict[str, str] | None = None, check: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "volnux", *args],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+    if check is not None:
+        assert out.returncode == check, (out.stdout, out.stderr)
+    return out
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "events.py").write_text(EVENTS)
+    (tmp_path / "flow.pty").write_text("Parse |-> Check\n")
+    (tmp_path / "rows.csv").write_text("".join(f"{i},r{i}\n" for i in range(45)))
+    return tmp_path
+
+
+BATCH = (
+    "batch",
+    "flow.pty",
+    "--events",
+    "events.py",
+    "--as",
+    "rows",
+    "--over",
+    "rows.csv",
+    "--split",
+    "lines",
+)
+
+
+def _parent(tmp: Path) -> dict[str, object]:
+    rows = json.loads(volnux(tmp, "runs", "list", "--json", check=0).stdout)
+    assert len(rows) == 1, rows  # the batches' runs are not listed
+    return rows[0]
+
+
+def test_batch_runs_every_batch_and_exits_0(project: Path) -> None:
+    out = volnux(project, *BATCH, "--batch-size", "10", check=0)
+    assert "succeeded: 5/5 batches" in out.stdout
+    assert "succeeded  5        45" in out.stdout  # the summary table: batches, items
+    parent = _parent(project)
+    assert parent["status"] == "succeeded" and parent["batches"] == "5/5 batches"
+    every = json.loads(volnux(project, "runs", "list", "--json", "--batches", check=0).stdout)
+    assert len(every) == 6
+    shown = json.loads(volnux(project, "runs", "show", str(parent["id"]), "--json", check=0).stdout)
+    assert shown["batch"]["counts"] == {"succeeded": 5}
+    assert shown["batch"]["items"] == {"succeeded": 45}
+    assert shown["batch"]["total"] == 5 and shown["batch"]["kind"] == "lines"
+
+
+def test_a_failed_batch_exits_1_lists_it_and_says_how_to_retry(project: Path) -> None:
+    out = volnux(project, *BATCH, "--batch-size", "10", env={"BAD_BATCHES": "1,3"}, check=1)
+    parent = str(_parent(project)["id"])
+    assert "2 of 5 batches failed" in out.stdout
+    assert "batch 1 (run " in out.stdout and "bad rows in batch 1" in out.stdout
+    assert f"volnux runs retry {parent} --failed" in out.stdout
+    shown = volnux(project, "runs", "show", parent, check=0).stdout
+    assert "failed batches (2):" in shown and "slowest batches:" in shown
+    # A batch's own run is resumed through its parent, which says so.
+    child = json.loads(volnux(project, "runs", "show", parent, "--json", check=0).stdout)
+    first_failed = child["failed"][0]["run"]
+    refused = volnux(project, "runs", "retry", first_failed, check=2)
+    assert f"is batch 1 of batch run {parent}" in refused.stderr
+    # Fixed: the retry runs the two failed batches only.
+    again = volnux(project, "runs", "retry", parent, "--failed", check=0)
+    assert "succeeded: 5/5 batches" in again.stdout
+    assert _parent(project)["status"] == "succeeded"
+
+
+def test_a_tolerance_lets_the_run_succeed_but_the_exit_says_a_batch_failed(
+    project: Path,
+) -> None:
+    out = volnux(
+        project,
+        *BATCH,
+        "--batch-size",
+        "10",
+        "--tolerate",
+        "20%",
+        env={"BAD_BATCHES": "2"},
+        check=1,
+    )
+    assert "batch run" in out.stdout and "succeeded: 5/5 batches (1 failed)" in out.stdout
+    assert _parent(project)["status"] == "succeeded"
+
+
+def test_runs_update_changes_the_limits_of_a_batch_run(project: Path) -> None:
+    volnux(project, *BATCH, "--batch-size", "10", "--parallel", "2", check=0)
+    parent = str(_parent(project)["id"])
+    out = volnux(project, "runs", "update", parent, "--parallel", "4", "--tolerate", "3", check=0)
+    assert "4 at once, tolerance 3" in out.stdout
+    shown = json.loads(volnux(project, "runs", "show", parent, "--json", check=0).stdout)
+    assert shown["batch"]["parallel"] == 4 and shown["batch"]["tolerate"] == "3"
+    bad = volnux(project, "runs", "update", parent, "--tolerate", "lots", check=2)
+    assert "tolerance" in bad.stderr
+    nothing = volnux(project, "runs", "update", parent, check=2)
+    assert "nothing to change" in nothing.stderr
+
+
+def test_bad_batch_arguments_are_clear(project: Path) -> None:
+    unnamed = volnux(project, *BATCH[:4], "--over", "rows.csv", "--batch-size", "3", check=2)
+    assert "missing workflow input 'rows'" in unnamed.stderr
+    assert "each batch is given as input 'batch' (--as NAME" in unnamed.stderr
+    missing = volnux(project, *BATCH[:-4], "--over", "nope.txt", "--batch-size", "3", check=2)
+    assert "nope.txt" in missing.stderr
+    kind = volnux(project, *BATCH[:-2], "--split", "xml", "--batch-size", "3", check=2)
+    assert "unknown batch source kind 'xml'" in kind.stderr
+
+
+def test_sigkill_mid_batch_run_then_resume_finishes_only_what_was_left(project: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "volnux", *BATCH, "--batch-size", "3", "--parallel", "2"],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "BATCH_SLEEP": "0.3"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            listed = volnux(project, "runs", "list", "--json").stdout
+            rows = json.loads(listed) if listed.strip().startswith("[") else []
+            if rows and str(rows[0].get("batches", "")).split("/")[0] not in ("", "0"):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("no batch finished in 30 s")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    parent = str(_parent(project)["id"])
+    shown = json.loads(volnux(project, "runs", "show", parent, "--json", check=0).stdout)
+    done_before = shown["batch"]["counts"].get("succeeded", 0)
+    assert 1 <= done_before < 15
+    out = volnux(project, "runs", "resume", parent, check=0)
+    assert "succeeded: 15/15 batches" in out.stdout
+    every = json.loads(volnux(project, "runs", "list", "--json", "--batches", "-n", "50").stdout)
+    assert len(every) == 16  # one run per batch: none run twice, none lost
