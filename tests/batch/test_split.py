@@ -5,6 +5,7 @@ source is refused by name unless forced; and memory stays bounded by the batch."
 from __future__ import annotations
 
 import importlib.metadata
+import io
 import json
 import os
 import pickle
@@ -580,3 +581,16 @@ def test_iterating_a_50_mb_file_holds_a_batch_not_the_file(tmp_path: Path) -> No
     assert (items, batches) == (lines, -(-lines // 1000))
     grown_mb = (after_kb - before_kb) / 1024
     assert grown_mb < 20, f"peak RSS grew by {grown_mb:.1f} MB over a 50 MB file"
+
+
+def test_lines_read_whole_agree_with_lines_read_one_by_one(tmp_path: Path) -> None:
+    # A batch is decoded at once; each line's own decoding is the reference.
+    raw = "\ufeffa\r\nb\rc\n\r\n\u2028\nlast\r".encode()
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(raw)
+    split = splitter("lines", path, 2)
+    one_by_one = [split.parse(line, n) for n, line in enumerate(io.BytesIO(raw).readlines(), 1)]  # type: ignore[attr-defined]
+    assert one_by_one == ["a", "b\rc", "", "\u2028", "last\r"]
+    batches = list(split)
+    assert [item for b in batches for item in b.items] == one_by_one
+    assert [split.read(b.position) for b in batches] == [b.items for b in batches]
