@@ -24,6 +24,7 @@ from volnux.notes import (
     Deprecated,
     Failed,
     GroupRetry,
+    ItemsFailed,
     NoteDetail,
     NoteKind,
     Operator,
@@ -204,6 +205,11 @@ WRITTEN: list[tuple[NoteDetail, str, dict[str, Any]]] = [
          "error": "ValueError: bad"},
     ),
     (BatchSourceEnd(12, 1150), "batch-source-end", {"batches": 12, "items": 1150}),
+    (
+        ItemsFailed("Load", 2, (("line 7", "ValueError: bad"), (9, "no such id"))),
+        "items-failed",
+        {"node": "Load", "attempt": 2, "items": [["line 7", "ValueError: bad"], [9, "no such id"]]},
+    ),
     (
         BatchUpdated(8, None, 5, "ann", "web1"),
         "batch-updated",

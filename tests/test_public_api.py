@@ -16,6 +16,8 @@ import pytest
 import volnux
 
 PUBLIC = [
+    "BatchInfo",
+    "BatchRun",
     "Config",
     "ConfigError",
     "Context",
@@ -35,6 +37,7 @@ PUBLIC = [
     "JournalNotFound",
     "MemoryJournal",
     "NeedsOperator",
+    "Partial",
     "PermanentError",
     "PointyError",
     "PoolSettings",
@@ -51,6 +54,7 @@ PUBLIC = [
     "RunNotFound",
     "RunState",
     "SQLiteJournal",
+    "SourceChanged",
     "StopRequest",
     "StoreError",
     "TaskState",
@@ -80,6 +84,7 @@ PUBLIC = [
     "render",
     "run_dot",
     "signals",
+    "splitter",
     "to_ascii",
     "to_dot",
 ]

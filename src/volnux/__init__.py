@@ -25,6 +25,7 @@ from .errors import (
     RunError,
     RunExists,
     RunNotFound,
+    SourceChanged,
     StoreError,
     UnencodableResult,
     Unpicklable,
@@ -34,12 +35,14 @@ from .errors import (
 from .states import RunState, TaskState
 
 if TYPE_CHECKING:
+    from .batch import BatchRun, splitter
     from .config import Config, load_config
     from .dsl import format_graph, format_text, parse, parse_file
     from .engine import Run, TaskView
     from .engine.owners import cancel_run, pause_run
     from .engine.stop import StopRequest
     from .events import (
+        BatchInfo,
         Context,
         Deprecated,
         Event,
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
         Failure,
         FailureInfo,
         NeedsOperator,
+        Partial,
         PermanentError,
         Resources,
         ResultEvaluation,
@@ -87,6 +91,7 @@ _LAZY = {
     **dict.fromkeys(("cancel_run", "pause_run"), ".engine.owners"),
     **dict.fromkeys(
         (
+            "BatchInfo",
             "Context",
             "Deprecated",
             "Event",
@@ -95,6 +100,7 @@ _LAZY = {
             "Failure",
             "FailureInfo",
             "NeedsOperator",
+            "Partial",
             "PermanentError",
             "Resources",
             "ResultEvaluation",
@@ -108,6 +114,7 @@ _LAZY = {
         ".events",
     ),
     "Workflow": ".workflow",
+    **dict.fromkeys(("BatchRun", "splitter"), ".batch"),
 }
 
 #: Public modules, imported on first use: ``volnux.signals.task_failed.connect(fn)``.
@@ -133,6 +140,8 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchInfo",
+    "BatchRun",
     "Config",
     "ConfigError",
     "Context",
@@ -152,6 +161,7 @@ __all__ = [
     "JournalNotFound",
     "MemoryJournal",
     "NeedsOperator",
+    "Partial",
     "PermanentError",
     "PointyError",
     "PoolSettings",
@@ -168,6 +178,7 @@ __all__ = [
     "RunNotFound",
     "RunState",
     "SQLiteJournal",
+    "SourceChanged",
     "StopRequest",
     "StoreError",
     "TaskState",
@@ -197,6 +208,7 @@ __all__ = [
     "render",
     "run_dot",
     "signals",
+    "splitter",
     "to_ascii",
     "to_dot",
 ]

@@ -26,6 +26,7 @@ Every kind is in :class:`NoteKind`, and each has one detail class::
     batch-ended      BatchEnded     a batch's child run ended (its state, size, time)
     batch-source-end BatchSourceEnd every batch of the source has begun (how many)
     batch-updated    BatchUpdated   an operator changed a batch run's parallelism or tolerance
+    items-failed     ItemsFailed    a task succeeded with some of its items failed (a Partial)
 
 Writers build a detail and call :meth:`RunNote.of`; readers call
 :meth:`RunNote.read`, which gives the detail object (``None`` for a kind this
@@ -57,6 +58,7 @@ __all__ = [
     "Deprecated",
     "Failed",
     "GroupRetry",
+    "ItemsFailed",
     "NoteDetail",
     "NoteKind",
     "Operator",
@@ -100,6 +102,7 @@ class NoteKind(StrEnum):
     BATCH_ENDED = "batch-ended"
     BATCH_SOURCE_END = "batch-source-end"
     BATCH_UPDATED = "batch-updated"
+    ITEMS_FAILED = "items-failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -765,6 +768,8 @@ class BatchEnded(NamedTuple):
     seconds: float = 0.0
     #: Why it failed (one line), when it did.
     error: str = ""
+    #: How many of its items failed though its tasks succeeded (see ItemsFailed).
+    failed_items: int = 0
 
     @property
     def kind(self) -> NoteKind:
@@ -781,6 +786,8 @@ class BatchEnded(NamedTuple):
         }
         if self.error:
             out["error"] = self.error
+        if self.failed_items:
+            out["failed_items"] = self.failed_items
         return out
 
     @classmethod
@@ -793,6 +800,7 @@ class BatchEnded(NamedTuple):
             _int(data, "size"),
             float(seconds) if isinstance(seconds, int | float) else 0.0,
             _str(data, "error"),
+            _int(data, "failed_items"),
         )
 
 
@@ -848,6 +856,40 @@ class BatchUpdated(NamedTuple):
         )
 
 
+class ItemsFailed(NamedTuple):
+    """Task ``node`` succeeded with these items failed: ((key, why), ...).
+
+    The latest such note of a node counts; one with no items says that a
+    later attempt of the node left none failed.
+    """
+
+    node: str
+    attempt: int
+    items: tuple[tuple[Any, str], ...]
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.ITEMS_FAILED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "attempt": self.attempt,
+            "items": [[key, why] for key, why in self.items],
+        }
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> ItemsFailed:
+        items = data.get("items", [])
+        pairs = tuple(
+            (pair[0], str(pair[1]))
+            for pair in (items if isinstance(items, list) else [])
+            if isinstance(pair, list) and len(pair) == 2
+        )
+        return cls(_str(data, "node"), _int(data, "attempt"), pairs)
+
+
 class Trace(NamedTuple):
     """The OpenTelemetry trace and span ids of one session of the run (hex)."""
 
@@ -891,6 +933,7 @@ KINDS: dict[type[NoteDetail], tuple[NoteKind, ...]] = {
     BatchEnded: (NoteKind.BATCH_ENDED,),
     BatchSourceEnd: (NoteKind.BATCH_SOURCE_END,),
     BatchUpdated: (NoteKind.BATCH_UPDATED,),
+    ItemsFailed: (NoteKind.ITEMS_FAILED,),
 }
 
 _READERS: dict[NoteKind, Callable[[NoteKind, Mapping[str, Any]], NoteDetail]] = {
@@ -938,4 +981,5 @@ NoteDetail = (
     | BatchEnded
     | BatchSourceEnd
     | BatchUpdated
+    | ItemsFailed
 )

@@ -387,6 +387,7 @@ class Workflow:
         *,
         store: Journal,
         failed: bool = False,
+        failed_items: bool = False,
         source: Any = None,
         events: EventsArg = None,
         workflow: Workflow | None = None,
@@ -397,7 +398,9 @@ class Workflow:
         stop: StopRequest | None = None,
         on_batch: Callable[[BatchEvent], None] | None = None,
     ) -> BatchRun:
-        """Resume a crashed, cancelled or paused batch run; ``failed``: retry its failed batches.
+        """Resume a crashed, cancelled or paused batch run; ``failed``: retry its failed
+        batches; ``failed_items``: run a new batch of the items its events reported
+        failed (``volnux.Partial``).
 
         Batches that succeeded are not run again; batches cut off run on from
         their own journals (only their unfinished tasks); then the rest of
@@ -427,6 +430,7 @@ class Workflow:
             program,
             how,
             failed=failed,
+            failed_items=failed_items,
             force=force,
             make_split=make_split,
             given_source=source is not None,

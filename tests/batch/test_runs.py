@@ -304,3 +304,79 @@ def test_a_slow_driver_does_not_start_more_than_parallel(tmp_path: Path, journal
     )
     assert run.succeeded and peak == 3
     assert time.monotonic() - t0 < 10
+
+
+def _partial_events(tmp: Path) -> Path:
+    path = tmp / "partial_events.py"
+    path.write_text(
+        "import os, volnux\n"
+        "@volnux.event\n"
+        "def Load(batch: list, bad: str = ''):\n"
+        "    broken = set(open(bad).read().split()) if bad and os.path.exists(bad) else set()\n"
+        "    ok = [x for x in batch if x not in broken]\n"
+        "    why = {x: ValueError(f'cannot load {x}') for x in batch if x in broken}\n"
+        "    return volnux.Partial(ok, why)\n"
+        "@volnux.event\n"
+        "def Count(piped: list) -> int:\n"
+        "    return len(piped)\n"
+    )
+    return path
+
+
+def test_items_an_event_reports_failed_are_journaled_and_retried_as_a_new_batch(
+    tmp_path: Path, journal: Journal
+) -> None:
+    wf = Workflow.from_text("Load |-> Count", [_partial_events(tmp_path)])
+    bad = tmp_path / "bad"
+    bad.write_text("b3 b7 b8")
+    items = [f"b{i}" for i in range(10)]
+    run = wf.run_batches(items, batch_size=4, store=journal, inputs={"bad": str(bad)})
+    # The batches succeed: their failed items are reported, not failures of the batch.
+    assert run.succeeded and run.counts() == {"succeeded": 3}
+    assert [b.failed_items for b in run.batches] == [1, 1, 1]
+    assert run.summary.failed_item_count() == 3
+    assert run.summary.progress() == "3/3 batches (3 items failed)"
+    counted = {b.batch: r["Count"] for b, r in run.results()}
+    assert counted == {0: 3, 1: 3, 2: 1}
+    child = journal.load_run(run.batches[1].child)
+    notes = [n.read() for n in journal.load_notes(child.id) if n.kind == "items-failed"]
+    assert [(n.node, n.items) for n in notes] == [  # type: ignore[union-attr]
+        ("Load", (("b7", "ValueError: cannot load b7"),))
+    ]
+    bad.unlink()  # fixed: the failed items load now
+    again = Workflow.resume_batches(run.id, store=journal, workflow=wf, failed_items=True)
+    assert again.succeeded and again.counts() == {"succeeded": 4}
+    extra = again.batches[3]
+    assert extra.position == {"kind": "failed-items", "of": [0, 1, 2], "count": 3}
+    assert journal.load_run(extra.child).parent == run.id
+    results = {b.batch: r for b, r in again.results()}
+    assert results[3] == {"Load": ["b3", "b7", "b8"], "Count": 3}
+    assert again.summary.failed_item_count() == 0
+    with pytest.raises(ResumeRefused, match="no failed items"):
+        Workflow.resume_batches(run.id, store=journal, workflow=wf, failed_items=True)
+
+
+def test_a_partial_outside_a_batch_run_and_keys_that_are_not_json(
+    tmp_path: Path, journal: Journal
+) -> None:
+    wf = Workflow.from_text("Load |-> Count", [_partial_events(tmp_path)])
+    bad = tmp_path / "bad"
+    bad.write_text("x")
+    run = wf.run({"batch": ["x", "y"], "bad": str(bad)}, store=journal)
+    assert run.succeeded and run.results["Count"] == 1
+    assert run.failed_items == {"Load": (("x", "ValueError: cannot load x"),)}
+    import volnux
+
+    odd = volnux.Partial([1], {("a", "b"): "tuple keys are JSON lists"})
+    assert odd.failed == ((("a", "b"), "tuple keys are JSON lists"),)
+    with pytest.raises(TypeError, match="key -> error"):
+        volnux.Partial([], ["not a pair"])
+    (tmp_path / "obj_events.py").write_text(
+        "import volnux\n"
+        "@volnux.event\n"
+        "def Odd():\n"
+        "    return volnux.Partial([], {object(): 'no JSON for this key'})\n"
+    )
+    odd_run = Workflow.from_text("Odd", [tmp_path / "obj_events.py"]).run(store=journal)
+    assert odd_run.state is RunState.FAILED
+    assert "are not JSON data" in (odd_run.tasks["Odd"].error.message)  # type: ignore[union-attr]

@@ -176,3 +176,29 @@ def test_sigkill_mid_batch_run_then_resume_finishes_only_what_was_left(project: 
     assert "succeeded: 15/15 batches" in out.stdout
     every = json.loads(volnux(project, "runs", "list", "--json", "--batches", "-n", "50").stdout)
     assert len(every) == 16  # one run per batch: none run twice, none lost
+
+
+def test_failed_items_are_shown_and_retried_as_a_batch_of_their_own(tmp_path: Path) -> None:
+    (tmp_path / "events.py").write_text(
+        "import os, volnux\n"
+        "@volnux.event\n"
+        "def Load(batch: list):\n"
+        "    bad = set(os.environ.get('BAD_ITEMS', '').split(','))\n"
+        "    return volnux.Partial([x for x in batch if x not in bad],\n"
+        "                          {x: 'unreadable' for x in batch if x in bad})\n"
+    )
+    (tmp_path / "flow.pty").write_text("Load\n")
+    (tmp_path / "ids.txt").write_text("".join(f"id{i}\n" for i in range(9)))
+    args = ("batch", "flow.pty", "-e", "events.py", "--over", "ids.txt", "--batch-size", "4")
+    out = volnux(tmp_path, *args, env={"BAD_ITEMS": "id2,id5"}, check=0)
+    assert "3/3 batches (2 items failed)" in out.stdout
+    assert "batches with failed items (2):" in out.stdout
+    parent = str(_parent(tmp_path)["id"])
+    assert f"volnux runs retry {parent} --failed-items" in out.stdout
+    shown = json.loads(volnux(tmp_path, "runs", "show", parent, "--json", check=0).stdout)
+    assert shown["batch"]["failed_items"] == 2
+    first = shown["with_failed_items"][0]["run"]
+    child = volnux(tmp_path, "runs", "show", first, check=0).stdout
+    assert 'Load succeeded with 1 item failed:\n  "id2": unreadable' in child
+    again = volnux(tmp_path, "runs", "retry", parent, "--failed-items", check=0)
+    assert "4/4 batches" in again.stdout and "items failed" not in again.stdout

@@ -24,6 +24,7 @@ follows).  A child that ended but whose end the parent had not noted yet
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import time
@@ -49,6 +50,7 @@ from ..engine.owners import (
     this_process,
     user_name,
 )
+from ..engine.runner import earlier_failed_items
 from ..errors import Fenced, InputError, ResumeRefused, RunNotFound, VolnuxError
 from ..events import BatchInfo
 from ..notes import (
@@ -66,7 +68,7 @@ from ..store import Journal, RunRecord
 from .limits import Tolerance, check_parallel
 from .model import Batch, Splitter
 from .result import BatchRun
-from .summary import BatchSummary, summarize
+from .summary import FAILED_ITEMS, BatchSummary, summarize
 
 __all__ = [
     "BatchEvent",
@@ -187,6 +189,7 @@ def continue_batches(
     how: Execution,
     *,
     failed: bool = False,
+    failed_items: bool = False,
     force: bool = False,
     make_split: Callable[[BatchStarted], Splitter] | None = None,
     given_source: bool = False,
@@ -194,7 +197,9 @@ def continue_batches(
 ) -> BatchRun:
     """Resume batch run ``parent``: its unfinished batches, then the rest of its source.
 
-    ``failed`` retries its failed batches as well.  ``make_split`` makes the
+    ``failed`` retries its failed batches as well; ``failed_items`` runs a new
+    batch of the items its batches' events reported failed (``Partial``), once
+    every batch of the source has begun.  ``make_split`` makes the
     run's splitter again from what it recorded (``given_source``: over a
     source given again, as an iterable must be, which the journal cannot
     read again).  A source that changed since the run started is refused
@@ -210,7 +215,8 @@ def continue_batches(
             f"run {parent} was cut off before it recorded its source, if it was a batch "
             "run: nothing of it ran; start it again"
         )
-    if run.state is RunState.SUCCEEDED and not (failed and summary.of("failed")):
+    extra = _failed_items_batch(journal, parent, summary) if failed_items else []
+    if run.state is RunState.SUCCEEDED and not (failed and summary.of("failed")) and not extra:
         what = "failed batch to retry" if failed else "batch to resume"
         raise ResumeRefused(f"batch run {parent} already succeeded; there is no {what}")
     if run.state is RunState.FAILED and not failed and not _unfinished(summary):
@@ -273,7 +279,7 @@ def continue_batches(
     )
     driver.known(summary)
     begun = _begun_notes(notes)
-    work = driver.earlier(summary, begun, failed)
+    work = _chain(driver.earlier(summary, begun, failed), iter(extra))
     if source_left:
         assert split is not None
         start = max(summary.batches, default=-1) + 1
@@ -303,6 +309,36 @@ def refuse_batch_child(journal: Journal, run: RunRecord, verb: str) -> None:
         f"('volnux runs {again} {run.parent}'), which takes up this batch"
         + (" with the other failed ones" if verb == "retry" else " with the other unfinished ones")
     )
+
+
+def _failed_items_batch(journal: Journal, parent: str, summary: BatchSummary) -> list[_Work]:
+    """A new batch of the items the run's batches reported failed (their keys), after
+    the source's batches; none when no item failed but those already run again."""
+    if summary.total is None:
+        raise ResumeRefused(
+            f"batch run {parent} has batches of its source still to begin: resume it "
+            "first ('volnux runs resume'), then retry its failed items"
+        )
+    redone = {i for b in summary.batches.values() if b.state == "succeeded" for i in b.retries}
+    keys: list[Any] = []
+    seen: set[str] = set()
+    of: list[int] = []
+    for b in summary.batches.values():
+        if not b.failed_items or b.batch in redone or b.state != "succeeded":
+            continue
+        of.append(b.batch)
+        for pairs in earlier_failed_items(journal.load_notes(b.child)).values():
+            for key, _why in pairs:
+                text = json.dumps(key, sort_keys=True)
+                if text not in seen:
+                    seen.add(text)
+                    keys.append(key)
+    if not keys:
+        raise ResumeRefused(f"batch run {parent} has no failed items to retry")
+    index = max(summary.batches) + 1
+    position = {"kind": FAILED_ITEMS, "of": of, "count": len(keys)}
+    begun = BatchBegun(index, new_run_id(), position, len(keys), keys)
+    return [_Work(begun, "start", keys)]
 
 
 def _unfinished(summary: BatchSummary) -> bool:
@@ -417,7 +453,16 @@ class _Driver:
                 continue
             if child.state is RunState.SUCCEEDED or (child.state is RunState.FAILED and not failed):
                 # It ended, and the parent had not noted it yet.
-                end = BatchEnded(index, b.child, child.state.value, b.size, 0.0, child.error or "")
+                items = earlier_failed_items(self.journal.load_notes(b.child))
+                end = BatchEnded(
+                    index,
+                    b.child,
+                    child.state.value,
+                    b.size,
+                    0.0,
+                    child.error or "",
+                    sum(len(v) for v in items.values()),
+                )
                 self._note(end)
                 self.states[index] = (end.state, end.size)
                 continue
@@ -470,7 +515,7 @@ class _Driver:
         """Run one batch's child to its end (in its own thread); queue how it ended."""
         begun = work.begun
         started = time.monotonic()
-        state, error = RunState.FAILED.value, ""
+        state, error, failed_items = RunState.FAILED.value, "", 0
         try:
             items = work.items if work.items is not None else self._items(begun)
             info = BatchInfo(self.parent, begun.batch, begun.size, dict(begun.position))
@@ -489,6 +534,7 @@ class _Driver:
                     part=part,
                 )
             state, error = run.state.value, run.error or ""
+            failed_items = sum(len(items) for items in run.failed_items.values())
         except Fenced as exc:
             state, error = "fenced", str(exc)
         except VolnuxError as exc:
@@ -496,7 +542,8 @@ class _Driver:
         except BaseException as exc:  # a bug or a broken source: this batch fails, not the run
             error = f"{type(exc).__name__}: {exc}"
         seconds = time.monotonic() - started
-        self._ended.put(BatchEnded(begun.batch, begun.child, state, begun.size, seconds, error))
+        end = BatchEnded(begun.batch, begun.child, state, begun.size, seconds, error, failed_items)
+        self._ended.put(end)
 
     def _items(self, begun: BatchBegun) -> list[Any]:
         """A batch's items: from its note (an iterable's), else read again by position."""

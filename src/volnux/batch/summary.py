@@ -11,14 +11,14 @@ that failed and was retried is what its retry made it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..notes import BatchBegun, BatchEnded, BatchSourceEnd, BatchStarted, BatchUpdated, RunNote
 from ..notes import NoteKind as K
 
-__all__ = ["BatchState", "BatchSummary", "summarize"]
+__all__ = ["FAILED_ITEMS", "BatchState", "BatchSummary", "summarize"]
 
 #: The states a batch can be in, in the order they are shown.
 STATES = ("succeeded", "failed", "running", "interrupted", "paused", "cancelled")
@@ -44,6 +44,10 @@ class BatchState(NamedTuple):
     seconds: float | None = None
     #: Why it failed, in one line.
     error: str = ""
+    #: Items that failed though its tasks succeeded (an event's ``Partial``).
+    failed_items: int = 0
+    #: The batches whose failed items this batch runs again (``--failed-items``).
+    retries: tuple[int, ...] = ()
 
 
 @dataclass
@@ -80,6 +84,11 @@ class BatchSummary:
         """The batches in any of ``states``, in source order."""
         return [self.batches[i] for i in sorted(self.batches) if self.batches[i].state in states]
 
+    def failed_item_count(self) -> int:
+        """Items reported failed, but for those a succeeded batch of failed items ran again."""
+        redone = {i for b in self.batches.values() if b.state == "succeeded" for i in b.retries}
+        return sum(b.failed_items for b in self.batches.values() if b.batch not in redone)
+
     def slowest(self, count: int = 5) -> list[BatchState]:
         """The ``count`` batches that took longest, slowest first."""
         ended = [b for b in self.batches.values() if b.seconds is not None]
@@ -94,7 +103,11 @@ class BatchSummary:
         """``412/1000 batches (3 failed)``; ``412/? batches`` while the total is unknown."""
         total = str(self.total) if self.total is not None else "?"
         failed = sum(1 for b in self.batches.values() if b.state == "failed")
-        return f"{self.done}/{total} batches" + (f" ({failed} failed)" if failed else "")
+        items = self.failed_item_count()
+        notes = [f"{failed} failed"] if failed else []
+        if items:
+            notes.append(f"{items} item{'s' if items != 1 else ''} failed")
+        return f"{self.done}/{total} batches" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def is_batch_run(notes: Iterable[RunNote]) -> bool:
@@ -136,12 +149,34 @@ def summarize(notes: Sequence[RunNote], running: bool) -> BatchSummary | None:
     cut_off = "running" if running else "interrupted"
     for index, b in begun.items():
         end = ended.get(index)
+        retries = _retries(b.position)
         if end is None:
-            state = BatchState(index, b.child, cut_off, b.size, dict(b.position))
+            state = BatchState(index, b.child, cut_off, b.size, dict(b.position), retries=retries)
         else:
             state = BatchState(
-                index, b.child, end.state, end.size, dict(b.position), end.seconds, end.error
+                index,
+                b.child,
+                end.state,
+                end.size,
+                dict(b.position),
+                end.seconds,
+                end.error,
+                end.failed_items,
+                retries,
             )
         summary.batches[index] = state
     summary.batches = dict(sorted(summary.batches.items()))
+    if summary.total is not None:  # batches of failed items come after the source's
+        summary.total = max(summary.total, len(summary.batches))
     return summary
+
+
+#: The position kind of a batch that runs other batches' failed items again.
+FAILED_ITEMS = "failed-items"
+
+
+def _retries(position: Mapping[str, Any]) -> tuple[int, ...]:
+    if position.get("kind") != FAILED_ITEMS:
+        return ()
+    of = position.get("of", [])
+    return tuple(i for i in of if isinstance(i, int)) if isinstance(of, list) else ()

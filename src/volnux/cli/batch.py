@@ -313,6 +313,18 @@ def print_batch_run(
             typer.echo(f"  ... and {len(failed) - FAILURES_SHOWN} more")
         where = f" --store {store}" if store else ""
         typer.echo(f"retry them: volnux runs retry {run_id} --failed{where}")
+    partial = [b for b in summary.of("succeeded") if b.failed_items]
+    if summary.failed_item_count():
+        typer.echo(f"batches with failed items ({len(partial)}):")
+        for b in partial[:FAILURES_SHOWN]:
+            typer.echo(f"  batch {b.batch} (run {b.child}): {b.failed_items} of {b.size} items")
+        if len(partial) > FAILURES_SHOWN:
+            typer.echo(f"  ... and {len(partial) - FAILURES_SHOWN} more")
+        where = f" --store {store}" if store else ""
+        typer.echo(
+            f"see them: volnux runs show RUN; run them again: "
+            f"volnux runs retry {run_id} --failed-items{where}"
+        )
     cut_off = summary.of("interrupted", "paused")
     if cut_off:
         where = f" --store {store}" if store else ""
@@ -362,10 +374,16 @@ def batch_json(record: RunRecord, summary: BatchSummary) -> dict[str, Any]:
             "total_items": summary.total_items,
             "counts": summary.counts(),
             "items": summary.items(),
+            "failed_items": summary.failed_item_count(),
         },
         "failed": [
             {"batch": b.batch, "run": b.child, "size": b.size, "error": b.error}
             for b in summary.of("failed", "cancelled")
+        ],
+        "with_failed_items": [
+            {"batch": b.batch, "run": b.child, "size": b.size, "failed_items": b.failed_items}
+            for b in summary.batches.values()
+            if b.failed_items
         ],
     }
 
@@ -384,6 +402,7 @@ def continue_batch_run(
     store: str | None,
     prints: bool,
     as_json: bool,
+    failed_items: bool = False,
 ) -> None:
     """``volnux runs resume|retry PARENT``: take the batch run up again."""
     from ..batch import splitter
@@ -408,6 +427,7 @@ def continue_batch_run(
             program,
             Execution(stop=stop, pool_settings=pool_settings(project_config())),
             failed=failed,
+            failed_items=failed_items,
             force=force,
             make_split=make_split,
             watcher=watch,

@@ -168,6 +168,9 @@ def list_runs(
     )
 
 
+#: Failed items of a task listed by ``runs show`` (``--json`` lists them all).
+FAILED_ITEMS_SHOWN = 10
+
 #: Tasks listed by ``runs show`` before it summarises (``--limit``).
 SHOW_LIMIT = 40
 
@@ -289,6 +292,14 @@ def show(
             f"... {hidden} more task{'s' if hidden != 1 else ''} not listed: "
             "--all lists every task, --state STATE those in one state"
         )
+    for node, items in detail.failed_items().items():
+        typer.echo(
+            f"{node} succeeded with {len(items)} item{'s' if len(items) != 1 else ''} failed:"
+        )
+        for key, why in items[:FAILED_ITEMS_SHOWN]:
+            typer.echo(f"  {json.dumps(key)}: {why}")
+        if len(items) > FAILED_ITEMS_SHOWN:
+            typer.echo(f"  ... and {len(items) - FAILED_ITEMS_SHOWN} more (--json lists them all)")
     typer.echo("")
     if run.status == "failed":
         # The same explanation `volnux run` prints when a run fails; it follows
@@ -396,6 +407,10 @@ def _run_json(detail: RunDetail, views: list[TaskView], path: list[str]) -> dict
         "changes": [change.as_dict() for change in detail.changes()],
         "operator": [{"at": at, **action.to_json()} for at, action in detail.operator_actions()],
         "pools": [{"at": at, **resized.to_json()} for at, resized in detail.pool_resizes()],
+        "failed_items": {
+            node: [[key, why] for key, why in items]
+            for node, items in detail.failed_items().items()
+        },
     }
 
 
@@ -410,6 +425,7 @@ def _continue(
     prints: bool = False,
     rework: Rework | None = None,
     failed_batches: bool = False,
+    failed_items: bool = False,
 ) -> None:
     from ..dsl import parse
     from ..engine.lifecycle import Execution, continue_run
@@ -441,7 +457,8 @@ def _continue(
                 events=events,
                 workflow_file=workflow_file,
                 force=force,
-                failed=retry,
+                failed=retry and not failed_items,
+                failed_items=failed_items,
                 store=store,
                 prints=prints,
                 as_json=as_json,
@@ -543,6 +560,14 @@ def retry(
             "what follows them). A retry of a batch run does this anyway.",
         ),
     ] = False,
+    failed_items: Annotated[
+        bool,
+        typer.Option(
+            "--failed-items",
+            help="Of a batch run: run a new batch of the items its events reported "
+            "failed (volnux.Partial).",
+        ),
+    ] = False,
 ) -> None:
     """Re-run a failed run's failed tasks and what follows them, keeping the rest."""
     from ..engine.rework import Rework
@@ -558,7 +583,8 @@ def retry(
         as_json,
         prints=prints,
         rework=rework,
-        failed_batches=failed,
+        failed_batches=failed or failed_items,
+        failed_items=failed_items,
     )
 
 

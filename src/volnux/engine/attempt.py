@@ -17,7 +17,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import Unpicklable, type_name
-from ..events import Context, EventSpec, Failure, Route
+from ..events import Context, EventSpec, Failure, Partial, Route
 from ..events.logs import ATTEMPT_LINES, finish_prints, kept_lines
 from ..observability.tracecontext import attach, run_attached
 from ..store import ErrorInfo, LogEntry
@@ -63,6 +63,8 @@ class AttemptResult(NamedTuple):
     #: How long the call took, in seconds, when that was LONG_ATTEMPT_S or more
     #: (0.0 otherwise): the engine remembers which events run long.
     seconds: float = 0.0
+    #: The items that failed when the event returned a Partial: ((key, why), ...).
+    failed_items: tuple[tuple[Any, str], ...] = ()
 
 
 def error_info(exc: BaseException) -> ErrorInfo:
@@ -190,11 +192,13 @@ def _outcome(spec: EventSpec, value: Any) -> AttemptResult:
     """What a returned value means: a result, a route, a failure, or a value refused."""
     kind = type(value)
     if kind in _PLAIN:  # the usual case: built without the named tuple's Python __new__
-        return tuple.__new__(AttemptResult, (1, value, None, None, (), 0.0))
+        return tuple.__new__(AttemptResult, (1, value, None, None, (), 0.0, ()))
     if kind is Route:
         return AttemptResult(value.descriptor, value.result, None, None)
     if kind is Failure:
         return AttemptResult(0, value.value, ErrorInfo("Failure", value.reason, ""), None)
+    if kind is Partial:
+        return AttemptResult(1, value.ok, None, None, failed_items=value.failed)
     if inspect.isgenerator(value) or inspect.iscoroutine(value) or inspect.isawaitable(value):
         if inspect.iscoroutine(value):
             value.close()  # silence "coroutine was never awaited"

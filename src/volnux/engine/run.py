@@ -59,6 +59,9 @@ class Run:
     #: Tasks whose attempts, given up after their timeout, still ran when the run
     #: ended (on threads, which cannot be stopped): their results are not recorded.
     abandoned: tuple[str, ...] = ()
+    #: Node id -> the items that failed in the task's success ((key, why), ...),
+    #: for the tasks whose event returned a ``volnux.Partial``.
+    failed_items: dict[str, tuple[tuple[Any, str], ...]] = field(default_factory=dict)
 
     @property
     def status(self) -> str:

@@ -30,6 +30,7 @@ import collections
 import collections.abc as cabc
 import heapq
 import itertools
+import json
 import logging
 import queue
 import threading
@@ -45,7 +46,9 @@ from ..notes import (
     Abandoned,
     CancelRequested,
     Failed,
+    ItemsFailed,
     NoteDetail,
+    NoteKind,
     PoolResized,
     RunNote,
     Stopped,
@@ -142,6 +145,9 @@ class Engine:
         self._resumed = replay is not None
         #: The run's notes before this session (what a resume loaded).
         self._earlier_notes = tuple(notes)
+        #: Node id -> the items that failed in its latest success (a Partial),
+        #: from earlier sessions' notes and this one's.
+        self.failed_items: dict[str, tuple[tuple[Any, str], ...]] = earlier_failed_items(notes)
         self.executors: dict[str, Executor] = dict(executors or {})
         #: The names the caller gave an executor for (they win over any pool).
         self._given = frozenset(self.executors)
@@ -353,6 +359,7 @@ class Engine:
             failed_nodes=failed,
             inputs=self.inputs,
             abandoned=self.abandoned,
+            failed_items=dict(self.failed_items),
             **extra,
         )
 
@@ -811,6 +818,9 @@ class Engine:
             result = self._out_of_gpu_memory(frame, result)
         if result.descriptor != 0 and node.evaluation is not None:
             result = judge(node, result)
+        partial = result.failed_items or node.task.id in self.failed_items
+        if partial and result.descriptor != 0 and not self._note_failed_items(frame, result):
+            return
         value = result.result
         if type(value) in _SCALARS:  # every journal keeps these as they are
             self.scheduler.attempt_ended(frame, result)
@@ -829,6 +839,31 @@ class Engine:
             self.scheduler.result_unstorable(frame, error)
             return
         self.scheduler.attempt_ended(frame, result, encoded)
+
+    def _note_failed_items(self, frame: TaskFrame, result: AttemptResult) -> bool:
+        """Note the items a succeeding attempt reports failed (none: it clears what an
+        earlier attempt reported).  False when their keys are not JSON data: the
+        task fails instead, as with a result the journal cannot keep."""
+        node_id, items = frame.node.task.id, result.failed_items
+        try:
+            json.dumps([key for key, _why in items])
+        except (TypeError, ValueError) as exc:
+            error = ErrorInfo(
+                "UnencodableResult",
+                f"the keys of the failed items that {frame.node.spec.key} reported are not "
+                f"JSON data ({exc}); use the item itself, or an id, as its key",
+            )
+            self.scheduler.result_unstorable(frame, error)
+            return False
+        attempt = self.views[node_id].attempts
+        self.scheduler.notes.append(
+            RunNote.of(self.run_id, time.time(), ItemsFailed(node_id, attempt, items))
+        )
+        if items:
+            self.failed_items[node_id] = items
+        else:
+            self.failed_items.pop(node_id, None)
+        return True
 
     def _expire(self, now: float) -> None:
         """Fail the attempts that outlived their timeout; their late results are ignored."""
@@ -888,3 +923,18 @@ def _is_gpu_oom(result: AttemptResult) -> bool:
 def _attempt_fn(node: NodePlan) -> Callable[..., Any]:
     """What an executor is handed to run one attempt: a coroutine function for an async event."""
     return run_attempt_async if node.spec.is_async else run_attempt
+
+
+def earlier_failed_items(notes: cabc.Sequence[RunNote]) -> dict[str, tuple[tuple[Any, str], ...]]:
+    """Node id -> the failed items its latest ItemsFailed note names (none: left out)."""
+    out: dict[str, tuple[tuple[Any, str], ...]] = {}
+    wanted = NoteKind.ITEMS_FAILED.value
+    for note in notes:
+        if note.kind == wanted:
+            detail = note.read()
+            if isinstance(detail, ItemsFailed):
+                if detail.items:
+                    out[detail.node] = detail.items
+                else:
+                    out.pop(detail.node, None)
+    return out

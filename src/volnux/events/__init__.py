@@ -1,6 +1,17 @@
 """Events: the authoring API (what user code imports) and the registry."""
 
-from .base import BatchInfo, Context, Event, EventSpec, Failure, FailureInfo, Route, event, spec_of
+from .base import (
+    BatchInfo,
+    Context,
+    Event,
+    EventSpec,
+    Failure,
+    FailureInfo,
+    Partial,
+    Route,
+    event,
+    spec_of,
+)
 from .deprecation import (
     Deprecated,
     DeprecatedEventRefused,
@@ -31,6 +42,7 @@ __all__ = [
     "Failure",
     "FailureInfo",
     "NeedsOperator",
+    "Partial",
     "PermanentError",
     "ProjectEvents",
     "Resources",

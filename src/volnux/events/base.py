@@ -53,6 +53,7 @@ __all__ = [
     "EventSpec",
     "Failure",
     "FailureInfo",
+    "Partial",
     "Route",
     "event",
     "spec_of",
@@ -152,6 +153,47 @@ class Failure:
             other.reason,
             other.value,
         )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Partial:
+    """Return this when some items of a batch failed and the others did not.
+
+    The task succeeds with ``ok`` as its result (what ``|->`` hands on);
+    ``failed`` maps each failed item's key to why it failed (an exception or
+    text), or is a list of ``(key, why)`` pairs.  The failed items are
+    journaled with the run and shown with its batch run, and
+    ``volnux runs retry PARENT --failed-items`` runs a new batch of their
+    keys: use the item itself as its key (a line, an id) so that a batch of
+    keys is a batch of the items.  Keys must be JSON data.
+    """
+
+    __slots__ = ("failed", "ok")
+
+    def __init__(self, ok: Any, failed: Mapping[Any, Any] | Any = ()) -> None:
+        pairs = failed.items() if isinstance(failed, Mapping) else failed
+        out = []
+        for pair in pairs:
+            try:
+                key, why = pair
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"Partial(failed=...) takes a dict of key -> error or (key, error) pairs, "
+                    f"not {pair!r}"
+                ) from None
+            if isinstance(why, BaseException):
+                why = f"{type(why).__name__}: {why}"
+            out.append((key, str(why)))
+        self.ok = ok
+        #: ((key, why), ...) in the order given.
+        self.failed: tuple[tuple[Any, str], ...] = tuple(out)
+
+    def __repr__(self) -> str:
+        return f"Partial(ok={self.ok!r}, failed={dict(self.failed)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Partial) and (self.ok, self.failed) == (other.ok, other.failed)
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -13,6 +13,7 @@ from ..batch import summarize
 from ..engine.owners import Owner, first_owner, last_owner
 from ..engine.recovery import Recorded, Rehydrated, failed_nodes, gc_paused, recorded, rehydrate
 from ..engine.run import Run, TaskView
+from ..engine.runner import earlier_failed_items
 from ..errors import PointyError, RunNotFound, StoreError
 from ..graph import Graph
 from ..notes import Changed, NoteKind, Operator, PoolResized, Resumed, RunNote, kinds_of
@@ -270,6 +271,10 @@ class RunDetail:
                 if isinstance(detail, PoolResized):
                     out.append((note.at, detail))
         return out
+
+    def failed_items(self) -> dict[str, tuple[tuple[Any, str], ...]]:
+        """Node id -> the items its event reported failed in its success (a Partial)."""
+        return earlier_failed_items(self.notes)
 
     def first_owner(self) -> Owner | None:
         """Who started the run, as noted."""
