@@ -16,7 +16,7 @@ import pytest
 
 from tests.batch import batch_events
 from volnux import RunState, cancel_run
-from volnux.batch import Tolerance, summarize
+from volnux.batch import BatchRun, Tolerance, summarize
 from volnux.errors import InputError, ResumeRefused, SourceChanged
 from volnux.store import Journal, open_store
 from volnux.workflow import Workflow
@@ -380,3 +380,52 @@ def test_a_partial_outside_a_batch_run_and_keys_that_are_not_json(
     odd_run = Workflow.from_text("Odd", [tmp_path / "obj_events.py"]).run(store=journal)
     assert odd_run.state is RunState.FAILED
     assert "are not JSON data" in (odd_run.tasks["Odd"].error.message)  # type: ignore[union-attr]
+
+
+def test_a_batch_run_on_the_postgresql_journal_fails_retries_and_resumes(
+    tmp_path: Path, postgres_url: str, wf: Workflow
+) -> None:
+    journal = open_store(postgres_url)
+    try:
+        data = _lines(tmp_path / "data.txt", 30)
+        fail, effects = tmp_path / "fail", tmp_path / "effects"
+        fail.write_text("1")
+        inputs = {"effects": str(effects), "fail": str(fail)}
+        run = wf.run_batches(data, batch_size=10, store=journal, inputs=inputs)
+        assert run.state is RunState.FAILED and run.counts() == {"succeeded": 2, "failed": 1}
+        assert {r.id for r in journal.child_runs(run.id)} == {b.child for b in run.batches}  # type: ignore[attr-defined]
+        assert [r.id for r in journal.list_runs(parts=False)] == [run.id]
+        fail.unlink()
+        again = Workflow.resume_batches(run.id, store=journal, workflow=wf, failed=True)
+        assert again.succeeded and again.counts() == {"succeeded": 3}
+        assert _effects(effects)[(run.failed()[0].child, "Count")] == 2  # failed, then again
+    finally:
+        journal.close()
+
+
+def test_pausing_the_parent_pauses_its_children_and_a_resume_finishes(
+    tmp_path: Path, journal: Journal
+) -> None:
+    from volnux import pause_run
+
+    wf = Workflow.from_text("Slow", [_slow_events(tmp_path)])
+    began = threading.Event()
+    out: list[BatchRun] = []
+    source = list(range(30))
+    thread = threading.Thread(
+        target=lambda: out.append(
+            wf.run_batches(
+                source, batch_size=2, parallel=2, store=journal, on_batch=lambda e: began.set()
+            )
+        )
+    )
+    thread.start()
+    assert began.wait(10)
+    parent = next(r.id for r in journal.list_runs() if r.parent is None)
+    pause_run(journal, parent)
+    thread.join(30)
+    assert out[0].state is RunState.PAUSED
+    assert journal.load_run(parent).state is RunState.PAUSED
+    done = Workflow.resume_batches(parent, store=journal, workflow=wf, source=source)
+    assert done.succeeded and done.counts() == {"succeeded": 15}
+    assert sorted(x for _b, r in done.results() for x in r["Slow"]) == source

@@ -202,3 +202,21 @@ def test_failed_items_are_shown_and_retried_as_a_batch_of_their_own(tmp_path: Pa
     assert 'Load succeeded with 1 item failed:\n  "id2": unreadable' in child
     again = volnux(tmp_path, "runs", "retry", parent, "--failed-items", check=0)
     assert "4/4 batches" in again.stdout and "items failed" not in again.stdout
+
+
+def test_progress_estimates_the_time_left_from_how_far_into_the_source_it_is() -> None:
+    from volnux.batch.driver import BatchEvent, source_reach
+    from volnux.cli.batch import BatchProgress, format_eta
+
+    file = {"kind": "file", "size": 1000}
+    assert source_reach({"offset": 0, "length": 250}, file) == 0.25
+    assert source_reach({"first_item": 3, "count": 1}, {"files": ["a", "b", "c", "d"]}) == 1.0
+    assert source_reach({"first_item": 0, "count": 5}, {"kind": "unchecked"}) is None
+    progress = BatchProgress()
+    progress(BatchEvent("began", 0, "c0", 100, reach=0.25))
+    progress(BatchEvent("ended", 0, "c0", 100, "succeeded", 0.1))
+    progress.started -= 10.0  # 100 items in 10 s: 10 items/s, 300 items left
+    line = progress.line()
+    assert "1 batch done, 0 failed, 0 running; 100 items (10/s)" in line
+    assert line.endswith("ETA 0:30")
+    assert format_eta(3725) == "1:02:05" and format_eta(59.6) == "1:00"

@@ -37,3 +37,9 @@ def MyKey() -> str:
 @volnux.event(executor="dask")
 def Broken() -> None:
     raise ValueError("bad input on the cluster")
+
+
+@volnux.event(executor="dask")
+def SumBatch(batch: list) -> list[int]:
+    """A batch run's batch, summed on a worker: [the worker's pid, the sum]."""
+    return [os.getpid(), sum(batch)]

@@ -97,3 +97,15 @@ def test_volnux_run_takes_the_cluster_from_the_flag(tmp_path: Path) -> None:
     assert "--cluster = 'nowhere' is not a Dask cluster" in refused.stderr
     ran = volnux_run("--cluster", "local")
     assert ran.returncode == 0, ran.stderr
+
+
+def test_a_batch_run_runs_its_batches_on_the_cluster(dask: DaskExecutor, tmp_path: Path) -> None:
+    journal = volnux.SQLiteJournal(tmp_path / "j.db")
+    with volnux.Workflow.from_text("SumBatch", [dask_events]) as flow:
+        run = flow.run_batches(
+            list(range(40)), batch_size=5, parallel=3, store=journal, executors={"dask": dask}
+        )
+    assert run.succeeded and run.counts() == {"succeeded": 8}
+    results = [r["SumBatch"] for _b, r in run.results()]
+    assert [total for _pid, total in results] == [sum(range(i, i + 5)) for i in range(0, 40, 5)]
+    assert os.getpid() not in {pid for pid, _total in results}

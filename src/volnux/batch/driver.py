@@ -95,6 +95,10 @@ class BatchEvent(NamedTuple):
     state: str = ""
     seconds: float = 0.0
     error: str = ""
+    #: On ``began``: how far into its source the batch ends (0 to 1), where the
+    #: position and the source's identity tell (a file's byte range, a
+    #: directory's files); None where they do not.
+    reach: float | None = None
 
 
 #: Told of each batch as it begins and ends (from the driving thread).
@@ -285,6 +289,20 @@ def continue_batches(
         start = max(summary.batches, default=-1) + 1
         work = _chain(work, driver.new_batches(split, start))
     return driver.drive(work, summary)
+
+
+def source_reach(position: Mapping[str, Any], identity: Mapping[str, Any]) -> float | None:
+    """How far into its source a batch at ``position`` ends (0 to 1), if that can be told:
+    a byte range of a file of known size, or files of a known list."""
+    offset, length = position.get("offset"), position.get("length")
+    size = identity.get("size")
+    if isinstance(offset, int) and isinstance(length, int) and isinstance(size, int) and size:
+        return min(1.0, (offset + length) / size)
+    files = identity.get("files")
+    first, count = position.get("first_item"), position.get("count")
+    if isinstance(files, list) and files and isinstance(first, int) and isinstance(count, int):
+        return min(1.0, (first + count) / len(files))
+    return None
 
 
 def refuse_batch_child(journal: Journal, run: RunRecord, verb: str) -> None:
@@ -502,7 +520,8 @@ class _Driver:
         self._note(begun)
         self.in_flight[begun.batch] = begun.child
         self.states[begun.batch] = ("running", begun.size)
-        self._tell(BatchEvent("began", begun.batch, begun.child, begun.size))
+        reach = source_reach(begun.position, self.spec.identity)
+        self._tell(BatchEvent("began", begun.batch, begun.child, begun.size, reach=reach))
         thread = threading.Thread(
             target=self._child,
             args=(work,),

@@ -57,11 +57,17 @@ class BatchProgress:
         self.succeeded = 0
         self.failed = 0
         self.items_done = 0
+        # Items of the batches begun, and how far into the source they reach.
+        self.items_begun = 0
+        self.reach: float | None = None
 
     def __call__(self, event: BatchEvent) -> None:
         with self._lock:
             if event.what == "began":
                 self.running += 1
+                self.items_begun += event.size
+                if event.reach is not None:
+                    self.reach = max(self.reach or 0.0, event.reach)
                 return
             self.running -= 1
             if event.state == "succeeded":
@@ -79,11 +85,25 @@ class BatchProgress:
                 self.running,
                 self.items_done,
             )
+            begun, reach = self.items_begun, self.reach
         elapsed = max(time.monotonic() - self.started, 1e-9)
-        return (
+        rate = items / elapsed
+        line = (
             f"{done} batch{'es' if done != 1 else ''} done, {failed} failed, {running} running; "
-            f"{items:,} items ({items / elapsed:,.0f}/s); {elapsed:.1f}s"
+            f"{items:,} items ({rate:,.0f}/s); {elapsed:.1f}s"
         )
+        if reach and rate > 0:
+            left = max(0.0, begun / reach - items) / rate  # the source's items, estimated
+            line += f"; ETA {format_eta(left)}"
+        return line
+
+
+def format_eta(seconds: float) -> str:
+    """``0:42``, ``12:05``, ``3:02:10``."""
+    whole = int(seconds + 0.5)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @contextmanager
