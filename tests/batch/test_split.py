@@ -594,3 +594,18 @@ def test_lines_read_whole_agree_with_lines_read_one_by_one(tmp_path: Path) -> No
     batches = list(split)
     assert [item for b in batches for item in b.items] == one_by_one
     assert [split.read(b.position) for b in batches] == [b.items for b in batches]
+
+
+@pytest.mark.parametrize("kind", ["lines", "jsonl"])
+def test_after_a_batch_gives_the_batches_that_follow_it(tmp_path: Path, kind: str) -> None:
+    # A resume splits from the end of the last batch begun, not from the top.
+    text = "".join(
+        f'{{"n": {i}}}\n' + ("\n" if kind == "jsonl" and i % 4 == 0 else "") for i in range(23)
+    )
+    path = tmp_path / "data.txt"
+    path.write_text(text)
+    split = splitter(kind, path, 5)
+    every = list(split)
+    for cut in range(len(every)):
+        rest = list(split.after(every[cut].position, cut + 1))  # type: ignore[attr-defined]
+        assert rest == every[cut + 1 :], cut

@@ -77,6 +77,16 @@ def Takes(lock=None) -> str:
     return "never"
 
 
+@volnux.event(executor="process")
+def Square(n: int) -> int:
+    return n * n
+
+
+@volnux.event(executor="process")
+def SeesAll(n: int, ctx: volnux.Context) -> list:
+    return sorted(ctx.inputs)
+
+
 @volnux.event(executor="process", resources=volnux.Resources(memory_mb=200))
 def Hog(mb: int) -> int:
     block = bytearray(mb * 1024 * 1024)
@@ -256,3 +266,19 @@ def test_a_memory_limit_off_the_process_executor_is_refused_at_check_time(events
     flow = Workflow.from_text('Where -> Hog[executor="thread"]', str(events))
     with pytest.raises(volnux.PointyError, match="sets memory_mb, which limits a worker process"):
         flow.run({"mb": 1})
+
+
+def test_an_attempt_sent_to_a_worker_carries_only_the_inputs_its_event_takes(
+    events: Path,
+) -> None:
+    import threading
+
+    # A lock cannot cross to a worker: only an event that may read it (through
+    # ctx.inputs) has it sent, and fails saying so; one that takes n alone runs.
+    lock = threading.Lock()
+    square = run(events, "Square", n=7, lock=lock)
+    assert square.state is RunState.SUCCEEDED and square.results["Square"] == 49
+    sees = run(events, "SeesAll", n=7, lock=lock)
+    assert sees.state is RunState.FAILED
+    assert "lock" in (sees.tasks["SeesAll"].error.message)  # type: ignore[union-attr]
+    assert run(events, "SeesAll", n=7, other="x").results["SeesAll"] == ["n", "other"]

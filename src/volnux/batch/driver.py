@@ -44,9 +44,9 @@ from ..engine.lifecycle import (
 from ..engine.owners import (
     HEARTBEAT_S,
     cancel_run,
+    own_ticks,
     owner_id,
     pause_run,
-    process_ticks,
     this_process,
     user_name,
 )
@@ -261,7 +261,7 @@ def continue_batches(
             interrupted=tuple(b.child for b in summary.of("interrupted")),
             retrying=tuple(b.child for b in summary.of("failed")) if failed else (),
             owner=owner_id(),
-            ticks=process_ticks(pid),
+            ticks=own_ticks(),
             took_over=took_over,
         )
         journal.add_note(RunNote.of(parent, now, resumed), epoch=epoch)
@@ -426,6 +426,8 @@ class _Driver:
         self._next_beat = time.monotonic() + HEARTBEAT_S
         self._next_update = time.monotonic() + UPDATE_POLL_S
         self._seen_notes = 0
+        # Where the last batch begun in an earlier session is (a resume splits from there).
+        self._last_position: dict[str, Any] | None = None
 
     # ------------------------------------------------------------ the work
 
@@ -435,6 +437,8 @@ class _Driver:
             self.states[index] = (b.state, b.size)
         if summary.total is not None:
             self.exhausted = True
+        if summary.batches:
+            self._last_position = summary.batches[max(summary.batches)].position
 
     def new_batches(self, split: Splitter, start: int) -> Iterator[_Work]:
         """The source's batches from index ``start`` on, as work; notes the source's end.
@@ -443,7 +447,14 @@ class _Driver:
         and passed over, which also counts the source's items.
         """
         count = items = 0
-        for batch in split:
+        batches: Iterable[Batch] = split
+        after = getattr(split, "after", None)
+        last = self._last_position
+        if start > 0 and after is not None and last is not None:
+            # From the end of the last batch begun: the file is not read again up to there.
+            batches = after(last, start)
+            count, items = start, int(last.get("first_item", 0)) + int(last.get("count", 0))
+        for batch in batches:
             count, items = batch.index + 1, items + batch.size
             if batch.index >= start:
                 yield self._fresh(batch)

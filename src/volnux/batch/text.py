@@ -51,10 +51,30 @@ class _LineItems(FileSplitter):
         with open(self.path, "rb") as f:
             yield from self._batches(f)
 
-    def _batches(self, lines: Iterable[bytes]) -> Iterator[Batch]:
-        start = offset = 0  # bytes
-        first_line = number = 0  # lines
-        first_item = index = 0
+    def after(self, position: Position, index: int) -> Iterator[Batch]:
+        """The batches after the one at ``position`` (whose index was ``index - 1``),
+        read from the end of its byte range: a resume does not read the file again
+        up to there."""
+        offset, length, first_line, first_item, count = position_ints(
+            position, self.kind, "offset", "length", "first_line", "first_item", "count"
+        )
+        lines = self.read_range(offset, length).count(b"\n")
+        with open(self.path, "rb") as f:
+            f.seek(offset + length)
+            yield from self._batches(
+                f, offset + length, first_line + lines, first_item + count, index
+            )
+
+    def _batches(
+        self,
+        lines: Iterable[bytes],
+        offset: int = 0,
+        first_line: int = 0,
+        first_item: int = 0,
+        index: int = 0,
+    ) -> Iterator[Batch]:
+        start = offset  # bytes
+        number = first_line  # lines
         items: list[Any] = []
         for raw in lines:
             number += 1
@@ -122,13 +142,28 @@ class LineSplitter(_LineItems):
 
     def __iter__(self) -> Iterator[Batch]:
         with open(self.path, "rb") as f:
-            index = offset = first_line = 0
-            while raws := list(itertools.islice(f, self.batch_size)):
-                items = self.lines(raws, first_line + 1)
-                end = offset + sum(map(len, raws))
-                position = self._range_position(offset, end, first_line, first_line, items)
-                yield Batch(index, position, items)
-                index, offset, first_line = index + 1, end, first_line + len(raws)
+            yield from self._whole_lines(f, 0, 0, 0)
+
+    def after(self, position: Position, index: int) -> Iterator[Batch]:
+        """The batches after the one at ``position`` (see :meth:`_LineItems.after`)."""
+        offset, length, first_line, count = position_ints(
+            position, self.kind, "offset", "length", "first_line", "count"
+        )
+        with open(self.path, "rb") as f:
+            f.seek(offset + length)
+            yield from self._whole_lines(f, offset + length, first_line + count, index)
+
+    def _whole_lines(
+        self, f: Iterable[bytes], offset: int, first_line: int, index: int
+    ) -> Iterator[Batch]:
+        """Batches of ``batch_size`` whole lines of ``f``, from byte ``offset`` (line
+        ``first_line``, batch ``index``) on."""
+        while raws := list(itertools.islice(f, self.batch_size)):
+            items = self.lines(raws, first_line + 1)
+            end = offset + sum(map(len, raws))
+            position = self._range_position(offset, end, first_line, first_line, items)
+            yield Batch(index, position, items)
+            index, offset, first_line = index + 1, end, first_line + len(raws)
 
     def read(self, position: Position) -> list[Any]:
         """The lines of the batch at ``position``, read again from its byte range."""

@@ -30,7 +30,7 @@ from ..notes import Changed, Deprecated, Operator, Resumed, RunNote, Started
 from ..observability.observer import Observer, default_observers
 from ..states import RunState, TaskState, check_run_transition
 from ..store import EventPin, Journal, RunRecord, RunSnapshot, TaskRecord
-from .owners import owner_alive, owner_id, process_ticks, run_owner, this_process, user_name
+from .owners import own_ticks, owner_alive, owner_id, run_owner, this_process, user_name
 from .plan import Plan, build_plan
 from .recovery import Change, Recorded, compare, failed_nodes, gc_paused, recorded, rehydrate
 from .rework import Rework, check_rework, declared_record, tasks_after
@@ -195,7 +195,7 @@ def open_run(
         pins=program.registry.pins,
         executor=program.default_executor,
         owner=record.owner or "",
-        ticks=process_ticks(pid),
+        ticks=own_ticks(),
     )
     journal.add_note(RunNote.of(run_id, now, started), epoch=1)
     notices = deprecations({node: n.spec for node, n in plan.nodes.items()})
@@ -374,7 +374,7 @@ def _continue(
         retrying=tuple(culprits),
         forced=bool(force and blocking),
         owner=owner_id(),
-        ticks=process_ticks(pid),
+        ticks=own_ticks(),
         took_over=took_over,
     )
     journal.add_note(RunNote.of(run_id, now, resumed), epoch=epoch)

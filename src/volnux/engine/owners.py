@@ -45,6 +45,7 @@ __all__ = [
     "cancel_run",
     "first_owner",
     "last_owner",
+    "own_ticks",
     "owner_alive",
     "owner_id",
     "pause_run",
@@ -91,7 +92,7 @@ def _host() -> str:
 
 @cache
 def _owner_id(pid: int) -> str:
-    ticks = process_ticks(pid)
+    ticks = _ticks_of(pid)
     return f"{_host()}/{pid}/{ticks if ticks is not None else '-'}/{uuid.uuid4().hex[:8]}"
 
 
@@ -102,6 +103,16 @@ def _parse_owner(owner: str) -> tuple[str, int, int | None] | None:
         return None
     ticks = int(parts[2]) if parts[2].isdigit() else None
     return parts[0], int(parts[1]), ticks
+
+
+def own_ticks() -> int | None:
+    """When this process started (see :func:`process_ticks`), read once per process."""
+    return _ticks_of(os.getpid())
+
+
+@cache
+def _ticks_of(pid: int) -> int | None:
+    return process_ticks(pid)
 
 
 def process_ticks(pid: int) -> int | None:

@@ -212,6 +212,8 @@ class Engine:
         # there, pickled once (by id: the plan holds them).
         self._remote: dict[Executor, bool] = {}
         self._pickled: dict[int, bytes | None] = {}
+        # The inputs sent with each event's attempts to another process (by spec id).
+        self._trimmed: dict[int, dict[str, Any]] = {}
         # Executors' submit_named (None for those without), asked once each.
         self._named: dict[Executor, Any] = {}
 
@@ -647,7 +649,7 @@ class Engine:
         elif self._elsewhere(executor) and not node.spec.is_async:
             sent = self._sent(node.spec)
             if sent is not None:  # the spec once as bytes, the context as a tuple
-                fn, args = run_sent, (sent, tuple(ctx))
+                fn, args = run_sent, (sent, tuple(self._needed(node.spec, ctx)))
         timeout = node.policy.timeout_s
         stopping = getattr(executor, "submit_timed", None) if timeout is not None else None
         if stopping is not None:
@@ -667,6 +669,19 @@ class Engine:
         if found is None:
             found = self._remote[executor] = not executor.capacity().in_process
         return found
+
+    def _needed(self, spec: EventSpec, ctx: Context) -> Context:
+        """``ctx`` with only the inputs ``spec`` takes, for an attempt sent to another
+        process (a batch given to the first step is not pickled again for the next);
+        all of them for an event that takes ``ctx`` or ``**kwargs``, which may read any."""
+        names = spec.input_names
+        if names is None or len(names) == len(self.inputs):
+            return ctx
+        trimmed = self._trimmed.get(id(spec))
+        if trimmed is None:
+            inputs = self.inputs
+            trimmed = self._trimmed[id(spec)] = {k: inputs[k] for k in names if k in inputs}
+        return ctx._replace(inputs=trimmed)
 
     def _sent(self, spec: EventSpec) -> bytes | None:
         """The spec pickled, once per run (see :func:`run_sent`)."""

@@ -404,6 +404,14 @@ class EventSpec:
             p.name: hints[p.name] for p in self.params if p.source == _INPUT and p.name in hints
         }
 
+    @property
+    def input_names(self) -> frozenset[str] | None:
+        """The workflow inputs an attempt reads: its input parameters' names; None
+        (every input) when it takes ``ctx`` (``ctx.inputs``) or ``**kwargs``."""
+        if any(p.source in (_CTX, _KWARGS) for p in self.params):
+            return None
+        return frozenset(p.name for p in self.params if p.source == _INPUT)
+
     def missing_inputs(self, inputs: Mapping[str, Any]) -> list[str]:
         """Required input parameters that ``inputs`` does not provide."""
         return [
