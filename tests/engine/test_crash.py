@@ -40,6 +40,9 @@ CASES = (
     ("process", "sqlite"),
     ("asyncio", "sqlite"),
     ("thread", "postgresql"),
+    # Attempts on a Dask cluster (two worker processes, started here; the
+    # children connect to it): the engine and journal die, the cluster lives on.
+    ("dask", "sqlite"),
 )
 
 
@@ -86,6 +89,9 @@ def final_state(db: Path | str, run_id: str) -> tuple[RunState, dict[str, object
 @pytest.fixture(scope="module", params=CASES, ids=["-".join(c) for c in CASES])
 def case(request: pytest.FixtureRequest) -> Iterator[Case]:
     executor, kind = request.param
+    if executor == "dask":
+        yield from _on_a_cluster(Case(executor, None))
+        return
     if kind == "sqlite":
         yield Case(executor, None)
         return
@@ -97,6 +103,25 @@ def case(request: pytest.FixtureRequest) -> Iterator[Case]:
     yield Case(executor, f"{server}{'&' if '?' in server else '?'}schema={schema}")
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _on_a_cluster(case: Case) -> Iterator[Case]:
+    """``case``, with a local Dask cluster whose address the children are given."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    )
+    before = os.environ.get("VOLNUX_DASK_ADDRESS")
+    os.environ["VOLNUX_DASK_ADDRESS"] = cluster.scheduler_address
+    try:
+        yield case
+    finally:
+        if before is None:
+            del os.environ["VOLNUX_DASK_ADDRESS"]
+        else:
+            os.environ["VOLNUX_DASK_ADDRESS"] = before
+        cluster.close()
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +141,13 @@ def reference(
     assert results["Reject"] == "rejected: check always fails, so the 0 branch runs"
     # Check fails by design (its 0 branch runs), so it has no result.
     assert set(executions(tmp / "effects")) == {*results, "Check"}
+    if case.executor == "dask":  # its attempts ran on the cluster's workers
+        journal = open_store(store)
+        try:
+            pools = {n.detail.get("executor") for n in journal.load_notes("ref")}
+        finally:
+            journal.close()
+        assert "dask" in pools, pools
     return int(writes), results
 
 

@@ -109,3 +109,93 @@ def test_a_batch_run_runs_its_batches_on_the_cluster(dask: DaskExecutor, tmp_pat
     results = [r["SumBatch"] for _b, r in run.results()]
     assert [total for _pid, total in results] == [sum(range(i, i + 5)) for i in range(0, 40, 5)]
     assert os.getpid() not in {pid for pid, _total in results}
+
+
+SHIPPED = """\
+import os
+import volnux
+
+@volnux.event(executor="dask")
+def Shipped(n: int) -> list:
+    return [os.getpid(), n + 1]
+"""
+
+
+def test_an_events_file_the_workers_cannot_read_is_shipped_to_them(
+    dask: DaskExecutor, tmp_path: Path
+) -> None:
+    import sys
+
+    events = tmp_path / "shipped_events.py"
+    events.write_text(SHIPPED)
+    flow = volnux.Workflow.from_text("Shipped", [str(events)])  # loaded here, by path
+    module = flow.registry.resolve("Shipped").target.__module__
+    events.unlink()  # the workers cannot read it where it was: as on another machine
+    with flow:
+        run = flow.run({"n": 1}, executors={"dask": dask})
+    assert run.state is volnux.RunState.SUCCEEDED, run.error
+    pid, value = run.results["Shipped"]
+    assert value == 2 and pid != os.getpid()
+    client = dask._running_client()
+    assert set(client.run(lambda: module in sys.modules).values()) == {True}
+    # A worker that joins later gets it too: Dask runs the plugin there.
+    cluster = dask._cluster
+    cluster.scale(3)
+    client.wait_for_workers(3, timeout=60)
+    try:
+        loaded = client.run(lambda: module in sys.modules)
+        assert len(loaded) == 3 and set(loaded.values()) == {True}
+    finally:
+        cluster.scale(2)
+
+
+def test_an_event_its_workers_cannot_import_fails_naming_the_event_and_worker(
+    dask: DaskExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "only_here_events.py").write_text(SHIPPED.replace("Shipped", "OnlyHere"))
+    monkeypatch.syspath_prepend(str(tmp_path))  # importable here, not on the workers
+    with volnux.Workflow.from_text("OnlyHere", ["only_here_events"]) as flow:
+        run = flow.run({"n": 1}, executors={"dask": dask})
+    assert run.state is volnux.RunState.FAILED
+    error = run.tasks["OnlyHere"].error
+    assert error is not None and error.type == "volnux.errors.EventLoadError"
+    assert (
+        "event OnlyHere@" in error.message and "cannot be loaded in worker process" in error.message
+    )
+    assert "No module named 'only_here_events'" in error.message
+
+
+def test_resume_retry_and_batch_take_the_cluster_from_the_flag(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "ev.py").write_text(
+        "import os, volnux\n"
+        "@volnux.event(executor='dask')\n"
+        "def NeedsFlag(flag: str) -> int:\n"
+        "    if not os.path.exists(flag):\n"
+        "        raise volnux.PermanentError('no flag yet')\n"
+        "    return os.getpid()\n"
+    )
+    (tmp_path / "flow.pty").write_text("NeedsFlag\n")
+    env = {k: v for k, v in os.environ.items() if "DASK" not in k}
+
+    def volnux_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "volnux", *args], cwd=tmp_path, capture_output=True,
+            text=True, timeout=120, env=env,
+        )  # fmt: skip
+
+    flag = str(tmp_path / "flag")
+    failed = volnux_cli("run", "flow.pty", "-e", "ev.py", "-i", f"flag={flag}", "--no-progress")
+    assert failed.returncode == 1, failed.stderr
+    run_id = json.loads(volnux_cli("runs", "list", "--json").stdout)[0]["id"]
+    refused = volnux_cli("runs", "retry", run_id, "--cluster", "nowhere")
+    assert refused.returncode == 2 and "is not a Dask cluster" in refused.stderr
+    Path(flag).write_text("")
+    retried = volnux_cli("runs", "retry", run_id, "--cluster", "local")
+    assert retried.returncode == 0, retried.stderr
+    batch = volnux_cli("batch", "flow.pty", "-e", "ev.py", "--over", "flow.pty",
+                       "--batch-size", "1", "--cluster", "nowhere")  # fmt: skip
+    assert batch.returncode == 2 and "is not a Dask cluster" in batch.stderr

@@ -54,6 +54,17 @@ EventsOption = Annotated[
 ]
 
 
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="The Dask cluster for dask events: tcp://HOST:PORT, or local "
+        "(default: $VOLNUX_DASK_ADDRESS, [dask] address, else local).",
+        metavar="ADDRESS",
+    ),
+]
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``error: message`` to stderr and exit with ``code``."""
     typer.echo(f"error: {message}", err=True)
@@ -158,15 +169,7 @@ def run(
         int | None,
         typer.Option("--max-workers", min=1, help="Tasks that may run at once (default: auto)."),
     ] = None,
-    cluster: Annotated[
-        str | None,
-        typer.Option(
-            "--cluster",
-            help="The Dask cluster for dask events: tcp://HOST:PORT, or local "
-            "(default: $VOLNUX_DASK_ADDRESS, [dask] address, else local).",
-            metavar="ADDRESS",
-        ),
-    ] = None,
+    cluster: ClusterOption = None,
     config_path: ConfigOption = None,
     strict: StrictOption = None,
     prints: PrintsOption = False,

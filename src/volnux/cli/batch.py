@@ -22,6 +22,7 @@ import typer
 
 from .app import (
     EXIT_FAILED,
+    ClusterOption,
     EventsOption,
     FileArgument,
     PrintsOption,
@@ -210,6 +211,7 @@ def batch(
             metavar="URL",
         ),
     ] = None,
+    cluster: ClusterOption = None,
     config_path: ConfigOption = None,
     strict: StrictOption = None,
     prints: PrintsOption = False,
@@ -232,7 +234,7 @@ def batch(
     quiet_task_logs()
     with reported_errors():
         values = parse_inputs(inputs or [], input_json)
-        config = project_config(config_path, strict=strict)
+        config = project_config(config_path, strict=strict, cluster=cluster)
         project = load_events(config, events)
         workflow = Workflow(
             parse_source(file)[1],
@@ -423,6 +425,7 @@ def continue_batch_run(
     prints: bool,
     as_json: bool,
     failed_items: bool = False,
+    cluster: str | None = None,
 ) -> None:
     """``volnux runs resume|retry PARENT``: take the batch run up again."""
     from ..batch import splitter
@@ -445,7 +448,7 @@ def continue_batch_run(
             journal,
             run_id,
             program,
-            Execution(stop=stop, pool_settings=pool_settings(project_config())),
+            Execution(stop=stop, pool_settings=pool_settings(project_config(cluster=cluster))),
             failed=failed,
             failed_items=failed_items,
             force=force,

@@ -19,7 +19,15 @@ import typer
 
 from ..errors import ResumeRefused
 from ..states import RunState, TaskState
-from .app import EXIT_FAILED, EventsOption, PrintsOption, fail, kept_prints, reported_errors
+from .app import (
+    EXIT_FAILED,
+    ClusterOption,
+    EventsOption,
+    PrintsOption,
+    fail,
+    kept_prints,
+    reported_errors,
+)
 
 if TYPE_CHECKING:
     from ..engine import TaskView
@@ -426,6 +434,7 @@ def _continue(
     rework: Rework | None = None,
     failed_batches: bool = False,
     failed_items: bool = False,
+    cluster: str | None = None,
 ) -> None:
     from ..dsl import parse
     from ..engine.lifecycle import Execution, continue_run
@@ -459,6 +468,7 @@ def _continue(
                 force=force,
                 failed=retry and not failed_items,
                 failed_items=failed_items,
+                cluster=cluster,
                 store=store,
                 prints=prints,
                 as_json=as_json,
@@ -485,7 +495,9 @@ def _continue(
                 force=force,
                 events=events,
                 graph=graph,
-                how=Execution(stop=stop, pool_settings=pool_settings(project_config())),
+                how=Execution(
+                    stop=stop, pool_settings=pool_settings(project_config(cluster=cluster))
+                ),
                 rework=rework,
             )
         explanation = [] if result.succeeded else explain_from_journal(result, journal, store)
@@ -529,9 +541,20 @@ def resume(
     force: ForceOption = False,
     as_json: JsonOption = False,
     prints: PrintsOption = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """Continue a crashed, cancelled or paused run; finished tasks are not run again."""
-    _continue(run_id, store, events, workflow, force, retry=False, as_json=as_json, prints=prints)
+    _continue(
+        run_id,
+        store,
+        events,
+        workflow,
+        force,
+        retry=False,
+        as_json=as_json,
+        prints=prints,
+        cluster=cluster,
+    )
 
 
 @runs_app.command()
@@ -568,6 +591,7 @@ def retry(
             "failed (volnux.Partial).",
         ),
     ] = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """Re-run a failed run's failed tasks and what follows them, keeping the rest."""
     from ..engine.rework import Rework
@@ -585,6 +609,7 @@ def retry(
         rework=rework,
         failed_batches=failed or failed_items,
         failed_items=failed_items,
+        cluster=cluster,
     )
 
 

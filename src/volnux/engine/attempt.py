@@ -16,7 +16,7 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..errors import Unpicklable, type_name
+from ..errors import EventLoadError, Unpicklable, type_name
 from ..events import Context, EventSpec, Failure, Partial, Route
 from ..events.logs import ATTEMPT_LINES, finish_prints, kept_lines
 from ..observability.tracecontext import attach, run_attached
@@ -154,8 +154,23 @@ def run_sent(spec: bytes, fields: tuple[Any, ...]) -> tuple[Any, ...]:
     """
     found = _SENT.get(spec)
     if found is None:
-        found = _SENT[spec] = pickle.loads(spec)
+        try:
+            found = _SENT[spec] = pickle.loads(spec)
+        except Exception as exc:
+            raise EventLoadError(_not_loadable(fields[2], exc)) from None
     return tuple(run_attempt(found, tuple.__new__(Context, fields)))
+
+
+def _not_loadable(event: str, exc: BaseException) -> str:
+    """Why event ``event`` cannot run in this (worker) process, naming the process."""
+    import os
+    import socket
+
+    return (
+        f"event {event} cannot be loaded in worker process {os.getpid()} on "
+        f"{socket.gethostname()}: {type(exc).__name__}: {exc} (an event's module must "
+        "be importable where it runs: installed there, or on its PYTHONPATH)"
+    )
 
 
 def run_on_devices(

@@ -41,6 +41,8 @@ from typing import Any
 
 from ..errors import RunError, StoreError, UnencodableResult, Unpicklable
 from ..events import BatchInfo, Context, EventSpec, TransientError
+from ..events.base import FILE_MODULE_PREFIX
+from ..events.registry import SOURCE_ATTRIBUTE
 from ..executors import DeviceSlots, Executor, Pools, PoolSettings, device_slots
 from ..notes import (
     Abandoned,
@@ -214,6 +216,9 @@ class Engine:
         self._pickled: dict[int, bytes | None] = {}
         # The inputs sent with each event's attempts to another process (by spec id).
         self._trimmed: dict[int, dict[str, Any]] = {}
+        # Executors' ship_module (None for those without), and the specs shipped.
+        self._shippers: dict[Executor, Any] = {}
+        self._shipped: set[int] = set()
         # Executors' submit_named (None for those without), asked once each.
         self._named: dict[Executor, Any] = {}
 
@@ -647,6 +652,7 @@ class Engine:
             # In a worker process: CUDA_VISIBLE_DEVICES names the attempt's GPUs there.
             fn, args = run_on_devices, (fn, node.spec, ctx)
         elif self._elsewhere(executor) and not node.spec.is_async:
+            self._ship(executor, node.spec)
             sent = self._sent(node.spec)
             if sent is not None:  # the spec once as bytes, the context as a tuple
                 fn, args = run_sent, (sent, tuple(self._needed(node.spec, ctx)))
@@ -669,6 +675,19 @@ class Engine:
         if found is None:
             found = self._remote[executor] = not executor.capacity().in_process
         return found
+
+    def _ship(self, executor: Executor, spec: EventSpec) -> None:
+        """Hand an executor that can ship code to its workers (``ship_module``) the
+        events file of ``spec``, once: workers elsewhere cannot read it by path."""
+        ship = self._shippers.get(executor, False)
+        if ship is False:  # asked once per executor: most cannot ship
+            ship = self._shippers[executor] = getattr(executor, "ship_module", None)
+        if ship is None or id(spec) in self._shipped:
+            return
+        self._shipped.add(id(spec))
+        found = file_module(spec)
+        if found is not None:
+            ship(*found)
 
     def _needed(self, spec: EventSpec, ctx: Context) -> Context:
         """``ctx`` with only the inputs ``spec`` takes, for an attempt sent to another
@@ -953,3 +972,19 @@ def earlier_failed_items(notes: cabc.Sequence[RunNote]) -> dict[str, tuple[tuple
                 else:
                     out.pop(detail.node, None)
     return out
+
+
+def file_module(spec: EventSpec) -> tuple[str, str, bytes] | None:
+    """(module name, path, the text loaded) of the events file ``spec`` came from;
+    None for an event of an importable module."""
+    import sys
+
+    name = getattr(spec.target, "__module__", "") or ""
+    if not name.startswith(FILE_MODULE_PREFIX):
+        return None
+    module = sys.modules.get(name)
+    path = getattr(module, "__file__", None)
+    source = getattr(module, SOURCE_ATTRIBUTE, None)
+    if not path or not isinstance(source, bytes):
+        return None
+    return name, path, source

@@ -170,6 +170,10 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+#: The attribute of an events file's module that holds the file's text as loaded.
+SOURCE_ATTRIBUTE = "__volnux_source__"
+
+
 def load_events_source(source: str) -> ModuleType:
     """Import a module by dotted name, or a Python file by path."""
     if _looks_like_path(source):
@@ -185,6 +189,12 @@ def load_events_source(source: str) -> ModuleType:
         if spec is None or spec.loader is None:
             raise EventLoadError(f"events file {source} cannot be loaded as Python")
         module = importlib.util.module_from_spec(spec)
+        # The text that ran, kept so that an executor whose workers cannot read
+        # the file (a cluster's, on other machines) ships exactly that code.
+        try:
+            module.__dict__[SOURCE_ATTRIBUTE] = resolved.read_bytes()
+        except OSError as exc:
+            raise EventLoadError(f"events file {source} cannot be read: {exc}") from exc
         # Registered before running so pickling (process executor) finds it.
         sys.modules[module_name] = module
         try:

@@ -10,8 +10,10 @@ and stopped with the executor.
 
 What crosses is what crosses to a process worker: the runner sends the event
 pickled once and the context as a plain tuple (see ``run_sent``), so an event
-must be importable on the workers (a module), or a file they can read at the
-same path.  A worker that dies mid-attempt has its attempt run elsewhere by
+of a module must be importable on the workers.  An event from a ``.py`` file
+(or a git registry) is shipped: :meth:`DaskExecutor.ship_module` registers a
+worker plugin (:mod:`.daskplugin`) that loads the file's text on every worker,
+including those that join later.  A worker that dies mid-attempt has its attempt run elsewhere by
 Dask (up to its ``allowed-failures``); past that the attempt fails with
 :class:`~volnux.errors.WorkerLost`, which retry policies treat as transient.
 
@@ -69,6 +71,7 @@ class DaskExecutor:
         self._closed = False
         self._keys = itertools.count(1)
         self._prefix = f"volnux-{uuid.uuid4().hex[:8]}"
+        self._shipped: set[str] = set()
 
     def capacity(self) -> Capacity:
         """The cluster's worker threads (the local cluster's size before it starts)."""
@@ -104,6 +107,20 @@ class DaskExecutor:
             call_done(done, None, _explained(future))
 
         future.add_done_callback(finished)
+
+    def ship_module(self, module: str, path: str, source: bytes) -> None:
+        """Load an events file (``source``, as module ``module``) on every worker of the
+        cluster, and on each that joins later: a worker on another machine cannot read
+        it at ``path``.  Once per module; the engine calls it before the first attempt
+        that needs it."""
+        with self._lock:
+            if module in self._shipped:
+                return
+            self._shipped.add(module)
+        from .daskplugin import EventsFile
+
+        client = self._running_client()
+        client.register_plugin(EventsFile(module, path, source), name=f"volnux-{module}")
 
     def shutdown(self, wait: bool = True) -> None:
         """Close the client, and stop the local cluster if this executor started it."""
