@@ -169,3 +169,12 @@ def test_batch_bench_reports_throughput_resume_and_memory() -> None:
         assert positive(data[key]), key
     assert 1 <= data["killed_after_batches"] <= 12
     assert positive(data["peak_rss_mib"]["pool"]) and positive(data["peak_rss_mib"]["volnux"])
+
+
+def test_dask_bench_reports_chains_and_groups_against_bare_dask() -> None:
+    data = run_bench("dask.py", "--tasks", "20", "--rounds", "1")
+    assert data["tasks"] == 20
+    for name in ("chain bare", "chain bare-linked", "chain volnux+sqlite", "group bare",
+                 "group volnux+sqlite"):  # fmt: skip
+        assert positive(data["us_per_task"][name]), name
+    assert positive(data["ratio"]["chain"]) and positive(data["ratio"]["group"])

@@ -110,7 +110,7 @@ def _on_a_cluster(case: Case) -> Iterator[Case]:
     from distributed import LocalCluster
 
     cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
     )
     before = os.environ.get("VOLNUX_DASK_ADDRESS")
     os.environ["VOLNUX_DASK_ADDRESS"] = cluster.scheduler_address

@@ -43,3 +43,16 @@ def Broken() -> None:
 def SumBatch(batch: list) -> list[int]:
     """A batch run's batch, summed on a worker: [the worker's pid, the sum]."""
     return [os.getpid(), sum(batch)]
+
+
+@volnux.event(executor="dask", resources=volnux.Resources(gpus=1))
+def OnGpu() -> dict:
+    """The resources the worker running it declared."""
+    from distributed import get_worker
+
+    return dict(get_worker().state.total_resources)
+
+
+@volnux.event(executor="dask", resources=volnux.Resources(memory_mb=64))
+def NeedsMemory() -> int:
+    return os.getpid()

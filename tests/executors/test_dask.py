@@ -199,3 +199,41 @@ def test_resume_retry_and_batch_take_the_cluster_from_the_flag(tmp_path: Path) -
     batch = volnux_cli("batch", "flow.pty", "-e", "ev.py", "--over", "flow.pty",
                        "--batch-size", "1", "--cluster", "nowhere")  # fmt: skip
     assert batch.returncode == 2 and "is not a Dask cluster" in batch.stderr
+
+
+def test_gpus_and_memory_are_asked_of_the_workers_that_declare_them() -> None:
+    # This machine has no GPU; the cluster's workers say they have one each.
+    gpu = DaskExecutor(1, resources={"GPU": 1, "MEMORY": 2**30})
+    try:
+        with volnux.Workflow.from_text("OnGpu -> NeedsMemory", [dask_events]) as flow:
+            run = flow.run(executors={"dask": gpu})
+        assert run.state is volnux.RunState.SUCCEEDED, run.error
+        assert run.results["OnGpu"] == {"GPU": 1, "MEMORY": 2**30}
+        assert run.tasks["OnGpu"].placement == "GPU=1"
+        assert run.tasks["NeedsMemory"].placement == "MEMORY=64 MiB"
+    finally:
+        gpu.shutdown()
+
+
+def test_an_attempt_no_worker_can_take_fails_after_the_wait_naming_what_is_missing(
+    dask: DaskExecutor,
+) -> None:
+    dask.resource_wait_s = 0.5
+    try:
+        with volnux.Workflow.from_text("OnGpu", [dask_events]) as flow:
+            run = flow.run(executors={"dask": dask})
+    finally:
+        dask.resource_wait_s = 30.0
+    assert run.state is volnux.RunState.FAILED
+    error = run.tasks["OnGpu"].error
+    assert error is not None and error.type.endswith("ResourceUnavailable")
+    assert "no worker of the Dask cluster has GPU=1 after 0.5 s" in error.message
+    assert "its workers declare no resources" in error.message
+
+
+def test_a_bad_resource_wait_in_the_environment_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOLNUX_DASK_RESOURCE_WAIT_S", "soon")
+    with pytest.raises(ValueError, match="VOLNUX_DASK_RESOURCE_WAIT_S='soon' is not a number"):
+        DaskExecutor()
+    monkeypatch.setenv("VOLNUX_DASK_RESOURCE_WAIT_S", "2.5")
+    assert DaskExecutor().resource_wait_s == 2.5

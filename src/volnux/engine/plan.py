@@ -26,7 +26,7 @@ from ..events.evaluation import (
     load_predicate,
     parse_strategy,
 )
-from ..executors import check_executor, device_slots
+from ..executors import CLUSTER, check_executor, device_slots
 from ..graph import Block, Branch, Graph, Group, Parallel, Sequence, Task, iter_blocks
 from ..graph.model import Position
 from ..observability.observer import NodeInfo
@@ -397,8 +397,9 @@ def _check_placement(node: NodePlan) -> None:
     a memory limit needs a process of the event's own."""
     spec, executor = node.spec, node.executor
     res = spec.resources
-    # Found here for any GPU event: a malformed VOLNUX_GPUS is said at the task, not mid-run.
-    slots = device_slots() if res.wants_gpu else None
+    # Found here for any GPU event: a malformed VOLNUX_GPUS is said at the task, not
+    # mid-run.  A cluster's workers declare their own GPUs: not this machine's business.
+    slots = device_slots() if res.wants_gpu and executor not in CLUSTER else None
     if slots is not None and res.gpu == "require" and not slots.fits(res.gpus, res.gpu_memory_mb):
         devices = slots.devices
         have = (
@@ -416,10 +417,11 @@ def _check_placement(node: NodePlan) -> None:
             'VOLNUX_GPUS, NVML or CUDA_VISIBLE_DEVICES): set gpu="prefer" to run it on the '
             "CPU where there is none"
         )
-    if res.memory_mb is not None and executor != "process":
+    if res.memory_mb is not None and executor != "process" and executor not in CLUSTER:
         raise ValueError(
             f"event {spec.key} sets memory_mb, which limits a worker process: it runs on "
-            f'the {executor!r} executor; choose executor="process"'
+            f'the {executor!r} executor; choose executor="process" (or "dask", whose '
+            "workers declare their memory)"
         )
     if spec.is_async and executor != ASYNC_EXECUTOR:
         raise ValueError(

@@ -43,7 +43,7 @@ from ..errors import RunError, StoreError, UnencodableResult, Unpicklable
 from ..events import BatchInfo, Context, EventSpec, TransientError
 from ..events.base import FILE_MODULE_PREFIX
 from ..events.registry import SOURCE_ATTRIBUTE
-from ..executors import DeviceSlots, Executor, Pools, PoolSettings, device_slots
+from ..executors import CLUSTER, DeviceSlots, Executor, Pools, PoolSettings, device_slots
 from ..notes import (
     Abandoned,
     CancelRequested,
@@ -634,8 +634,9 @@ class Engine:
         self._dispatch(frame, ctx, executor)
 
     def _dispatch(self, frame: TaskFrame, ctx: Context, executor: Executor) -> None:
-        """Hand the attempt to its executor, once it has its GPUs if it wants some."""
-        if frame.node.spec.resources.wants_gpu:
+        """Hand the attempt to its executor, once it has its GPUs if it wants some
+        (a cluster's attempt asks its workers for them instead)."""
+        if frame.node.spec.resources.wants_gpu and frame.node.executor not in CLUSTER:
             self._place(frame, ctx, executor)
         else:
             self._hand_over(frame, ctx, executor)
@@ -665,7 +666,13 @@ class Engine:
             if named is False:  # asked once per executor: most have no names
                 named = self._named[executor] = getattr(executor, "submit_named", None)
             if named is not None:  # a cluster shows the attempt as RUN-NODE-ATTEMPT
-                named(fn, args, done, f"{ctx.run_id}-{ctx.node_id}-{ctx.attempt}")
+                key = f"{ctx.run_id}-{ctx.node_id}-{ctx.attempt}"
+                needs = cluster_resources(node.spec) if node.executor in CLUSTER else None
+                if needs:  # GPUs and memory, asked of the workers that declare them
+                    self._placed(frame, needs_text(needs))
+                    named(fn, args, done, key, resources=needs)
+                else:
+                    named(fn, args, done, key)
             else:
                 executor.submit(fn, args, done)
 
@@ -988,3 +995,22 @@ def file_module(spec: EventSpec) -> tuple[str, str, bytes] | None:
     if not path or not isinstance(source, bytes):
         return None
     return name, path, source
+
+
+def cluster_resources(spec: EventSpec) -> dict[str, float]:
+    """What an attempt asks of a cluster's workers (Dask worker resources): ``GPU``
+    (devices, or a share of one) and ``MEMORY`` (bytes); empty when it needs neither."""
+    res = spec.resources
+    needs: dict[str, float] = {}
+    if res.gpus:
+        needs["GPU"] = float(res.gpus)
+    if res.memory_mb is not None:
+        needs["MEMORY"] = float(res.memory_mb * 2**20)
+    return needs
+
+
+def needs_text(needs: dict[str, float]) -> str:
+    """``GPU=1, MEMORY=64 MiB``: what an attempt asked of a cluster's workers."""
+    return ", ".join(
+        f"{k}={v / 2**20:g} MiB" if k == "MEMORY" else f"{k}={v:g}" for k, v in needs.items()
+    )

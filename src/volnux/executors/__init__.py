@@ -5,10 +5,11 @@ from .coroutines import AsyncioExecutor
 from .gpus import Device, DeviceSlots, device_slots, discover
 from .pools import Pools, PoolSettings
 from .processes import ProcessExecutor
-from .registry import check_executor, executor_names
+from .registry import CLUSTER, check_executor, executor_names
 from .threads import DEFAULT_THREADS, ThreadExecutor
 
 __all__ = [
+    "CLUSTER",
     "DEFAULT_THREADS",
     "AsyncioExecutor",
     "Capacity",

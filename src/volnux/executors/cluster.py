@@ -25,20 +25,49 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import threading
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from ..errors import WorkerLost
 from .base import Capacity, Done, Resize, call_done, report_size, usable_cpus
 
-__all__ = ["ADDRESS_ENV", "INSTALL_HINT", "DaskExecutor"]
+__all__ = ["ADDRESS_ENV", "INSTALL_HINT", "DaskExecutor", "ResourceUnavailable"]
 
 #: Where the cluster is named, first that is set (else a local cluster).
 ADDRESS_ENV = ("VOLNUX_DASK_ADDRESS", "DASK_SCHEDULER_ADDRESS")
 
 INSTALL_HINT = "the dask executor needs Dask: pip install 'volnux[dask]'"
+
+#: Seconds an attempt waits for a worker with the resources it needs, by default.
+DEFAULT_RESOURCE_WAIT_S = 30.0
+
+
+class ResourceUnavailable(RuntimeError):
+    """No worker of the cluster has the GPUs or memory an attempt needs."""
+
+
+def _wait_from_environment() -> float:
+    """``VOLNUX_DASK_RESOURCE_WAIT_S``, else the default; ValueError naming a bad one."""
+    text = os.environ.get("VOLNUX_DASK_RESOURCE_WAIT_S", "").strip()
+    if not text:
+        return DEFAULT_RESOURCE_WAIT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also NaN
+        raise ValueError(
+            f"VOLNUX_DASK_RESOURCE_WAIT_S={text!r} is not a number of seconds (0 or more)"
+        )
+    return seconds
+
+
+def _asked(resources: dict[str, float]) -> str:
+    return ",".join(f"{k}={v:g}" for k, v in sorted(resources.items()))
 
 
 class DaskExecutor:
@@ -52,6 +81,8 @@ class DaskExecutor:
         *,
         on_resize: Resize | None = None,
         address: str | None = None,
+        resource_wait_s: float | None = None,
+        resources: dict[str, float] | None = None,
     ) -> None:
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
@@ -65,6 +96,12 @@ class DaskExecutor:
         #: Workers of a local cluster (one thread each); ignored for a named one.
         self.max_workers = max_workers or usable_cpus()
         self.on_resize = on_resize
+        #: Seconds an attempt whose resources no worker has waits for one to join.
+        self.resource_wait_s = (
+            resource_wait_s if resource_wait_s is not None else _wait_from_environment()
+        )
+        #: What each worker of a local cluster declares (``{"GPU": 1}``).
+        self.resources = dict(resources or {})
         self._client: Any = None
         self._cluster: Any = None
         self._lock = threading.Lock()
@@ -72,6 +109,8 @@ class DaskExecutor:
         self._keys = itertools.count(1)
         self._prefix = f"volnux-{uuid.uuid4().hex[:8]}"
         self._shipped: set[str] = set()
+        # (future, reply) of the tasks that ended, for the collector thread.
+        self._arrived: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
 
     def capacity(self) -> Capacity:
         """The cluster's worker threads (the local cluster's size before it starts)."""
@@ -87,26 +126,107 @@ class DaskExecutor:
         self.submit_named(fn, args, done, f"{self._prefix}-{next(self._keys)}")
 
     def submit_named(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], done: Done, name: str
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        done: Done,
+        name: str,
+        resources: dict[str, float] | None = None,
     ) -> None:
         """Like :meth:`submit`, the task keyed ``name`` on the cluster (the engine
-        names an attempt ``RUN-NODE-ATTEMPT``: what the dashboard and logs show)."""
+        names an attempt ``RUN-NODE-ATTEMPT``: what the dashboard and logs show).
+
+        ``resources`` (``{"GPU": 1}``) go to Dask: the task runs only on a worker
+        that declared them.  When no worker has, the task waits
+        :attr:`resource_wait_s` for one to join, then fails naming what is missing.
+        """
         client = self._running_client()
-        future = client.submit(fn, *args, pure=False, key=name)
+        future = client.submit(fn, *args, pure=False, key=name, resources=resources or None)
+        # With resources, the end and the resource wait may both answer: once counts.
+        reply: Callable[[Any, BaseException | None], None] = (
+            _Once(done) if resources else partial(call_done, done)
+        )
+        arrived = self._arrived
+        future.add_done_callback(lambda f: arrived.put((f, reply)))
+        if resources and not self._anyone_has(client, resources):
+            timer = threading.Timer(
+                self.resource_wait_s, self._gave_up, (client, future, resources, reply)
+            )
+            timer.daemon = True
+            timer.start()
 
-        def finished(future: Any) -> None:
-            status = future.status
-            if status == "finished":
-                try:
-                    value = future.result()
-                except BaseException as exc:  # a result that cannot be read here
-                    call_done(done, None, exc)
-                    return
-                call_done(done, value, None)
+    def _collect(self, client: Any) -> None:
+        """The collector thread: take the futures that ended, fetch the results of
+        all that finished in one ``gather`` (one round trip, not one per task), and
+        answer each.  Dask's own callback thread only queues them."""
+        arrived = self._arrived
+        while True:
+            first = arrived.get()
+            if first is None:
                 return
-            call_done(done, None, _explained(future))
+            ended = [first]
+            while not arrived.empty():
+                item = arrived.get()
+                if item is None:
+                    arrived.put(None)  # seen after this batch
+                    break
+                ended.append(item)
+            ok = [(f, reply) for f, reply in ended if f.status == "finished"]
+            for f, reply in ended:
+                if f.status != "finished":
+                    reply(None, _explained(f))
+            if not ok:
+                continue
+            try:
+                values = client.gather([f for f, _ in ok])
+            except BaseException:  # one result cannot be read here: each on its own
+                for f, reply in ok:
+                    try:
+                        value = f.result()
+                    except BaseException as exc:
+                        reply(None, exc)
+                    else:
+                        reply(value, None)
+                continue
+            for (_f, reply), value in zip(ok, values, strict=True):
+                reply(value, None)
 
-        future.add_done_callback(finished)
+    def _gave_up(
+        self,
+        client: Any,
+        future: Any,
+        resources: dict[str, float],
+        answer: Callable[[Any, BaseException | None], None],
+    ) -> None:
+        """After the wait: fail an attempt no worker can take (one may have joined)."""
+        if future.done() or self._anyone_has(client, resources):
+            return
+        future.cancel()
+        have = sorted(
+            {f"{k}={v:g}" for w in self._workers(client) for k, v in w.get("resources", {}).items()}
+        )
+        answer(
+            None,
+            ResourceUnavailable(
+                f"no worker of the Dask cluster has {_asked(resources)} after "
+                f"{self.resource_wait_s:g} s (its workers declare "
+                f"{', '.join(have) if have else 'no resources'}; start workers with "
+                f'--resources "{_asked(resources)}")'
+            ),
+        )
+
+    def _anyone_has(self, client: Any, resources: dict[str, float]) -> bool:
+        return any(
+            all(w.get("resources", {}).get(k, 0) >= v for k, v in resources.items())
+            for w in self._workers(client)
+        )
+
+    @staticmethod
+    def _workers(client: Any) -> list[dict[str, Any]]:
+        try:
+            return list(client.scheduler_info().get("workers", {}).values())
+        except Exception:  # the scheduler is unreachable: nobody has anything
+            return []
 
     def ship_module(self, module: str, path: str, source: bytes) -> None:
         """Load an events file (``source``, as module ``module``) on every worker of the
@@ -130,6 +250,7 @@ class DaskExecutor:
             self._closed = True
             client, cluster = self._client, self._cluster
             self._client = self._cluster = None
+        self._arrived.put(None)  # the collector ends after what arrived before
         if client is not None:
             client.close()
         if cluster is not None:
@@ -151,11 +272,19 @@ class DaskExecutor:
                         threads_per_worker=1,
                         processes=True,
                         host="127.0.0.1",
-                        dashboard_address=None,
+                        dashboard_address="127.0.0.1:0",  # loopback only, if bokeh serves one
+                        resources=self.resources or None,
                     )
                     self._client = Client(self._cluster)  # type: ignore[no-untyped-call]
                 else:
                     self._client = Client(self.address)  # type: ignore[no-untyped-call]
+                collector = threading.Thread(
+                    target=self._collect,
+                    args=(self._client,),
+                    name="volnux-dask-results",
+                    daemon=True,
+                )
+                collector.start()
                 started = True
             client = self._client
         if started and self.on_resize is not None:
@@ -179,3 +308,21 @@ def _explained(future: Any) -> BaseException:
     if isinstance(error, BaseException):
         return error
     return RuntimeError(f"the Dask task ended as {future.status!r}")
+
+
+class _Once:
+    """Calls ``done`` the first time it is called, never again (from any thread)."""
+
+    __slots__ = ("_done", "_fired", "_lock")
+
+    def __init__(self, done: Done) -> None:
+        self._done = done
+        self._fired = False
+        self._lock = threading.Lock()
+
+    def __call__(self, value: Any, error: BaseException | None) -> None:
+        with self._lock:
+            if self._fired:
+                return
+            self._fired = True
+        call_done(self._done, value, error)

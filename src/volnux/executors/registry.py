@@ -24,6 +24,7 @@ from .base import Executor
 __all__ = [
     "BUILTIN",
     "CLASS_NAMES",
+    "CLUSTER",
     "DEFAULT",
     "ENTRY_POINT_GROUP",
     "check_executor",
@@ -38,6 +39,10 @@ BUILTIN: Final = {
     "asyncio": "volnux.executors.coroutines:AsyncioExecutor",
     "dask": "volnux.executors.cluster:DaskExecutor",
 }
+
+#: Executors whose workers declare what they have (Dask worker resources): an
+#: event's GPUs and memory are asked of them, not of this machine.
+CLUSTER: Final = frozenset({"dask"})
 
 #: Volnux 2.x executor class names and the executor each means here.
 CLASS_NAMES: Final = {
