@@ -56,3 +56,15 @@ def OnGpu() -> dict:
 @volnux.event(executor="dask", resources=volnux.Resources(memory_mb=64))
 def NeedsMemory() -> int:
     return os.getpid()
+
+
+@volnux.event(executor="dask")
+def HangsOnce(marker: str) -> int:
+    """The first attempt hangs (its worker's pid in ``marker``); the next returns its pid."""
+    import time
+
+    path = Path(marker)
+    if not path.exists():
+        path.write_text(str(os.getpid()))
+        time.sleep(30)
+    return os.getpid()

@@ -237,3 +237,32 @@ def test_a_bad_resource_wait_in_the_environment_is_named(monkeypatch: pytest.Mon
         DaskExecutor()
     monkeypatch.setenv("VOLNUX_DASK_RESOURCE_WAIT_S", "2.5")
     assert DaskExecutor().resource_wait_s == 2.5
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["withdrawn", "worker-restarted"])
+def test_an_attempt_past_its_timeout_is_given_up_on_the_cluster(
+    tmp_path: Path, restart: bool
+) -> None:
+    import time
+
+    executor = DaskExecutor(2, restart_hung=restart)
+    try:
+        marker = tmp_path / "hung"
+        started = time.monotonic()
+        with volnux.Workflow.from_text("HangsOnce[timeout=1] * 2", [dask_events]) as flow:
+            run = flow.run({"marker": str(marker)}, executors={"dask": executor})
+        took = time.monotonic() - started
+        assert run.state is volnux.RunState.SUCCEEDED, run.error
+        assert run.tasks["HangsOnce"].attempts == 2 and took < 20  # not the hung 30 s
+        hung = int(marker.read_text())
+        client = executor._running_client()
+        if restart:  # the hung attempt's worker process was replaced
+            deadline = time.monotonic() + 30
+            while hung in set(client.run(os.getpid).values()):
+                assert time.monotonic() < deadline, "the hung worker was not restarted"
+                time.sleep(0.2)
+            client.wait_for_workers(2, timeout=30)
+        else:  # withdrawn from the scheduler; its thread sleeps on, its result dropped
+            assert hung in set(client.run(os.getpid).values())
+    finally:
+        executor.shutdown()

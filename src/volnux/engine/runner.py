@@ -716,6 +716,13 @@ class Engine:
             self._pickled[key] = sendable(spec)
         return self._pickled[key]
 
+    def _withdraw(self, node: NodePlan, attempt: int) -> None:
+        """Tell an executor that can take an attempt back (``give_up``, a cluster's) that
+        this one is given up: it withdraws it, or stops it where it can."""
+        give_up = getattr(self._executor(node), "give_up", None)
+        if give_up is not None:
+            give_up(f"{self.run_id}-{node.task.id}-{attempt}")
+
     def _ghost_ended(self, frame: TaskFrame) -> None:
         """An attempt given up after its timeout has returned (its result is dropped)."""
         frame.ghosts -= 1
@@ -928,6 +935,7 @@ class Engine:
                 frame.ghosts += 1
                 self._ghosts[node.task.id] += 1
                 self._abandoned = True
+                self._withdraw(node, attempt)
                 exc = TimeoutError(
                     f"attempt {attempt} of {node.task.id} ({node.spec.key}) ran past its "
                     f"{node.policy.timeout_s:g} s timeout; it was given up (its "

@@ -24,6 +24,7 @@ says how to install it.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import queue
 import threading
@@ -41,6 +42,8 @@ __all__ = ["ADDRESS_ENV", "INSTALL_HINT", "DaskExecutor", "ResourceUnavailable"]
 ADDRESS_ENV = ("VOLNUX_DASK_ADDRESS", "DASK_SCHEDULER_ADDRESS")
 
 INSTALL_HINT = "the dask executor needs Dask: pip install 'volnux[dask]'"
+
+log = logging.getLogger("volnux.executors")
 
 #: Seconds an attempt waits for a worker with the resources it needs, by default.
 DEFAULT_RESOURCE_WAIT_S = 30.0
@@ -83,6 +86,7 @@ class DaskExecutor:
         address: str | None = None,
         resource_wait_s: float | None = None,
         resources: dict[str, float] | None = None,
+        restart_hung: bool | None = None,
     ) -> None:
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
@@ -102,6 +106,14 @@ class DaskExecutor:
         )
         #: What each worker of a local cluster declares (``{"GPU": 1}``).
         self.resources = dict(resources or {})
+        #: Whether an attempt given up after its timeout while it runs has its
+        #: worker restarted (``VOLNUX_DASK_RESTART_HUNG=1``); else it runs on.
+        self.restart_hung = (
+            restart_hung
+            if restart_hung is not None
+            else os.environ.get("VOLNUX_DASK_RESTART_HUNG", "").strip().lower()
+            in ("1", "true", "yes", "on")
+        )
         self._client: Any = None
         self._cluster: Any = None
         self._lock = threading.Lock()
@@ -109,6 +121,8 @@ class DaskExecutor:
         self._keys = itertools.count(1)
         self._prefix = f"volnux-{uuid.uuid4().hex[:8]}"
         self._shipped: set[str] = set()
+        # The futures of the tasks not ended yet, by key (give_up finds them there).
+        self._futures: dict[str, Any] = {}
         # (future, reply) of the tasks that ended, for the collector thread.
         self._arrived: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
 
@@ -142,18 +156,51 @@ class DaskExecutor:
         """
         client = self._running_client()
         future = client.submit(fn, *args, pure=False, key=name, resources=resources or None)
+        self._futures[name] = future
         # With resources, the end and the resource wait may both answer: once counts.
         reply: Callable[[Any, BaseException | None], None] = (
             _Once(done) if resources else partial(call_done, done)
         )
-        arrived = self._arrived
-        future.add_done_callback(lambda f: arrived.put((f, reply)))
+        arrived, futures = self._arrived, self._futures
+
+        def ended(f: Any) -> None:  # on Dask's callback thread: queued, answered elsewhere
+            futures.pop(name, None)
+            arrived.put((f, reply))
+
+        future.add_done_callback(ended)
         if resources and not self._anyone_has(client, resources):
             timer = threading.Timer(
                 self.resource_wait_s, self._gave_up, (client, future, resources, reply)
             )
             timer.daemon = True
             timer.start()
+
+    def give_up(self, key: str) -> None:
+        """The engine gave attempt ``key`` up (its timeout): withdraw it from the cluster.
+
+        A task still waiting is removed.  One already running cannot be stopped
+        in its thread: with :attr:`restart_hung` its worker is restarted (in the
+        background: the engine does not wait), else it runs on and its result is
+        dropped.
+        """
+        future = self._futures.get(key)
+        client = self._client
+        if future is None or client is None or future.done():
+            return
+        if self.restart_hung:
+            threading.Thread(target=self._restart_running, args=(client, key), daemon=True).start()
+        future.cancel()
+
+    @staticmethod
+    def _restart_running(client: Any, key: str) -> None:
+        """Restart the worker running task ``key``, if one is (a hung attempt)."""
+        try:
+            running = client.processing()
+            workers = [w for w, keys in running.items() if key in keys]
+            if workers:
+                client.restart_workers(workers)
+        except Exception as exc:  # the cluster went away, or the worker ended itself
+            log.warning("could not restart the Dask worker running %s: %s", key, exc)
 
     def _collect(self, client: Any) -> None:
         """The collector thread: take the futures that ended, fetch the results of
@@ -201,7 +248,6 @@ class DaskExecutor:
         """After the wait: fail an attempt no worker can take (one may have joined)."""
         if future.done() or self._anyone_has(client, resources):
             return
-        future.cancel()
         have = sorted(
             {f"{k}={v:g}" for w in self._workers(client) for k, v in w.get("resources", {}).items()}
         )
@@ -214,6 +260,7 @@ class DaskExecutor:
                 f'--resources "{_asked(resources)}")'
             ),
         )
+        future.cancel()  # after the answer: its end then finds the attempt answered
 
     def _anyone_has(self, client: Any, resources: dict[str, float]) -> bool:
         return any(
