@@ -678,6 +678,9 @@ class BatchStarted(NamedTuple):
     tolerate: str = ""
     #: Whether the first failed batch stops the run from starting more.
     fail_fast: bool = False
+    #: How many items reported failed (``Partial``) still let the run succeed:
+    #: ``""`` any number, ``"10"``, ``"0.1%"`` of the source's items.
+    tolerate_items: str = ""
 
     @property
     def kind(self) -> NoteKind:
@@ -696,6 +699,7 @@ class BatchStarted(NamedTuple):
             "parallel": self.parallel,
             "tolerate": self.tolerate,
             "fail_fast": self.fail_fast,
+            **({"tolerate_items": self.tolerate_items} if self.tolerate_items else {}),
         }
 
     @classmethod
@@ -711,6 +715,7 @@ class BatchStarted(NamedTuple):
             _int(data, "parallel", 1),
             _str(data, "tolerate"),
             data.get("fail_fast") is True,
+            _str(data, "tolerate_items"),
         )
 
 
@@ -831,6 +836,7 @@ class BatchUpdated(NamedTuple):
     pid: int = 0
     user: str = ""
     host: str = ""
+    tolerate_items: str | None = None
 
     @property
     def kind(self) -> NoteKind:
@@ -843,6 +849,8 @@ class BatchUpdated(NamedTuple):
             out["parallel"] = self.parallel
         if self.tolerate is not None:
             out["tolerate"] = self.tolerate
+        if self.tolerate_items is not None:
+            out["tolerate_items"] = self.tolerate_items
         return out
 
     @classmethod
@@ -853,6 +861,7 @@ class BatchUpdated(NamedTuple):
             _int(data, "pid"),
             _str(data, "user"),
             _str(data, "host"),
+            _str(data, "tolerate_items") if "tolerate_items" in data else None,
         )
 
 

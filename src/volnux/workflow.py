@@ -329,6 +329,7 @@ class Workflow:
         parallel: int | None = None,
         tolerate: int | str | None = None,
         fail_fast: bool = False,
+        tolerate_items: int | str | None = None,
         inputs: Mapping[str, Any] | None = None,
         store: Journal | None = None,
         executors: Mapping[str, Executor] | None = None,
@@ -351,7 +352,9 @@ class Workflow:
         run at once (default: from the executors' capacity).  A failed batch
         does not stop the others (``fail_fast`` to stop starting more);
         ``tolerate`` failed batches (a count, or ``"2%"``) still let the run
-        succeed.  ``on_batch`` is told of each batch as it begins and ends.
+        succeed.  ``tolerate_items`` is the same for the items events report
+        failed (``volnux.Partial``); without it, any number may.  ``on_batch``
+        is told of each batch as it begins and ends.
         """
         from .batch import guess_kind, recordable, splitter
         from .batch.driver import start_batches
@@ -375,6 +378,7 @@ class Workflow:
             else default_parallel(program, how),
             tolerate=Tolerance.parse(tolerate).text,
             fail_fast=fail_fast,
+            tolerate_items=Tolerance.parse(tolerate_items).text,
         )
         return start_batches(
             program, journal, split_by, spec, inputs or {}, how, run_id=run_id, watcher=on_batch

@@ -429,3 +429,28 @@ def test_pausing_the_parent_pauses_its_children_and_a_resume_finishes(
     done = Workflow.resume_batches(parent, store=journal, workflow=wf, source=source)
     assert done.succeeded and done.counts() == {"succeeded": 15}
     assert sorted(x for _b, r in done.results() for x in r["Slow"]) == source
+
+
+@pytest.mark.parametrize(("tolerate_items", "state"), [(None, "succeeded"), (3, "succeeded"),
+                                                       ("30%", "succeeded"), (2, "failed"),
+                                                       ("20%", "failed")])  # fmt: skip
+def test_an_items_tolerance_judges_the_items_events_report_failed(
+    tmp_path: Path, journal: Journal, tolerate_items: object, state: str
+) -> None:
+    wf = Workflow.from_text("Load |-> Count", [_partial_events(tmp_path)])
+    bad = tmp_path / "bad"
+    bad.write_text("b3 b7 b8")  # 3 of 10 items
+    run = wf.run_batches(
+        [f"b{i}" for i in range(10)],
+        batch_size=4,
+        store=journal,
+        inputs={"bad": str(bad)},
+        tolerate_items=tolerate_items,  # type: ignore[arg-type]
+    )
+    assert run.counts() == {"succeeded": 3}  # the batches themselves succeeded
+    assert run.status == state
+    if state == "failed":
+        assert run.error is not None and run.error.startswith("3 of 10 items failed")
+        bad.unlink()
+        again = Workflow.resume_batches(run.id, store=journal, workflow=wf, failed_items=True)
+        assert again.succeeded  # the failed items ran again, and none failed

@@ -129,6 +129,8 @@ def test_runs_update_changes_the_limits_of_a_batch_run(project: Path) -> None:
     parent = str(_parent(project)["id"])
     out = volnux(project, "runs", "update", parent, "--parallel", "4", "--tolerate", "3", check=0)
     assert "4 at once, tolerance 3" in out.stdout
+    items = volnux(project, "runs", "update", parent, "--tolerate-items", "1%", check=0)
+    assert "items tolerance 1%" in items.stdout
     shown = json.loads(volnux(project, "runs", "show", parent, "--json", check=0).stdout)
     assert shown["batch"]["parallel"] == 4 and shown["batch"]["tolerate"] == "3"
     bad = volnux(project, "runs", "update", parent, "--tolerate", "lots", check=2)

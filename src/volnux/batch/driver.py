@@ -144,6 +144,7 @@ def start_batches(
     """
     check_parallel(spec.parallel)
     tolerance = Tolerance.parse(spec.tolerate)
+    Tolerance.parse(spec.tolerate_items)  # said now, not when the run ends
     if spec.input in inputs:
         raise InputError(
             f"input {spec.input!r} is the batch itself; give the other inputs another name "
@@ -223,7 +224,7 @@ def continue_batches(
     if run.state is RunState.SUCCEEDED and not (failed and summary.of("failed")) and not extra:
         what = "failed batch to retry" if failed else "batch to resume"
         raise ResumeRefused(f"batch run {parent} already succeeded; there is no {what}")
-    if run.state is RunState.FAILED and not failed and not _unfinished(summary):
+    if run.state is RunState.FAILED and not failed and not extra and not _unfinished(summary):
         raise ResumeRefused(
             f"batch run {parent} failed ({summary.progress()}); "
             f"'volnux runs retry {parent} --failed' re-runs its failed batches"
@@ -684,7 +685,11 @@ class _Driver:
     # -------------------------------------------------------------- ending
 
     def _finish(self) -> BatchRun:
+        before = summarize(self.journal.load_notes(self.parent), running=False)
+        assert before is not None
         state, error = self._verdict()
+        if state is RunState.SUCCEEDED:
+            state, error = self._items_verdict(before)
         if self.stopping != "fenced":
             try:
                 self.journal.set_run_state(self.parent, state, time.time(), error, epoch=self.epoch)
@@ -696,6 +701,26 @@ class _Driver:
         record = self.journal.load_run(self.parent)
         return BatchRun(
             record.id, record.workflow, record.state, record.error, summary, self.journal
+        )
+
+    def _items_verdict(self, summary: BatchSummary) -> tuple[RunState, str | None]:
+        """A run whose batches succeeded fails when more items failed inside them (a
+        ``Partial``) than its items tolerance allows (none set: any number may)."""
+        text = summary.tolerate_items
+        failed = summary.failed_item_count()
+        if not text or not failed:
+            return RunState.SUCCEEDED, None
+        try:
+            tolerance = Tolerance.parse(text)
+        except InputError:
+            return RunState.SUCCEEDED, None  # recorded by hand, unreadable: not judged
+        total = summary.item_total()
+        if tolerance.allows(failed, total):
+            return RunState.SUCCEEDED, None
+        return RunState.FAILED, (
+            f"{failed} of {total} items failed inside their batches "
+            f"(past {tolerance.describe('item')}); "
+            "'volnux runs retry --failed-items' runs them again"
         )
 
     def _verdict(self) -> tuple[RunState, str | None]:
@@ -735,21 +760,28 @@ class _Driver:
 
 
 def update_batches(
-    journal: Journal, parent: str, *, parallel: int | None = None, tolerate: str | None = None
+    journal: Journal,
+    parent: str,
+    *,
+    parallel: int | None = None,
+    tolerate: str | None = None,
+    tolerate_items: str | None = None,
 ) -> BatchSummary:
-    """Change a batch run's parallelism or tolerance: journaled, and read by its driver
+    """Change a batch run's parallelism or tolerances: journaled, and read by its driver
     within :data:`UPDATE_POLL_S` (a run not running now keeps them for its resume)."""
-    if parallel is None and tolerate is None:
-        raise InputError("nothing to change: give a new parallelism, a new tolerance, or both")
+    if parallel is None and tolerate is None and tolerate_items is None:
+        raise InputError("nothing to change: give a new parallelism or tolerance")
     if parallel is not None:
         check_parallel(parallel)
     if tolerate is not None:
         tolerate = Tolerance.parse(tolerate).text
+    if tolerate_items is not None:
+        tolerate_items = Tolerance.parse(tolerate_items).text
     run = journal.load_run(parent)
     if summarize(journal.load_notes(parent), running=False) is None:
         raise InputError(f"run {parent} is not a batch run: only a batch run's limits change")
     pid, host, _cwd = this_process()
-    detail = BatchUpdated(parallel, tolerate, pid, user_name(), host)
+    detail = BatchUpdated(parallel, tolerate, pid, user_name(), host, tolerate_items)
     journal.add_note(RunNote.of(parent, time.time(), detail))
     summary = summarize(journal.load_notes(parent), running=run.state is RunState.RUNNING)
     assert summary is not None

@@ -88,12 +88,14 @@ class Tolerance:
             return failed > total * self.percent / 100
         return False
 
-    def describe(self) -> str:
-        """``a tolerance of 3 failed batches`` / ``of 2% of the batches``."""
+    def describe(self, what: str = "batch") -> str:
+        """``a tolerance of 3 failed batches`` / ``of 2% of the batches`` (``what``:
+        ``batch`` or ``item``)."""
+        plural = "batches" if what == "batch" else f"{what}s"
         if self.count is not None:
-            return f"a tolerance of {self.count} failed batch{'es' if self.count != 1 else ''}"
+            return f"a tolerance of {self.count} failed {what if self.count == 1 else plural}"
         if self.percent is not None:
-            return f"a tolerance of {self.percent:g}% of the batches"
+            return f"a tolerance of {self.percent:g}% of the {plural}"
         return "no tolerance"
 
 

@@ -65,6 +65,7 @@ class BatchSummary:
     #: Parallelism and tolerance now (an operator may have changed them).
     parallel: int = 1
     tolerate: str = ""
+    tolerate_items: str = ""
 
     def counts(self) -> dict[str, int]:
         """Batches by state (only the states some batch is in)."""
@@ -88,6 +89,12 @@ class BatchSummary:
         """Items reported failed, but for those a succeeded batch of failed items ran again."""
         redone = {i for b in self.batches.values() if b.state == "succeeded" for i in b.retries}
         return sum(b.failed_items for b in self.batches.values() if b.batch not in redone)
+
+    def item_total(self) -> int:
+        """The source's items: all of them once every batch began, else those begun."""
+        if self.total_items is not None:
+            return self.total_items
+        return sum(b.size for b in self.batches.values() if b.position.get("kind") != FAILED_ITEMS)
 
     def slowest(self, count: int = 5) -> list[BatchState]:
         """The ``count`` batches that took longest, slowest first."""
@@ -129,7 +136,12 @@ def summarize(notes: Sequence[RunNote], running: bool) -> BatchSummary | None:
             continue
         detail = note.read()
         if isinstance(detail, BatchStarted):
-            summary = BatchSummary(detail, parallel=detail.parallel, tolerate=detail.tolerate)
+            summary = BatchSummary(
+                detail,
+                parallel=detail.parallel,
+                tolerate=detail.tolerate,
+                tolerate_items=detail.tolerate_items,
+            )
         elif summary is None:
             continue
         elif isinstance(detail, BatchBegun):
@@ -144,6 +156,8 @@ def summarize(notes: Sequence[RunNote], running: bool) -> BatchSummary | None:
                 summary.parallel = detail.parallel
             if detail.tolerate is not None:
                 summary.tolerate = detail.tolerate
+            if detail.tolerate_items is not None:
+                summary.tolerate_items = detail.tolerate_items
     if summary is None:
         return None
     cut_off = "running" if running else "interrupted"

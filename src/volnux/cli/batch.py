@@ -190,6 +190,15 @@ def batch(
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Start no batch after the first one fails.")
     ] = False,
+    tolerate_items: Annotated[
+        str | None,
+        typer.Option(
+            "--tolerate-items",
+            help="Items reported failed inside succeeded batches (volnux.Partial) that still "
+            "let the run succeed: a count (10) or a share (0.1%%); by default any number.",
+            metavar="N|P%",
+        ),
+    ] = None,
     inputs: Annotated[
         list[str] | None,
         typer.Option(
@@ -265,6 +274,7 @@ def batch(
                     parallel=parallel,
                     tolerate=tolerate,
                     fail_fast=fail_fast,
+                    tolerate_items=tolerate_items,
                     inputs=values,
                     store=journal,
                     stop=stop,
@@ -316,6 +326,7 @@ def print_batch_run(
         f"batch run {run_id} {state}: {summary.progress()} of {source} "
         f"({spec.source_kind}, {spec.batch_size} per batch, {summary.parallel} at once"
         + (f", tolerating {summary.tolerate}" if summary.tolerate else "")
+        + (f", tolerating {summary.tolerate_items} items" if summary.tolerate_items else "")
         + ")"
     )
     if error:
@@ -391,6 +402,7 @@ def batch_json(record: RunRecord, summary: BatchSummary) -> dict[str, Any]:
             "input": spec.input,
             "parallel": summary.parallel,
             "tolerate": summary.tolerate,
+            "tolerate_items": summary.tolerate_items,
             "fail_fast": spec.fail_fast,
             "total": summary.total,
             "total_items": summary.total_items,
@@ -464,7 +476,11 @@ def continue_batch_run(
 
 
 def update_command(
-    run_id: str, store: str | None, parallel: int | None, tolerate: str | None
+    run_id: str,
+    store: str | None,
+    parallel: int | None,
+    tolerate: str | None,
+    tolerate_items: str | None = None,
 ) -> None:
     """``volnux runs update PARENT --parallel N --tolerate X``."""
     from ..batch.driver import update_batches
@@ -472,10 +488,14 @@ def update_command(
 
     with journal_at(store) as journal, reported_errors():
         run_id = resolve(journal, run_id)
-        summary = update_batches(journal, run_id, parallel=parallel, tolerate=tolerate)
+        summary = update_batches(
+            journal, run_id, parallel=parallel, tolerate=tolerate, tolerate_items=tolerate_items
+        )
         state = journal.load_run(run_id).state
     tolerance = summary.tolerate or "none"
+    items = f", items tolerance {summary.tolerate_items}" if summary.tolerate_items else ""
     when = "at once" if state.value == "running" else "when it is resumed"
     typer.echo(
-        f"batch run {run_id}: {summary.parallel} at once, tolerance {tolerance} (effective {when})"
+        f"batch run {run_id}: {summary.parallel} at once, tolerance {tolerance}{items} "
+        f"(effective {when})"
     )

@@ -628,11 +628,19 @@ def update(
             metavar="N|P%",
         ),
     ] = None,
+    tolerate_items: Annotated[
+        str | None,
+        typer.Option(
+            "--tolerate-items",
+            help="Failed items (volnux.Partial) that still let the run succeed.",
+            metavar="N|P%",
+        ),
+    ] = None,
 ) -> None:
     """Change a batch run's parallelism or tolerance (journaled; a running one takes it at once)."""
     from .batch import update_command
 
-    update_command(run_id, store, parallel, tolerate)
+    update_command(run_id, store, parallel, tolerate, tolerate_items)
 
 
 ResultOption = Annotated[
