@@ -24,7 +24,9 @@ from ..errors import VolnuxError
 from .events import ConfigOption, StrictOption, events_app
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..graph import Graph
+    from ..workflow import Workflow
 
 __all__ = ["app"]
 
@@ -61,6 +63,25 @@ ClusterOption = Annotated[
         help="The Dask cluster for dask events: tcp://HOST:PORT, or local "
         "(default: $VOLNUX_DASK_ADDRESS, [dask] address, else local).",
         metavar="ADDRESS",
+    ),
+]
+
+
+TolerateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tolerate",
+        help="Failed batches that still let the run succeed: a count (3) or a share (2%%).",
+        metavar="N|P%",
+    ),
+]
+TolerateItemsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tolerate-items",
+        help="Items reported failed inside succeeded batches (volnux.Partial) that still "
+        "let the run succeed: a count (10) or a share (0.1%%); by default any number.",
+        metavar="N|P%",
     ),
 ]
 
@@ -188,8 +209,6 @@ def run(
     from ..engine.stop import StopRequest, exit_code, signals_stop
     from ..events import EventDeprecationWarning
     from ..store import open_store
-    from ..workflow import Workflow
-    from .events import deprecation_warnings, load_events, pool_settings, project_config
     from .inputs import parse_inputs
     from .progress import ProgressObserver, live_progress
     from .report import (
@@ -203,18 +222,7 @@ def run(
     quiet_task_logs()
     with reported_errors():
         values = parse_inputs(inputs or [], input_json)
-        config = project_config(config_path, strict=strict, cluster=cluster)
-        project = load_events(config, events)
-        # The sources are recorded with the run, so a resume can load the events again.
-        workflow = Workflow(
-            parse_source(file)[1],
-            project.registry,
-            sources=project.sources,
-            default_executor=config.executor,
-            pool_settings=pool_settings(config),
-        )
-        for line in deprecation_warnings(workflow, config, str(file)):
-            typer.echo(f"warning: {line}", err=True)
+        config, workflow = project_workflow(file, events, config_path, strict, cluster)
         journal = open_store(store or config.store)
         # Ctrl-C and SIGTERM stop the run (running tasks get a grace period; a
         # second signal cuts them off), which ends cancelled and resumable.
@@ -261,6 +269,33 @@ def run(
         typer.echo(line, err=True)
     typer.echo(f"recorded in {where_recorded}", err=True)
     raise typer.Exit(exit_code(stop) or EXIT_FAILED)
+
+
+def project_workflow(
+    file: Path,
+    events: list[str] | None,
+    config_path: Path | None,
+    strict: bool | None,
+    cluster: str | None,
+) -> tuple[Config, Workflow]:
+    """The project's configuration and the workflow of ``file`` with its events, for a
+    command that runs it; its deprecation warnings are printed."""
+    from ..workflow import Workflow
+    from .events import deprecation_warnings, load_events, pool_settings, project_config
+
+    config = project_config(config_path, strict=strict, cluster=cluster)
+    project = load_events(config, events)
+    # The sources are recorded with the run, so a resume can load the events again.
+    workflow = Workflow(
+        parse_source(file)[1],
+        project.registry,
+        sources=project.sources,
+        default_executor=config.executor,
+        pool_settings=pool_settings(config),
+    )
+    for line in deprecation_warnings(workflow, config, str(file)):
+        typer.echo(f"warning: {line}", err=True)
+    return config, workflow
 
 
 @app.command()

@@ -26,9 +26,12 @@ from .app import (
     EventsOption,
     FileArgument,
     PrintsOption,
+    TolerateItemsOption,
+    TolerateOption,
     app,
     kept_prints,
     parse_source,
+    project_workflow,
     reported_errors,
 )
 from .events import ConfigOption, StrictOption
@@ -119,20 +122,11 @@ def _shown(progress: BatchProgress, out: TextIO) -> Iterator[None]:
             out.flush()
 
     def live() -> None:
-        from rich.console import Console
-        from rich.live import Live
         from rich.text import Text
 
-        console = Console(file=out, highlight=False)
-        with Live(
-            get_renderable=lambda: Text(progress.line()),
-            console=console,
-            refresh_per_second=4,
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        ):
-            finished.wait()
+        from .progress import live_display
+
+        live_display(lambda: Text(progress.line()), out, finished)
 
     shower = threading.Thread(
         target=live if out.isatty() else plain, name="volnux-batch-progress", daemon=True
@@ -179,26 +173,11 @@ def batch(
             "--parallel", min=1, help="Batches at once (default: from the executors' capacity)."
         ),
     ] = None,
-    tolerate: Annotated[
-        str | None,
-        typer.Option(
-            "--tolerate",
-            help="Failed batches that still let the run succeed: a count (3) or a share (2%%).",
-            metavar="N|P%",
-        ),
-    ] = None,
+    tolerate: TolerateOption = None,
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Start no batch after the first one fails.")
     ] = False,
-    tolerate_items: Annotated[
-        str | None,
-        typer.Option(
-            "--tolerate-items",
-            help="Items reported failed inside succeeded batches (volnux.Partial) that still "
-            "let the run succeed: a count (10) or a share (0.1%%); by default any number.",
-            metavar="N|P%",
-        ),
-    ] = None,
+    tolerate_items: TolerateItemsOption = None,
     inputs: Annotated[
         list[str] | None,
         typer.Option(
@@ -235,25 +214,13 @@ def batch(
     from ..engine.stop import StopRequest, exit_code, signals_stop
     from ..events import EventDeprecationWarning
     from ..store import open_store
-    from ..workflow import Workflow
-    from .events import deprecation_warnings, load_events, pool_settings, project_config
     from .inputs import parse_inputs
     from .report import quiet_task_logs
 
     quiet_task_logs()
     with reported_errors():
         values = parse_inputs(inputs or [], input_json)
-        config = project_config(config_path, strict=strict, cluster=cluster)
-        project = load_events(config, events)
-        workflow = Workflow(
-            parse_source(file)[1],
-            project.registry,
-            sources=project.sources,
-            default_executor=config.executor,
-            pool_settings=pool_settings(config),
-        )
-        for line in deprecation_warnings(workflow, config, str(file)):
-            typer.echo(f"warning: {line}", err=True)
+        config, workflow = project_workflow(file, events, config_path, strict, cluster)
         kind, options = _split_kind(split)
         journal = open_store(store or config.store)
         stop = StopRequest()

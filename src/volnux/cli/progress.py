@@ -21,10 +21,10 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..observability.observer import Observer, RunInfo
 from ..states import TaskState
@@ -34,7 +34,14 @@ if TYPE_CHECKING:
 
     from ..store import TaskRecord
 
-__all__ = ["PLAIN_EVERY", "QUIET_FOR", "Counts", "ProgressObserver", "live_progress"]
+__all__ = [
+    "PLAIN_EVERY",
+    "QUIET_FOR",
+    "Counts",
+    "ProgressObserver",
+    "live_display",
+    "live_progress",
+]
 
 #: A run that ends sooner than this (seconds) shows no progress at all.
 QUIET_FOR = 1.0
@@ -149,12 +156,18 @@ def _plain(observer: ProgressObserver, out: TextIO, finished: threading.Event) -
 def _live(observer: ProgressObserver, out: TextIO, finished: threading.Event) -> None:
     if finished.wait(QUIET_FOR):
         return
+    live_display(lambda: _render(observer.counts()), out, finished)
+
+
+def live_display(render: Callable[[], Any], out: TextIO, finished: threading.Event) -> None:
+    """Redraw ``render()`` (rich text) in place on terminal ``out`` four times a second
+    until ``finished`` is set; then it is gone (what follows takes its place)."""
     from rich.console import Console
     from rich.live import Live
 
     console = Console(file=out, highlight=False)
     with Live(
-        get_renderable=lambda: _render(observer.counts()),
+        get_renderable=render,
         console=console,
         refresh_per_second=4,
         transient=True,

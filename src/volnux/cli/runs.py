@@ -24,6 +24,8 @@ from .app import (
     ClusterOption,
     EventsOption,
     PrintsOption,
+    TolerateItemsOption,
+    TolerateOption,
     fail,
     kept_prints,
     reported_errors,
@@ -620,22 +622,8 @@ def update(
     parallel: Annotated[
         int | None, typer.Option("--parallel", min=1, help="Batches at once from now on.")
     ] = None,
-    tolerate: Annotated[
-        str | None,
-        typer.Option(
-            "--tolerate",
-            help="Failed batches that still let the run succeed: a count (3) or a share (2%%).",
-            metavar="N|P%",
-        ),
-    ] = None,
-    tolerate_items: Annotated[
-        str | None,
-        typer.Option(
-            "--tolerate-items",
-            help="Failed items (volnux.Partial) that still let the run succeed.",
-            metavar="N|P%",
-        ),
-    ] = None,
+    tolerate: TolerateOption = None,
+    tolerate_items: TolerateItemsOption = None,
 ) -> None:
     """Change a batch run's parallelism or tolerance (journaled; a running one takes it at once)."""
     from .batch import update_command
