@@ -68,3 +68,13 @@ def HangsOnce(marker: str) -> int:
         path.write_text(str(os.getpid()))
         time.sleep(30)
     return os.getpid()
+
+
+@volnux.event(executor="dask")
+def Naps(marks: str, ctx: volnux.Context) -> str:
+    """Note this task in ``marks`` (a folder), then sleep 1.5 s."""
+    import time
+
+    Path(marks, ctx.node_id.replace("#", "_")).write_text("")
+    time.sleep(1.5)
+    return ctx.node_id

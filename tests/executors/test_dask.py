@@ -247,15 +247,18 @@ def test_an_attempt_past_its_timeout_is_given_up_on_the_cluster(
 
     executor = DaskExecutor(2, restart_hung=restart)
     try:
+        client = executor._running_client()
+        # Both workers load the events first: a cold worker's first attempt on a
+        # loaded machine may take longer than the timeout below by itself.
+        client.run(lambda: __import__(dask_events.__name__))
         marker = tmp_path / "hung"
         started = time.monotonic()
-        with volnux.Workflow.from_text("HangsOnce[timeout=1] * 2", [dask_events]) as flow:
+        with volnux.Workflow.from_text("HangsOnce[timeout=3] * 2", [dask_events]) as flow:
             run = flow.run({"marker": str(marker)}, executors={"dask": executor})
         took = time.monotonic() - started
         assert run.state is volnux.RunState.SUCCEEDED, run.error
         assert run.tasks["HangsOnce"].attempts == 2 and took < 20  # not the hung 30 s
         hung = int(marker.read_text())
-        client = executor._running_client()
         if restart:  # the hung attempt's worker process was replaced
             deadline = time.monotonic() + 30
             while hung in set(client.run(os.getpid).values()):
@@ -266,3 +269,40 @@ def test_an_attempt_past_its_timeout_is_given_up_on_the_cluster(
             assert hung in set(client.run(os.getpid).values())
     finally:
         executor.shutdown()
+
+
+def test_a_cancelled_run_takes_back_its_attempts_waiting_on_the_cluster(
+    dask: DaskExecutor, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    journal = volnux.SQLiteJournal(tmp_path / "j.db")
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    flow = volnux.Workflow.from_text(" || ".join(["Naps"] * 6), [dask_events])
+    out: list[volnux.Run] = []
+    runner = threading.Thread(
+        target=lambda: out.append(
+            flow.run({"marks": str(marks)}, store=journal, executors={"dask": dask}, run_id="nap")
+        )
+    )
+    started = time.monotonic()
+    runner.start()
+    deadline = time.monotonic() + 30
+    while len(list(marks.iterdir())) < 2:  # two workers: two attempts run, four wait
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    volnux.cancel_run(journal, "nap")
+    runner.join(30)
+    took = time.monotonic() - started
+    (run,) = out
+    assert run.state is volnux.RunState.CANCELLED
+    assert "taken back from the cluster before they started" in (run.error or "")
+    ran = len(list(marks.iterdir()))
+    assert ran <= 3 and took < 6  # not the 4.5 s more the waiting four would take
+    states = [v.state.value for v in run.tasks.values()]
+    assert states.count("running") >= 3  # cut off: left for a resume
+    again = volnux.Workflow.resume("nap", store=journal, workflow=flow, executors={"dask": dask})
+    assert again.state is volnux.RunState.SUCCEEDED
+    assert len(list(marks.iterdir())) == 6

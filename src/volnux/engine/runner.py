@@ -216,6 +216,9 @@ class Engine:
         self._pickled: dict[int, bytes | None] = {}
         # The inputs sent with each event's attempts to another process (by spec id).
         self._trimmed: dict[int, dict[str, Any]] = {}
+        # Attempts on an executor that can take waiting ones back (withdraw_waiting):
+        # key -> (frame, token, withdraw), until they end.
+        self._withdrawable: dict[str, tuple[TaskFrame, int, Any]] = {}
         # Executors' ship_module (None for those without), and the specs shipped.
         self._shippers: dict[Executor, Any] = {}
         self._shipped: set[int] = set()
@@ -271,6 +274,10 @@ class Engine:
             error = scheduler.halt_reason
         elif state is RunState.CANCELLED:
             error = self._cancelled_by
+            if self._cut_off and not self._stop_seen:
+                error = f"{error}; taken back from the cluster before they started: " + (
+                    ", ".join(self._cut_off)
+                )
         stopped = self._stop_seen and state is RunState.CANCELLED
         if stopped:
             error = f"stopped by {self._stop_reason()}" + (
@@ -322,6 +329,7 @@ class Engine:
         asked = self.journal.stop_requested(self.run_id)
         if asked is RunState.CANCELLED:
             scheduler.cancel()
+            self._withdraw_waiting()
             who = who_cancelled(self.journal.load_notes(self.run_id))
             self._cancelled_by = who or "cancelled on request"
             note = RunNote.of(self.run_id, self.clock(), CancelRequested())
@@ -456,6 +464,22 @@ class Engine:
         self._closed = True  # their completions, should they come, are dropped
         self._deadlines.clear()
         self._gpu_waiting.clear()
+
+    def _withdraw_waiting(self) -> None:
+        """A cancelled run takes back its attempts still waiting on a cluster (not
+        started on a worker): they are left RUNNING in the journal, cut off, and a
+        resume runs them.  Those already running finish, as on any executor."""
+        by_executor: dict[Any, list[str]] = {}
+        for key, (_frame, _token, withdraw) in self._withdrawable.items():
+            by_executor.setdefault(withdraw, []).append(key)
+        for withdraw, keys in by_executor.items():
+            for key in withdraw(keys):
+                frame, token, _ = self._withdrawable.pop(key)
+                if token != frame.token:
+                    continue  # that attempt ended meanwhile
+                frame.token += 1  # its end, should it come, is dropped
+                self._running -= 1
+                self._cut_off.append(frame.node.task.id)
 
     def _stop_reason(self) -> str:
         return self._stop.reason if self._stop is not None and self._stop.reason else "a stop"
@@ -667,6 +691,9 @@ class Engine:
                 named = self._named[executor] = getattr(executor, "submit_named", None)
             if named is not None:  # a cluster shows the attempt as RUN-NODE-ATTEMPT
                 key = f"{ctx.run_id}-{ctx.node_id}-{ctx.attempt}"
+                withdraw = getattr(executor, "withdraw_waiting", None)
+                if withdraw is not None:
+                    self._withdrawable[key] = (frame, frame.token, withdraw)
                 needs = cluster_resources(node.spec) if node.executor in CLUSTER else None
                 if needs:  # GPUs and memory, asked of the workers that declare them
                     self._placed(frame, needs_text(needs))
@@ -850,6 +877,9 @@ class Engine:
                 self._ghost_ended(frame)
             return  # given up after its timeout, or cut off: already counted out
         self._running -= 1
+        if self._withdrawable:
+            node_id = frame.node.task.id
+            self._withdrawable.pop(f"{self.run_id}-{node_id}-{self.views[node_id].attempts}", None)
         if type(result) is tuple:  # from run_sent, in another process
             result = tuple.__new__(AttemptResult, result)
         if crash is None and result.seconds:  # a long attempt: remembered for the next runs

@@ -191,6 +191,29 @@ class DaskExecutor:
             threading.Thread(target=self._restart_running, args=(client, key), daemon=True).start()
         future.cancel()
 
+    def withdraw_waiting(self, keys: list[str]) -> list[str]:
+        """Cancel the tasks of ``keys`` that no worker has started yet; return their keys.
+
+        A cancelled run does not wait for attempts queued on the cluster: the
+        engine leaves them cut off, for a resume to run.
+        """
+        client = self._client
+        if client is None:
+            return []
+        from .daskplugin import executing_keys
+
+        try:  # what the workers execute now (a worker's queue is not started)
+            started = {k for ks in client.run(executing_keys).values() for k in ks}
+        except Exception:  # the workers cannot say: take nothing back
+            return []
+        withdrawn = []
+        for key in keys:
+            future = self._futures.get(key)
+            if future is not None and not future.done() and key not in started:
+                future.cancel()
+                withdrawn.append(key)
+        return withdrawn
+
     @staticmethod
     def _restart_running(client: Any, key: str) -> None:
         """Restart the worker running task ``key``, if one is (a hung attempt)."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-__all__ = ["EventsFile"]
+__all__ = ["EventsFile", "executing_keys"]
 
 
 class EventsFile(WorkerPlugin):
@@ -41,3 +41,8 @@ class EventsFile(WorkerPlugin):
         except BaseException:
             del sys.modules[self.module]
             raise
+
+
+def executing_keys(dask_worker: Any) -> list[str]:
+    """On a worker (``Client.run``): the keys of the tasks it is executing now."""
+    return [str(task.key) for task in dask_worker.state.executing]
