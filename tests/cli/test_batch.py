@@ -222,3 +222,30 @@ def test_progress_estimates_the_time_left_from_how_far_into_the_source_it_is() -
     assert "1 batch done, 0 failed, 0 running; 100 items (10/s)" in line
     assert line.endswith("ETA 0:30")
     assert format_eta(3725) == "1:02:05" and format_eta(59.6) == "1:00"
+
+
+def test_ctrl_c_stops_a_batch_run_with_130_and_a_resume_finishes_it(project: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "volnux", *BATCH, "--batch-size", "3", "--parallel", "2"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "BATCH_SLEEP": "0.3"},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        listed = volnux(project, "runs", "list", "--json").stdout
+        rows = json.loads(listed) if listed.strip().startswith("[") else []
+        if rows and str(rows[0].get("batches", "")).split("/")[0] not in ("", "0"):
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    parent = _parent(project)
+    assert parent["status"] == "cancelled"
+    shown = json.loads(volnux(project, "runs", "show", str(parent["id"]), "--json", check=0).stdout)
+    assert "stopped by SIGINT" in (shown["error"] or "")
+    out = volnux(project, "runs", "resume", str(parent["id"]), check=0)
+    assert "succeeded: 15/15 batches" in out.stdout
