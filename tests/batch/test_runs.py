@@ -454,3 +454,27 @@ def test_an_items_tolerance_judges_the_items_events_report_failed(
         bad.unlink()
         again = Workflow.resume_batches(run.id, store=journal, workflow=wf, failed_items=True)
         assert again.succeeded  # the failed items ran again, and none failed
+
+
+def test_a_summary_passes_over_batch_notes_it_cannot_read() -> None:
+    from volnux.notes import BatchStarted, RunNote
+
+    notes = [
+        RunNote.of("p", 1.0, BatchStarted("lines", "/d.txt", 10, "batch")),
+        RunNote("p", "batch-begun", 2.0, {"batch": 0, "child": "c0", "position": {}, "size": 10}),
+        RunNote("p", "batch-begun", 2.0, {"batch": "one", "child": "c1"}),  # not an index
+        RunNote("p", "batch-begun", 2.0, {"batch": 1, "child": 7, "size": "x"}),  # odd fields
+        RunNote(
+            "p",
+            "batch-ended",
+            3.0,
+            {"batch": 0, "state": "succeeded", "size": 10, "seconds": "slow"},
+        ),
+        RunNote("p", "batch-ended", 3.0, ["not", "a", "mapping"]),  # type: ignore[arg-type]
+    ]
+    summary = summarize(notes, running=False)
+    assert summary is not None
+    assert [(b.batch, b.child, b.state, b.size, b.seconds) for b in summary.batches.values()] == [
+        (0, "c0", "succeeded", 10, 0.0),
+        (1, "", "interrupted", 0, None),
+    ]

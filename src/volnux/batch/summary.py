@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ..notes import BatchBegun, BatchEnded, BatchSourceEnd, BatchStarted, BatchUpdated, RunNote
+from ..notes import BatchSourceEnd, BatchStarted, BatchUpdated, RunNote
 from ..notes import NoteKind as K
 
 __all__ = ["FAILED_ITEMS", "BatchState", "BatchSummary", "summarize"]
@@ -129,10 +129,25 @@ def summarize(notes: Sequence[RunNote], running: bool) -> BatchSummary | None:
     ``running``; else it was cut off: ``interrupted``).
     """
     summary: BatchSummary | None = None
-    begun: dict[int, BatchBegun] = {}
-    ended: dict[int, BatchEnded] = {}
+    # A batch run of 10,000 batches has 20,000 of these: their JSON is read as
+    # it is (its few fields checked below), not made into typed details first.
+    begun: dict[int, Mapping[str, Any]] = {}
+    ended: dict[int, Mapping[str, Any]] = {}
+    begun_kind, ended_kind = K.BATCH_BEGUN.value, K.BATCH_ENDED.value
     for note in notes:
-        if note.kind not in _KINDS:
+        kind = note.kind
+        if kind not in _KINDS:
+            continue
+        if kind in (begun_kind, ended_kind):
+            data = note.detail
+            index = data.get("batch") if isinstance(data, Mapping) else None
+            if summary is None or type(index) is not int or index < 0:
+                continue
+            if kind == begun_kind:
+                begun[index] = data
+                ended.pop(index, None)  # begun again (a retry): where it stands now
+            else:
+                ended[index] = data
             continue
         detail = note.read()
         if isinstance(detail, BatchStarted):
@@ -144,11 +159,6 @@ def summarize(notes: Sequence[RunNote], running: bool) -> BatchSummary | None:
             )
         elif summary is None:
             continue
-        elif isinstance(detail, BatchBegun):
-            begun[detail.batch] = detail
-            ended.pop(detail.batch, None)  # begun again (a retry): where it stands now
-        elif isinstance(detail, BatchEnded):
-            ended[detail.batch] = detail
         elif isinstance(detail, BatchSourceEnd):
             summary.total, summary.total_items = detail.batches, detail.items
         elif isinstance(detail, BatchUpdated):
@@ -162,20 +172,25 @@ def summarize(notes: Sequence[RunNote], running: bool) -> BatchSummary | None:
         return None
     cut_off = "running" if running else "interrupted"
     for index, b in begun.items():
+        position = b.get("position")
+        position = dict(position) if isinstance(position, Mapping) else {}
         end = ended.get(index)
-        retries = _retries(b.position)
+        retries = _retries(position)
         if end is None:
-            state = BatchState(index, b.child, cut_off, b.size, dict(b.position), retries=retries)
+            state = BatchState(
+                index, _text(b, "child"), cut_off, _count(b, "size"), position, retries=retries
+            )
         else:
+            seconds = end.get("seconds", 0.0)
             state = BatchState(
                 index,
-                b.child,
-                end.state,
-                end.size,
-                dict(b.position),
-                end.seconds,
-                end.error,
-                end.failed_items,
+                _text(b, "child"),
+                _text(end, "state"),
+                _count(end, "size"),
+                position,
+                float(seconds) if type(seconds) in (int, float) else 0.0,
+                _text(end, "error"),
+                _count(end, "failed_items"),
                 retries,
             )
         summary.batches[index] = state
@@ -187,6 +202,16 @@ def summarize(notes: Sequence[RunNote], running: bool) -> BatchSummary | None:
 
 #: The position kind of a batch that runs other batches' failed items again.
 FAILED_ITEMS = "failed-items"
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key, "")
+    return value if isinstance(value, str) else ""
+
+
+def _count(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key, 0)
+    return value if type(value) is int else 0
 
 
 def _retries(position: Mapping[str, Any]) -> tuple[int, ...]:
