@@ -202,6 +202,9 @@ def test_failed_items_are_shown_and_retried_as_a_batch_of_their_own(tmp_path: Pa
     first = shown["with_failed_items"][0]["run"]
     child = volnux(tmp_path, "runs", "show", first, check=0).stdout
     assert 'Load succeeded with 1 item failed:\n  "id2": unreadable' in child
+    assert f"part of run {parent} (volnux runs show {parent})" in child
+    as_json = json.loads(volnux(tmp_path, "runs", "show", first, "--json", check=0).stdout)
+    assert as_json["parent"] == parent
     again = volnux(tmp_path, "runs", "retry", parent, "--failed-items", check=0)
     assert "4/4 batches" in again.stdout and "items failed" not in again.stdout
 

@@ -262,6 +262,8 @@ def show(
     took = format_seconds((run.ended_at - run.created_at) if run.ended_at else None)
     typer.echo(f"run {run.id}  {run.workflow}  {run.status}")
     typer.echo(f"started {_when(run.created_at)}" + (f", took {took}" if took else ""))
+    if detail.record.parent is not None:  # a batch of a batch run: shown and resumed there
+        typer.echo(f"part of run {detail.record.parent} (volnux runs show {detail.record.parent})")
     if run.status in ("cancelled", "paused"):
         typer.echo(headline(run).removeprefix(f"run {run.id} "))
     for at, action in detail.operator_actions():
@@ -413,6 +415,7 @@ def _run_json(detail: RunDetail, views: list[TaskView], path: list[str]) -> dict
             }
             for v in views
         ],
+        "parent": detail.record.parent,
         "resume": detail.resume.as_dict(),
         "changes": [change.as_dict() for change in detail.changes()],
         "operator": [{"at": at, **action.to_json()} for at, action in detail.operator_actions()],
