@@ -68,6 +68,18 @@ BATCH = (
 )
 
 
+def _wait_for_a_batch(project: Path) -> None:
+    """Until the batch run listed first has a batch done (at most 30 s)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        listed = volnux(project, "runs", "list", "--json").stdout
+        rows = json.loads(listed) if listed.strip().startswith("[") else []
+        if rows and str(rows[0].get("batches", "")).split("/")[0] not in ("", "0"):
+            return
+        time.sleep(0.1)
+    pytest.fail("no batch finished in 30 s")
+
+
 def _parent(tmp: Path) -> dict[str, object]:
     rows = json.loads(volnux(tmp, "runs", "list", "--json", check=0).stdout)
     assert len(rows) == 1, rows  # the batches' runs are not listed
@@ -158,15 +170,7 @@ def test_sigkill_mid_batch_run_then_resume_finishes_only_what_was_left(project: 
         env={**os.environ, "BATCH_SLEEP": "0.3"},
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            listed = volnux(project, "runs", "list", "--json").stdout
-            rows = json.loads(listed) if listed.strip().startswith("[") else []
-            if rows and str(rows[0].get("batches", "")).split("/")[0] not in ("", "0"):
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("no batch finished in 30 s")
+        _wait_for_a_batch(project)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -236,13 +240,7 @@ def test_ctrl_c_stops_a_batch_run_with_130_and_a_resume_finishes_it(project: Pat
         text=True,
         env={**os.environ, "BATCH_SLEEP": "0.3"},
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        listed = volnux(project, "runs", "list", "--json").stdout
-        rows = json.loads(listed) if listed.strip().startswith("[") else []
-        if rows and str(rows[0].get("batches", "")).split("/")[0] not in ("", "0"):
-            break
-        time.sleep(0.1)
+    _wait_for_a_batch(project)
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

@@ -685,19 +685,17 @@ class _Driver:
     # -------------------------------------------------------------- ending
 
     def _finish(self) -> BatchRun:
-        before = summarize(self.journal.load_notes(self.parent), running=False)
-        assert before is not None
+        # Read once: setting the run's state adds no note, so this is the run's too.
+        summary = summarize(self.journal.load_notes(self.parent), running=False)
+        assert summary is not None
         state, error = self._verdict()
         if state is RunState.SUCCEEDED:
-            state, error = self._items_verdict(before)
+            state, error = self._items_verdict(summary)
         if self.stopping != "fenced":
             try:
                 self.journal.set_run_state(self.parent, state, time.time(), error, epoch=self.epoch)
             except Fenced:
                 self.stopping = "fenced"
-        notes = self.journal.load_notes(self.parent)
-        summary = summarize(notes, running=False)
-        assert summary is not None
         record = self.journal.load_run(self.parent)
         return BatchRun(
             record.id, record.workflow, record.state, record.error, summary, self.journal
