@@ -115,6 +115,37 @@ def test_low_memory_holds_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
         pool.shutdown()
 
 
+def test_a_pool_shut_down_while_it_decides_to_grow_ends_every_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The watchdog reads the load outside the pool's lock; a shutdown landing
+    # then counted one sentinel per worker, and workers the watchdog added
+    # after it took sentinels meant for others, which waited for ever (a
+    # shutdown that never returned, seen in CI as a bench run past 120 s).
+    reading, go_on = threading.Event(), threading.Event()
+
+    def slow_reading() -> None:
+        reading.set()
+        go_on.wait(10)
+
+    monkeypatch.setattr(threads, "_load_holds", slow_reading)
+    pool = ThreadExecutor(16, min_workers=2)
+    release = threading.Event()
+    for _ in range(8):  # four run and block, four wait in the queue: the watchdog looks
+        pool.submit(release.wait, (10,), lambda r, e: None)
+    assert reading.wait(10)
+    workers = list(pool._threads)
+    stopper = threading.Thread(target=pool.shutdown)
+    stopper.start()
+    wait_until(lambda: pool._closed)
+    go_on.set()
+    release.set()
+    stopper.join(10)
+    assert not stopper.is_alive(), "shutdown did not return"
+    wait_until(lambda: not any(t.is_alive() for t in pool._threads))
+    assert pool._threads == workers  # nothing was added after the shutdown
+
+
 def test_the_process_pool_has_as_many_workers_as_usable_cpus_unless_told() -> None:
     affinity = len(os.sched_getaffinity(0))
     assert 1 <= usable_cpus() <= affinity

@@ -204,6 +204,9 @@ class ThreadExecutor:
                 continue
             self._held = None
             with self._lock:
+                if self._closed:  # shut down meanwhile: a new worker would take a sentinel
+                    self._watching = False  # counted for another, and leave it waiting
+                    return
                 room = self.max_workers - len(self._threads)
                 waiting = self._queue.qsize()
                 count = min(waiting, room, len(self._threads))
