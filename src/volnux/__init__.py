@@ -20,6 +20,7 @@ from .errors import (
     JournalNotFound,
     PointyError,
     RenderError,
+    ResultMissing,
     ResumeRefused,
     RunClaimed,
     RunError,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
     from .observability.pictures import run_dot
     from .observability.render import render
     from .store import Journal, MemoryJournal, SQLiteJournal, open_store
+    from .store.results import ResultRef, ResultStore
     from .workflow import Workflow
 
 #: The public names imported on first use, and their modules.  ``import
@@ -80,6 +82,7 @@ _LAZY = {
     **dict.fromkeys(("Config", "load_config"), ".config"),
     **dict.fromkeys(("format_graph", "format_text", "parse", "parse_file"), ".dsl"),
     **dict.fromkeys(("Journal", "MemoryJournal", "SQLiteJournal", "open_store"), ".store"),
+    **dict.fromkeys(("ResultRef", "ResultStore"), ".store.results"),
     **dict.fromkeys(("PoolSettings", "executor_names"), ".executors"),
     **dict.fromkeys(("capture_logs", "capture_prints"), ".events.logs"),
     "to_ascii": ".observability.ascii",
@@ -168,6 +171,9 @@ __all__ = [
     "RenderError",
     "Resources",
     "ResultEvaluation",
+    "ResultMissing",
+    "ResultRef",
+    "ResultStore",
     "ResumeRefused",
     "RetryPolicy",
     "Route",

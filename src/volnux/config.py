@@ -69,6 +69,9 @@ ENV_EXECUTOR: Final = "VOLNUX_EXECUTOR"
 ENV_CLUSTER: Final = ("VOLNUX_DASK_ADDRESS", "DASK_SCHEDULER_ADDRESS")
 ENV_EVENTS: Final = "VOLNUX_EVENTS"
 ENV_CACHE: Final = "VOLNUX_REGISTRY_CACHE"
+#: Where large results are kept (over ``[results] location``), and above what size.
+ENV_RESULTS: Final = "VOLNUX_RESULTS"
+ENV_RESULT_THRESHOLD: Final = "VOLNUX_RESULT_THRESHOLD"
 
 # An executor's name; which names exist is the executor registry's to say (a
 # layer above this one): callers that know them pass them in (`executors=`).
@@ -81,9 +84,13 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _REGISTRY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 _TOP_KEYS: Final = (
-    "dask", "events", "executor", "executors", "pins", "registries", "store", "strict"
+    "dask", "events", "executor", "executors", "pins", "registries", "results", "store",
+    "strict",
 )  # fmt: skip
 _DASK_KEYS: Final = ("address",)
+_RESULTS_KEYS: Final = ("location", "threshold")
+_SIZE_UNITS: Final = {"": 1, "b": 1, "k": 1024, "kb": 1000, "kib": 1024, "m": 1024**2}
+_SIZE_UNITS.update({"mb": 1000**2, "mib": 1024**2, "g": 1024**3, "gb": 1000**3, "gib": 1024**3})
 #: A Dask scheduler's address, or ``local`` (a cluster of this process's own).
 _CLUSTER: Final = re.compile(r"local|(tcp|tls|ucx|inproc|ws|wss)://\S+")
 #: What ``[executors.NAME]`` may set: how big that executor's pool may be.
@@ -138,6 +145,12 @@ class Config:
     #: The Dask cluster the dask executor uses (``[dask] address``,
     #: ``VOLNUX_DASK_ADDRESS``, ``--cluster``): ``tcp://HOST:PORT`` or ``local``.
     cluster: str | None = None
+    #: Where large results are kept (``[results] location``, ``$VOLNUX_RESULTS``):
+    #: a folder or an fsspec URL; None: the journal's own (beside a SQLite file).
+    results: str | None = None
+    #: Results larger than this many bytes go there (``[results] threshold``,
+    #: ``$VOLNUX_RESULT_THRESHOLD``); None: the default, 256 KiB.
+    result_threshold: int | None = None
 
     def override(
         self,
@@ -335,6 +348,14 @@ def _from_table(
     address = dask.text("address")
     if address is not None and not _CLUSTER.fullmatch(address):
         dask.fail(_cluster_problem(address, "[dask] address"))
+    results = _Reader(path, "results", table.get("results", {}), _RESULTS_KEYS)
+    location = results.text("location")
+    threshold: int | None = None
+    if "threshold" in results.table:
+        try:
+            threshold = parse_size(results.table["threshold"])
+        except ValueError as exc:
+            results.fail(f"threshold in [results]: {exc}")
     return Config(
         path=path.resolve() if path is not None else None,
         root=root,
@@ -349,7 +370,29 @@ def _from_table(
         cache=_path(cache, root) if cache is not None else root / DEFAULT_CACHE,
         pools=MappingProxyType(_pools(path, table.get("executors", {}), executors)),
         cluster=address,
+        results=_location(location, root) if location is not None else None,
+        result_threshold=threshold,
     )
+
+
+def _location(text: str, root: Path) -> str:
+    """A result store's location: a URL as it is, a folder relative to ``root``."""
+    return text if "://" in text else str(_path(text, root))
+
+
+def parse_size(text: Any) -> int:
+    """``262144``, ``"256KiB"``, ``"1MB"``, ``"2 GiB"`` -> bytes; ValueError otherwise."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text < 0:
+            raise ValueError(f"a size cannot be negative, got {text}")
+        return text
+    found = re.fullmatch(
+        r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text if isinstance(text, str) else ""
+    )
+    unit = found.group(2).lower() if found else None
+    if found is None or unit not in _SIZE_UNITS:
+        raise ValueError(f'{text!r} is not a size (write 262144, "256KiB", "1MB" or "2GiB")')
+    return int(float(found.group(1)) * _SIZE_UNITS[unit])
 
 
 def _pools(
@@ -443,6 +486,13 @@ def _apply_env(config: Config, env: Mapping[str, str], executors: Collection[str
         changes["events"] = config.events + tuple(_source(s, Path.cwd()) for s in extra)
     if env.get(ENV_CACHE):
         changes["cache"] = _path(env[ENV_CACHE], Path.cwd())
+    if env.get(ENV_RESULTS):
+        changes["results"] = _location(env[ENV_RESULTS], Path.cwd())
+    if env.get(ENV_RESULT_THRESHOLD):
+        try:
+            changes["result_threshold"] = parse_size(env[ENV_RESULT_THRESHOLD])
+        except ValueError as exc:
+            raise ConfigError(f"${ENV_RESULT_THRESHOLD}: {exc}") from None
     pools = _env_pools(config.pools, env)
     if pools is not None:
         changes["pools"] = pools

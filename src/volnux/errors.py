@@ -47,6 +47,7 @@ __all__ = [
     "JournalNotFound",
     "PointyError",
     "RenderError",
+    "ResultMissing",
     "ResumeRefused",
     "RunClaimed",
     "RunError",
@@ -278,6 +279,12 @@ class UnencodableResult(StoreError):
             f"the result of task {node_id!r} is a {self.type_name}, which the journal "
             f"cannot store: {reason}"
         )
+
+
+class ResultMissing(StoreError):
+    """A result kept in the result store is gone, or is not what was stored (its
+    hash differs): the task that reads it fails, and the task that made it can
+    be run again (``volnux runs retry RUN --from NODE``)."""
 
 
 class RenderError(VolnuxError):

@@ -9,7 +9,9 @@ after the KILL_AFTER-th write (0 = never) the process SIGKILLs itself.  It
 prints the number of writes when it ends normally.  ``resume`` continues the
 run in a fresh process from the journal alone.  ``VOLNUX_CRASH_EXECUTOR``
 names the executor every event runs on (default: each event's own);
-``asyncio`` runs the events' ``async def`` twins.
+``asyncio`` runs the events' ``async def`` twins.  With ``VOLNUX_CRASH_RESULTS=1``
+every result that is not a number is kept in a result store beside the journal
+(threshold 0), written by the attempts themselves where they can.
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.engine import crash_events, crash_events_async
 from volnux import Workflow
 from volnux.store import Journal, open_store
+from volnux.store.results import ResultStore
+
+
+def opened(db: str) -> Journal:
+    """The journal at ``db``, keeping every result it can outside when asked to."""
+    journal = open_store(db)
+    if os.environ.get("VOLNUX_CRASH_RESULTS") == "1":
+        journal.results = ResultStore(Path(db).parent / "kept", 0)  # type: ignore[attr-defined]
+    return journal
 
 
 class KillingJournal:
@@ -74,7 +85,7 @@ def main() -> None:
     mode, db, run_id = sys.argv[1:4]
     if mode == "run":
         effects, kill_after = sys.argv[4], int(sys.argv[5])
-        journal = KillingJournal(open_store(db), kill_after)
+        journal = KillingJournal(opened(db), kill_after)
         wf = workflow()
         run = wf.run({"effects": effects}, store=journal, run_id=run_id)  # type: ignore[arg-type]
         print(journal.writes, run.status)
@@ -82,7 +93,7 @@ def main() -> None:
             print(run.error, file=sys.stderr)
     else:
         force = sys.argv[4:5] == ["force"]
-        journal = open_store(db)
+        journal = opened(db)
         if EXECUTOR:
             run = Workflow.resume(run_id, store=journal, workflow=workflow(), force=force)
         else:

@@ -30,6 +30,7 @@ from volnux import RunState, TaskState
 from volnux.engine import rehydrate
 from volnux.errors import JournalNotFound, RunNotFound
 from volnux.store import SQLiteJournal, open_store
+from volnux.store.results import ResultRef, value_of
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -43,6 +44,9 @@ CASES = (
     # Attempts on a Dask cluster (two worker processes, started here; the
     # children connect to it): the engine and journal die, the cluster lives on.
     ("dask", "sqlite"),
+    # Every result that is not a number kept in a result store beside the journal,
+    # written by the worker processes that made them and read back on resume.
+    ("process", "sqlite+results"),
 )
 
 
@@ -81,7 +85,8 @@ def final_state(db: Path | str, run_id: str) -> tuple[RunState, dict[str, object
     finally:
         journal.close()
     views = rehydrate(snap).views
-    results = {n: v.result for n, v in views.items() if v.state is TaskState.SUCCEEDED}
+    # A result kept in the result store is read back (and checked) to compare it.
+    results = {n: value_of(v.result) for n, v in views.items() if v.state is TaskState.SUCCEEDED}
     succeeded = {n for n, v in views.items() if v.state is TaskState.SUCCEEDED}
     return snap.run.state, results, succeeded
 
@@ -94,6 +99,13 @@ def case(request: pytest.FixtureRequest) -> Iterator[Case]:
         return
     if kind == "sqlite":
         yield Case(executor, None)
+        return
+    if kind == "sqlite+results":
+        os.environ["VOLNUX_CRASH_RESULTS"] = "1"  # the children keep results outside
+        try:
+            yield Case(executor, None)
+        finally:
+            del os.environ["VOLNUX_CRASH_RESULTS"]
         return
     import psycopg
     from psycopg import sql
@@ -141,6 +153,13 @@ def reference(
     assert results["Reject"] == "rejected: check always fails, so the 0 branch runs"
     # Check fails by design (its 0 branch runs), so it has no result.
     assert set(executions(tmp / "effects")) == {*results, "Check"}
+    if os.environ.get("VOLNUX_CRASH_RESULTS") == "1":  # kept outside: the strings, lists
+        journal = open_store(store)
+        try:
+            kept = {r.node_id for r in journal.load("ref").tasks if type(r.result) is ResultRef}
+        finally:
+            journal.close()
+        assert {"Load", "Combine", "Finish", "Reject"} <= kept, kept
     if case.executor == "dask":  # its attempts ran on the cluster's workers
         journal = open_store(store)
         try:

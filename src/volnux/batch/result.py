@@ -9,6 +9,7 @@ from typing import Any
 from ..engine.recovery import rehydrate
 from ..states import RunState, TaskState
 from ..store import Journal
+from ..store.results import value_of
 from .summary import BatchState, BatchSummary
 
 __all__ = ["BatchRun"]
@@ -64,7 +65,7 @@ class BatchRun:
             yield (
                 batch,
                 {
-                    node: view.result
+                    node: value_of(view.result)  # read from the result store if kept there
                     for node, view in views.items()
                     if view.state is TaskState.SUCCEEDED
                 },

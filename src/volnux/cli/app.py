@@ -208,7 +208,7 @@ def run(
 
     from ..engine.stop import StopRequest, exit_code, signals_stop
     from ..events import EventDeprecationWarning
-    from ..store import open_store
+    from .events import open_journal
     from .inputs import parse_inputs
     from .progress import ProgressObserver, live_progress
     from .report import (
@@ -223,7 +223,7 @@ def run(
     with reported_errors():
         values = parse_inputs(inputs or [], input_json)
         config, workflow = project_workflow(file, events, config_path, strict, cluster)
-        journal = open_store(store or config.store)
+        journal = open_journal(store, config)
         # Ctrl-C and SIGTERM stop the run (running tasks get a grace period; a
         # second signal cuts them off), which ends cancelled and resumable.
         stop = StopRequest()
@@ -449,3 +449,6 @@ from . import (  # noqa: E402
     batch,  # noqa: F401  (volnux batch)
     transfer,  # noqa: F401  (runs export / import, store copy)
 )
+from .results import results_app  # noqa: E402  (runs result, results gc)
+
+app.add_typer(results_app)

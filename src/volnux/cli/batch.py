@@ -213,7 +213,7 @@ def batch(
 
     from ..engine.stop import StopRequest, exit_code, signals_stop
     from ..events import EventDeprecationWarning
-    from ..store import open_store
+    from .events import open_journal
     from .inputs import parse_inputs
     from .report import quiet_task_logs
 
@@ -222,7 +222,7 @@ def batch(
         values = parse_inputs(inputs or [], input_json)
         config, workflow = project_workflow(file, events, config_path, strict, cluster)
         kind, options = _split_kind(split)
-        journal = open_store(store or config.store)
+        journal = open_journal(store, config)
         stop = StopRequest()
         watch = BatchProgress()
         try:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..events import EventRegistry, EventSpec, ProjectEvents
     from ..executors import PoolSettings
+    from ..store import Journal
     from ..workflow import Workflow
 
 __all__ = [
@@ -90,6 +91,17 @@ def project_config(
     if config.cluster is not None:
         os.environ["VOLNUX_DASK_ADDRESS"] = config.cluster
     return config
+
+
+def open_journal(url: str | None, config: Config, *, create: bool = True) -> Journal:
+    """The journal ``url`` names (else the configuration's), keeping large results
+    where the configuration says (``[results]``, ``$VOLNUX_RESULTS``)."""
+    from ..store import open_store
+    from ..store.results import configure_results
+
+    journal = open_store(url if url is not None else config.store, create=create)
+    configure_results(journal, config.results, config.result_threshold)
+    return journal
 
 
 def pool_settings(config: Config) -> dict[str, PoolSettings]:

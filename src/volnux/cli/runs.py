@@ -19,6 +19,7 @@ import typer
 
 from ..errors import ResumeRefused
 from ..states import RunState, TaskState
+from ..store.results import ResultRef
 from .app import (
     EXIT_FAILED,
     ClusterOption,
@@ -74,14 +75,11 @@ def journal_at(store: str | None) -> Iterator[Journal]:
     not write is read read-only.
     """
     from ..errors import JournalNotFound
-    from ..store import open_store
-    from .events import project_config
+    from .events import open_journal, project_config
 
     with reported_errors():
         try:
-            journal = open_store(
-                store if store is not None else project_config().store, create=False
-            )
+            journal = open_journal(store, project_config(), create=False)
         except JournalNotFound as exc:
             raise JournalNotFound(exc.path, _journals_elsewhere(exc.path)) from None
     try:
@@ -304,6 +302,11 @@ def show(
             f"... {hidden} more task{'s' if hidden != 1 else ''} not listed: "
             "--all lists every task, --state STATE those in one state"
         )
+    kept = [v for v in views if type(v.result) is ResultRef]
+    if kept:
+        typer.echo("results kept in the result store (volnux runs result RUN NODE -o FILE):")
+        for v in kept:
+            typer.echo(f"  {v.node_id}: {v.result.describe()}")
     for node, items in detail.failed_items().items():
         typer.echo(
             f"{node} succeeded with {len(items)} item{'s' if len(items) != 1 else ''} failed:"
@@ -409,7 +412,9 @@ def _run_json(detail: RunDetail, views: list[TaskView], path: list[str]) -> dict
                 "started_at": v.started_at,
                 "ended_at": v.ended_at,
                 "descriptor": v.descriptor,
-                "result": v.result,
+                # A result kept in the result store: where, its size, codec and hash.
+                "result": None if type(v.result) is ResultRef else v.result,
+                "result_ref": v.result.to_json() if type(v.result) is ResultRef else None,
                 "error": v.error.to_dict() if v.error else None,
                 "placement": v.placement,
             }

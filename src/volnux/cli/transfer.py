@@ -136,11 +136,10 @@ def _run_ids(journal: Journal, given: list[str], every: bool) -> list[str]:
 @contextmanager
 def _writable(store: str | None) -> Iterator[Journal]:
     """The journal named (else the project's), made if it does not exist yet."""
-    from ..store import open_store
-    from .events import project_config
+    from .events import open_journal, project_config
 
     with reported_errors():
-        journal = open_store(store if store is not None else project_config().store)
+        journal = open_journal(store, project_config())
     try:
         yield journal
     finally:

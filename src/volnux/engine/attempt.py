@@ -21,6 +21,7 @@ from ..events import Context, EventSpec, Failure, Partial, Route
 from ..events.logs import ATTEMPT_LINES, finish_prints, kept_lines
 from ..observability.tracecontext import attach, run_attached
 from ..store import ErrorInfo, LogEntry
+from ..store.results import has_refs, quick_size, resolve_refs
 
 if TYPE_CHECKING:
     from .plan import NodePlan
@@ -46,6 +47,9 @@ TRACEBACK_FRAMES = 8
 #: pool grows for them at once.
 LONG_ATTEMPT_S = 0.05
 
+
+#: Results never kept in the result store (their size is their journal row's).
+_NUMBERS = frozenset({type(None), bool, int, float})
 
 #: Result types that need no further look (the common, fast case).
 _PLAIN = frozenset({type(None), bool, int, float, str, bytes, list, dict, tuple})
@@ -95,6 +99,8 @@ def run_attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
     took = perf_counter() - began
     if took >= LONG_ATTEMPT_S:
         result = result._replace(seconds=took)
+    if ctx.results is not None and result.error is None and type(result.result) not in _NUMBERS:
+        result = _kept_outside(spec, ctx, result)
     return _with_logs(result, ctx, lines)
 
 
@@ -112,6 +118,8 @@ async def run_attempt_async(spec: EventSpec, ctx: Context) -> AttemptResult:
     began = perf_counter()
     try:
         try:
+            if has_refs(ctx.piped):
+                ctx = _with_piped_read(ctx)
             value = await spec.call(ctx)
         except Route as route:
             result = AttemptResult(route.descriptor, route.result, None, None)
@@ -127,7 +135,29 @@ async def run_attempt_async(spec: EventSpec, ctx: Context) -> AttemptResult:
     took = perf_counter() - began
     if took >= LONG_ATTEMPT_S:
         result = result._replace(seconds=took)
+    if ctx.results is not None and result.error is None and type(result.result) not in _NUMBERS:
+        result = _kept_outside(spec, ctx, result)
     return _with_logs(result, ctx, lines)
+
+
+def _kept_outside(spec: EventSpec, ctx: Context, result: AttemptResult) -> AttemptResult:
+    """``result`` with its value written to the run's result store, and replaced by
+    the reference, when the event asks for that or the value is known to be larger
+    than the store's threshold (bytes, text, arrays, tables).  Other values go
+    back as they are: the engine measures their encoded form."""
+    mode = spec.store_result
+    if mode == "journal":
+        return result
+    value, store = result.result, ctx.results
+    if mode != "external":
+        size = quick_size(value)
+        if size is None or size <= store.threshold:
+            return result
+    try:
+        ref = store.put(value, ctx.run_id, ctx.node_id)
+    except Exception as exc:  # unencodable, or the store cannot be written
+        return AttemptResult(0, None, error_info(exc), exc)
+    return result._replace(result=ref)
 
 
 def sendable(spec: EventSpec) -> bytes | None:
@@ -195,12 +225,20 @@ def _with_logs(result: AttemptResult, ctx: Context, lines: list[Any]) -> Attempt
 
 def _attempt(spec: EventSpec, ctx: Context) -> AttemptResult:
     try:
+        if has_refs(ctx.piped):  # results kept in the result store: read here
+            ctx = _with_piped_read(ctx)
         value = spec.call(ctx)
     except Route as route:
         return AttemptResult(route.descriptor, route.result, None, None)
     except Exception as exc:
         return AttemptResult(0, None, error_info(exc), exc)
     return _outcome(spec, value)
+
+
+def _with_piped_read(ctx: Context) -> Context:
+    store = ctx.results
+    allow_pickle = store.allow_pickle if store is not None else False
+    return ctx._replace(piped=resolve_refs(ctx.piped, allow_pickle))
 
 
 def _outcome(spec: EventSpec, value: Any) -> AttemptResult:

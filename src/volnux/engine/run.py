@@ -9,6 +9,7 @@ from typing import Any
 from ..graph import Graph
 from ..states import RunState, TaskState
 from ..store import ErrorInfo
+from ..store.results import value_of
 
 __all__ = ["Run", "TaskView"]
 
@@ -75,12 +76,23 @@ class Run:
 
     @property
     def results(self) -> dict[str, Any]:
-        """Node id to result, for every task that succeeded."""
+        """Node id to result, for every task that succeeded.
+
+        Results kept in the result store are read from it (and checked); to
+        read just one, use :meth:`result`.
+        """
         return {
-            node_id: view.result
+            node_id: value_of(view.result)
             for node_id, view in self.tasks.items()
             if view.state is TaskState.SUCCEEDED
         }
+
+    def result(self, node_id: str) -> Any:
+        """The result of task ``node_id`` (read from the result store if kept there).
+
+        Raises ``KeyError`` for a node the run does not have.
+        """
+        return value_of(self.tasks[node_id].result)
 
     def failed_tasks(self) -> list[TaskView]:
         """Tasks whose last attempt failed (handled or not), in source order."""

@@ -66,6 +66,7 @@ from ..observability.observer import (
 )
 from ..states import RunState, TaskState, check_run_transition
 from ..store import ErrorInfo, Journal
+from ..store.results import ResultStore
 from .attempt import (
     AttemptResult,
     error_info,
@@ -138,6 +139,8 @@ class Engine:
         self.inputs = dict(inputs)
         #: The batch a batch run's child works on (``ctx.batch``); None otherwise.
         self.batch = batch
+        #: Where large results are kept (``ctx.results``): the journal's result store.
+        self.results: ResultStore | None = getattr(journal, "results", None)
         self.clock = clock
         #: The run's epoch this engine claimed: every write carries it, and the
         #: journal refuses them (Fenced) once another process claimed the run.
@@ -633,7 +636,8 @@ class Engine:
         node_id = node.task.id
         carrier = attempt_carrier(self._carriers, self.run_id, node_id) if self._carriers else None
         fields = (self.run_id, node_id, node.spec.key, self.views[node_id].attempts,
-                  self.inputs, frame.piped, carrier, node.extras, (), self.batch)  # fmt: skip
+                  self.inputs, frame.piped, carrier, node.extras, (), self.batch,
+                  self.results)  # fmt: skip
         return tuple.__new__(Context, fields)  # one per attempt: skip the named tuple's __new__
 
     def _submit(self, frame: TaskFrame) -> None:
@@ -916,7 +920,34 @@ class Engine:
             )
             self.scheduler.result_unstorable(frame, error)
             return
+        results = self.results
+        if results is not None and type(encoded) is tuple and node.spec.store_result != "journal":
+            data, codec = encoded
+            # Kept beside the journal; a reference (the attempt kept it) stays as it is.
+            if data is not None and len(data) > results.threshold and codec != "ref":
+                encoded = self._kept_outside(frame, data, codec, results)
+                if encoded is None:
+                    return
         self.scheduler.attempt_ended(frame, result, encoded)
+
+    def _kept_outside(
+        self, frame: TaskFrame, data: bytes | str, codec: str, results: ResultStore
+    ) -> Any:
+        """A result the journal encoded larger than the store's threshold, written to
+        the result store: the reference, encoded for the journal.  None when the
+        store cannot be written (the task fails, saying why)."""
+        node_id = frame.node.task.id
+        try:
+            ref = results.put_encoded(data, codec, self.run_id, node_id)
+        except OSError as exc:
+            error = ErrorInfo(
+                "ResultStoreError",
+                f"the result of {node_id} ({len(data)} bytes) cannot be written to the "
+                f"result store at {results.location}: {exc}",
+            )
+            self.scheduler.result_unstorable(frame, error)
+            return None
+        return self.journal.encode_result(node_id, ref)
 
     def _note_failed_items(self, frame: TaskFrame, result: AttemptResult) -> bool:
         """Note the items a succeeding attempt reports failed (none: it clears what an

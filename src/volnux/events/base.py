@@ -108,6 +108,9 @@ class Context(NamedTuple):
     gpus: tuple[int, ...] = ()
     #: The batch this run works on, in a batch run; None for a run of its own.
     batch: BatchInfo | None = None
+    #: Where the run keeps large results (a ``volnux.store.results.ResultStore``),
+    #: or None; the attempt writes its own large result there.
+    results: Any = None
 
     @property
     def log(self) -> logging.LoggerAdapter[logging.Logger]:
@@ -241,6 +244,10 @@ class Event:
     changelog: ClassVar[Mapping[str, str]] = {}
     #: What one attempt needs: ``volnux.Resources(memory_mb=..., gpus=..., gpu=...)``.
     resources: ClassVar[Resources] = NO_RESOURCES
+    #: Where its results are kept: ``"auto"`` (in the result store when larger
+    #: than its threshold, else in the journal), ``"external"`` (always in the
+    #: result store) or ``"journal"`` (never in the result store).
+    store_result: ClassVar[str] = "auto"
 
     def process(self, *args: Any, **kwargs: Any) -> Any:
         """Do the work; see the module docstring for parameters and outcomes."""
@@ -258,6 +265,10 @@ class Param:
     name: str
     source: int
     required: bool
+
+
+#: What ``store_result`` may say (see ``Event.store_result``).
+STORE_RESULT_MODES = ("auto", "external", "journal")
 
 
 class EventSpec:
@@ -281,6 +292,7 @@ class EventSpec:
         "resources",
         "retry",
         "source",
+        "store_result",
         "target",
         "version",
     )
@@ -299,8 +311,16 @@ class EventSpec:
         changelog: Mapping[str, str] | None = None,
         evaluation: ResultEvaluation | None = None,
         resources: Resources | None = None,
+        store_result: str = "auto",
     ) -> None:
         _check_name(name, target)
+        if store_result not in STORE_RESULT_MODES:
+            raise EventDefinitionError(
+                f"event {name}: store_result must be one of "
+                f"{', '.join(map(repr, STORE_RESULT_MODES))}, got {store_result!r}"
+            )
+        #: Where its results are kept (see ``Event.store_result``).
+        self.store_result = store_result
         if resources is not None and not isinstance(resources, Resources):
             raise EventDefinitionError(
                 f"event {name}: resources must be a volnux.Resources(...), "
@@ -511,6 +531,7 @@ def event(
     changelog: Mapping[str, str] | None = None,
     evaluation: ResultEvaluation | None = None,
     resources: Resources | None = None,
+    store_result: str = "auto",
 ) -> Callable[[E], E]: ...
 
 
@@ -526,6 +547,7 @@ def event(
     changelog: Mapping[str, str] | None = None,
     evaluation: ResultEvaluation | None = None,
     resources: Resources | None = None,
+    store_result: str = "auto",
 ) -> Any:
     """Make a function an event: ``@event`` or ``@event(name=..., version=...)``.
 
@@ -550,6 +572,7 @@ def event(
             changelog=changelog,
             evaluation=evaluation,
             resources=resources,
+            store_result=store_result,
         )
         return fn
 
@@ -594,6 +617,7 @@ def spec_of(obj: Any) -> EventSpec | None:
                 changelog=obj.changelog,
                 evaluation=obj.evaluation,
                 resources=obj.resources,
+                store_result=obj.store_result,
             )
             obj.__volnux_spec__ = cached  # type: ignore[attr-defined]
         return cached

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..errors import WorkerLost
+from ..errors import ResultMissing, WorkerLost
 from .failures import PermanentError, TransientError
 
 __all__ = ["RetryPolicy"]
@@ -61,12 +61,14 @@ class RetryPolicy:
         A :class:`~volnux.PermanentError` is never retried and a
         :class:`~volnux.TransientError` always is, while attempts remain; so is
         a :class:`~volnux.WorkerLost` (the process running the attempt died).
+        A :class:`~volnux.ResultMissing` (a result it reads is gone from the
+        result store) is not: it is made again by ``runs retry --from`` its maker.
         """
         if attempt >= self.max_attempts:
             return False
         if error is None:
             return self.retry_failures
-        if isinstance(error, PermanentError):
+        if isinstance(error, PermanentError | ResultMissing):
             return False
         if isinstance(error, TransientError | WorkerLost):
             return True

@@ -8,6 +8,15 @@ A result is stored by the first codec that takes it:
 4. Anything else goes to the journal's *extra* codec, when one was given
    (:class:`PickleCodec` or your own :class:`Codec`).
 
+Between 3 and 4, values of a few data types are stored by a codec chosen by
+their type, without any opt-in (neither runs code when read): a NumPy array
+as ``.npy`` (:class:`NumpyCodec`, ``"npy"``, object arrays refused), a
+pyarrow ``Table`` as Parquet (:class:`ArrowCodec`, ``"parquet"``) and a
+pandas ``DataFrame`` as Parquet (:class:`PandasCodec`, ``"pandas"``, through
+pyarrow).  Their libraries are imported only when such a value or row is
+met.  A :class:`~volnux.store.results.ResultRef` (a result kept in the
+result store) is stored as its JSON description (``"ref"``).
+
 If no codec takes the value, :meth:`CodecSet.encode` raises
 :class:`~volnux.store.base.UnencodableResult`, before anything is written.
 
@@ -31,19 +40,24 @@ opened with pickle turned on.
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 from collections.abc import Iterable
-from typing import Any, Protocol, runtime_checkable
+from typing import IO, Any, Protocol, runtime_checkable
 
 from ..errors import CorruptStoreError, StoreError, UnencodableResult, type_name
 
 __all__ = [
+    "ArrowCodec",
     "BytesCodec",
     "Codec",
     "CodecSet",
     "JsonCodec",
+    "NumpyCodec",
+    "PandasCodec",
     "PickleCodec",
+    "typed_codec",
 ]
 
 
@@ -219,9 +233,128 @@ class PickleCodec:
         return pickle.loads(data)
 
 
+class FileCodec:
+    """A codec that writes to and reads from a binary file object (the result
+    store streams large values through :meth:`dump` and :meth:`load`)."""
+
+    name = ""
+
+    def dump(self, value: Any, out: IO[bytes]) -> None:
+        """Write the stored form of ``value`` to ``out``."""
+        raise NotImplementedError
+
+    def load(self, source: IO[bytes]) -> Any:
+        """The value whose stored form ``source`` holds."""
+        raise NotImplementedError
+
+    def encode(self, value: Any) -> bytes:
+        """The stored form of ``value``, in memory."""
+        out = io.BytesIO()
+        self.dump(value, out)
+        return out.getvalue()
+
+    def decode(self, data: bytes | str) -> Any:
+        """The value of the stored form ``data``."""
+        if not isinstance(data, bytes):
+            raise TypeError(f"{self.name} data must be bytes, not text")
+        return self.load(io.BytesIO(data))
+
+
+class NumpyCodec(FileCodec):
+    """A NumPy array as an ``.npy`` file; arrays of Python objects are refused
+    (they would need pickle)."""
+
+    name = "npy"
+
+    def dump(self, value: Any, out: IO[bytes]) -> None:
+        """``numpy.save`` of ``value``, without pickle."""
+        import numpy
+
+        if value.dtype.hasobject:
+            raise ValueError("an array of Python objects would need pickle")
+        numpy.save(out, value, allow_pickle=False)
+
+    def load(self, source: IO[bytes]) -> Any:
+        """``numpy.load``, without pickle."""
+        import numpy
+
+        return numpy.load(source, allow_pickle=False)
+
+
+class ArrowCodec(FileCodec):
+    """A pyarrow ``Table`` as Parquet."""
+
+    name = "parquet"
+
+    def dump(self, value: Any, out: IO[bytes]) -> None:
+        """Parquet of ``value``."""
+        import pyarrow.parquet as pq
+
+        pq.write_table(value, out)
+
+    def load(self, source: IO[bytes]) -> Any:
+        """The table (Parquet needs a seekable ``source``)."""
+        import pyarrow.parquet as pq
+
+        return pq.read_table(source)
+
+
+class PandasCodec(FileCodec):
+    """A pandas ``DataFrame`` as Parquet, through pyarrow (index kept)."""
+
+    name = "pandas"
+
+    def dump(self, value: Any, out: IO[bytes]) -> None:
+        """Parquet of ``value``."""
+        import pyarrow
+        import pyarrow.parquet as pq
+
+        pq.write_table(pyarrow.Table.from_pandas(value), out)
+
+    def load(self, source: IO[bytes]) -> Any:
+        """The data frame."""
+        import pyarrow.parquet as pq
+
+        return pq.read_table(source).to_pandas()
+
+
+_NUMPY, _ARROW, _PANDAS = NumpyCodec(), ArrowCodec(), PandasCodec()
+
+#: (module prefix, class name) -> the codec chosen for values of that type.
+_TYPED: dict[tuple[str, str], FileCodec] = {
+    ("numpy", "ndarray"): _NUMPY,
+    ("pyarrow", "Table"): _ARROW,
+    ("pandas", "DataFrame"): _PANDAS,
+}
+
+
+def typed_codec(value: Any) -> FileCodec | None:
+    """The codec chosen for ``value`` by its type (a NumPy array, a pyarrow table,
+    a pandas data frame), or None; no library is imported to tell."""
+    cls = type(value)
+    return _TYPED.get((cls.__module__.partition(".")[0], cls.__name__))
+
+
+class RefCodec:
+    """A :class:`~volnux.store.results.ResultRef`, as its JSON description."""
+
+    name = "ref"
+
+    def encode(self, value: Any) -> str:
+        """The reference's JSON text."""
+        return json.dumps(value.to_json(), separators=(",", ":"))
+
+    def decode(self, data: bytes | str) -> Any:
+        """The reference (not what it refers to)."""
+        from .results import ResultRef
+
+        return ResultRef.from_json(json.loads(data))
+
+
 _JSON = JsonCodec()
 _BYTES = BytesCodec()
-_BUILTIN_NAMES = frozenset({_JSON.name, _BYTES.name})
+_REF = RefCodec()
+_BUILTIN_NAMES = frozenset({_JSON.name, _BYTES.name, _REF.name, *(c.name for c in _TYPED.values())})
 
 
 class CodecSet:
@@ -231,7 +364,8 @@ class CodecSet:
         if extra is not None and extra.name in _BUILTIN_NAMES:
             raise ValueError(f"codec name {extra.name!r} is taken by a built-in codec")
         self.extra = extra
-        self._by_name: dict[str, Codec] = {_JSON.name: _JSON, _BYTES.name: _BYTES}
+        self._by_name: dict[str, Codec] = {_JSON.name: _JSON, _BYTES.name: _BYTES, _REF.name: _REF}
+        self._by_name.update((codec.name, codec) for codec in _TYPED.values())
         if extra is not None:
             self._by_name[extra.name] = extra
 
@@ -258,6 +392,16 @@ class CodecSet:
             return _JSON.encode(value), _JSON.name
         except ValueError as exc:
             json_reason = str(exc)
+        from .results import ResultRef
+
+        if type(value) is ResultRef:
+            return _REF.encode(value), _REF.name
+        typed = typed_codec(value)
+        if typed is not None:
+            try:
+                return typed.encode(value), typed.name
+            except Exception as exc:  # e.g. an object array: the extra codec may take it
+                json_reason = f"{typed.name}: {exc}"
         extra = self.extra
         if extra is None:
             raise ValueError(
@@ -280,6 +424,21 @@ class CodecSet:
         """
         if codec_name is None:
             return None
+        codec = self.codec(codec_name, where)
+        if data is None:
+            raise StoreError(f"{where} names codec {codec_name!r} but holds no data")
+        try:
+            return codec.decode(data)
+        # As in encode: the codec may be user code; any failure means the row
+        # cannot be read, which the caller reports with the row's place.
+        except Exception as exc:
+            raise CorruptStoreError(
+                f"{where} cannot be decoded with {codec_name!r}: {exc}"
+            ) from exc
+
+    def codec(self, codec_name: str, where: str) -> Codec:
+        """The codec named ``codec_name``; :class:`StoreError` (saying what ``where``
+        needs it for) when this set lacks it."""
         codec = self._by_name.get(codec_name)
         if codec is None:
             if codec_name == PickleCodec.name:
@@ -292,13 +451,4 @@ class CodecSet:
                 f"{where} was stored with codec {codec_name!r}, which this journal does not "
                 f"have (it has {', '.join(sorted(self._by_name))}); open it with that codec"
             )
-        if data is None:
-            raise StoreError(f"{where} names codec {codec_name!r} but holds no data")
-        try:
-            return codec.decode(data)
-        # As in encode: the codec may be user code; any failure means the row
-        # cannot be read, which the caller reports with the row's place.
-        except Exception as exc:
-            raise CorruptStoreError(
-                f"{where} cannot be decoded with {codec_name!r}: {exc}"
-            ) from exc
+        return codec

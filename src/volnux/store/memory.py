@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import Fenced, RunClaimed, RunExists, RunNotFound, StoreError
 from ..states import RunState
 from .base import LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord
+from .results import ResultStore
 
 __all__ = ["MemoryJournal", "open_url"]
 
@@ -33,7 +34,10 @@ class MemoryJournal:
     durable = False
     location = "memory (gone when this process ends)"
 
-    def __init__(self) -> None:
+    def __init__(self, *, results: ResultStore | None = None) -> None:
+        #: Where results larger than its threshold are kept; None (the default):
+        #: every result stays in memory, with the journal.
+        self.results = results
         self._runs: dict[str, RunRecord] = {}
         self._tasks: dict[str, list[TaskRecord]] = {}
         self._notes: dict[str, list[RunNote]] = {}

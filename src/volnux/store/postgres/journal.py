@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, TypeVar
 
@@ -44,6 +45,7 @@ from ...states import RunState
 from ..base import EventPin, LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord
 from ..codec import Codec, CodecSet, PickleCodec
 from ..jsonform import decode_json, encode_json, pins_to_json
+from ..results import BESIDE, result_store
 from ..sqlite.records import RecordEncoder
 from .connection import Connection, connect, connection_lost, store_error
 from .migrations import prepare_schema
@@ -126,6 +128,7 @@ class PostgresJournal:
         codec: Codec | None = None,
         allow_pickle: bool = False,
         create: bool = True,
+        results: object = BESIDE,
     ) -> None:
         if allow_pickle:
             if codec is not None and not isinstance(codec, PickleCodec):
@@ -142,6 +145,10 @@ class PostgresJournal:
                 synchronous_commit=synchronous_commit or url.synchronous_commit,
             )
         self._target = target
+        #: Where results larger than its threshold are kept (None: in the journal);
+        #: by default ``.volnux/results`` in the working directory: give every
+        #: machine that shares this journal the same one (an fsspec URL).
+        self.results = result_store(results, Path.cwd() / ".volnux" / "results", codec)
         #: The schema holding the journal's tables.
         self.schema = target.schema
         self.synchronous_commit: SynchronousCommit = target.synchronous_commit

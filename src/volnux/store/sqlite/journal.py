@@ -45,6 +45,7 @@ from ..base import (
 )
 from ..codec import Codec, CodecSet, PickleCodec
 from ..jsonform import decode_json, encode_json, pins_from_json, pins_to_json
+from ..results import BESIDE, result_store
 from .checkpoint import SAFETY_FACTOR, Checkpointer, wal_pages
 from .file import Synchronous, full_check, open_connection, rollback, store_error, write_transaction
 from .records import RecordEncoder, decode_batch, decode_batches
@@ -152,6 +153,7 @@ class SQLiteJournal:
         codec: Codec | None = None,
         allow_pickle: bool = False,
         create: bool = True,
+        results: object = BESIDE,
     ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
@@ -162,6 +164,9 @@ class SQLiteJournal:
         self.path = Path(path).expanduser().absolute()
         self.synchronous: Synchronous = synchronous
         self._codecs = CodecSet(codec)
+        #: Where results larger than its threshold are kept (None: in the journal);
+        #: by default the folder ``results`` beside the file.
+        self.results = result_store(results, self.path.parent / "results", codec)
         self._lock = threading.Lock()
         # The key of the next batch of each run this journal has written to.
         # A run's records are written by one process at a time (its owner),
