@@ -44,7 +44,7 @@ def test_parse_inputs_rejects_malformed_arguments(
 
 
 def test_trimmed_traceback_keeps_the_events_frames_of_the_last_exception() -> None:
-    from volnux.cli import report
+    from volnux.query import explain as report
 
     pkg = report._PACKAGE_DIR
     text = (
