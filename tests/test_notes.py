@@ -37,6 +37,7 @@ from volnux.notes import (
     Stopped,
     Trace,
     Unrouted,
+    WebAction,
     latest,
 )
 
@@ -209,6 +210,11 @@ WRITTEN: list[tuple[NoteDetail, str, dict[str, Any]]] = [
         ItemsFailed("Load", 2, (("line 7", "ValueError: bad"), (9, "no such id"))),
         "items-failed",
         {"node": "Load", "attempt": 2, "items": [["line 7", "ValueError: bad"], [9, "no such id"]]},
+    ),
+    (
+        WebAction("retry", "127.0.0.1", "bearer", 42, "web1"),
+        "web-action",
+        {"action": "retry", "client": "127.0.0.1", "via": "bearer", "pid": 42, "host": "web1"},
     ),
     (
         BatchUpdated(8, None, 5, "ann", "web1"),

@@ -27,6 +27,7 @@ Every kind is in :class:`NoteKind`, and each has one detail class::
     batch-source-end BatchSourceEnd every batch of the source has begun (how many)
     batch-updated    BatchUpdated   an operator changed a batch run's parallelism or tolerance
     items-failed     ItemsFailed    a task succeeded with some of its items failed (a Partial)
+    web-action       WebAction      an operator acted on the run through ``volnux serve``
 
 Writers build a detail and call :meth:`RunNote.of`; readers call
 :meth:`RunNote.read`, which gives the detail object (``None`` for a kind this
@@ -71,6 +72,7 @@ __all__ = [
     "Stopped",
     "Trace",
     "Unrouted",
+    "WebAction",
     "kinds_of",
     "latest",
 ]
@@ -103,6 +105,7 @@ class NoteKind(StrEnum):
     BATCH_SOURCE_END = "batch-source-end"
     BATCH_UPDATED = "batch-updated"
     ITEMS_FAILED = "items-failed"
+    WEB_ACTION = "web-action"
 
 
 @dataclass(frozen=True, slots=True)
@@ -899,6 +902,50 @@ class ItemsFailed(NamedTuple):
         return cls(_str(data, "node"), _int(data, "attempt"), pairs)
 
 
+class WebAction(NamedTuple):
+    """An operator asked ``volnux serve`` to act on the run: ``action`` (``cancel``,
+    ``pause``, ``resume``, ``retry``, ``retry-failed-batches``), from the client at
+    ``client``, proven ``via`` the server's token (``bearer``) or a login (``session``)."""
+
+    action: str
+    client: str
+    via: str
+    #: The server's process and machine.
+    pid: int = 0
+    host: str = ""
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.WEB_ACTION
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "client": self.client,
+            "via": self.via,
+            "pid": self.pid,
+            "host": self.host,
+        }
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> WebAction:
+        return cls(
+            _str(data, "action"),
+            _str(data, "client"),
+            _str(data, "via"),
+            _int(data, "pid"),
+            _str(data, "host"),
+        )
+
+    def describe(self, at: float) -> str:
+        """``retry asked from 127.0.0.1 (token) through volnux serve on web1 at ...``."""
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+        where = f" on {self.host}" if self.host else ""
+        who = f"{self.client} ({self.via})"
+        return f"{self.action} asked from {who} through volnux serve{where} at {when}"
+
+
 class Trace(NamedTuple):
     """The OpenTelemetry trace and span ids of one session of the run (hex)."""
 
@@ -943,6 +990,7 @@ KINDS: dict[type[NoteDetail], tuple[NoteKind, ...]] = {
     BatchSourceEnd: (NoteKind.BATCH_SOURCE_END,),
     BatchUpdated: (NoteKind.BATCH_UPDATED,),
     ItemsFailed: (NoteKind.ITEMS_FAILED,),
+    WebAction: (NoteKind.WEB_ACTION,),
 }
 
 _READERS: dict[NoteKind, Callable[[NoteKind, Mapping[str, Any]], NoteDetail]] = {
@@ -991,4 +1039,5 @@ NoteDetail = (
     | BatchSourceEnd
     | BatchUpdated
     | ItemsFailed
+    | WebAction
 )

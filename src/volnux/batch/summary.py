@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..notes import BatchSourceEnd, BatchStarted, BatchUpdated, RunNote
 from ..notes import NoteKind as K
 
-__all__ = ["FAILED_ITEMS", "BatchState", "BatchSummary", "summarize"]
+if TYPE_CHECKING:
+    from ..store import RunRecord
+
+__all__ = ["FAILED_ITEMS", "BatchState", "BatchSummary", "batch_json", "summarize"]
 
 #: The states a batch can be in, in the order they are shown.
 STATES = ("succeeded", "failed", "running", "interrupted", "paused", "cancelled")
@@ -219,3 +222,40 @@ def _retries(position: Mapping[str, Any]) -> tuple[int, ...]:
         return ()
     of = position.get("of", [])
     return tuple(i for i in of if isinstance(i, int)) if isinstance(of, list) else ()
+
+
+def batch_json(record: RunRecord, summary: BatchSummary) -> dict[str, Any]:
+    """A batch run as JSON data (``runs show --json``, the web view's API)."""
+    spec = summary.spec
+    return {
+        "id": record.id,
+        "workflow": record.workflow,
+        "status": record.state.value,
+        "error": record.error,
+        "created_at": record.created_at,
+        "ended_at": record.ended_at,
+        "batch": {
+            "source": spec.source,
+            "kind": spec.source_kind,
+            "batch_size": spec.batch_size,
+            "input": spec.input,
+            "parallel": summary.parallel,
+            "tolerate": summary.tolerate,
+            "tolerate_items": summary.tolerate_items,
+            "fail_fast": spec.fail_fast,
+            "total": summary.total,
+            "total_items": summary.total_items,
+            "counts": summary.counts(),
+            "items": summary.items(),
+            "failed_items": summary.failed_item_count(),
+        },
+        "failed": [
+            {"batch": b.batch, "run": b.child, "size": b.size, "error": b.error}
+            for b in summary.of("failed", "cancelled")
+        ],
+        "with_failed_items": [
+            {"batch": b.batch, "run": b.child, "size": b.size, "failed_items": b.failed_items}
+            for b in summary.batches.values()
+            if b.failed_items
+        ],
+    }

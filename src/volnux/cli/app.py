@@ -447,6 +447,7 @@ app.add_typer(store_app)
 
 from . import (  # noqa: E402
     batch,  # noqa: F401  (volnux batch)
+    serve,  # noqa: F401  (volnux serve)
     transfer,  # noqa: F401  (runs export / import, store copy)
 )
 from .results import results_app  # noqa: E402  (runs result, results gc)

@@ -341,6 +341,8 @@ def show_batch_run(
     from .runs import _when
 
     if as_json:
+        from ..batch.summary import batch_json
+
         typer.echo(json.dumps(batch_json(record, summary), indent=2))
         return
     header = [f"workflow {record.workflow}, started {_when(record.created_at)}"]
@@ -350,43 +352,6 @@ def show_batch_run(
         typer.echo("slowest batches:")
         for b in slow:
             typer.echo(f"  batch {b.batch} (run {b.child}): {b.seconds or 0:.2f}s, {b.state}")
-
-
-def batch_json(record: RunRecord, summary: BatchSummary) -> dict[str, Any]:
-    """A batch run as JSON data (``runs show --json``)."""
-    spec = summary.spec
-    return {
-        "id": record.id,
-        "workflow": record.workflow,
-        "status": record.state.value,
-        "error": record.error,
-        "created_at": record.created_at,
-        "ended_at": record.ended_at,
-        "batch": {
-            "source": spec.source,
-            "kind": spec.source_kind,
-            "batch_size": spec.batch_size,
-            "input": spec.input,
-            "parallel": summary.parallel,
-            "tolerate": summary.tolerate,
-            "tolerate_items": summary.tolerate_items,
-            "fail_fast": spec.fail_fast,
-            "total": summary.total,
-            "total_items": summary.total_items,
-            "counts": summary.counts(),
-            "items": summary.items(),
-            "failed_items": summary.failed_item_count(),
-        },
-        "failed": [
-            {"batch": b.batch, "run": b.child, "size": b.size, "error": b.error}
-            for b in summary.of("failed", "cancelled")
-        ],
-        "with_failed_items": [
-            {"batch": b.batch, "run": b.child, "size": b.size, "failed_items": b.failed_items}
-            for b in summary.batches.values()
-            if b.failed_items
-        ],
-    }
 
 
 # ------------------------------------------------------------------ continuing

@@ -266,6 +266,8 @@ def show(
         typer.echo(headline(run).removeprefix(f"run {run.id} "))
     for at, action in detail.operator_actions():
         typer.echo(f"operator: {action.describe(at)}")
+    for at, asked in detail.web_actions():
+        typer.echo(f"web: {asked.describe(at)}")
     if verbose:
         for at, resized in detail.pool_resizes():
             typer.echo(f"{_clock(at)} {resized.describe()}")
@@ -424,6 +426,7 @@ def _run_json(detail: RunDetail, views: list[TaskView], path: list[str]) -> dict
         "resume": detail.resume.as_dict(),
         "changes": [change.as_dict() for change in detail.changes()],
         "operator": [{"at": at, **action.to_json()} for at, action in detail.operator_actions()],
+        "web_actions": [{"at": at, **asked.to_json()} for at, asked in detail.web_actions()],
         "pools": [{"at": at, **resized.to_json()} for at, resized in detail.pool_resizes()],
         "failed_items": {
             node: [[key, why] for key, why in items]

@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Sequence
 from functools import cache
 
-from ..notes import Cancelled, NoteKind, PauseAsked, Resumed, RunNote, Started
+from ..notes import Cancelled, NoteKind, PauseAsked, Resumed, RunNote, Started, WebAction
 from ..states import RunState, check_run_transition
 from ..store import Journal, RunRecord
 
@@ -45,6 +45,7 @@ __all__ = [
     "cancel_run",
     "first_owner",
     "last_owner",
+    "note_web_action",
     "own_ticks",
     "owner_alive",
     "owner_id",
@@ -301,3 +302,11 @@ def _last_operator(notes: Sequence[RunNote], kind: NoteKind) -> str | None:
             if isinstance(detail, Cancelled | PauseAsked):
                 return detail.describe(note.at)
     return None
+
+
+def note_web_action(journal: Journal, run_id: str, action: str, client: str, via: str) -> None:
+    """Note that ``volnux serve`` was asked to ``action`` the run, from ``client``,
+    proven ``via`` its token or a login (who, when, what: before it acts)."""
+    _, host = _who()
+    detail = WebAction(action, client, via, os.getpid(), host)
+    journal.add_note(RunNote.of(run_id, time.time(), detail))

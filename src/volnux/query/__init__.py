@@ -18,6 +18,7 @@ from .runs import (
     recorded_workflow_path,
     resolve_run_id,
     resume_plan,
+    run_summary,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "recorded_workflow_path",
     "resolve_run_id",
     "resume_plan",
+    "run_summary",
 ]

@@ -16,7 +16,16 @@ from ..engine.run import Run, TaskView
 from ..engine.runner import earlier_failed_items
 from ..errors import PointyError, RunNotFound, StoreError
 from ..graph import Graph
-from ..notes import Changed, NoteKind, Operator, PoolResized, Resumed, RunNote, kinds_of
+from ..notes import (
+    Changed,
+    NoteKind,
+    Operator,
+    PoolResized,
+    Resumed,
+    RunNote,
+    WebAction,
+    kinds_of,
+)
 from ..states import RunState, TaskState
 from ..store import EventPin, Journal, LogEntry, RunRecord
 
@@ -103,26 +112,26 @@ def list_runs(journal: Journal, limit: int = 50, *, parts: bool = False) -> list
     A batch run is one line with its progress; its batches' runs are listed
     only with ``parts``.
     """
-    out = []
-    for record in journal.list_runs(limit, parts=parts):
-        failed: Sequence[str] = ()
-        notes = journal.load_notes(record.id)
-        batches = summarize(notes, running=record.state is RunState.RUNNING)
-        if record.state is RunState.FAILED and batches is None:
-            failed = failed_nodes(notes)
-        out.append(
-            RunSummary(
-                record.id,
-                record.workflow,
-                record.state,
-                record.created_at,
-                record.ended_at,
-                record.error,
-                failed[0] if failed else None,
-                batches.progress() if batches is not None else None,
-            )
-        )
-    return out
+    return [run_summary(journal, record) for record in journal.list_runs(limit, parts=parts)]
+
+
+def run_summary(journal: Journal, record: RunRecord) -> RunSummary:
+    """The line of ``record`` in a list of runs (its notes say the rest)."""
+    failed: Sequence[str] = ()
+    notes = journal.load_notes(record.id)
+    batches = summarize(notes, running=record.state is RunState.RUNNING)
+    if record.state is RunState.FAILED and batches is None:
+        failed = failed_nodes(notes)
+    return RunSummary(
+        record.id,
+        record.workflow,
+        record.state,
+        record.created_at,
+        record.ended_at,
+        record.error,
+        failed[0] if failed else None,
+        batches.progress() if batches is not None else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +268,16 @@ class RunDetail:
             if note.kind == NoteKind.OPERATOR.value:
                 detail = note.read()
                 if isinstance(detail, Operator):
+                    out.append((note.at, detail))
+        return out
+
+    def web_actions(self) -> list[tuple[float, WebAction]]:
+        """Each action asked through ``volnux serve`` (who, how, what), oldest first."""
+        out = []
+        for note in self.notes:
+            if note.kind == NoteKind.WEB_ACTION.value:
+                detail = note.read()
+                if isinstance(detail, WebAction):
                     out.append((note.at, detail))
         return out
 

@@ -1,0 +1,283 @@
+"""What the web view's JSON API answers, built from the query layer (no HTTP here).
+
+Each function takes the journal and returns plain JSON data; the routes in
+:mod:`volnux.serve.app` and the pages in :mod:`volnux.serve.pages` share them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from ..batch import summarize
+from ..batch.summary import BatchSummary, batch_json
+from ..errors import VolnuxError
+from ..notes import NoteKind, WebAction
+from ..query import RunDetail, RunSummary, describe_run, run_summary
+from ..query.explain import explain, state_label
+from ..states import RunState, TaskState
+from ..store import Journal, RunNote, RunRecord
+from ..store.results import ResultRef
+from .actions import allowed
+
+__all__ = [
+    "PAGE_SIZE",
+    "BadQuery",
+    "batches_json",
+    "run_json",
+    "runs_json",
+    "task_json",
+]
+
+#: Rows in a page of runs or tasks unless asked otherwise; the most one page holds.
+PAGE_SIZE: Final = 50
+MAX_PAGE: Final = 500
+#: "Every run", as a list_runs limit.
+_ALL: Final = 2**62
+#: Bars of a batch run's duration histogram.
+HISTOGRAM_BARS: Final = 12
+
+
+class BadQuery(VolnuxError):
+    """A query parameter the API cannot use (answered 400, saying which and why)."""
+
+
+def page_bounds(offset: str | None, limit: str | None) -> tuple[int, int]:
+    """``(offset, limit)`` from the query string; BadQuery when not whole numbers in range."""
+    try:
+        first = int(offset) if offset else 0
+        count = int(limit) if limit else PAGE_SIZE
+    except ValueError:
+        raise BadQuery("offset and limit are whole numbers") from None
+    if first < 0 or not 1 <= count <= MAX_PAGE:
+        raise BadQuery(f"offset is 0 or more and limit 1 to {MAX_PAGE}")
+    return first, count
+
+
+def _day(text: str | None, name: str, end: bool) -> float | None:
+    """A ``YYYY-MM-DD`` (or ISO date-time) bound as seconds since the epoch, local time."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadQuery(f"{name} is a date (YYYY-MM-DD) or an ISO date-time, not {text!r}") from None
+    seconds = when.timestamp()
+    if end and len(text) == 10:  # a whole day: up to its end
+        seconds += 86400
+    return seconds
+
+
+def runs_json(
+    journal: Journal,
+    *,
+    state: str | None = None,
+    workflow: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    offset: str | None = None,
+    limit: str | None = None,
+) -> dict[str, Any]:
+    """A page of runs, newest first, filtered by state, workflow (a part of its
+    name) and start date; batch runs are one line each, with their progress."""
+    first, count = page_bounds(offset, limit)
+    if state and state not in {s.value for s in RunState}:
+        known = ", ".join(s.value for s in RunState)
+        raise BadQuery(f"state is one of {known}, not {state!r}")
+    after, before = _day(since, "since", False), _day(until, "until", True)
+    records = [
+        r
+        for r in journal.list_runs(_ALL, parts=False)
+        if (not state or r.state.value == state)
+        and (not workflow or workflow.lower() in r.workflow.lower())
+        and (after is None or r.created_at >= after)
+        and (before is None or r.created_at < before)
+    ]
+    shown = records[first : first + count]
+    summaries = {r.id: run_summary(journal, r) for r in shown}
+    return {
+        "total": len(records),
+        "offset": first,
+        "limit": count,
+        "runs": [_run_line(r, summaries.get(r.id)) for r in shown],
+    }
+
+
+def _run_line(record: RunRecord, summary: RunSummary | None) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "workflow": record.workflow,
+        "state": record.state.value,
+        "created_at": record.created_at,
+        "ended_at": record.ended_at,
+        "duration": None if record.ended_at is None else record.ended_at - record.created_at,
+        "error": record.error,
+        "failed_task": summary.failed_task if summary else None,
+        "batches": summary.batches if summary else None,
+        "parent": record.parent,
+    }
+
+
+def run_json(
+    journal: Journal,
+    run_id: str,
+    *,
+    state: str | None = None,
+    offset: str | None = None,
+    limit: str | None = None,
+) -> dict[str, Any]:
+    """A run: its header, counts by state, a page of its tasks (of one state if
+    asked), the failure explained, what resume or retry would do, the actions
+    that apply, and for a batch run its batches."""
+    first, count = page_bounds(offset, limit)
+    record = journal.load_run(run_id)
+    notes = journal.load_notes(run_id)
+    batches = summarize(notes, running=record.state is RunState.RUNNING)
+    if batches is not None:
+        return {
+            **_header(record),
+            "kind": "batch",
+            **batches_json(record, batches),
+            "actions": allowed(record.state, batch=True),
+            "web_actions": _web_actions(notes),
+        }
+    detail = describe_run(journal, run_id)
+    run = detail.run
+    if state and state not in {s.value for s in TaskState}:
+        known = ", ".join(s.value for s in TaskState)
+        raise BadQuery(f"state is one of {known}, not {state!r}")
+    views = [v for v in run.tasks.values() if not state or v.state.value == state]
+    logs = detail.failure_logs() if run.failed_nodes else {}
+    return {
+        **_header(record),
+        "kind": "run",
+        "counts": {s.value: n for s, n in detail.counts().items()},
+        "tasks_total": len(run.tasks),
+        "tasks_shown": {"state": state, "offset": first, "limit": count, "total": len(views)},
+        "tasks": [_task_line(run, v) for v in views[first : first + count]],
+        "explanation": explain(run, detail.resume, logs=logs)
+        if run.status in ("failed", "cancelled", "paused")
+        else [],
+        "resume": detail.resume.as_dict(),
+        "path": detail.path()[:200],
+        "actions": allowed(record.state, batch=False),
+        "web_actions": _web_actions(notes),
+    }
+
+
+def _header(record: RunRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "workflow": record.workflow,
+        "state": record.state.value,
+        "error": record.error,
+        "created_at": record.created_at,
+        "ended_at": record.ended_at,
+        "parent": record.parent,
+    }
+
+
+def _web_actions(notes: Sequence[RunNote]) -> list[dict[str, Any]]:
+    """The actions asked through the web view, oldest first, with a line for people."""
+    found = []
+    for note in notes:
+        detail = note.read() if note.kind == NoteKind.WEB_ACTION.value else None
+        if isinstance(detail, WebAction):
+            found.append({"at": note.at, **detail.to_json(), "text": detail.describe(note.at)})
+    return found
+
+
+def _task_line(run: Any, view: Any) -> dict[str, Any]:
+    result = view.result
+    return {
+        "node": view.node_id,
+        "event": view.event,
+        "state": view.state.value,
+        "label": state_label(run, view),
+        "attempts": view.attempts,
+        "started_at": view.started_at,
+        "ended_at": view.ended_at,
+        "duration": view.duration,
+        "placement": view.placement,
+        "error": f"{view.error.type}: {view.error.message}" if view.error else None,
+        "result_ref": result.to_json() if type(result) is ResultRef else None,
+    }
+
+
+def task_json(journal: Journal, detail: RunDetail, node: str) -> dict[str, Any]:
+    """One task: each attempt (start, end, state, error with traceback), where it
+    ran, its log lines, and its result (or the reference of one kept outside)."""
+    run = detail.run
+    view = run.tasks.get(node)
+    if view is None:
+        raise KeyError(node)
+    attempts: dict[tuple[int, int], dict[str, Any]] = {}
+    for rec in journal.load(run.id).tasks:
+        if rec.node_id != node:
+            continue
+        entry = attempts.setdefault(
+            (rec.round, rec.attempt),
+            {"round": rec.round, "attempt": rec.attempt, "started_at": rec.at, "ended_at": None},
+        )
+        entry["state"] = rec.state.value
+        if rec.state is not TaskState.RUNNING:
+            entry["ended_at"] = rec.at
+        if rec.error is not None:
+            entry["error"] = rec.error.to_dict()
+    result = view.result
+    return {
+        "run": run.id,
+        **_task_line(run, view),
+        "attempt_list": list(attempts.values()),
+        "traceback": view.error.traceback if view.error else None,
+        "logs": [
+            {"at": e.at, "attempt": e.attempt, "level": e.level, "message": e.message}
+            for e in detail.logs(node)[-200:]
+        ],
+        "result": None if type(result) is ResultRef else _plain(result),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON data: itself when it is, else its ``repr`` (cut short)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return repr(value)
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value[:1000]]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v) for k, v in list(value.items())[:1000]}
+    text = repr(value)
+    return text if len(text) <= 2000 else text[:2000] + "..."
+
+
+def batches_json(record: RunRecord, summary: BatchSummary) -> dict[str, Any]:
+    """A batch run's counts by state, its failed batches with their first error, and
+    a histogram of its batches' durations (``bars`` of equal width, in seconds)."""
+    data = batch_json(record, summary)
+    seconds = sorted(b.seconds for b in summary.batches.values() if b.seconds is not None)
+    data["histogram"] = _histogram(seconds)
+    data["states"] = dict(Counter(b.state for b in summary.batches.values()))
+    data["progress"] = summary.progress()
+    return data
+
+
+def _histogram(seconds: list[float]) -> dict[str, Any]:
+    if not seconds:
+        return {"low": 0.0, "width": 0.0, "bars": []}
+    low, high = seconds[0], seconds[-1]
+    width = (high - low) / HISTOGRAM_BARS or 1.0
+    bars = [0] * HISTOGRAM_BARS
+    for value in seconds:
+        bars[min(int((value - low) / width), HISTOGRAM_BARS - 1)] += 1
+    return {"low": low, "width": width, "bars": bars}
+
+
+def now() -> float:
+    """The server's clock (seconds since the epoch)."""
+    return time.time()

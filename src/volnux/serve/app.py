@@ -1,0 +1,373 @@
+"""The ``volnux serve`` ASGI application (Starlette): pages, the JSON API, live events.
+
+:func:`make_app` builds it over one open journal.  Reading needs nothing;
+acting needs the access token (see :mod:`volnux.serve.auth`).  Routes:
+
+* pages: ``/`` (runs), ``/runs/{id}``, ``/runs/{id}/tasks/{node}``, ``/login``;
+* the API under ``/api`` (described at ``/api/openapi.json``);
+* ``/api/stream``: server-sent events, from the journal polled every second;
+* ``/static/...``: the stylesheet and the one script, shipped in the package.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..errors import RenderError, ResumeRefused, RunNotFound, StoreError, VolnuxError
+from ..query import describe_run, resolve_run_id
+from ..store import Journal
+from . import api, pages
+from .actions import ACTIONS, ActionRefused, Runner
+from .auth import COOKIE, CSRF_HEADER, Access, Refused
+from .openapi import openapi
+
+__all__ = ["make_app"]
+
+STATIC: Final = Path(__file__).with_name("static")
+#: How often the live stream reads the journal, in seconds.
+POLL_S: Final = 1.0
+#: Runs the runs page's stream follows (the newest).
+STREAMED_RUNS: Final = 50
+#: What a page that only says no is titled, by status.
+_TITLES: Final = {404: "Not found", 409: "Not now", 401: "Log in", 403: "Refused"}
+#: The filters of a list of runs, and of a run's tasks.
+_RUN_FILTERS: Final = ("state", "workflow", "since", "until", "offset", "limit")
+_TASK_FILTERS: Final = ("state", "offset", "limit")
+
+
+def make_app(journal: Journal, access: Access, *, version: str = "") -> Starlette:
+    """The web view over ``journal``; ``access`` says who may act."""
+    runner = Runner(journal)
+
+    def logged_in(request: Request) -> bool:
+        return access.session_of(request.cookies.get(COOKIE)) is not None
+
+    def page(request: Request, content: str, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(content, status_code=status)
+
+    def flags(request: Request) -> dict[str, bool]:
+        return {"logged_in": logged_in(request), "read_only": access.read_only}
+
+    def failure(request: Request, exc: Exception) -> Response:
+        """A VolnuxError as the answer it deserves, JSON for the API, a page otherwise."""
+        status = 400
+        if isinstance(exc, RunNotFound | KeyError):
+            status = 404
+        elif isinstance(exc, ActionRefused | ResumeRefused):
+            status = 409
+        elif isinstance(exc, Refused):
+            status = exc.status
+        message = exc.reason if isinstance(exc, Refused) else str(exc)
+        if isinstance(exc, KeyError):
+            message = f"no task {exc.args[0]!r} in this run"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=status)
+        title = _TITLES.get(status, "Bad request")
+        return page(request, pages.message_page(title, [message], **flags(request)), status)
+
+    def guarded(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        def run(request: Request) -> Response:
+            try:
+                return handler(request)
+            except (VolnuxError, KeyError, Refused) as exc:
+                return failure(request, exc)
+
+        run.__name__ = handler.__name__
+        return run
+
+    def run_id_of(request: Request) -> str:
+        return resolve_run_id(journal, request.path_params["run_id"])
+
+    # -- pages -------------------------------------------------------------
+
+    @guarded
+    def runs_page(request: Request) -> Response:
+        query = dict(request.query_params)
+        data = api.runs_json(journal, **_pick(query, *_RUN_FILTERS))
+        return page(request, pages.runs_page(data, query, **flags(request)))
+
+    @guarded
+    def run_page(request: Request) -> Response:
+        run_id = run_id_of(request)
+        query = request.query_params
+        data = api.run_json(journal, run_id, **_pick(dict(query), *_TASK_FILTERS))
+        csrf = access.csrf_token(request.cookies.get(COOKIE))
+        notice = query.get("notice", "")
+        error = runner.errors.get(run_id)
+        if error:
+            notice = f"{notice} (the server's last attempt to continue it: {error})".strip()
+        html = pages.run_page(data, csrf=csrf, notice=notice, **flags(request))
+        return page(request, html)
+
+    @guarded
+    def task_page(request: Request) -> Response:
+        run_id = run_id_of(request)
+        detail = describe_run(journal, run_id)
+        data = api.task_json(journal, detail, request.path_params["node"])
+        return page(request, pages.task_page(data, **flags(request)))
+
+    async def act_form(request: Request) -> Response:
+        form = await _form(request)
+        action = str(form.get("action", ""))
+        csrf = str(form.get("csrf", ""))
+        node = str(form.get("from", "")) or None
+        return await _in_thread(
+            guarded(lambda req: _act_from_page(req, action, csrf, node)), request
+        )
+
+    def _act_from_page(request: Request, action: str, csrf: str, node: str | None) -> Response:
+        run_id = run_id_of(request)
+        via = access.check(None, request.cookies.get(COOKIE), csrf)
+        try:
+            done = runner.act(run_id, action, _client(request), via, node)
+            notice = f"{action}: the run is {done['state']}"
+        except (ActionRefused, ResumeRefused, StoreError) as exc:
+            notice = f"{action} refused: {exc}"
+        return RedirectResponse(f"/runs/{quote(run_id)}?notice={quote(notice)}", status_code=303)
+
+    def login_form(request: Request) -> Response:
+        return page(request, pages.login_page(_local(request.query_params.get("next", "/"))))
+
+    async def login(request: Request) -> Response:
+        form = await _form(request)
+        target = _local(str(form.get("next", "/")))
+        if access.read_only:
+            return page(request, pages.login_page(target, "this server is read-only"), 403)
+        if not access.token_matches(str(form.get("token", ""))):
+            return page(request, pages.login_page(target, "that is not the access token"), 401)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            COOKIE, access.new_session(), httponly=True, samesite="strict", path="/"
+        )
+        return response
+
+    def logout(request: Request) -> Response:
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    # -- the API -----------------------------------------------------------
+
+    @guarded
+    def api_runs(request: Request) -> Response:
+        query = dict(request.query_params)
+        return JSONResponse(api.runs_json(journal, **_pick(query, *_RUN_FILTERS)))
+
+    @guarded
+    def api_run(request: Request) -> Response:
+        query = dict(request.query_params)
+        return JSONResponse(
+            api.run_json(journal, run_id_of(request), **_pick(query, *_TASK_FILTERS))
+        )
+
+    @guarded
+    def api_task(request: Request) -> Response:
+        detail = describe_run(journal, run_id_of(request))
+        return JSONResponse(api.task_json(journal, detail, request.path_params["node"]))
+
+    @guarded
+    def api_logs(request: Request) -> Response:
+        node = request.query_params.get("node") or None
+        entries = journal.logs(run_id_of(request), node)
+        return JSONResponse(
+            {
+                "logs": [
+                    {"node": e.node_id, "attempt": e.attempt, "at": e.at, "level": e.level,
+                     "message": e.message}
+                    for e in entries
+                ]
+            }
+        )  # fmt: skip
+
+    @guarded
+    def api_graph(request: Request) -> Response:
+        from ..observability.pictures import run_dot
+        from ..observability.render import render
+
+        detail = describe_run(journal, run_id_of(request))
+        detail.graph()
+        run = detail.run
+        dot = run_dot(
+            run.graph, run.tasks, title=f"{run.workflow}: run {run.id} {run.status}",
+            failed_nodes=run.unhandled(),
+        )  # fmt: skip
+        if request.path_params["fmt"] == "dot":
+            return PlainTextResponse(dot, media_type="text/vnd.graphviz")
+        try:
+            svg = render(dot, "svg")
+        except RenderError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503)
+        return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+    @guarded
+    def api_act(request: Request) -> Response:
+        action = request.path_params["action"]
+        if action not in ACTIONS:
+            raise ActionRefused(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+        via = access.check(
+            request.headers.get("authorization"),
+            request.cookies.get(COOKIE),
+            request.headers.get(CSRF_HEADER),
+        )
+        run_id = run_id_of(request)
+        node = request.query_params.get("from") or None
+        return JSONResponse(runner.act(run_id, action, _client(request), via, node))
+
+    def api_openapi(request: Request) -> Response:
+        return JSONResponse(openapi(version))
+
+    async def api_stream(request: Request) -> Response:
+        run_id = request.query_params.get("run") or None
+        try:
+            # A test aid: end the stream after this many seconds (default: never).
+            lasting = float(request.query_params.get("for", "0") or 0)
+        except ValueError:
+            return JSONResponse({"error": "for is a number of seconds"}, status_code=400)
+        read = (lambda: _run_event(journal, run_id)) if run_id else (lambda: _runs_event(journal))
+        return StreamingResponse(
+            _events(request, "run" if run_id else "runs", read, lasting),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    routes = [
+        Route("/", _threaded(runs_page)),
+        Route("/runs/{run_id}", _threaded(run_page)),
+        Route("/runs/{run_id}/tasks/{node:path}", _threaded(task_page)),
+        Route("/runs/{run_id}/act", act_form, methods=["POST"]),
+        Route("/login", login_form),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/api/openapi.json", api_openapi),
+        Route("/api/stream", api_stream),
+        Route("/api/runs", _threaded(api_runs)),
+        Route("/api/runs/{run_id}", _threaded(api_run)),
+        Route("/api/runs/{run_id}/logs", _threaded(api_logs)),
+        Route("/api/runs/{run_id}/graph.{fmt:str}", _threaded(api_graph)),
+        Route("/api/runs/{run_id}/tasks/{node:path}", _threaded(api_task)),
+        Route("/api/runs/{run_id}/{action}", _threaded(api_act), methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes)
+    app.state.runner = runner
+    app.state.access = access
+    return app
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The fields of a URL-encoded form (the pages' only kind), without python-multipart;
+    empty for any other body, or one over 64 KiB."""
+    from urllib.parse import parse_qsl
+
+    kind = request.headers.get("content-type", "")
+    if not kind.startswith("application/x-www-form-urlencoded"):
+        return {}
+    body = await request.body()
+    if len(body) > 65536:
+        return {}
+    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _pick(query: dict[str, str], *names: str) -> dict[str, str | None]:
+    return {name: query.get(name) for name in names}
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _local(path: str) -> str:
+    """``path`` if it is a path on this server, else ``/`` (no open redirect)."""
+    return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
+def _threaded(handler: Callable[[Request], Response]) -> Callable[[Request], Any]:
+    """An async endpoint running the (journal-reading) ``handler`` in a worker thread."""
+
+    async def endpoint(request: Request) -> Response:
+        return await _in_thread(handler, request)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+async def _in_thread(fn: Callable[..., Response], *args: Any) -> Response:
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(fn, *args)
+
+
+async def _events(
+    request: Request, name: str, read: Callable[[], Any], lasting: float
+) -> AsyncIterator[str]:
+    """``event: NAME`` with ``read()``'s data each time it changes, every POLL_S."""
+    import anyio
+    import anyio.to_thread
+
+    last: Any = None
+    started = time.monotonic()
+    yield ": volnux serve\n\n"  # the stream is open
+    while True:
+        try:
+            data = await anyio.to_thread.run_sync(read)
+        except VolnuxError as exc:
+            yield f"event: error\ndata: {json.dumps({'error': str(exc)})}\n\n"
+            return
+        if data != last:
+            changed = _changed(data, last) if name == "runs" else data
+            if changed:
+                yield f"event: {name}\ndata: {json.dumps(changed)}\n\n"
+            last = data
+        if lasting and time.monotonic() - started >= lasting:
+            return
+        if await request.is_disconnected():
+            return
+        await anyio.sleep(min(POLL_S, lasting) if lasting else POLL_S)
+
+
+def _runs_event(journal: Journal) -> list[dict[str, Any]]:
+    """The newest runs as the runs page shows them."""
+    runs: list[dict[str, Any]] = api.runs_json(journal, limit=str(STREAMED_RUNS))["runs"]
+    return runs
+
+
+def _changed(runs: list[Any], before: list[Any] | None) -> list[Any]:
+    """The runs that are new or changed since ``before`` (all of them the first time)."""
+    if before is None:
+        return runs
+    seen = {r["id"]: r for r in before}
+    return [r for r in runs if seen.get(r["id"]) != r]
+
+
+def _run_event(journal: Journal, run_id: str) -> dict[str, Any]:
+    """A run's state, counts and first tasks, for its page."""
+    data = api.run_json(journal, run_id, limit=str(api.PAGE_SIZE))
+    counts = data.get("counts") or data.get("batch", {}).get("counts", {})
+    return {
+        "id": data["id"],
+        "state": data["state"],
+        "ended": data["state"] not in ("running", "pending"),
+        "counts_text": ", ".join(f"{n} {s}" for s, n in counts.items()),
+        "tasks": [
+            {"node": t["node"], "state": t["state"], "attempts": t["attempts"]}
+            for t in data.get("tasks", [])
+        ],
+    }

@@ -1,0 +1,133 @@
+"""The OpenAPI document of ``volnux serve``'s JSON API (``GET /api/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["openapi"]
+
+
+def _param(
+    name: str, where: str, text: str, kind: str = "string", required: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "description": text,
+        "schema": {"type": kind},
+    }
+
+
+_RUN = _param("run_id", "path", "The run's id.")
+_PAGE = [
+    _param("offset", "query", "Rows to pass over (default 0).", "integer"),
+    _param("limit", "query", "Rows in the page (1-500, default 50).", "integer"),
+]
+_ERROR = {
+    "description": "Why not",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"error": {"type": "string"}},
+                "required": ["error"],
+            }
+        }
+    },
+}
+_JSON = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def _get(
+    summary: str, params: list[dict[str, Any]], content: str = "application/json"
+) -> dict[str, Any]:
+    ok = (
+        _JSON
+        if content == "application/json"
+        else {
+            "description": "OK",
+            "content": {content: {"schema": {"type": "string"}}},
+        }
+    )
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": params,
+            "responses": {"200": ok, "400": _ERROR, "404": _ERROR},
+        }
+    }
+
+
+def openapi(version: str) -> dict[str, Any]:
+    """The document: every route of the API, its parameters and answers."""
+    act = {
+        "post": {
+            "summary": "Act on a run (needs the access token, or a login and its CSRF token)",
+            "parameters": [
+                _RUN,
+                _param(
+                    "action",
+                    "path",
+                    "cancel, pause, resume, retry or retry-failed-batches",
+                ),
+                _param("from", "query", "retry: run this node and what follows it again"),
+            ],
+            "security": [{"bearer": []}],
+            "responses": {
+                "200": _JSON,
+                "400": _ERROR,
+                "401": _ERROR,
+                "403": _ERROR,
+                "404": _ERROR,
+                "409": _ERROR,
+            },
+        }
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "volnux serve",
+            "version": version,
+            "description": "Runs recorded in a Volnux journal, and the actions on them.",
+        },
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": {
+            "/api/runs": _get(
+                "Runs, newest first, filtered and paged",
+                [
+                    _param("state", "query", "Only runs in this state."),
+                    _param("workflow", "query", "Only runs whose workflow's name holds this."),
+                    _param("since", "query", "Only runs started on or after (YYYY-MM-DD)."),
+                    _param("until", "query", "Only runs started on or before (YYYY-MM-DD)."),
+                    *_PAGE,
+                ],
+            ),
+            "/api/runs/{run_id}": _get(
+                "A run: counts, a page of its tasks, the failure explained, what resume "
+                "would do; a batch run's batches",
+                [_RUN, _param("state", "query", "Only tasks in this state."), *_PAGE],
+            ),
+            "/api/runs/{run_id}/tasks/{node}": _get(
+                "One task: attempts, error and traceback, placement, logs, result",
+                [_RUN, _param("node", "path", "The task's node id.")],
+            ),
+            "/api/runs/{run_id}/logs": _get(
+                "The log lines of a run's tasks",
+                [_RUN, _param("node", "query", "Only this task's lines.")],
+            ),
+            "/api/runs/{run_id}/graph.svg": _get(
+                "The run's graph, tasks coloured by state (SVG)", [_RUN], "image/svg+xml"
+            ),
+            "/api/runs/{run_id}/graph.dot": _get(
+                "The run's graph as Graphviz DOT text", [_RUN], "text/vnd.graphviz"
+            ),
+            "/api/runs/{run_id}/{action}": act,
+            "/api/stream": _get(
+                "Server-sent events: runs that changed (event 'runs'), or one run (event "
+                "'run') with ?run=ID",
+                [_param("run", "query", "Follow this run.")],
+                "text/event-stream",
+            ),
+        },
+    }

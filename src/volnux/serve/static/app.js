@@ -1,0 +1,69 @@
+// volnux serve: live updates from /api/stream (server-sent events), no build step.
+(function () {
+  "use strict";
+  var body = document.body;
+  var runId = body.getAttribute("data-run");
+  var url = "/api/stream" + (runId ? "?run=" + encodeURIComponent(runId) : "");
+  if (!window.EventSource) { return; }
+  var source = new EventSource(url);
+
+  function text(el, value) { if (el) { el.textContent = value; } }
+
+  function stateCell(el, state) {
+    if (!el) { return; }
+    el.textContent = state;
+    el.className = "state state-" + state;
+  }
+
+  // The runs page: a changed run's state, and new runs on top.
+  source.addEventListener("runs", function (event) {
+    var table = document.getElementById("runs");
+    if (!table) { return; }
+    var runs = JSON.parse(event.data);
+    runs.forEach(function (run) {
+      var row = document.getElementById("run-" + run.id);
+      if (row) {
+        stateCell(row.querySelector(".state"), run.state);
+        text(row.querySelector(".batches"), run.batches || "");
+        return;
+      }
+      if (table.getAttribute("data-first-page") !== "1") { return; }
+      row = document.createElement("tr");
+      row.id = "run-" + run.id;
+      var link = document.createElement("a");
+      link.href = "/runs/" + encodeURIComponent(run.id);
+      link.textContent = run.id;
+      var cells = [link, run.workflow, run.state, new Date(run.created_at * 1000).toLocaleString(), "", run.batches || ""];
+      cells.forEach(function (value, i) {
+        var td = document.createElement("td");
+        if (i === 0) { td.appendChild(value); } else { td.textContent = value; }
+        if (i === 2) { td.className = "state state-" + run.state; }
+        if (i === 5) { td.className = "batches"; }
+        row.appendChild(td);
+      });
+      var tbody = table.querySelector("tbody");
+      tbody.insertBefore(row, tbody.firstChild);
+    });
+  });
+
+  // A run's page: its state and counts; the graph drawn again as it changes.
+  source.addEventListener("run", function (event) {
+    var run = JSON.parse(event.data);
+    stateCell(document.getElementById("run-state"), run.state);
+    text(document.getElementById("run-counts"), run.counts_text || "");
+    var graph = document.getElementById("graph");
+    if (graph) { graph.src = "/api/runs/" + encodeURIComponent(run.id) + "/graph.svg?t=" + Date.now(); }
+    (run.tasks || []).forEach(function (task) {
+      var row = document.getElementById("task-" + task.node);
+      if (row) {
+        stateCell(row.querySelector(".state"), task.state);
+        text(row.querySelector(".attempts"), task.attempts ? String(task.attempts) : "");
+      }
+    });
+    if (run.ended && body.getAttribute("data-ended") !== "1") {
+      body.setAttribute("data-ended", "1");
+      var done = document.getElementById("live");
+      text(done, "run " + run.state + " (reload for the details)");
+    }
+  });
+})();
