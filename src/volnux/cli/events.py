@@ -276,6 +276,19 @@ def _source_text(spec: EventSpec) -> str:
     return str(spec.source) if spec.source is not None else spec.origin
 
 
+def event_rows(registry: EventRegistry) -> list[dict[str, Any]]:
+    """Every event of ``registry``: its versions, each with its source, deprecation,
+    changelog and doc (the web view's events page)."""
+    rows = []
+    for name in registry.names():
+        row = _summary(registry, name)
+        for entry, spec in zip(row["versions"], registry.versions(name), strict=True):
+            entry["changelog"] = dict(spec.changelog)
+            entry["doc"] = spec.doc
+        rows.append(row)
+    return rows
+
+
 def _summary(registry: EventRegistry, name: str) -> dict[str, Any]:
     return {
         "name": name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 import typer
 
@@ -66,7 +66,7 @@ def serve(
     with journal_at(store) as journal:
         from ..serve.app import make_app
 
-        web = make_app(journal, access, version=ours)
+        web = make_app(journal, access, version=ours, events=_project_events)
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"volnux serve: http://{shown}:{port}/ over {journal.location}", err=True)
         if read_only:
@@ -83,3 +83,11 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _project_events() -> list[dict[str, Any]]:
+    """The project's events as ``volnux events list --json`` gives them, each version
+    with its changelog and doc (read again on every call: edits show)."""
+    from .events import event_rows, load_events, project_config
+
+    return event_rows(load_events(project_config(None), None).registry)

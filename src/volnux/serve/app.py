@@ -53,9 +53,25 @@ _RUN_FILTERS: Final = ("state", "workflow", "since", "until", "offset", "limit")
 _TASK_FILTERS: Final = ("state", "offset", "limit")
 
 
-def make_app(journal: Journal, access: Access, *, version: str = "") -> Starlette:
-    """The web view over ``journal``; ``access`` says who may act."""
+def make_app(
+    journal: Journal,
+    access: Access,
+    *,
+    version: str = "",
+    events: Callable[[], list[dict[str, Any]]] | None = None,
+) -> Starlette:
+    """The web view over ``journal``; ``access`` says who may act; ``events`` gives
+    the events the project loads, for the events page (the CLI reads them as
+    ``volnux events list`` does; None: the page says none were loaded)."""
     runner = Runner(journal)
+
+    def loaded_events() -> dict[str, Any]:
+        if events is None:
+            return {"events": [], "error": None}
+        try:
+            return {"events": events(), "error": None}
+        except VolnuxError as exc:  # a broken events file: say so on the page
+            return {"events": [], "error": str(exc)}
 
     def logged_in(request: Request) -> bool:
         return access.session_of(request.cookies.get(COOKIE)) is not None
@@ -231,6 +247,12 @@ def make_app(journal: Journal, access: Access, *, version: str = "") -> Starlett
         node = request.query_params.get("from") or None
         return JSONResponse(runner.act(run_id, action, _client(request), via, node))
 
+    def api_events(request: Request) -> Response:
+        return JSONResponse(loaded_events())
+
+    def events_page(request: Request) -> Response:
+        return page(request, pages.events_page(loaded_events(), **flags(request)))
+
     def api_openapi(request: Request) -> Response:
         return JSONResponse(openapi(version))
 
@@ -253,11 +275,13 @@ def make_app(journal: Journal, access: Access, *, version: str = "") -> Starlett
         Route("/runs/{run_id}", _threaded(run_page)),
         Route("/runs/{run_id}/tasks/{node:path}", _threaded(task_page)),
         Route("/runs/{run_id}/act", act_form, methods=["POST"]),
+        Route("/events", _threaded(events_page)),
         Route("/login", login_form),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
         Route("/api/openapi.json", api_openapi),
         Route("/api/stream", api_stream),
+        Route("/api/events", _threaded(api_events)),
         Route("/api/runs", _threaded(api_runs)),
         Route("/api/runs/{run_id}", _threaded(api_run)),
         Route("/api/runs/{run_id}/logs", _threaded(api_logs)),

@@ -123,6 +123,10 @@ def openapi(version: str) -> dict[str, Any]:
                 "The run's graph as Graphviz DOT text", [_RUN], "text/vnd.graphviz"
             ),
             "/api/runs/{run_id}/{action}": act,
+            "/api/events": _get(
+                "The events the project loads: versions, sources, deprecations, changelogs",
+                [],
+            ),
             "/api/stream": _get(
                 "Server-sent events: runs that changed (event 'runs'), or one run (event "
                 "'run') with ?run=ID",

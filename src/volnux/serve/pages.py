@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-__all__ = ["login_page", "message_page", "run_page", "runs_page", "task_page"]
+__all__ = ["events_page", "login_page", "message_page", "run_page", "runs_page", "task_page"]
 
 _ACTION_LABELS = {
     "cancel": "Cancel",
@@ -60,7 +60,8 @@ def _layout(title: str, body: str, *, logged_in: bool, read_only: bool, data: st
         f"<title>{_e(title)} - volnux</title>"
         '<link rel="stylesheet" href="/static/style.css"></head>'
         f"<body{data}><header><a href='/'>volnux</a><a href='/'>Runs</a>"
-        f"<a href='/api/openapi.json'>API</a><span class='who'>{who}</span></header>"
+        "<a href='/events'>Events</a><a href='/api/openapi.json'>API</a>"
+        f"<span class='who'>{who}</span></header>"
         f"<main>{body}</main><script src='/static/app.js'></script></body></html>"
     )
 
@@ -295,3 +296,35 @@ def message_page(title: str, lines: Iterable[str], *, logged_in: bool, read_only
     """A page that only says something (not found, refused)."""
     body = f"<h1>{_e(title)}</h1>" + "".join(f"<p>{_e(line)}</p>" for line in lines)
     return _layout(title, body, logged_in=logged_in, read_only=read_only)
+
+
+def events_page(data: Mapping[str, Any], *, logged_in: bool, read_only: bool) -> str:
+    """Every event the project loads: each version, its source, deprecation and changelog."""
+    parts = ["<h1>Events</h1>"]
+    if data.get("error"):
+        parts.append(f'<div class="error">{_e(data["error"])}</div>')
+    if not data["events"]:
+        parts.append(
+            "<p>No events are loaded: name their sources in volnux.toml "
+            "(or start the server where the project's volnux.toml is).</p>"
+        )
+    for event in data["events"]:
+        pin = f" (pinned @{_e(event['pin'])})" if event.get("pin") else ""
+        parts.append(f"<h2 id='event-{_e(event['name'])}'>{_e(event['name'])}{pin}</h2>")
+        rows = []
+        for version in event["versions"]:
+            gone = version.get("deprecated") or {}
+            why = f"deprecated: {gone.get('reason', '')}" if gone else ""
+            changes = "; ".join(
+                f"{v}: {text}" for v, text in (version.get("changelog") or {}).items()
+            )
+            rows.append(
+                f"<tr><td>{_e(version['version'])}</td><td>{_e(version['source'])}</td>"
+                f"<td class='wrap'>{_e(why)}</td><td class='wrap'>{_e(changes)}</td>"
+                f"<td class='wrap'>{_e(version.get('doc', ''))}</td></tr>"
+            )
+        parts.append(
+            "<table><thead><tr><th>version</th><th>source</th><th>deprecation</th>"
+            f"<th>changelog</th><th>doc</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+    return _layout("Events", "".join(parts), logged_in=logged_in, read_only=read_only)
