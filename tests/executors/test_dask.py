@@ -306,3 +306,18 @@ def test_a_cancelled_run_takes_back_its_attempts_waiting_on_the_cluster(
     again = volnux.Workflow.resume("nap", store=journal, workflow=flow, executors={"dask": dask})
     assert again.state is volnux.RunState.SUCCEEDED
     assert len(list(marks.iterdir())) == 6
+
+
+def test_submits_go_together_on_a_flush_or_alone_a_moment_later(dask: DaskExecutor) -> None:
+    import queue
+    import uuid
+
+    heard: queue.SimpleQueue[tuple[object, BaseException | None]] = queue.SimpleQueue()
+    stamp = uuid.uuid4().hex[:8]
+    for i in range(5):  # one step's submits: sent as one map when the engine flushes
+        dask.submit_named(pow, (i, 2), lambda r, e: heard.put((r, e)), f"sq-{stamp}-{i}")
+    dask.flush()
+    assert sorted(heard.get(timeout=60)[0] for _ in range(5)) == [0, 1, 4, 9, 16]  # type: ignore[type-var]
+    # Nobody flushes: the executor's sender thread sends it.
+    dask.submit_named(pow, (3, 3), lambda r, e: heard.put((r, e)), f"cube-{stamp}")
+    assert heard.get(timeout=60) == (27, None)

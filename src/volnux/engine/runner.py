@@ -227,6 +227,10 @@ class Engine:
         self._shipped: set[int] = set()
         # Executors' submit_named (None for those without), asked once each.
         self._named: dict[Executor, Any] = {}
+        # The flush of executors that gather submits to send them together (a
+        # cluster's), called once a step's submits are made; None for the others.
+        self._flushes: dict[Executor, Any] = {}
+        self._to_flush: set[Any] = set()
 
     # ------------------------------------------------------------------ API
 
@@ -596,6 +600,10 @@ class Engine:
                 self._expect_long(submits)
             for frame in submits:
                 self._submit(frame)
+            if self._to_flush:  # a cluster's submits of this step, sent as one
+                flushes, self._to_flush = self._to_flush, set()
+                for flush in flushes:
+                    flush()
 
     def _expect_long(self, frames: list[TaskFrame]) -> None:
         """Tell the pools of the attempts about to be submitted that ran long in earlier
@@ -694,6 +702,11 @@ class Engine:
             if named is False:  # asked once per executor: most have no names
                 named = self._named[executor] = getattr(executor, "submit_named", None)
             if named is not None:  # a cluster shows the attempt as RUN-NODE-ATTEMPT
+                flush = self._flushes.get(executor, False)
+                if flush is False:
+                    flush = self._flushes[executor] = getattr(executor, "flush", None)
+                if flush is not None:
+                    self._to_flush.add(flush)
                 key = f"{ctx.run_id}-{ctx.node_id}-{ctx.attempt}"
                 withdraw = getattr(executor, "withdraw_waiting", None)
                 if withdraw is not None:

@@ -1,7 +1,8 @@
 """The Dask executor: attempts on a Dask cluster, the engine and journal here.
 
-``executor = "dask"`` hands each attempt to ``distributed.Client.submit`` and
-hears its end through ``add_done_callback``; the engine journals as it does
+``executor = "dask"`` hands attempts to the cluster (the attempts of one engine
+step together, as one ``distributed.Client.map``; a lone one with
+``Client.submit``) and hears each end through ``add_done_callback``; the engine journals as it does
 for any executor (RUNNING before the submit, the result before any successor
 is submitted).  The cluster is the one named by ``VOLNUX_DASK_ADDRESS`` or
 ``DASK_SCHEDULER_ADDRESS`` (``tcp://HOST:PORT``), else ``local``: a
@@ -28,10 +29,11 @@ import logging
 import os
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import WorkerLost
 from .base import Capacity, Done, Resize, call_done, report_size, usable_cpus
@@ -44,6 +46,9 @@ ADDRESS_ENV = ("VOLNUX_DASK_ADDRESS", "DASK_SCHEDULER_ADDRESS")
 INSTALL_HINT = "the dask executor needs Dask: pip install 'volnux[dask]'"
 
 log = logging.getLogger("volnux.executors")
+
+#: Seconds the sender thread waits before it sends submits no one flushed.
+SEND_AFTER_S = 0.002
 
 #: Seconds an attempt waits for a worker with the resources it needs, by default.
 DEFAULT_RESOURCE_WAIT_S = 30.0
@@ -71,6 +76,20 @@ def _wait_from_environment() -> float:
 
 def _asked(resources: dict[str, float]) -> str:
     return ",".join(f"{k}={v:g}" for k, v in sorted(resources.items()))
+
+
+class _Submit(NamedTuple):
+    """A submit waiting to be sent: the call, its answer, its key, what it needs."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    done: Done
+    name: str
+    resources: dict[str, float] | None
+
+    def shape(self) -> tuple[Any, ...]:
+        """What submits sent together as one map share."""
+        return (self.fn, len(self.args), tuple(sorted((self.resources or {}).items())))
 
 
 class DaskExecutor:
@@ -125,6 +144,11 @@ class DaskExecutor:
         self._futures: dict[str, Any] = {}
         # (future, reply) of the tasks that ended, for the collector thread.
         self._arrived: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
+        # Submits not sent yet: the sender thread sends all that wait as one graph
+        # (a group's 500 attempts: one message to the scheduler, not 500).
+        self._pending: list[_Submit] = []
+        self._pending_lock = threading.Lock()
+        self._wake = threading.Event()
 
     def capacity(self) -> Capacity:
         """The cluster's worker threads (the local cluster's size before it starts)."""
@@ -153,13 +177,79 @@ class DaskExecutor:
         ``resources`` (``{"GPU": 1}``) go to Dask: the task runs only on a worker
         that declared them.  When no worker has, the task waits
         :attr:`resource_wait_s` for one to join, then fails naming what is missing.
+
+        The submit waits to be sent with the others made at the same time: the
+        engine calls :meth:`flush` once it made a step's submits (a group's 500
+        attempts go as one message to the scheduler, not 500).  A submit nobody
+        flushes is sent by this executor's sender thread a moment later.
         """
-        client = self._running_client()
-        future = client.submit(fn, *args, pure=False, key=name, resources=resources or None)
+        self._running_client()  # a cluster that cannot start says so here
+        with self._pending_lock:
+            self._pending.append(_Submit(fn, args, done, name, resources or None))
+        self._wake.set()
+
+    def flush(self) -> None:
+        """Send every submit made so far, in this thread."""
+        client = self._client
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        if batch:
+            self._send_all(client, batch)
+
+    def _send_pending(self, client: Any) -> None:
+        """The sender thread: send the submits no one flushed (a moment after they
+        were made: a step's flush usually comes first)."""
+        wake, lock = self._wake, self._pending_lock
+        while True:
+            wake.wait()
+            wake.clear()
+            if not self._closed:
+                time.sleep(SEND_AFTER_S)
+            with lock:
+                batch, self._pending = self._pending, []
+            if batch:
+                self._send_all(client, batch)
+            elif self._closed:
+                return
+
+    def _send_all(self, client: Any, batch: list[_Submit]) -> None:
+        """Send ``batch``: each run of submits of one function, arity and resources
+        as one ``Client.map``."""
+        for _, group in itertools.groupby(batch, key=_Submit.shape):
+            self._send(client, list(group))
+
+    def _send(self, client: Any, group: list[_Submit]) -> None:
+        first = group[0]
+        try:
+            if len(group) == 1:
+                futures = [
+                    client.submit(
+                        first.fn, *first.args, pure=False, key=first.name,
+                        resources=first.resources,
+                    )
+                ]  # fmt: skip
+            else:
+                futures = client.map(
+                    first.fn,
+                    *zip(*(s.args for s in group), strict=True),
+                    key=[s.name for s in group],
+                    pure=False,
+                    resources=first.resources,
+                )
+        except BaseException as exc:  # the client failed: each attempt hears why
+            for item in group:
+                call_done(item.done, None, exc)
+            return
+        for item, future in zip(group, futures, strict=True):
+            self._watch(client, item, future)
+
+    def _watch(self, client: Any, item: _Submit, future: Any) -> None:
+        """Hear the end of ``future`` (the task of ``item``) on the collector thread."""
+        name, resources = item.name, item.resources
         self._futures[name] = future
         # With resources, the end and the resource wait may both answer: once counts.
         reply: Callable[[Any, BaseException | None], None] = (
-            _Once(done) if resources else partial(call_done, done)
+            _Once(item.done) if resources else partial(call_done, item.done)
         )
         arrived, futures = self._arrived, self._futures
 
@@ -183,6 +273,8 @@ class DaskExecutor:
         background: the engine does not wait), else it runs on and its result is
         dropped.
         """
+        if self._unsent([key]):
+            return  # never sent: nothing runs it
         future = self._futures.get(key)
         client = self._client
         if future is None or client is None or future.done():
@@ -197,22 +289,31 @@ class DaskExecutor:
         A cancelled run does not wait for attempts queued on the cluster: the
         engine leaves them cut off, for a resume to run.
         """
+        withdrawn = self._unsent(keys)  # not sent to the cluster yet: kept back here
         client = self._client
         if client is None:
-            return []
+            return withdrawn
         from .daskplugin import executing_keys
 
         try:  # what the workers execute now (a worker's queue is not started)
             started = {k for ks in client.run(executing_keys).values() for k in ks}
-        except Exception:  # the workers cannot say: take nothing back
-            return []
-        withdrawn = []
+        except Exception:  # the workers cannot say: take nothing more back
+            return withdrawn
         for key in keys:
             future = self._futures.get(key)
             if future is not None and not future.done() and key not in started:
                 future.cancel()
                 withdrawn.append(key)
         return withdrawn
+
+    def _unsent(self, keys: list[str]) -> list[str]:
+        """Take the submits of ``keys`` that wait to be sent out of the queue; their keys."""
+        wanted = set(keys)
+        with self._pending_lock:
+            kept = [s for s in self._pending if s.name not in wanted]
+            taken = [s.name for s in self._pending if s.name in wanted]
+            self._pending = kept
+        return taken
 
     @staticmethod
     def _restart_running(client: Any, key: str) -> None:
@@ -321,6 +422,7 @@ class DaskExecutor:
             client, cluster = self._client, self._cluster
             self._client = self._cluster = None
         self._arrived.put(None)  # the collector ends after what arrived before
+        self._wake.set()  # the sender ends once nothing waits
         if client is not None:
             client.close()
         if cluster is not None:
@@ -348,13 +450,11 @@ class DaskExecutor:
                     self._client = Client(self._cluster)  # type: ignore[no-untyped-call]
                 else:
                     self._client = Client(self.address)  # type: ignore[no-untyped-call]
-                collector = threading.Thread(
-                    target=self._collect,
-                    args=(self._client,),
-                    name="volnux-dask-results",
-                    daemon=True,
-                )
-                collector.start()
+                for target, role in ((self._collect, "results"), (self._send_pending, "sends")):
+                    threading.Thread(
+                        target=target, args=(self._client,), name=f"volnux-dask-{role}",
+                        daemon=True,
+                    ).start()  # fmt: skip
                 started = True
             client = self._client
         if started and self.on_resize is not None:
