@@ -37,6 +37,9 @@ def test_bad_query_parameters_are_400_saying_which(site: Site) -> None:
         ({"limit": "0"}, "limit 1 to 500"),
         ({"offset": "x"}, "whole numbers"),
         ({"since": "yesterday"}, "since is a date"),
+        ({"since": "0001-01-01"}, "since '0001-01-01' is out of range"),
+        ({"until": ""}, "until is a date"),
+        ({"state": ""}, "state is one of"),
     ):
         answer = site.client.get("/api/runs", params=params)
         assert answer.status_code == 400 and says in answer.json()["error"], params
@@ -110,7 +113,7 @@ def test_an_action_that_does_not_apply_is_409(site: Site) -> None:
     assert answer.status_code == 409
     assert "is succeeded: cancel does not apply" in answer.json()["error"]
     unknown = site.client.post(f"/api/runs/{site.ok}/explode", headers=BEARER)
-    assert unknown.status_code == 409 and "unknown action" in unknown.json()["error"]
+    assert unknown.status_code == 404  # no such action: no such route
     assert site.notes(site.ok, "web-action") == []
 
 
@@ -160,3 +163,10 @@ def test_runs_show_lists_what_was_asked_through_the_web_view(site: Site) -> None
         time.sleep(0.05)
     shown = invoke("runs", "show", site.failed, "--store", str(site.root / "volnux.db"))
     assert "web: retry asked from testclient (bearer) through volnux serve" in shown.stdout
+
+
+def test_the_start_of_several_runs_ids_is_409_listing_them(site: Site) -> None:
+    ids = [site.ok, site.failed] + [site.run("Nap") for _ in range(30)]
+    shared = next(c for c in "0123456789abcdef" if sum(1 for i in ids if i.startswith(c)) >= 2)
+    answer = site.client.get(f"/api/runs/{shared}")
+    assert answer.status_code == 409 and "give more of it" in answer.json()["error"]

@@ -49,8 +49,8 @@ class BadQuery(VolnuxError):
 def page_bounds(offset: str | None, limit: str | None) -> tuple[int, int]:
     """``(offset, limit)`` from the query string; BadQuery when not whole numbers in range."""
     try:
-        first = int(offset) if offset else 0
-        count = int(limit) if limit else PAGE_SIZE
+        first = int(offset) if offset is not None else 0
+        count = int(limit) if limit is not None else PAGE_SIZE
     except ValueError:
         raise BadQuery("offset and limit are whole numbers") from None
     if first < 0 or not 1 <= count <= MAX_PAGE:
@@ -60,13 +60,16 @@ def page_bounds(offset: str | None, limit: str | None) -> tuple[int, int]:
 
 def _day(text: str | None, name: str, end: bool) -> float | None:
     """A ``YYYY-MM-DD`` (or ISO date-time) bound as seconds since the epoch, local time."""
-    if not text:
+    if text is None:
         return None
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise BadQuery(f"{name} is a date (YYYY-MM-DD) or an ISO date-time, not {text!r}") from None
-    seconds = when.timestamp()
+    try:
+        seconds = when.timestamp()
+    except (ValueError, OverflowError, OSError):  # a day no clock here can say
+        raise BadQuery(f"{name} {text!r} is out of range") from None
     if end and len(text) == 10:  # a whole day: up to its end
         seconds += 86400
     return seconds
@@ -85,14 +88,14 @@ def runs_json(
     """A page of runs, newest first, filtered by state, workflow (a part of its
     name) and start date; batch runs are one line each, with their progress."""
     first, count = page_bounds(offset, limit)
-    if state and state not in {s.value for s in RunState}:
+    if state is not None and state not in {s.value for s in RunState}:
         known = ", ".join(s.value for s in RunState)
         raise BadQuery(f"state is one of {known}, not {state!r}")
     after, before = _day(since, "since", False), _day(until, "until", True)
     records = [
         r
         for r in journal.list_runs(_ALL, parts=False)
-        if (not state or r.state.value == state)
+        if (state is None or r.state.value == state)
         and (not workflow or workflow.lower() in r.workflow.lower())
         and (after is None or r.created_at >= after)
         and (before is None or r.created_at < before)
@@ -150,7 +153,7 @@ def run_json(
     if state and state not in {s.value for s in TaskState}:
         known = ", ".join(s.value for s in TaskState)
         raise BadQuery(f"state is one of {known}, not {state!r}")
-    views = [v for v in run.tasks.values() if not state or v.state.value == state]
+    views = [v for v in run.tasks.values() if state is None or v.state.value == state]
     logs = detail.failure_logs() if run.failed_nodes else {}
     return {
         **_header(record),

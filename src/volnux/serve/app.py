@@ -87,7 +87,7 @@ def make_app(
         status = 400
         if isinstance(exc, RunNotFound | KeyError):
             status = 404
-        elif isinstance(exc, ActionRefused | ResumeRefused):
+        elif isinstance(exc, ActionRefused | ResumeRefused | Ambiguous):
             status = 409
         elif isinstance(exc, Refused):
             status = exc.status
@@ -110,13 +110,18 @@ def make_app(
         return run
 
     def run_id_of(request: Request) -> str:
-        return resolve_run_id(journal, request.path_params["run_id"])
+        try:
+            return resolve_run_id(journal, request.path_params["run_id"])
+        except RunNotFound:
+            raise
+        except StoreError as exc:  # the start of several runs' ids: say which (409)
+            raise Ambiguous(str(exc)) from None
 
     # -- pages -------------------------------------------------------------
 
     @guarded
     def runs_page(request: Request) -> Response:
-        query = dict(request.query_params)
+        query = _filled(request.query_params)
         data = api.runs_json(journal, **_pick(query, *_RUN_FILTERS))
         return page(request, pages.runs_page(data, query, **flags(request)))
 
@@ -124,7 +129,7 @@ def make_app(
     def run_page(request: Request) -> Response:
         run_id = run_id_of(request)
         query = request.query_params
-        data = api.run_json(journal, run_id, **_pick(dict(query), *_TASK_FILTERS))
+        data = api.run_json(journal, run_id, **_pick(_filled(query), *_TASK_FILTERS))
         csrf = access.csrf_token(request.cookies.get(COOKIE))
         notice = query.get("notice", "")
         error = runner.errors.get(run_id)
@@ -235,14 +240,12 @@ def make_app(
 
     @guarded
     def api_act(request: Request) -> Response:
-        action = request.path_params["action"]
-        if action not in ACTIONS:
-            raise ActionRefused(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
-        via = access.check(
+        via = access.check(  # who asks first: a stranger learns nothing more
             request.headers.get("authorization"),
             request.cookies.get(COOKIE),
             request.headers.get(CSRF_HEADER),
         )
+        action = request.url.path.rsplit("/", 1)[-1]
         run_id = run_id_of(request)
         node = request.query_params.get("from") or None
         return JSONResponse(runner.act(run_id, action, _client(request), via, node))
@@ -287,10 +290,24 @@ def make_app(
         Route("/api/runs/{run_id}/logs", _threaded(api_logs)),
         Route("/api/runs/{run_id}/graph.{fmt:str}", _threaded(api_graph)),
         Route("/api/runs/{run_id}/tasks/{node:path}", _threaded(api_task)),
-        Route("/api/runs/{run_id}/{action}", _threaded(api_act), methods=["POST"]),
+        *(
+            Route(f"/api/runs/{{run_id}}/{action}", _threaded(api_act), methods=["POST"])
+            for action in ACTIONS
+        ),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes)
+
+    async def not_there(request: Request, exc: Exception) -> Response:
+        """404 and 405 as the API's JSON errors (pages: a page that says so)."""
+        status = getattr(exc, "status_code", 404)
+        headers = getattr(exc, "headers", None)  # a 405's Allow
+        message = "no such route" if status == 404 else f"{request.method} is not allowed here"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=status, headers=headers)
+        html = pages.message_page(_TITLES.get(status, "Not allowed"), [message], **flags(request))
+        return HTMLResponse(html, status_code=status, headers=headers)
+
+    app = Starlette(routes=routes, exception_handlers={404: not_there, 405: not_there})
     app.state.runner = runner
     app.state.access = access
     return app
@@ -310,8 +327,17 @@ async def _form(request: Request) -> dict[str, str]:
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
+class Ambiguous(VolnuxError):
+    """A run id's start that several runs share (answered 409, listing them)."""
+
+
 def _pick(query: dict[str, str], *names: str) -> dict[str, str | None]:
     return {name: query.get(name) for name in names}
+
+
+def _filled(query: Any) -> dict[str, str]:
+    """A page's query without the fields its form left blank (the API refuses them)."""
+    return {k: v for k, v in query.items() if v}
 
 
 def _client(request: Request) -> str:

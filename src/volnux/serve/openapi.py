@@ -4,26 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..states import RunState, TaskState
+from .actions import ACTIONS
+
 __all__ = ["openapi"]
 
 
-def _param(
-    name: str, where: str, text: str, kind: str = "string", required: bool = False
-) -> dict[str, Any]:
+def _param(name: str, where: str, text: str, kind: str = "string", **schema: Any) -> dict[str, Any]:
     return {
         "name": name,
         "in": where,
-        "required": required or where == "path",
+        "required": where == "path",
         "description": text,
-        "schema": {"type": kind},
+        "schema": {"type": kind, **schema},
     }
 
 
 _RUN = _param("run_id", "path", "The run's id.")
 _PAGE = [
-    _param("offset", "query", "Rows to pass over (default 0).", "integer"),
-    _param("limit", "query", "Rows in the page (1-500, default 50).", "integer"),
-]
+    _param("offset", "query", "Rows to pass over (default 0).", "integer", minimum=0),
+    _param(
+        "limit", "query", "Rows in the page (1-500, default 50).", "integer", minimum=1,
+        maximum=500,
+    ),
+]  # fmt: skip
+_RUN_STATES = [s.value for s in RunState]
+_TASK_STATES = [s.value for s in TaskState]
 _ERROR = {
     "description": "Why not",
     "content": {
@@ -54,36 +60,42 @@ def _get(
         "get": {
             "summary": summary,
             "parameters": params,
-            "responses": {"200": ok, "400": _ERROR, "404": _ERROR},
+            "responses": {"200": ok, "400": _ERROR, "404": _ERROR, "409": _ERROR},
         }
     }
 
 
 def openapi(version: str) -> dict[str, Any]:
     """The document: every route of the API, its parameters and answers."""
-    act = {
-        "post": {
-            "summary": "Act on a run (needs the access token, or a login and its CSRF token)",
-            "parameters": [
-                _RUN,
-                _param(
-                    "action",
-                    "path",
-                    "cancel, pause, resume, retry or retry-failed-batches",
-                ),
-                _param("from", "query", "retry: run this node and what follows it again"),
-            ],
-            "security": [{"bearer": []}],
-            "responses": {
-                "200": _JSON,
-                "400": _ERROR,
-                "401": _ERROR,
-                "403": _ERROR,
-                "404": _ERROR,
-                "409": _ERROR,
-            },
+
+    def act(action: str, what: str) -> dict[str, Any]:
+        parameters = [_RUN]
+        if action == "retry":
+            parameters.append(_param("from", "query", "Run this node and what follows again."))
+        return {
+            "post": {
+                "summary": f"{what} (needs the access token, or a login and its CSRF token)",
+                "parameters": parameters,
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": _JSON,
+                    "400": _ERROR,
+                    "401": _ERROR,
+                    "403": _ERROR,
+                    "404": _ERROR,
+                    "409": _ERROR,
+                },
+            }
         }
+
+    actions = {
+        "cancel": "Cancel a running or paused run",
+        "pause": "Pause a running run",
+        "resume": "Resume a run in this server's process",
+        "retry": "Retry a failed run's failed tasks",
+        "retry-failed-batches": "Run a failed batch run's failed batches again",
     }
+    assert set(actions) == set(ACTIONS)
     return {
         "openapi": "3.0.3",
         "info": {
@@ -96,17 +108,31 @@ def openapi(version: str) -> dict[str, Any]:
             "/api/runs": _get(
                 "Runs, newest first, filtered and paged",
                 [
-                    _param("state", "query", "Only runs in this state."),
+                    _param("state", "query", "Only runs in this state.", enum=_RUN_STATES),
                     _param("workflow", "query", "Only runs whose workflow's name holds this."),
-                    _param("since", "query", "Only runs started on or after (YYYY-MM-DD)."),
-                    _param("until", "query", "Only runs started on or before (YYYY-MM-DD)."),
+                    _param(
+                        "since",
+                        "query",
+                        "Only runs started on or after this day.",
+                        format="date",
+                    ),
+                    _param(
+                        "until",
+                        "query",
+                        "Only runs started on or before this day.",
+                        format="date",
+                    ),
                     *_PAGE,
                 ],
             ),
             "/api/runs/{run_id}": _get(
                 "A run: counts, a page of its tasks, the failure explained, what resume "
                 "would do; a batch run's batches",
-                [_RUN, _param("state", "query", "Only tasks in this state."), *_PAGE],
+                [
+                    _RUN,
+                    _param("state", "query", "Only tasks in this state.", enum=_TASK_STATES),
+                    *_PAGE,
+                ],
             ),
             "/api/runs/{run_id}/tasks/{node}": _get(
                 "One task: attempts, error and traceback, placement, logs, result",
@@ -122,7 +148,7 @@ def openapi(version: str) -> dict[str, Any]:
             "/api/runs/{run_id}/graph.dot": _get(
                 "The run's graph as Graphviz DOT text", [_RUN], "text/vnd.graphviz"
             ),
-            "/api/runs/{run_id}/{action}": act,
+            **{f"/api/runs/{{run_id}}/{name}": act(name, what) for name, what in actions.items()},
             "/api/events": _get(
                 "The events the project loads: versions, sources, deprecations, changelogs",
                 [],
