@@ -178,3 +178,13 @@ def test_dask_bench_reports_chains_and_groups_against_bare_dask() -> None:
                  "group volnux+sqlite"):  # fmt: skip
         assert positive(data["us_per_task"][name]), name
     assert positive(data["ratio"]["chain"]) and positive(data["ratio"]["group"])
+
+
+def test_serve_bench_times_every_page_of_a_journal() -> None:
+    data = run_bench("serve.py", "--runs", "20", "--tasks", "50", "--repeat", "1")
+    assert (data["runs"], data["tasks"]) == (20, 50)
+    assert set(data["ms"]) == {
+        "runs page", "api runs", "api runs, last page", "big run page", "api big run",
+        "api one task", "graph dot",
+    }  # fmt: skip
+    assert all(positive(ms) for ms in data["ms"].values())
