@@ -170,3 +170,20 @@ def test_the_start_of_several_runs_ids_is_409_listing_them(site: Site) -> None:
     shared = next(c for c in "0123456789abcdef" if sum(1 for i in ids if i.startswith(c)) >= 2)
     answer = site.client.get(f"/api/runs/{shared}")
     assert answer.status_code == 409 and "give more of it" in answer.json()["error"]
+
+
+def test_a_wide_group_is_drawn_collapsed_unless_asked_to_expand(site: Site) -> None:
+    wide = site.run(" || ".join(["Nap"] * 30))
+    collapsed = site.client.get(f"/api/runs/{wide}/graph.dot").text
+    expanded = site.client.get(f"/api/runs/{wide}/graph.dot", params={"collapse": 0}).text
+    assert "30 succeeded" in collapsed or collapsed.count("Nap") < 30
+    assert expanded.count("Nap") >= 30 > collapsed.count("Nap")
+    bad = site.client.get(f"/api/runs/{wide}/graph.dot", params={"collapse": "-1"})
+    assert bad.status_code == 400 and "collapse is 0 or more" in bad.json()["error"]
+
+
+def test_a_task_never_reached_is_shown_pending(site: Site) -> None:
+    failed_early = site.run("Gate -> Fetch", marker=str(site.root / "never"))
+    fetch = site.client.get(f"/api/runs/{failed_early}/tasks/Fetch").json()
+    assert fetch["state"] == "pending" and fetch["attempt_list"] == []
+    assert fetch["event"] == "Fetch@1.0.0"

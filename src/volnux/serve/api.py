@@ -11,16 +11,18 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from ..batch import summarize
 from ..batch.summary import BatchSummary, batch_json
+from ..engine import TaskView
+from ..engine.recovery import failed_nodes, gc_paused, rehydrate
 from ..errors import VolnuxError
 from ..notes import NoteKind, WebAction
-from ..query import RunDetail, RunSummary, describe_run, run_summary
+from ..query import RunSummary, describe_run, run_summary
 from ..query.explain import explain, state_label
 from ..states import RunState, TaskState
-from ..store import Journal, RunNote, RunRecord
+from ..store import Journal, RunNote, RunRecord, RunSnapshot
 from ..store.results import ResultRef
 from .actions import allowed
 
@@ -211,17 +213,27 @@ def _task_line(run: Any, view: Any) -> dict[str, Any]:
     }
 
 
-def task_json(journal: Journal, detail: RunDetail, node: str) -> dict[str, Any]:
+def task_json(journal: Journal, run_id: str, node: str) -> dict[str, Any]:
     """One task: each attempt (start, end, state, error with traceback), where it
-    ran, its log lines, and its result (or the reference of one kept outside)."""
-    run = detail.run
-    view = run.tasks.get(node)
+    ran, its log lines, and its result (or the reference of one kept outside).
+
+    Only this task's records are folded (a 100,000-task run is read, not folded).
+    """
+    with gc_paused():
+        snapshot = journal.load(run_id)
+        records = [r for r in snapshot.tasks if r.node_id == node]
+        record, notes = snapshot.run, snapshot.notes
+        del snapshot
+    pin = record.events.get(node)
+    view = rehydrate(RunSnapshot(record, records, ())).views.get(node)
     if view is None:
-        raise KeyError(node)
+        if pin is None:
+            raise KeyError(node)
+        view = TaskView(node, f"{pin.name}@{pin.version}")  # never reached: pending
+    failed = failed_nodes(notes) if record.state is RunState.FAILED else ()
+    run = _Failed(tuple(failed))
     attempts: dict[tuple[int, int], dict[str, Any]] = {}
-    for rec in journal.load(run.id).tasks:
-        if rec.node_id != node:
-            continue
+    for rec in records:
         entry = attempts.setdefault(
             (rec.round, rec.attempt),
             {"round": rec.round, "attempt": rec.attempt, "started_at": rec.at, "ended_at": None},
@@ -233,16 +245,22 @@ def task_json(journal: Journal, detail: RunDetail, node: str) -> dict[str, Any]:
             entry["error"] = rec.error.to_dict()
     result = view.result
     return {
-        "run": run.id,
+        "run": run_id,
         **_task_line(run, view),
         "attempt_list": list(attempts.values()),
         "traceback": view.error.traceback if view.error else None,
         "logs": [
             {"at": e.at, "attempt": e.attempt, "level": e.level, "message": e.message}
-            for e in detail.logs(node)[-200:]
+            for e in journal.logs(run_id, node)[-200:]
         ],
         "result": None if type(result) is ResultRef else _plain(result),
     }
+
+
+class _Failed(NamedTuple):
+    """What :func:`state_label` reads of a run: the tasks whose failure failed it."""
+
+    failed_nodes: tuple[str, ...]
 
 
 def _plain(value: Any) -> Any:

@@ -140,9 +140,7 @@ def make_app(
 
     @guarded
     def task_page(request: Request) -> Response:
-        run_id = run_id_of(request)
-        detail = describe_run(journal, run_id)
-        data = api.task_json(journal, detail, request.path_params["node"])
+        data = api.task_json(journal, run_id_of(request), request.path_params["node"])
         return page(request, pages.task_page(data, **flags(request)))
 
     async def act_form(request: Request) -> Response:
@@ -201,8 +199,7 @@ def make_app(
 
     @guarded
     def api_task(request: Request) -> Response:
-        detail = describe_run(journal, run_id_of(request))
-        return JSONResponse(api.task_json(journal, detail, request.path_params["node"]))
+        return JSONResponse(api.task_json(journal, run_id_of(request), request.path_params["node"]))
 
     @guarded
     def api_logs(request: Request) -> Response:
@@ -220,15 +217,22 @@ def make_app(
 
     @guarded
     def api_graph(request: Request) -> Response:
+        from ..observability.collapse import COLLAPSE_AT
         from ..observability.pictures import run_dot
         from ..observability.render import render
 
+        try:  # runs of this many alike tasks drawn as one (0: every task drawn)
+            collapse = int(request.query_params.get("collapse", COLLAPSE_AT))
+        except ValueError:
+            raise api.BadQuery("collapse is a whole number (0: draw every task)") from None
+        if collapse < 0:
+            raise api.BadQuery("collapse is 0 or more")
         detail = describe_run(journal, run_id_of(request))
         detail.graph()
         run = detail.run
         dot = run_dot(
             run.graph, run.tasks, title=f"{run.workflow}: run {run.id} {run.status}",
-            failed_nodes=run.unhandled(),
+            failed_nodes=run.unhandled(), collapse=collapse or None,
         )  # fmt: skip
         if request.path_params["fmt"] == "dot":
             return PlainTextResponse(dot, media_type="text/vnd.graphviz")

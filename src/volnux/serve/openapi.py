@@ -28,6 +28,10 @@ _PAGE = [
         maximum=500,
     ),
 ]  # fmt: skip
+_COLLAPSE = _param(
+    "collapse", "query", "Draw runs of this many alike tasks as one, with counts per state "
+    "(default 10; 0 draws every task).", "integer", minimum=0,
+)  # fmt: skip
 _RUN_STATES = [s.value for s in RunState]
 _TASK_STATES = [s.value for s in TaskState]
 _ERROR = {
@@ -143,10 +147,12 @@ def openapi(version: str) -> dict[str, Any]:
                 [_RUN, _param("node", "query", "Only this task's lines.")],
             ),
             "/api/runs/{run_id}/graph.svg": _get(
-                "The run's graph, tasks coloured by state (SVG)", [_RUN], "image/svg+xml"
+                "The run's graph, tasks coloured by state (SVG)",
+                [_RUN, _COLLAPSE],
+                "image/svg+xml",
             ),
             "/api/runs/{run_id}/graph.dot": _get(
-                "The run's graph as Graphviz DOT text", [_RUN], "text/vnd.graphviz"
+                "The run's graph as Graphviz DOT text", [_RUN, _COLLAPSE], "text/vnd.graphviz"
             ),
             **{f"/api/runs/{{run_id}}/{name}": act(name, what) for name, what in actions.items()},
             "/api/events": _get(
