@@ -27,7 +27,9 @@ schema = schemathesis.openapi.from_asgi("/api/openapi.json", _APP).exclude(path=
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: the same inputs every run (a red CI run is then reproducible);
+# raise max_examples, or drop derandomize, to look further.
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_input_makes_a_server_error(case: schemathesis.Case) -> None:
     for headers in ({}, {"Authorization": f"Bearer {TOKEN}"}):
         response = case.call(headers=headers)

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..batch import summarize
 from ..engine.owners import Owner, first_owner, last_owner
@@ -18,7 +18,6 @@ from ..errors import PointyError, RunNotFound, StoreError
 from ..graph import Graph
 from ..notes import (
     Changed,
-    NoteKind,
     Operator,
     PoolResized,
     Resumed,
@@ -28,6 +27,9 @@ from ..notes import (
 )
 from ..states import RunState, TaskState
 from ..store import EventPin, Journal, LogEntry, RunRecord
+
+#: A note detail's type (see :func:`noted`).
+Noted = TypeVar("Noted")
 
 __all__ = [
     "ChangeSet",
@@ -263,33 +265,15 @@ class RunDetail:
 
     def operator_actions(self) -> list[tuple[float, Operator]]:
         """Each rework an operator did (retry --from, skip, mark-succeeded), oldest first."""
-        out = []
-        for note in self.notes:
-            if note.kind == NoteKind.OPERATOR.value:
-                detail = note.read()
-                if isinstance(detail, Operator):
-                    out.append((note.at, detail))
-        return out
+        return noted(self.notes, Operator)
 
     def web_actions(self) -> list[tuple[float, WebAction]]:
         """Each action asked through ``volnux serve`` (who, how, what), oldest first."""
-        out = []
-        for note in self.notes:
-            if note.kind == NoteKind.WEB_ACTION.value:
-                detail = note.read()
-                if isinstance(detail, WebAction):
-                    out.append((note.at, detail))
-        return out
+        return noted(self.notes, WebAction)
 
     def pool_resizes(self) -> list[tuple[float, PoolResized]]:
         """Each size the run's pools took while it ran, and why, oldest first."""
-        out = []
-        for note in self.notes:
-            if note.kind == NoteKind.POOL_RESIZED.value:
-                detail = note.read()
-                if isinstance(detail, PoolResized):
-                    out.append((note.at, detail))
-        return out
+        return noted(self.notes, PoolResized)
 
     def failed_items(self) -> dict[str, tuple[tuple[Any, str], ...]]:
         """Node id -> the items its event reported failed in its success (a Partial)."""
@@ -318,6 +302,19 @@ class RunDetail:
 
 #: The note kinds :meth:`RunDetail.changes` reads.
 _CHANGE_KINDS = kinds_of(Changed, Resumed)
+
+
+def noted(notes: Sequence[RunNote], kind: type[Noted]) -> list[tuple[float, Noted]]:
+    """``(at, detail)`` of each note of ``notes`` whose detail is a ``kind``, oldest first."""
+    # Noted is one of the note details: mypy cannot see it through the TypeVar.
+    wanted = kinds_of(kind)  # type: ignore[arg-type]
+    out = []
+    for note in notes:
+        if note.kind in wanted:
+            detail = note.read()
+            if isinstance(detail, kind):
+                out.append((note.at, detail))
+    return out
 
 
 def recorded_workflow_path(record: RunRecord, notes: Sequence[RunNote]) -> Path | None:

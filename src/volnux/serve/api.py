@@ -18,9 +18,10 @@ from ..batch.summary import BatchSummary, batch_json
 from ..engine import TaskView
 from ..engine.recovery import failed_nodes, gc_paused, rehydrate
 from ..errors import VolnuxError
-from ..notes import NoteKind, WebAction
+from ..notes import WebAction
 from ..query import RunSummary, describe_run, run_summary
 from ..query.explain import explain, state_label
+from ..query.runs import noted
 from ..states import RunState, TaskState
 from ..store import Journal, RunNote, RunRecord, RunSnapshot
 from ..store.results import ResultRef
@@ -188,12 +189,10 @@ def _header(record: RunRecord) -> dict[str, Any]:
 
 def _web_actions(notes: Sequence[RunNote]) -> list[dict[str, Any]]:
     """The actions asked through the web view, oldest first, with a line for people."""
-    found = []
-    for note in notes:
-        detail = note.read() if note.kind == NoteKind.WEB_ACTION.value else None
-        if isinstance(detail, WebAction):
-            found.append({"at": note.at, **detail.to_json(), "text": detail.describe(note.at)})
-    return found
+    return [
+        {"at": at, **detail.to_json(), "text": detail.describe(at)}
+        for at, detail in noted(notes, WebAction)
+    ]
 
 
 def _task_line(run: Any, view: Any) -> dict[str, Any]:

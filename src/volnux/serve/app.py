@@ -221,7 +221,7 @@ def make_app(
         from ..observability.pictures import run_dot
         from ..observability.render import render
 
-        try:  # runs of this many alike tasks drawn as one (0: every task drawn)
+        try:  # runs of this many alike tasks drawn as one (0 or 1: every task drawn)
             collapse = int(request.query_params.get("collapse", COLLAPSE_AT))
         except ValueError:
             raise api.BadQuery("collapse is a whole number (0: draw every task)") from None
@@ -232,7 +232,7 @@ def make_app(
         run = detail.run
         dot = run_dot(
             run.graph, run.tasks, title=f"{run.workflow}: run {run.id} {run.status}",
-            failed_nodes=run.unhandled(), collapse=collapse or None,
+            failed_nodes=run.unhandled(), collapse=collapse if collapse >= 2 else None,
         )  # fmt: skip
         if request.path_params["fmt"] == "dot":
             return PlainTextResponse(dot, media_type="text/vnd.graphviz")

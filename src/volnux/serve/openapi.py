@@ -30,7 +30,7 @@ _PAGE = [
 ]  # fmt: skip
 _COLLAPSE = _param(
     "collapse", "query", "Draw runs of this many alike tasks as one, with counts per state "
-    "(default 10; 0 draws every task).", "integer", minimum=0,
+    "(default 10; 0 or 1 draws every task).", "integer", minimum=0,
 )  # fmt: skip
 _RUN_STATES = [s.value for s in RunState]
 _TASK_STATES = [s.value for s in TaskState]
