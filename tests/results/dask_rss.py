@@ -23,6 +23,19 @@ from volnux.store.sqlite import SQLiteJournal
 from . import results_events
 
 
+def own_peak() -> int:
+    """This program's peak resident memory in bytes (VmHWM; not ru_maxrss, which
+    carries over across exec the peak of the process it was forked from)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def main() -> None:
     folder = Path(sys.argv[1])
     executor = DaskExecutor(2)
@@ -32,9 +45,9 @@ def main() -> None:
         with volnux.Workflow.from_text(text, [results_events]) as flow:
             flow.run({"seed": 0}, store=journal, executors={"dask": executor})  # warm up
             before = psutil.Process().memory_info().rss
-            peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            peak_before = own_peak()
             run = flow.run({"seed": 1}, store=journal, executors={"dask": executor})
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            peak = own_peak()
         moved = sum(
             r.result.size for r in journal.load(run.id).tasks if type(r.result) is ResultRef
         )
