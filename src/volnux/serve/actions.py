@@ -121,10 +121,3 @@ class Runner:
             self.errors[run_id] = str(exc)
         except Exception as exc:  # the server goes on; the run page shows why
             self.errors[run_id] = f"{type(exc).__name__}: {exc}"
-
-    def busy(self) -> list[str]:
-        """The runs this server is continuing now."""
-        return [run_id for run_id, t in self.threads.items() if t.is_alive()]
-
-    def state_of(self, run_id: str) -> RunState:
-        return self.journal.load_run(run_id).state

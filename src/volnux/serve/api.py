@@ -7,7 +7,6 @@ Each function takes the journal and returns plain JSON data; the routes in
 from __future__ import annotations
 
 import math
-import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
@@ -296,8 +295,3 @@ def _histogram(seconds: list[float]) -> dict[str, Any]:
     for value in seconds:
         bars[min(int((value - low) / width), HISTOGRAM_BARS - 1)] += 1
     return {"low": low, "width": width, "bars": bars}
-
-
-def now() -> float:
-    """The server's clock (seconds since the epoch)."""
-    return time.time()
