@@ -1,8 +1,17 @@
-"""A journal with a few real runs, and the web view over it."""
+"""A journal with a few real runs, and the web view over it (in-process, or
+served by a real ``volnux serve``)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,3 +62,38 @@ def read_only_site(tmp_path: Path) -> Iterator[Site]:
     made = Site(tmp_path, read_only=True)
     yield made
     made.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(args: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
+    """``volnux serve ARGS`` running; yields its base URL and (later) its stderr lines."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "volnux", "serve", "--port", str(port), *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    base = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            try:
+                urllib.request.urlopen(base + "/api/runs", timeout=2).read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "the server never answered"
+                time.sleep(0.1)
+        yield base, lines
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+        lines.extend(err.splitlines())

@@ -3,54 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..cli.support import invoke
-from .conftest import Site
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serving(args: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
-    """``volnux serve ARGS`` running; yields its base URL and (later) its stderr lines."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "volnux", "serve", "--port", str(port), *args],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    base = f"http://127.0.0.1:{port}"
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            try:
-                urllib.request.urlopen(base + "/api/runs", timeout=2).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "the server never answered"
-                time.sleep(0.1)
-        yield base, lines
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=30)
-        lines.extend(err.splitlines())
+from .conftest import Site, serving
 
 
 def post(url: str, token: str) -> tuple[int, dict[str, object]]:
