@@ -33,6 +33,7 @@ from volnux.notes import (
     PoolResized,
     Resumed,
     RunNote,
+    Scheduled,
     Started,
     Stopped,
     Trace,
@@ -215,6 +216,12 @@ WRITTEN: list[tuple[NoteDetail, str, dict[str, Any]]] = [
         WebAction("retry", "127.0.0.1", "bearer", 42, "web1"),
         "web-action",
         {"action": "retry", "client": "127.0.0.1", "via": "bearer", "pid": 42, "host": "web1"},
+    ),
+    (
+        Scheduled("nightly", 1_800_000_000.0, "2027-01-15 09:00:00", "Europe/Berlin", 7, "w1"),
+        "scheduled",
+        {"schedule": "nightly", "slot": 1_800_000_000.0, "local": "2027-01-15 09:00:00",
+         "zone": "Europe/Berlin", "pid": 7, "host": "w1"},
     ),
     (
         BatchUpdated(8, None, 5, "ann", "web1"),

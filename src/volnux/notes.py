@@ -28,6 +28,7 @@ Every kind is in :class:`NoteKind`, and each has one detail class::
     batch-updated    BatchUpdated   an operator changed a batch run's parallelism or tolerance
     items-failed     ItemsFailed    a task succeeded with some of its items failed (a Partial)
     web-action       WebAction      an operator acted on the run through ``volnux serve``
+    scheduled        Scheduled      a schedule fired the run for one of its slots
 
 Writers build a detail and call :meth:`RunNote.of`; readers call
 :meth:`RunNote.read`, which gives the detail object (``None`` for a kind this
@@ -68,6 +69,7 @@ __all__ = [
     "PoolResized",
     "Resumed",
     "RunNote",
+    "Scheduled",
     "Started",
     "Stopped",
     "Trace",
@@ -106,6 +108,7 @@ class NoteKind(StrEnum):
     BATCH_UPDATED = "batch-updated"
     ITEMS_FAILED = "items-failed"
     WEB_ACTION = "web-action"
+    SCHEDULED = "scheduled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -946,6 +949,51 @@ class WebAction(NamedTuple):
         return f"{self.action} asked from {who} through volnux serve{where} at {when}"
 
 
+class Scheduled(NamedTuple):
+    """Schedule ``schedule`` fired the run for its slot at ``slot`` (seconds since
+    the epoch; ``local`` is that time on the schedule's clock, ``zone``)."""
+
+    schedule: str
+    slot: float
+    local: str = ""
+    zone: str = "UTC"
+    #: The process and machine that fired it.
+    pid: int = 0
+    host: str = ""
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.SCHEDULED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schedule": self.schedule,
+            "slot": self.slot,
+            "local": self.local,
+            "zone": self.zone,
+            "pid": self.pid,
+            "host": self.host,
+        }
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> Scheduled:
+        slot = data.get("slot")
+        return cls(
+            _str(data, "schedule"),
+            float(slot) if isinstance(slot, (int, float)) else 0.0,
+            _str(data, "local"),
+            _str(data, "zone", "UTC"),
+            _int(data, "pid"),
+            _str(data, "host"),
+        )
+
+    def describe(self, at: float) -> str:
+        """``fired by schedule nightly for its 2026-12-07 03:00:00 slot (Europe/Berlin)``."""
+        where = f" on {self.host}" if self.host else ""
+        return f"fired by schedule {self.schedule} for its {self.local} slot ({self.zone}){where}"
+
+
 class Trace(NamedTuple):
     """The OpenTelemetry trace and span ids of one session of the run (hex)."""
 
@@ -991,6 +1039,7 @@ KINDS: dict[type[NoteDetail], tuple[NoteKind, ...]] = {
     BatchUpdated: (NoteKind.BATCH_UPDATED,),
     ItemsFailed: (NoteKind.ITEMS_FAILED,),
     WebAction: (NoteKind.WEB_ACTION,),
+    Scheduled: (NoteKind.SCHEDULED,),
 }
 
 _READERS: dict[NoteKind, Callable[[NoteKind, Mapping[str, Any]], NoteDetail]] = {
@@ -1040,4 +1089,5 @@ NoteDetail = (
     | BatchUpdated
     | ItemsFailed
     | WebAction
+    | Scheduled
 )

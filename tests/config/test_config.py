@@ -128,8 +128,8 @@ def test_environment_beats_the_file_and_flags_beat_both(tmp_path: Path) -> None:
         (
             "stores = 'memory:'\n",
             "unknown key 'stores' at the top level; "
-            "known keys: dask, events, executor, executors, pins, registries, results, store, "
-            "strict",
+            "known keys: dask, events, executor, executors, pins, registries, results, schedules, "
+            "store, strict",
         ),
         (
             "[executors.thread]\nworkers = 3\n",

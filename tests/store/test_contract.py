@@ -326,3 +326,17 @@ def test_a_run_knows_its_parent_and_a_parent_lists_its_runs_in_order(journal: Jo
     assert {r.id: r.parent for r in journal.list_runs()}["c-3"] == hostile
     with pytest.raises(RunNotFound):
         journal.child_runs("nobody")
+
+
+def test_schedule_states_change_only_from_the_version_read(journal: Journal) -> None:
+    keep = journal.save_schedule  # type: ignore[attr-defined]
+    assert journal.schedule_states() == {}  # type: ignore[attr-defined]
+    assert keep("nightly", '{"a": 1}', 0)
+    assert not keep("nightly", '{"a": 2}', 0)  # someone made it first
+    assert keep("nightly", '{"a": 3}', 1)
+    assert not keep("nightly", '{"a": 4}', 1)  # the version moved on
+    assert keep("it's; DROP TABLE runs", '{"b": 1}', 0)  # names are data
+    assert journal.schedule_states() == {  # type: ignore[attr-defined]
+        "nightly": (2, '{"a": 3}'),
+        "it's; DROP TABLE runs": (1, '{"b": 1}'),
+    }

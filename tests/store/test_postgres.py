@@ -199,7 +199,7 @@ def test_a_journal_lives_in_its_own_schema(postgres_schemas: NewURL, postgres_ad
     }
     assert tables == {
         "schema_version", "runs", "leases", "task_records", "run_notes", "task_logs",
-        "event_durations",
+        "event_durations", "schedules",
     }  # fmt: skip
     versions = postgres_admin.execute(
         f"SELECT version, summary FROM {schema_of(one_url)}.schema_version ORDER BY version"

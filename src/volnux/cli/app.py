@@ -453,3 +453,7 @@ from . import (  # noqa: E402
 from .results import results_app  # noqa: E402  (runs result, results gc)
 
 app.add_typer(results_app)
+
+from .schedule import schedule_app  # noqa: E402
+
+app.add_typer(schedule_app)

@@ -262,6 +262,9 @@ def show(
     typer.echo(f"started {_when(run.created_at)}" + (f", took {took}" if took else ""))
     if detail.record.parent is not None:  # a batch of a batch run: shown and resumed there
         typer.echo(f"part of run {detail.record.parent} (volnux runs show {detail.record.parent})")
+    fired = detail.scheduled()
+    if fired is not None:
+        typer.echo(fired.describe(run.created_at))
     if run.status in ("cancelled", "paused"):
         typer.echo(headline(run).removeprefix(f"run {run.id} "))
     for at, action in detail.operator_actions():
@@ -427,6 +430,7 @@ def _run_json(detail: RunDetail, views: list[TaskView], path: list[str]) -> dict
         "changes": [change.as_dict() for change in detail.changes()],
         "operator": [{"at": at, **action.to_json()} for at, action in detail.operator_actions()],
         "web_actions": [{"at": at, **asked.to_json()} for at, asked in detail.web_actions()],
+        "scheduled": fired.to_json() if (fired := detail.scheduled()) is not None else None,
         "pools": [{"at": at, **resized.to_json()} for at, resized in detail.pool_resizes()],
         "failed_items": {
             node: [[key, why] for key, why in items]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
 from .app import app, fail, reported_errors
 from .runs import StoreOption, journal_at
+
+if TYPE_CHECKING:
+    from ..schedules import Schedule
 
 __all__: list[str] = []
 
@@ -36,6 +39,13 @@ def serve(
             "and printed).",
         ),
     ] = None,
+    fire: Annotated[
+        bool,
+        typer.Option(
+            "--schedules/--no-schedules",
+            help="Fire the project's schedules ([schedules.NAME] of volnux.toml) while serving.",
+        ),
+    ] = True,
 ) -> None:
     """Serve the web view of the journal's runs, and its JSON API under /api."""
     try:
@@ -65,8 +75,27 @@ def serve(
         ours = "dev"
     with journal_at(store) as journal:
         from ..serve.app import make_app
+        from .events import project_config
+        from .schedule import project_scheduler, reread_schedules
 
-        web = make_app(journal, access, version=ours, events=_project_events)
+        with reported_errors():
+            config = project_config(None)
+        scheduler = None
+        if fire and config.schedules:
+            scheduler = project_scheduler(journal, config)
+            typer.echo(f"firing {len(config.schedules)} schedule(s)", err=True)
+
+        def schedules() -> tuple[Schedule, ...]:
+            return reread_schedules(config.path, config)
+
+        web = make_app(
+            journal,
+            access,
+            version=ours,
+            events=_project_events,
+            schedules=schedules,
+            scheduler=scheduler,
+        )
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"volnux serve: http://{shown}:{port}/ over {journal.location}", err=True)
         if read_only:

@@ -26,7 +26,7 @@ from ..events.deprecation import deprecations
 from ..events.deprecation import warn as warn_deprecated
 from ..executors import Executor, Pools, PoolSettings
 from ..graph import Graph
-from ..notes import Changed, Deprecated, Operator, Resumed, RunNote, Started
+from ..notes import Changed, Deprecated, NoteDetail, Operator, Resumed, RunNote, Started
 from ..observability.observer import Observer, default_observers
 from ..states import RunState, TaskState, check_run_transition
 from ..store import EventPin, Journal, RunRecord, RunSnapshot, TaskRecord
@@ -43,6 +43,7 @@ __all__ = [
     "Part",
     "Program",
     "continue_run",
+    "drive_opened",
     "new_run_id",
     "open_run",
     "recorded_program",
@@ -133,7 +134,20 @@ def start_run(
     record, given = open_run(
         program, journal, inputs, run_id=run_id, part=part, stacklevel=stacklevel + 1
     )
-    engine = _engine(program, journal, record.id, given, how, epoch=1, batch=part.batch)
+    return drive_opened(program, journal, record, given, how, part)
+
+
+def drive_opened(
+    program: Program,
+    journal: Journal,
+    record: RunRecord,
+    given: dict[str, Any],
+    how: Execution | None = None,
+    part: Part | None = None,
+) -> Run:
+    """Execute to its end a run :func:`open_run` recorded (``record``, ``given``)."""
+    batch = part.batch if part is not None else None
+    engine = _engine(program, journal, record.id, given, how or Execution(), epoch=1, batch=batch)
     return _finish(engine, record.created_at)
 
 
@@ -145,13 +159,15 @@ def open_run(
     run_id: str | None = None,
     part: Part | None = None,
     stacklevel: int = 2,
+    notes: Sequence[NoteDetail] = (),
 ) -> tuple[RunRecord, dict[str, Any]]:
     """Record a new run of ``program``, driven by this process (epoch 1), without
     executing it: its record, who started it, the deprecated events it uses.
 
     Returns the record and the inputs its events are given (the recorded
     ones, converted, and ``part``'s supplied ones).  A batch run records its
-    parent run this way, and drives it itself.
+    parent run this way, and drives it itself.  ``notes`` are noted with the
+    run as it is created (a scheduled run's schedule and slot).
     """
     part = part or Part()
     plan = program.plan
@@ -198,6 +214,8 @@ def open_run(
         ticks=own_ticks(),
     )
     journal.add_note(RunNote.of(run_id, now, started), epoch=1)
+    for detail in notes:
+        journal.add_note(RunNote.of(run_id, now, detail), epoch=1)
     notices = deprecations({node: n.spec for node, n in plan.nodes.items()})
     if notices:  # once per run, and recorded with it
         detail = Deprecated(tuple(n.as_dict() for n in notices))

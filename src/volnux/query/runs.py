@@ -22,6 +22,7 @@ from ..notes import (
     PoolResized,
     Resumed,
     RunNote,
+    Scheduled,
     WebAction,
     kinds_of,
 )
@@ -266,6 +267,11 @@ class RunDetail:
     def operator_actions(self) -> list[tuple[float, Operator]]:
         """Each rework an operator did (retry --from, skip, mark-succeeded), oldest first."""
         return noted(self.notes, Operator)
+
+    def scheduled(self) -> Scheduled | None:
+        """The schedule and slot that fired the run; None for a run started otherwise."""
+        found = noted(self.notes, Scheduled)
+        return found[0][1] if found else None
 
     def web_actions(self) -> list[tuple[float, WebAction]]:
         """Each action asked through ``volnux serve`` (who, how, what), oldest first."""

@@ -171,6 +171,7 @@ def run_json(
         "path": detail.path()[:200],
         "actions": allowed(record.state, batch=False),
         "web_actions": _web_actions(notes),
+        "scheduled": fired.to_json() if (fired := detail.scheduled()) is not None else None,
     }
 
 

@@ -3,7 +3,8 @@
 :func:`make_app` builds it over one open journal.  Reading needs nothing;
 acting needs the access token (see :mod:`volnux.serve.auth`).  Routes:
 
-* pages: ``/`` (runs), ``/runs/{id}``, ``/runs/{id}/tasks/{node}``, ``/login``;
+* pages: ``/`` (runs), ``/runs/{id}``, ``/runs/{id}/tasks/{node}``, ``/schedules``,
+  ``/events``, ``/login``;
 * the API under ``/api`` (described at ``/api/openapi.json``);
 * ``/api/stream``: server-sent events, from the journal polled every second;
 * ``/static/...``: the stylesheet and the one script, shipped in the package.
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -39,6 +41,10 @@ from .actions import ACTIONS, ActionRefused, Runner
 from .auth import COOKIE, CSRF_HEADER, Access, Refused
 from .openapi import openapi
 
+if TYPE_CHECKING:
+    from ..schedules import Schedule
+    from ..schedules.firing import Scheduler
+
 __all__ = ["make_app"]
 
 STATIC: Final = Path(__file__).with_name("static")
@@ -59,11 +65,40 @@ def make_app(
     *,
     version: str = "",
     events: Callable[[], list[dict[str, Any]]] | None = None,
+    schedules: Callable[[], Sequence[Schedule]] | None = None,
+    scheduler: Scheduler | None = None,
 ) -> Starlette:
     """The web view over ``journal``; ``access`` says who may act; ``events`` gives
     the events the project loads, for the events page (the CLI reads them as
-    ``volnux events list`` does; None: the page says none were loaded)."""
+    ``volnux events list`` does; None: the page says none were loaded);
+    ``schedules`` the project's schedules, for the schedules page, and
+    ``scheduler`` fires them while the app runs (started and stopped with it)."""
     runner = Runner(journal)
+
+    def schedule_rows() -> dict[str, Any]:
+        from ..schedules.firing import overview
+
+        if schedules is None:
+            return {"schedules": [], "error": None, "firing": False}
+        try:
+            rows = overview(journal, schedules())
+        except VolnuxError as exc:  # a broken volnux.toml: say so on the page
+            return {"schedules": [], "error": str(exc), "firing": scheduler is not None}
+        return {"schedules": rows, "error": None, "firing": scheduler is not None}
+
+    def schedule_named(name: str) -> Schedule:
+        for schedule in schedules() if schedules is not None else ():
+            if schedule.name == name:
+                return schedule
+        raise UnknownSchedule(f"no schedule {name!r}")
+
+    def act_on_schedule(name: str, action: str, who: str) -> dict[str, Any]:
+        from ..schedules.firing import pause_schedule
+
+        if action not in ("pause", "resume"):
+            raise api.BadQuery(f"a schedule is paused or resumed, not {action!r}")
+        state = pause_schedule(journal, schedule_named(name), action == "pause", who)
+        return {"schedule": name, "action": action, "paused": state.paused}
 
     def loaded_events() -> dict[str, Any]:
         if events is None:
@@ -85,7 +120,7 @@ def make_app(
     def failure(request: Request, exc: Exception) -> Response:
         """A VolnuxError as the answer it deserves, JSON for the API, a page otherwise."""
         status = 400
-        if isinstance(exc, RunNotFound | KeyError):
+        if isinstance(exc, RunNotFound | KeyError | UnknownSchedule):
             status = 404
         elif isinstance(exc, ActionRefused | ResumeRefused | Ambiguous):
             status = 409
@@ -260,6 +295,41 @@ def make_app(
     def events_page(request: Request) -> Response:
         return page(request, pages.events_page(loaded_events(), **flags(request)))
 
+    @guarded
+    def schedules_page(request: Request) -> Response:
+        csrf = access.csrf_token(request.cookies.get(COOKIE))
+        notice = request.query_params.get("notice", "")
+        html = pages.schedules_page(schedule_rows(), csrf=csrf, notice=notice, **flags(request))
+        return page(request, html)
+
+    async def schedule_form(request: Request) -> Response:
+        form = await _form(request)
+        action, csrf = str(form.get("action", "")), str(form.get("csrf", ""))
+
+        def act(request: Request) -> Response:
+            name = request.path_params["name"]
+            via = access.check(None, request.cookies.get(COOKIE), csrf)
+            done = act_on_schedule(name, action, f"{_client(request)} ({via}) via volnux serve")
+            notice = f"schedule {name} {'paused' if done['paused'] else 'resumed'}"
+            return RedirectResponse(f"/schedules?notice={quote(notice)}", status_code=303)
+
+        return await _in_thread(guarded(act), request)
+
+    @guarded
+    def api_schedules(request: Request) -> Response:
+        return JSONResponse(schedule_rows())
+
+    @guarded
+    def api_schedule_act(request: Request) -> Response:
+        via = access.check(
+            request.headers.get("authorization"),
+            request.cookies.get(COOKIE),
+            request.headers.get(CSRF_HEADER),
+        )
+        action = request.url.path.rsplit("/", 1)[-1]
+        who = f"{_client(request)} ({via}) via volnux serve"
+        return JSONResponse(act_on_schedule(request.path_params["name"], action, who))
+
     def api_openapi(request: Request) -> Response:
         return JSONResponse(openapi(version))
 
@@ -283,12 +353,21 @@ def make_app(
         Route("/runs/{run_id}/tasks/{node:path}", _threaded(task_page)),
         Route("/runs/{run_id}/act", act_form, methods=["POST"]),
         Route("/events", _threaded(events_page)),
+        Route("/schedules", _threaded(schedules_page)),
+        Route("/schedules/{name}/act", schedule_form, methods=["POST"]),
         Route("/login", login_form),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
         Route("/api/openapi.json", api_openapi),
         Route("/api/stream", api_stream),
         Route("/api/events", _threaded(api_events)),
+        Route("/api/schedules", _threaded(api_schedules)),
+        *(
+            Route(
+                f"/api/schedules/{{name}}/{action}", _threaded(api_schedule_act), methods=["POST"]
+            )
+            for action in ("pause", "resume")
+        ),
         Route("/api/runs", _threaded(api_runs)),
         Route("/api/runs/{run_id}", _threaded(api_run)),
         Route("/api/runs/{run_id}/logs", _threaded(api_logs)),
@@ -311,7 +390,23 @@ def make_app(
         html = pages.message_page(_TITLES.get(status, "Not allowed"), [message], **flags(request))
         return HTMLResponse(html, status_code=status, headers=headers)
 
-    app = Starlette(routes=routes, exception_handlers={404: not_there, 405: not_there})
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                import anyio.to_thread
+
+                await anyio.to_thread.run_sync(scheduler.stop)
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: not_there, 405: not_there},
+        lifespan=lifespan,
+    )
     app.state.runner = runner
     app.state.access = access
     return app
@@ -329,6 +424,10 @@ async def _form(request: Request) -> dict[str, str]:
     if len(body) > 65536:
         return {}
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+class UnknownSchedule(VolnuxError):
+    """A schedule the configuration does not have (answered 404)."""
 
 
 class Ambiguous(VolnuxError):

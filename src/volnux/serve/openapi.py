@@ -21,6 +21,7 @@ def _param(name: str, where: str, text: str, kind: str = "string", **schema: Any
 
 
 _RUN = _param("run_id", "path", "The run's id.")
+_SCHEDULE = _param("name", "path", "The schedule's name.")
 _PAGE = [
     _param("offset", "query", "Rows to pass over (default 0).", "integer", minimum=0),
     _param(
@@ -72,8 +73,8 @@ def _get(
 def openapi(version: str) -> dict[str, Any]:
     """The document: every route of the API, its parameters and answers."""
 
-    def act(action: str, what: str) -> dict[str, Any]:
-        parameters = [_RUN]
+    def act(action: str, what: str, on: dict[str, Any] = _RUN) -> dict[str, Any]:
+        parameters = [on]
         if action == "retry":
             parameters.append(_param("from", "query", "Run this node and what follows again."))
         return {
@@ -159,6 +160,17 @@ def openapi(version: str) -> dict[str, Any]:
                 "The events the project loads: versions, sources, deprecations, changelogs",
                 [],
             ),
+            "/api/schedules": _get(
+                "The project's schedules: timing, next slots, paused, last run and its state",
+                [],
+            ),
+            **{
+                f"/api/schedules/{{name}}/{name}": act(name, what, _SCHEDULE)
+                for name, what in (
+                    ("pause", "Pause a schedule for every server of the journal"),
+                    ("resume", "Let a paused schedule fire again, from now"),
+                )
+            },
             "/api/stream": _get(
                 "Server-sent events: runs that changed (event 'runs'), or one run (event "
                 "'run') with ?run=ID",

@@ -13,7 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-__all__ = ["events_page", "login_page", "message_page", "run_page", "runs_page", "task_page"]
+__all__ = [
+    "events_page",
+    "login_page",
+    "message_page",
+    "run_page",
+    "runs_page",
+    "schedules_page",
+    "task_page",
+]
 
 _ACTION_LABELS = {
     "cancel": "Cancel",
@@ -60,7 +68,8 @@ def _layout(title: str, body: str, *, logged_in: bool, read_only: bool, data: st
         f"<title>{_e(title)} - volnux</title>"
         '<link rel="stylesheet" href="/static/style.css"></head>'
         f"<body{data}><header><a href='/'>volnux</a><a href='/'>Runs</a>"
-        "<a href='/events'>Events</a><a href='/api/openapi.json'>API</a>"
+        "<a href='/schedules'>Schedules</a><a href='/events'>Events</a>"
+        "<a href='/api/openapi.json'>API</a>"
         f"<span class='who'>{who}</span></header>"
         f"<main>{body}</main><script src='/static/app.js'></script></body></html>"
     )
@@ -328,3 +337,52 @@ def events_page(data: Mapping[str, Any], *, logged_in: bool, read_only: bool) ->
             f"<th>changelog</th><th>doc</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )
     return _layout("Events", "".join(parts), logged_in=logged_in, read_only=read_only)
+
+
+def schedules_page(
+    data: Mapping[str, Any], *, csrf: str, notice: str = "", logged_in: bool, read_only: bool
+) -> str:
+    """Every schedule: its timing, next fire times, its last run, pause and resume."""
+    parts = ["<h1>Schedules</h1>"]
+    if notice:
+        parts.append(f'<p class="notice">{_e(notice)}</p>')
+    if data.get("error"):
+        parts.append(f'<div class="error">{_e(data["error"])}</div>')
+    if not data["schedules"]:
+        parts.append(
+            "<p>No schedules: add <code>[schedules.NAME]</code> to volnux.toml "
+            "(or start the server where the project's volnux.toml is).</p>"
+        )
+        return _layout("Schedules", "".join(parts), logged_in=logged_in, read_only=read_only)
+    rows = []
+    for row in data["schedules"]:
+        name = row["name"]
+        upcoming = "<br>".join(_e(s["local"]) for s in row["next"]) or "paused"
+        last = ""
+        if row["last_run"]:
+            last = f'<a href="/runs/{quote(row["last_run"])}">{_e(row["last_run"])}</a> '
+            last += _state(row["last_run_state"] or "gone")
+        if row["last_error"]:
+            last += f'<div class="error">could not start: {_e(row["last_error"])}</div>'
+        act = "resume" if row["paused"] else "pause"
+        button = ""
+        if not read_only and csrf:
+            button = (
+                f'<form class="inline" method="post" action="/schedules/{quote(name)}/act">'
+                f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
+                f'<button name="action" value="{act}">{act.capitalize()}</button></form>'
+            )
+        status = _state("paused" if row["paused"] else "active", f"schedule-{name}")
+        rows.append(
+            f"<tr><td>{_e(name)}</td><td>{_e(row['when'])}</td><td>{_e(row['workflow'])}</td>"
+            f"<td>{status} {button}</td><td>{upcoming}</td><td>{last}</td>"
+            f"<td>{row['skipped']} skipped, {row['missed']} missed</td></tr>"
+        )
+    if not read_only and not csrf:
+        parts.append('<p><a href="/login?next=/schedules">Log in</a> to pause or resume.</p>')
+    parts.append(
+        "<table><thead><tr><th>schedule</th><th>when</th><th>workflow</th><th>state</th>"
+        "<th>next</th><th>last run</th><th>passed over</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    return _layout("Schedules", "".join(parts), logged_in=logged_in, read_only=read_only)

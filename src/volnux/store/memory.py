@@ -46,6 +46,7 @@ class MemoryJournal:
         self._stop: dict[str, RunState] = {}
         #: Event key -> the mean seconds of its attempts in the last run that ran it long.
         self._durations: dict[str, float] = {}
+        self._schedules: dict[str, tuple[int, str]] = {}
         self._lock = threading.Lock()
 
     def create_run(self, run: RunRecord) -> None:
@@ -176,6 +177,20 @@ class MemoryJournal:
         """Remember how long attempts of these events took (``at``: when)."""
         with self._lock:
             self._durations.update(durations)
+
+    def schedule_states(self) -> dict[str, tuple[int, str]]:
+        """Schedule name -> (version, state as JSON text), for every schedule kept."""
+        with self._lock:
+            return dict(self._schedules)
+
+    def save_schedule(self, name: str, state: str, version: int) -> bool:
+        """Keep ``state`` for ``name`` if its version is still ``version`` (0: none yet)."""
+        with self._lock:
+            kept = self._schedules.get(name)
+            if (kept[0] if kept is not None else 0) != version:
+                return False
+            self._schedules[name] = (version + 1, state)
+            return True
 
     def child_runs(self, parent: str) -> list[RunRecord]:
         """The runs whose parent is ``parent``, in creation order."""

@@ -598,6 +598,32 @@ class PostgresJournal:
                 raise self._failure(exc, "reading how long events took") from exc
         return dict(rows)
 
+    def schedule_states(self) -> dict[str, tuple[int, str]]:
+        """Schedule name -> (version, state as JSON text), for every schedule kept."""
+
+        def read(conn: Connection) -> list[Any]:
+            return conn.execute(self._sql.schedule_states).fetchall()
+
+        rows = self._call("reading schedules", read)
+        return {name: (int(version), state) for name, version, state in rows}
+
+    def save_schedule(self, name: str, state: str, version: int) -> bool:
+        """Keep ``state`` for schedule ``name`` if its version is still ``version``
+        (0: none kept yet); False if another writer changed it first."""
+
+        def write(conn: Connection) -> int:
+            with conn.transaction():
+                if version == 0:
+                    cursor = conn.execute(self._sql.add_schedule, (name, state, time.time()))
+                else:
+                    args = (state, time.time(), name, version)
+                    cursor = conn.execute(self._sql.change_schedule, args)
+                return cursor.rowcount
+
+        # A write lost with its connection and made again finds the version moved
+        # on (its own first try landed): False, and the caller reads the state again.
+        return self._call(f"keeping schedule {name}", write) == 1
+
     def check(self) -> list[str]:
         """Every run read back whole (records and notes decoded), and batches that
         belong to no run: one line per problem found."""

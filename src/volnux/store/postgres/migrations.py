@@ -28,6 +28,8 @@ Schema, version 2::
     task_logs     append-only log lines of task attempts
     event_durations  the mean seconds of an event's attempts in the last run that
                   ran it long, by event key (name@version)
+    schedules     (version 3) each schedule's state as JSON (its last slot, paused ...)
+                  and a version number that every change bumps (compare-and-set)
 
 A batch is one row holding a JSON array of records, as in the SQLite journal
 (see :mod:`volnux.store.sqlite.records`), so that one engine write, a chain
@@ -144,6 +146,20 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         (
             "ALTER TABLE {s}.runs ADD COLUMN parent text",
             "CREATE INDEX runs_by_parent ON {s}.runs (parent, num) WHERE parent IS NOT NULL",
+        ),
+    ),
+    Migration(
+        3,
+        "schedules: where each stands (its last slot, paused), changed by compare-and-set",
+        (
+            """
+            CREATE TABLE {s}.schedules (
+                name       text COLLATE "C" PRIMARY KEY,
+                version    bigint NOT NULL,
+                state      text NOT NULL,
+                updated_at double precision NOT NULL
+            )
+            """,
         ),
     ),
 )

@@ -214,6 +214,17 @@ class Statements:
         " ON CONFLICT (event) DO UPDATE SET seconds = excluded.seconds, at = excluded.at"
     )
 
+    # -- schedules --------------------------------------------------------
+    schedule_states: str = "SELECT name, version, state FROM {s}.schedules"
+    add_schedule: str = (
+        "INSERT INTO {s}.schedules (name, version, state, updated_at) VALUES (%s, 1, %s, %s)"
+        " ON CONFLICT (name) DO NOTHING"
+    )
+    change_schedule: str = (
+        "UPDATE {s}.schedules SET version = version + 1, state = %s, updated_at = %s"
+        " WHERE name = %s AND version = %s"
+    )
+
     @classmethod
     def for_schema(cls, schema: str, conn: psycopg.Connection[Any]) -> Statements:
         """Every statement with ``{s}`` replaced by ``schema``, quoted as an identifier.

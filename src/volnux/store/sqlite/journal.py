@@ -28,6 +28,7 @@ import functools
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType, TracebackType
@@ -694,6 +695,37 @@ class SQLiteJournal:
                     )
             except sqlite3.Error as exc:
                 raise self._failure(exc, "recording how long events took") from exc
+
+    def schedule_states(self) -> dict[str, tuple[int, str]]:
+        """Schedule name -> (version, state as JSON text), for every schedule kept."""
+        with self._lock:
+            try:
+                rows = self._conn.execute("SELECT name, version, state FROM schedules").fetchall()
+            except sqlite3.Error as exc:
+                raise self._failure(exc, "reading schedules") from exc
+        return {name: (version, state) for name, version, state in rows}
+
+    def save_schedule(self, name: str, state: str, version: int) -> bool:
+        """Keep ``state`` for schedule ``name`` if its version is still ``version``
+        (0: none kept yet); False if another writer changed it first."""
+        with self._lock:
+            try:
+                with write_transaction(self._conn):
+                    if version == 0:
+                        cursor = self._conn.execute(
+                            "INSERT INTO schedules (name, version, state, updated_at)"
+                            " VALUES (?, 1, ?, ?) ON CONFLICT (name) DO NOTHING",
+                            (name, state, time.time()),
+                        )
+                    else:
+                        cursor = self._conn.execute(
+                            "UPDATE schedules SET version = version + 1, state = ?,"
+                            " updated_at = ? WHERE name = ? AND version = ?",
+                            (state, time.time(), name, version),
+                        )
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"keeping schedule {name}") from exc
+        return cursor.rowcount == 1
 
     def check(self) -> list[str]:
         """SQLite's integrity check of the whole file, then every run read back whole

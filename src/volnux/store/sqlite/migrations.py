@@ -11,7 +11,7 @@ Opening a journal applies, in order and in one transaction, every step whose
 number is above the file's version.  A step, once released, never changes:
 a schema change is a new step appended to :data:`MIGRATIONS`.
 
-Schema, version 6::
+Schema, version 7::
 
     runs          one row per run; cancel_requested is the cross-process flag (1 cancel, 2 pause);
                   num (version 3) numbers runs from 1 in creation order; parent
@@ -23,6 +23,8 @@ Schema, version 6::
     task_logs     append-only log lines of task attempts (version 2)
     event_durations  (version 5) the mean seconds of an event's attempts in the
                   last run that ran it long, by event key (name@version)
+    schedules     (version 7) each schedule's state as JSON (its last slot, paused ...)
+                  and a version number that every change bumps (compare-and-set)
 
 A run's batches are numbered from 1 in write order.  Up to version 2 they
 were keyed ``(run_id, seq)`` in a WITHOUT ROWID table; version 3 keys them
@@ -205,6 +207,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         (
             "ALTER TABLE runs ADD COLUMN parent TEXT",
             "CREATE INDEX runs_by_parent ON runs (parent, num) WHERE parent IS NOT NULL",
+        ),
+    ),
+    Migration(
+        7,
+        "schedules: where each stands (its last slot, paused), changed by compare-and-set",
+        (
+            """
+            CREATE TABLE schedules (
+                name       TEXT PRIMARY KEY,
+                version    INTEGER NOT NULL,
+                state      TEXT NOT NULL,
+                updated_at REAL NOT NULL
+            ) WITHOUT ROWID
+            """,
         ),
     ),
 )

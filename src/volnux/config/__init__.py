@@ -42,7 +42,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
-from .errors import ConfigError
+from ..errors import ConfigError
+from .schedules import Schedule, read_schedules
 
 __all__ = [
     "CONFIG_FILE",
@@ -84,8 +85,8 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _REGISTRY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 _TOP_KEYS: Final = (
-    "dask", "events", "executor", "executors", "pins", "registries", "results", "store",
-    "strict",
+    "dask", "events", "executor", "executors", "pins", "registries", "results", "schedules",
+    "store", "strict",
 )  # fmt: skip
 _DASK_KEYS: Final = ("address",)
 _RESULTS_KEYS: Final = ("location", "threshold")
@@ -151,6 +152,9 @@ class Config:
     #: Results larger than this many bytes go there (``[results] threshold``,
     #: ``$VOLNUX_RESULT_THRESHOLD``); None: the default, 256 KiB.
     result_threshold: int | None = None
+    #: ``[schedules.NAME]``: the workflows ``volnux serve`` and ``volnux schedule run``
+    #: fire at their slots.
+    schedules: tuple[Schedule, ...] = ()
 
     def override(
         self,
@@ -372,6 +376,7 @@ def _from_table(
         cluster=address,
         results=_location(location, root) if location is not None else None,
         result_threshold=threshold,
+        schedules=read_schedules(table.get("schedules", {}), path, root),
     )
 
 
