@@ -98,11 +98,14 @@ class Scheduler:
 
     # ------------------------------------------------------------ one tick
 
-    def tick(self, now: float | None = None) -> list[Fired]:
-        """Fire every slot due at ``now`` (default: the clock); what was done."""
+    def tick(
+        self, now: float | None = None, schedules: Sequence[Schedule] | None = None
+    ) -> list[Fired]:
+        """Fire every slot due at ``now`` (default: the clock) of ``schedules``
+        (default: as the callable gives them now); what was done."""
         now = time.time() if now is None else now
         done: list[Fired] = []
-        for schedule in self.schedules():
+        for schedule in self.schedules() if schedules is None else schedules:
             try:
                 done.extend(self._tick_one(schedule, now))
             except StoreError as exc:  # the next tick tries again
@@ -229,7 +232,7 @@ class Scheduler:
             schedules: Sequence[Schedule] = ()
             try:
                 schedules = self.schedules()
-                self.tick(now)
+                self.tick(now, schedules)
             except Exception:  # a bad edit of the configuration: say so, go on
                 log.exception("the scheduler could not fire its slots")
             wake = min((next_slot(s, now) for s in schedules), default=now + LOOK_S)
