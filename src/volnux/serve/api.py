@@ -17,12 +17,12 @@ from ..batch.summary import BatchSummary, batch_json
 from ..engine import TaskView
 from ..engine.recovery import failed_nodes, gc_paused, rehydrate
 from ..errors import VolnuxError
-from ..notes import WebAction
+from ..notes import Scheduled, WebAction
 from ..query import RunSummary, describe_run, run_summary
 from ..query.explain import explain, state_label
 from ..query.runs import noted
 from ..states import RunState, TaskState
-from ..store import Journal, RunNote, RunRecord, RunSnapshot
+from ..store import Journal, RunNote, RunRecord, RunSnapshot, TaskRow
 from ..store.results import ResultRef
 from .actions import allowed
 
@@ -42,6 +42,11 @@ MAX_PAGE: Final = 500
 _ALL: Final = 2**62
 #: Bars of a batch run's duration histogram.
 HISTOGRAM_BARS: Final = 12
+#: Runs of more tasks than this are shown from the journal's task index (counts
+#: and a page of rows), not folded whole, while they run or once they succeeded.
+BIG_RUN: Final = 2000
+_INDEXED: Final = (RunState.RUNNING, RunState.SUCCEEDED, RunState.PENDING)
+_ENDED: Final = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 
 
 class BadQuery(VolnuxError):
@@ -150,11 +155,15 @@ def run_json(
             "actions": allowed(record.state, batch=True),
             "web_actions": _web_actions(notes),
         }
-    detail = describe_run(journal, run_id)
-    run = detail.run
     if state and state not in {s.value for s in TaskState}:
         known = ", ".join(s.value for s in TaskState)
         raise BadQuery(f"state is one of {known}, not {state!r}")
+    if len(record.events) > BIG_RUN and record.state in _INDEXED:
+        big = _big_run_json(journal, record, notes, state, first, count)
+        if big is not None:
+            return big
+    detail = describe_run(journal, run_id)
+    run = detail.run
     views = [v for v in run.tasks.values() if state is None or v.state.value == state]
     logs = detail.failure_logs() if run.failed_nodes else {}
     return {
@@ -173,6 +182,97 @@ def run_json(
         "web_actions": _web_actions(notes),
         "scheduled": fired.to_json() if (fired := detail.scheduled()) is not None else None,
     }
+
+
+def _big_run_json(
+    journal: Journal,
+    record: RunRecord,
+    notes: Sequence[RunNote],
+    state: str | None,
+    first: int,
+    count: int,
+) -> dict[str, Any] | None:
+    """A run of more than BIG_RUN tasks, from the journal's task index: counts
+    and one page of rows, never every task (None: the journal has no index)."""
+    counted = getattr(journal, "task_counts", None)
+    started = counted(record.id) if counted is not None else None
+    if started is None:
+        return None
+    total = len(record.events)
+    waiting = total - sum(started.values())
+    by_state = {**started, "pending": started.get("pending", 0) + waiting}
+    counts = {s.value: by_state[s.value] for s in TaskState if by_state.get(s.value)}
+    shown = counts.get(state, 0) if state else total
+    lines: list[dict[str, Any]] = []
+    if state != "pending":  # started tasks first, in the order they started
+        rows = journal.task_rows(record.id, state, first, count) or []  # type: ignore[attr-defined]
+        lines = [_row_line(record, row) for row in rows]
+    if (state is None or state == "pending") and len(lines) < count and waiting:
+        begun = sum(started.values()) if state is None else 0
+        skip = max(0, first - begun)
+        lines += _waiting_lines(journal, record, skip, count - len(lines))
+    resume = {
+        "summary": "a run this large is summed up from its counts: resume runs again "
+        "what was running and runs what is pending; every finished task is kept",
+        "running": counts.get("running", 0),
+        "pending": counts.get("pending", 0),
+    }
+    return {
+        **_header(record),
+        "kind": "run",
+        "counts": counts,
+        "tasks_total": total,
+        "tasks_shown": {"state": state, "offset": first, "limit": count, "total": shown},
+        "tasks": lines,
+        "explanation": [],
+        "resume": resume,
+        "path": [],
+        "actions": allowed(record.state, batch=False),
+        "web_actions": _web_actions(notes),
+        "scheduled": next((d.to_json() for _, d in noted(notes, Scheduled)), None),
+        "indexed": True,
+    }
+
+
+def _row_line(record: RunRecord, row: TaskRow) -> dict[str, Any]:
+    pin = record.events.get(row.node_id)
+    ended = row.state.value in _ENDED
+    return {
+        "node": row.node_id,
+        "event": f"{pin.name}@{pin.version}" if pin else "",
+        "state": row.state.value,
+        "label": row.state.value,
+        "attempts": row.attempt,
+        "started_at": row.started_at,
+        "ended_at": row.at if ended else None,
+        "duration": row.at - row.started_at if ended else None,
+        "placement": None,
+        "error": row.error,
+        "result_ref": None,
+    }
+
+
+def _waiting_lines(
+    journal: Journal, record: RunRecord, skip: int, count: int
+) -> list[dict[str, Any]]:
+    """Tasks that have not started, in the workflow's order: ``count`` after ``skip``."""
+    rows = journal.task_rows(record.id, None, 0, _ALL) or []  # type: ignore[attr-defined]
+    begun = {row.node_id for row in rows}
+    lines = []
+    for node, pin in record.events.items():
+        if node in begun:
+            continue
+        if skip:
+            skip -= 1
+            continue
+        lines.append(
+            {"node": node, "event": f"{pin.name}@{pin.version}", "state": "pending",
+             "label": "pending", "attempts": 0, "started_at": None, "ended_at": None,
+             "duration": None, "placement": None, "error": None, "result_ref": None}
+        )  # fmt: skip
+        if len(lines) == count:
+            break
+    return lines
 
 
 def _header(record: RunRecord) -> dict[str, Any]:

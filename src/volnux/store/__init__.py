@@ -21,6 +21,7 @@ from .base import (
     RunRecord,
     RunSnapshot,
     TaskRecord,
+    TaskRow,
     UnencodableResult,
 )
 from .codec import Codec, PickleCodec
@@ -45,6 +46,7 @@ __all__ = [
     "RunSnapshot",
     "SQLiteJournal",
     "TaskRecord",
+    "TaskRow",
     "UnencodableResult",
     "open_store",
 ]

@@ -50,6 +50,7 @@ __all__ = [
     "RunRecord",
     "RunSnapshot",
     "TaskRecord",
+    "TaskRow",
     "UnencodableResult",
 ]
 
@@ -148,6 +149,21 @@ class LogEntry:
     #: The ``logging`` level number (20 INFO, 30 WARNING ...).
     level: int
     message: str
+
+
+class TaskRow(NamedTuple):
+    """A task as a journal's task index keeps it: its latest state (journals that
+    have one answer ``task_counts`` and ``task_rows`` without folding every record)."""
+
+    node_id: str
+    round: int
+    state: TaskState
+    attempt: int
+    #: When the task's current round began, and when it last changed.
+    started_at: float
+    at: float
+    #: ``Type: message`` of the latest record's error, if it has one.
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from ..base import (
     RunRecord,
     RunSnapshot,
     TaskRecord,
+    TaskRow,
 )
 from ..codec import Codec, CodecSet, PickleCodec
 from ..jsonform import decode_json, encode_json, pins_from_json, pins_to_json
@@ -115,6 +116,35 @@ _INSERT_LEASE: Final = (
 )
 # The engine's INSERT, fenced: written only while the run's epoch is still the
 # writer's, in the same statement (one more lookup, in a table of small rows).
+# Task records of batches (low, high] of one run, in write order, into the task
+# index: each task's latest state wins; its start is kept while its round is.
+# A record is [node, round, attempt, state, at, descriptor, codec, result,
+# error, ...] (see records.py); a time is microseconds when it is an integer.
+_FOLD: Final = """
+    WITH r AS (
+        SELECT b.key >> 32 AS num, j.value ->> 0 AS node, j.value ->> 1 AS round,
+               j.value ->> 2 AS attempt, j.value ->> 3 AS state,
+               CASE WHEN json_type(j.value, '$[4]') = 'integer'
+                    THEN (j.value ->> 4) / 1e6 ELSE j.value ->> 4 END AS at,
+               CASE WHEN json_type(j.value, '$[8]') = 'object'
+                    THEN (j.value ->> '$[8].type') || ': ' || (j.value ->> '$[8].message')
+               END AS error
+        FROM task_records AS b, json_each(b.records) AS j
+        WHERE b.key > ? AND b.key <= ?
+        ORDER BY b.key, j.key
+    )
+    INSERT INTO task_index (num, node, round, state, attempt, started, at, error)
+    SELECT num, node, round, state, attempt, at, at, error FROM r WHERE true
+    ON CONFLICT (num, node) DO UPDATE SET
+        started = CASE WHEN excluded.round = task_index.round THEN task_index.started
+                       ELSE excluded.started END,
+        round = excluded.round, state = excluded.state, attempt = excluded.attempt,
+        at = excluded.at, error = excluded.error
+"""
+_FOLDED: Final = (
+    "INSERT INTO task_index_upto (num, upto) VALUES (?, ?)"
+    " ON CONFLICT (num) DO UPDATE SET upto = excluded.upto"
+)
 _INSERT_FENCED: Final = (
     "INSERT INTO task_records (key, records) SELECT ?, ? WHERE"
     " (SELECT epoch FROM leases WHERE num = ?) IS ?"
@@ -695,6 +725,80 @@ class SQLiteJournal:
                     )
             except sqlite3.Error as exc:
                 raise self._failure(exc, "recording how long events took") from exc
+
+    # ------------------------------------------------------------ the task index
+
+    def task_counts(self, run_id: str) -> dict[str, int] | None:
+        """State -> how many of the run's tasks are in it now (tasks that never
+        started are not counted); None if this journal cannot fold (read-only).
+
+        Read from the task index, which is first brought up to date with the
+        batches written since it was last (:meth:`_fold`), so the cost is that
+        of the new records, not of the run's.
+        """
+        num = self._fold(run_id)
+        if num is None:
+            return None
+        with self._lock:
+            try:
+                rows = self._conn.execute(
+                    "SELECT state, count(*) FROM task_index WHERE num = ? GROUP BY state", (num,)
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"counting the tasks of run {run_id}") from exc
+        return dict(rows)
+
+    def task_rows(
+        self, run_id: str, state: str | None, offset: int, limit: int
+    ) -> list[TaskRow] | None:
+        """A page of the run's started tasks (of one state, if given), in the order
+        they started; None if this journal cannot fold (read-only)."""
+        num = self._fold(run_id)
+        if num is None:
+            return None
+        where = "num = ?" if state is None else "num = ? AND state = ?"
+        args: tuple[Any, ...] = (num,) if state is None else (num, state)
+        with self._lock:
+            try:
+                rows = self._conn.execute(
+                    "SELECT node, round, state, attempt, started, at, error FROM task_index"
+                    f" WHERE {where} ORDER BY started, node LIMIT ? OFFSET ?",
+                    (*args, limit, offset),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"reading the tasks of run {run_id}") from exc
+        states = _TASK_STATES
+        return [TaskRow(n, r, states[s], a, st, at, e) for n, r, s, a, st, at, e in rows]
+
+    def _fold(self, run_id: str) -> int | None:
+        """Fold the run's batches written since the last fold into the task index;
+        the run's number (None: the file is read-only here, nothing folded)."""
+        with self._lock:
+            conn = self._conn
+            try:
+                with write_transaction(conn):
+                    row = conn.execute("SELECT num FROM runs WHERE id = ?", (run_id,)).fetchone()
+                    if row is None:
+                        raise RunNotFound(run_id, str(self.path))
+                    num = int(row[0])
+                    done = conn.execute(
+                        "SELECT upto FROM task_index_upto WHERE num = ?", (num,)
+                    ).fetchone()
+                    low = done[0] if done is not None else num << _SEQ_BITS
+                    high = conn.execute(
+                        "SELECT max(key) FROM task_records WHERE key > ? AND key < ?",
+                        (low, (num + 1) << _SEQ_BITS),
+                    ).fetchone()[0]
+                    if high is not None:
+                        conn.execute(_FOLD, (low, high))
+                        conn.execute(_FOLDED, (num, high))
+            except sqlite3.OperationalError as exc:
+                if "readonly" in str(exc) or "read-only" in str(exc):
+                    return None
+                raise self._failure(exc, f"folding the tasks of run {run_id}") from exc
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"folding the tasks of run {run_id}") from exc
+        return num
 
     def schedule_states(self) -> dict[str, tuple[int, str]]:
         """Schedule name -> (version, state as JSON text), for every schedule kept."""

@@ -11,7 +11,7 @@ Opening a journal applies, in order and in one transaction, every step whose
 number is above the file's version.  A step, once released, never changes:
 a schema change is a new step appended to :data:`MIGRATIONS`.
 
-Schema, version 7::
+Schema, version 8::
 
     runs          one row per run; cancel_requested is the cross-process flag (1 cancel, 2 pause);
                   num (version 3) numbers runs from 1 in creation order; parent
@@ -25,6 +25,9 @@ Schema, version 7::
                   last run that ran it long, by event key (name@version)
     schedules     (version 7) each schedule's state as JSON (its last slot, paused ...)
                   and a version number that every change bumps (compare-and-set)
+    task_index    (version 8) each task's latest state, attempt, start, last change and
+                  error, by run number and node: folded from task_records by readers
+                  (task_index_upto: the last batch key folded), never by the engine
 
 A run's batches are numbered from 1 in write order.  Up to version 2 they
 were keyed ``(run_id, seq)`` in a WITHOUT ROWID table; version 3 keys them
@@ -220,6 +223,35 @@ MIGRATIONS: tuple[Migration, ...] = (
                 state      TEXT NOT NULL,
                 updated_at REAL NOT NULL
             ) WITHOUT ROWID
+            """,
+        ),
+    ),
+    Migration(
+        8,
+        "each task's latest state, folded from the records by readers (big runs' pages)",
+        (
+            # Written by readers, never by the engine (whose writes stay one
+            # INSERT): task_index_upto says up to which batch key a run is folded.
+            """
+            CREATE TABLE task_index (
+                num     INTEGER NOT NULL,
+                node    TEXT NOT NULL,
+                round   INTEGER NOT NULL,
+                state   TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                started REAL NOT NULL,
+                at      REAL NOT NULL,
+                error   TEXT,
+                PRIMARY KEY (num, node)
+            ) WITHOUT ROWID
+            """,
+            "CREATE INDEX task_index_by_start ON task_index (num, started, node)",
+            "CREATE INDEX task_index_by_state ON task_index (num, state, started, node)",
+            """
+            CREATE TABLE task_index_upto (
+                num  INTEGER PRIMARY KEY,
+                upto INTEGER NOT NULL
+            )
             """,
         ),
     ),

@@ -1,0 +1,101 @@
+"""The page of a big run is read from the journal's task index (counts and one
+page of rows) and says what the whole fold says."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import volnux
+from volnux.serve import api
+from volnux.store import SQLiteJournal
+
+from . import serve_events
+
+
+def fields(line: dict[str, Any]) -> tuple[Any, ...]:
+    return line["node"], line["event"], line["state"], line["attempts"], line["error"]
+
+
+def both(
+    journal: SQLiteJournal, run_id: str, monkeypatch: pytest.MonkeyPatch, **query: str
+) -> tuple[Any, Any]:
+    """The run's page data the index way (BIG_RUN lowered) and the whole-fold way."""
+    monkeypatch.setattr(api, "BIG_RUN", 3)
+    fast = api.run_json(journal, run_id, **query)
+    monkeypatch.setattr(api, "BIG_RUN", 10**9)
+    whole = api.run_json(journal, run_id, **query)
+    assert fast.get("indexed") is True and "indexed" not in whole
+    return fast, whole
+
+
+def test_a_succeeded_big_run_pages_alike_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = SQLiteJournal(tmp_path / "volnux.db")
+    with volnux.Workflow.from_text(
+        "Fetch -> " + " || ".join(["Store"] * 12), [serve_events]
+    ) as flow:
+        run_id = flow.run(store=journal).id
+    for query in ({}, {"state": "succeeded", "offset": "5", "limit": "4"}, {"state": "failed"}):
+        fast, whole = both(journal, run_id, monkeypatch, **query)
+        assert (
+            fast["counts"]
+            == whole["counts"]
+            == ({"succeeded": 13} if not query else fast["counts"])
+        )
+        assert fast["tasks_total"] == whole["tasks_total"] == 13
+        assert fast["tasks_shown"] == whole["tasks_shown"]
+        assert sorted(map(fields, fast["tasks"])) == sorted(map(fields, whole["tasks"]))
+    journal.close()
+
+
+def test_a_running_big_run_counts_its_pending_tasks_and_pages_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = SQLiteJournal(tmp_path / "volnux.db")
+    hold = tmp_path / "hold"
+    hold.touch()
+    text = "Fetch -> Hold -> " + " -> ".join(["Store"] * 6)
+    events = [serve_events, __import__("tests.schedules.schedule_events", fromlist=["Hold"])]
+    with volnux.Workflow.from_text(text, events) as flow:
+        thread = threading.Thread(
+            target=flow.run,
+            kwargs={"inputs": {"hold": str(hold)}, "store": journal, "run_id": "big"},
+        )
+        thread.start()
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    if journal.task_counts("big") == {"succeeded": 1, "running": 1}:
+                        break
+                except volnux.errors.RunNotFound:  # not made yet
+                    pass
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            for query in (
+                {},
+                {"state": "pending", "offset": "2", "limit": "3"},
+                {"state": "running"},
+                {"offset": "1", "limit": "3"},
+            ):
+                fast, whole = both(journal, "big", monkeypatch, **query)
+                assert (
+                    fast["counts"]
+                    == whole["counts"]
+                    == {"pending": 6, "running": 1, "succeeded": 1}
+                )
+                assert fast["tasks_shown"] == whole["tasks_shown"]
+                assert [t["state"] for t in fast["tasks"]] == [
+                    t["state"] for t in whole["tasks"]
+                ], query
+                assert {fields(t) for t in fast["tasks"]} == {fields(t) for t in whole["tasks"]}
+        finally:
+            hold.unlink()
+            thread.join()
+    journal.close()
