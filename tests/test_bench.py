@@ -181,10 +181,14 @@ def test_dask_bench_reports_chains_and_groups_against_bare_dask() -> None:
 
 
 def test_serve_bench_times_every_page_of_a_journal() -> None:
-    data = run_bench("serve.py", "--runs", "20", "--tasks", "50", "--repeat", "1")
-    assert (data["runs"], data["tasks"]) == (20, 50)
+    data = run_bench(
+        "serve.py", "--runs", "20", "--tasks", "50", "--batches", "5", "--batch-size", "3",
+        "--repeat", "1",
+    )  # fmt: skip
+    assert (data["runs"], data["tasks"], data["batches"]) == (20, 50, 5)
     assert set(data["ms"]) == {
         "runs page", "api runs", "api runs, last page", "big run page", "api big run",
-        "api one task", "graph dot",
+        "api one task", "graph dot", "batch run page", "api batch run",
+        "big run page, first view", "batch run page, first view",
     }  # fmt: skip
     assert all(positive(ms) for ms in data["ms"].values())

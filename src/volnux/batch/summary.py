@@ -21,7 +21,7 @@ from ..notes import NoteKind as K
 if TYPE_CHECKING:
     from ..store import RunRecord
 
-__all__ = ["FAILED_ITEMS", "BatchState", "BatchSummary", "batch_json", "summarize"]
+__all__ = ["FAILED_ITEMS", "BatchState", "BatchSummary", "Summarizer", "batch_json", "summarize"]
 
 #: The states a batch can be in, in the order they are shown.
 STATES = ("succeeded", "failed", "running", "interrupted", "paused", "cancelled")
@@ -131,76 +131,102 @@ def summarize(notes: Sequence[RunNote], running: bool) -> BatchSummary | None:
     ``running``: whether the parent runs now (a begun batch is then
     ``running``; else it was cut off: ``interrupted``).
     """
-    summary: BatchSummary | None = None
-    # A batch run of 10,000 batches has 20,000 of these: their JSON is read as
-    # it is (its few fields checked below), not made into typed details first.
-    begun: dict[int, Mapping[str, Any]] = {}
-    ended: dict[int, Mapping[str, Any]] = {}
-    begun_kind, ended_kind = K.BATCH_BEGUN.value, K.BATCH_ENDED.value
-    for note in notes:
-        kind = note.kind
-        if kind not in _KINDS:
-            continue
-        if kind in (begun_kind, ended_kind):
-            data = note.detail
-            index = data.get("batch") if isinstance(data, Mapping) else None
-            if summary is None or type(index) is not int or index < 0:
+    return Summarizer().feed(notes).summary(running)
+
+
+#: The notes a Summarizer reads (the others it passes over).
+BATCH_KINDS = _KINDS
+
+
+class Summarizer:
+    """:func:`summarize`, fed notes as they come: a reader that keeps one (the web
+    view does) reads a running batch run's new notes only, not all of them again."""
+
+    def __init__(self) -> None:
+        self._spec: BatchStarted | None = None
+        self._total: tuple[int, int] | None = None
+        self._limits: dict[str, Any] = {}
+        # A batch run of 10,000 batches has 20,000 of these: their JSON is read as
+        # it is (its few fields checked below), not made into typed details first.
+        self._begun: dict[int, Mapping[str, Any]] = {}
+        self._ended: dict[int, Mapping[str, Any]] = {}
+        #: How many notes were fed.
+        self.seen = 0
+
+    def feed(self, notes: Sequence[RunNote]) -> Summarizer:
+        """Take the next ``notes`` of the parent, in the order written."""
+        self.seen += len(notes)
+        begun, ended = self._begun, self._ended
+        begun_kind, ended_kind = K.BATCH_BEGUN.value, K.BATCH_ENDED.value
+        for note in notes:
+            kind = note.kind
+            if kind not in _KINDS:
                 continue
-            if kind == begun_kind:
-                begun[index] = data
-                ended.pop(index, None)  # begun again (a retry): where it stands now
+            if kind in (begun_kind, ended_kind):
+                data = note.detail
+                index = data.get("batch") if isinstance(data, Mapping) else None
+                if self._spec is None or type(index) is not int or index < 0:
+                    continue
+                if kind == begun_kind:
+                    begun[index] = data
+                    ended.pop(index, None)  # begun again (a retry): where it stands now
+                else:
+                    ended[index] = data
+                continue
+            detail = note.read()
+            if isinstance(detail, BatchStarted):
+                self._spec = detail
+                self._limits = {
+                    "parallel": detail.parallel,
+                    "tolerate": detail.tolerate,
+                    "tolerate_items": detail.tolerate_items,
+                }
+            elif self._spec is None:
+                continue
+            elif isinstance(detail, BatchSourceEnd):
+                self._total = (detail.batches, detail.items)
+            elif isinstance(detail, BatchUpdated):
+                for key in ("parallel", "tolerate", "tolerate_items"):
+                    if getattr(detail, key) is not None:
+                        self._limits[key] = getattr(detail, key)
+        return self
+
+    def summary(self, running: bool) -> BatchSummary | None:
+        """Where the batch run stands after the notes fed (None: not a batch run)."""
+        if self._spec is None:
+            return None
+        summary = BatchSummary(self._spec, **self._limits)
+        if self._total is not None:
+            summary.total, summary.total_items = self._total
+        cut_off = "running" if running else "interrupted"
+        ended = self._ended
+        for index in sorted(self._begun):
+            b = self._begun[index]
+            position = b.get("position")
+            position = dict(position) if isinstance(position, Mapping) else {}
+            end = ended.get(index)
+            retries = _retries(position)
+            if end is None:
+                state = BatchState(
+                    index, _text(b, "child"), cut_off, _count(b, "size"), position, retries=retries
+                )
             else:
-                ended[index] = data
-            continue
-        detail = note.read()
-        if isinstance(detail, BatchStarted):
-            summary = BatchSummary(
-                detail,
-                parallel=detail.parallel,
-                tolerate=detail.tolerate,
-                tolerate_items=detail.tolerate_items,
-            )
-        elif summary is None:
-            continue
-        elif isinstance(detail, BatchSourceEnd):
-            summary.total, summary.total_items = detail.batches, detail.items
-        elif isinstance(detail, BatchUpdated):
-            if detail.parallel is not None:
-                summary.parallel = detail.parallel
-            if detail.tolerate is not None:
-                summary.tolerate = detail.tolerate
-            if detail.tolerate_items is not None:
-                summary.tolerate_items = detail.tolerate_items
-    if summary is None:
-        return None
-    cut_off = "running" if running else "interrupted"
-    for index, b in begun.items():
-        position = b.get("position")
-        position = dict(position) if isinstance(position, Mapping) else {}
-        end = ended.get(index)
-        retries = _retries(position)
-        if end is None:
-            state = BatchState(
-                index, _text(b, "child"), cut_off, _count(b, "size"), position, retries=retries
-            )
-        else:
-            seconds = end.get("seconds", 0.0)
-            state = BatchState(
-                index,
-                _text(b, "child"),
-                _text(end, "state"),
-                _count(end, "size"),
-                position,
-                float(seconds) if type(seconds) in (int, float) else 0.0,
-                _text(end, "error"),
-                _count(end, "failed_items"),
-                retries,
-            )
-        summary.batches[index] = state
-    summary.batches = dict(sorted(summary.batches.items()))
-    if summary.total is not None:  # batches of failed items come after the source's
-        summary.total = max(summary.total, len(summary.batches))
-    return summary
+                seconds = end.get("seconds", 0.0)
+                state = BatchState(
+                    index,
+                    _text(b, "child"),
+                    _text(end, "state"),
+                    _count(end, "size"),
+                    position,
+                    float(seconds) if type(seconds) in (int, float) else 0.0,
+                    _text(end, "error"),
+                    _count(end, "failed_items"),
+                    retries,
+                )
+            summary.batches[index] = state
+        if summary.total is not None:  # batches of failed items come after the source's
+            summary.total = max(summary.total, len(summary.batches))
+        return summary
 
 
 #: The position kind of a batch that runs other batches' failed items again.

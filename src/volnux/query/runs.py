@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..batch import summarize
+from ..batch.summary import BATCH_KINDS, Summarizer
 from ..engine.owners import Owner, first_owner, last_owner
 from ..engine.recovery import Recorded, Rehydrated, failed_nodes, gc_paused, recorded, rehydrate
 from ..engine.run import Run, TaskView
@@ -39,6 +40,7 @@ __all__ = [
     "RunSummary",
     "describe_run",
     "list_runs",
+    "notes_read",
     "recorded_workflow_path",
     "resolve_run_id",
     "resume_plan",
@@ -121,8 +123,8 @@ def list_runs(journal: Journal, limit: int = 50, *, parts: bool = False) -> list
 def run_summary(journal: Journal, record: RunRecord) -> RunSummary:
     """The line of ``record`` in a list of runs (its notes say the rest)."""
     failed: Sequence[str] = ()
-    notes = journal.load_notes(record.id)
-    batches = summarize(notes, running=record.state is RunState.RUNNING)
+    summarizer, notes = notes_read(journal, record)
+    batches = summarizer.summary(running=record.state is RunState.RUNNING)
     if record.state is RunState.FAILED and batches is None:
         failed = failed_nodes(notes)
     return RunSummary(
@@ -135,6 +137,42 @@ def run_summary(journal: Journal, record: RunRecord) -> RunSummary:
         failed[0] if failed else None,
         batches.progress() if batches is not None else None,
     )
+
+
+#: Runs whose notes a reader keeps (journal, run, creation time) -> what they say.
+_READ: OrderedDict[tuple[str, str, float], tuple[Summarizer, list[RunNote]]] = OrderedDict()
+_READ_KEPT = 64
+_READ_LOCK = threading.Lock()
+
+
+def notes_read(journal: Journal, record: RunRecord) -> tuple[Summarizer, list[RunNote]]:
+    """The run's notes as a reader that comes back needs them: a batch summarizer fed
+    every note, and the notes other than the batches' (a few).
+
+    Notes are only ever appended: from a journal that can read the notes after
+    the first N (``load_notes_from``), a run read before is brought up to date
+    with what was noted since, not read again (a batch run of 10,000 batches
+    has 20,000 notes).  The latest 64 runs read are kept.
+    """
+    key = (journal.location, record.id, record.created_at)
+    read_from = getattr(journal, "load_notes_from", None)
+    with _READ_LOCK:
+        kept = _READ.get(key) if read_from is not None else None
+        if kept is None:
+            kept = (Summarizer(), [])
+            notes = journal.load_notes(record.id)
+        else:
+            assert read_from is not None
+            _READ.move_to_end(key)
+            notes = read_from(record.id, kept[0].seen)
+        summarizer, others = kept
+        summarizer.feed(notes)
+        others.extend(n for n in notes if n.kind not in BATCH_KINDS)
+        if read_from is not None:
+            _READ[key] = kept
+            while len(_READ) > _READ_KEPT:
+                _READ.popitem(last=False)
+        return summarizer, list(others)
 
 
 @dataclass(frozen=True, slots=True)

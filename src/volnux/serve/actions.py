@@ -24,8 +24,10 @@ __all__ = ["ACTIONS", "ActionRefused", "Runner", "allowed"]
 
 #: The actions there are.
 ACTIONS: Final = ("cancel", "pause", "resume", "retry", "retry-failed-batches")
-#: How long an action that starts a run waits to see it start (or be refused).
-START_WAIT_S: Final = 5.0
+#: How long an action that starts a run waits to see it start (or be refused): it
+#: answers as soon as the run is claimed; a loaded machine may take seconds to load
+#: the events first, and the page it lands on must show the run running, live.
+START_WAIT_S: Final = 15.0
 
 
 def allowed(state: RunState, *, batch: bool) -> list[str]:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
-from ..batch import summarize
 from ..batch.summary import BatchSummary, batch_json
 from ..engine import TaskView
 from ..engine.recovery import failed_nodes, gc_paused, rehydrate
@@ -20,7 +19,7 @@ from ..errors import VolnuxError
 from ..notes import Scheduled, WebAction
 from ..query import RunSummary, describe_run, run_summary
 from ..query.explain import explain, state_label
-from ..query.runs import noted
+from ..query.runs import noted, notes_read
 from ..states import RunState, TaskState
 from ..store import Journal, RunNote, RunRecord, RunSnapshot, TaskRow
 from ..store.results import ResultRef
@@ -145,8 +144,8 @@ def run_json(
     that apply, and for a batch run its batches."""
     first, count = page_bounds(offset, limit)
     record = journal.load_run(run_id)
-    notes = journal.load_notes(run_id)
-    batches = summarize(notes, running=record.state is RunState.RUNNING)
+    summarizer, notes = notes_read(journal, record)  # (the batches' notes left out)
+    batches = summarizer.summary(running=record.state is RunState.RUNNING)
     if batches is not None:
         return {
             **_header(record),

@@ -633,6 +633,25 @@ class SQLiteJournal:
             raise RunNotFound(run_id, str(self.path))
         return self._notes_from_rows(run_id, rows)
 
+    def load_notes_from(self, run_id: str, start: int) -> list[RunNote]:
+        """The run's notes from the ``start``-th on (0: all), in the order written: a
+        reader that has the first ones reads only what came since."""
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN")
+                try:
+                    known = conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone()
+                    query = _SELECT_NOTES + " LIMIT -1 OFFSET ?"
+                    rows = conn.execute(query, (run_id, start)).fetchall()
+                finally:
+                    rollback(conn)
+            except sqlite3.Error as exc:
+                raise self._failure(exc, f"loading the notes of run {run_id}") from exc
+        if known is None:
+            raise RunNotFound(run_id, str(self.path))
+        return self._notes_from_rows(run_id, rows)
+
     def logs(self, run_id: str, node_id: str | None = None) -> list[LogEntry]:
         """A run's log lines (of one node, if given) in the order written."""
         query = "SELECT node_id, attempt, at, level, message FROM task_logs WHERE run_id = ?"
