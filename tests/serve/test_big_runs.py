@@ -22,7 +22,7 @@ def fields(line: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def both(
-    journal: SQLiteJournal, run_id: str, monkeypatch: pytest.MonkeyPatch, **query: str
+    journal: Any, run_id: str, monkeypatch: pytest.MonkeyPatch, **query: str
 ) -> tuple[Any, Any]:
     """The run's page data the index way (BIG_RUN lowered) and the whole-fold way."""
     monkeypatch.setattr(api, "BIG_RUN", 3)
@@ -33,10 +33,16 @@ def both(
     return fast, whole
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_succeeded_big_run_pages_alike_either_way(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, kind: str
 ) -> None:
-    journal = SQLiteJournal(tmp_path / "volnux.db")
+    if kind == "sqlite":
+        journal: Any = SQLiteJournal(tmp_path / "volnux.db")
+    else:
+        from volnux.store.postgres import PostgresJournal
+
+        journal = PostgresJournal(request.getfixturevalue("postgres_url"))
     with volnux.Workflow.from_text(
         "Fetch -> " + " || ".join(["Store"] * 12), [serve_events]
     ) as flow:
@@ -98,4 +104,22 @@ def test_a_running_big_run_counts_its_pending_tasks_and_pages_them(
         finally:
             hold.unlink()
             thread.join()
+    journal.close()
+
+
+def test_the_indexer_folds_the_newest_big_runs_once_they_ended(tmp_path: Path) -> None:
+    from volnux.serve.indexer import Indexer
+
+    journal = SQLiteJournal(tmp_path / "volnux.db")
+    with volnux.Workflow.from_text(" || ".join(["Store"] * 8), [serve_events]) as flow:
+        big = flow.run(store=journal).id
+    with volnux.Workflow.from_text("Store", [serve_events]) as flow:
+        flow.run(store=journal)  # small: read whole, never folded
+    indexer = Indexer(journal, big=5)
+    assert indexer.fold_once() == [big]
+    upto = journal._conn.execute("SELECT count(*) FROM task_index_upto").fetchone()[0]
+    assert upto == 1  # only the big run was folded
+    assert indexer.fold_once() == []  # ended and folded: nothing more to do
+    indexer.start()
+    indexer.stop()
     journal.close()

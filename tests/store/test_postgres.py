@@ -199,7 +199,7 @@ def test_a_journal_lives_in_its_own_schema(postgres_schemas: NewURL, postgres_ad
     }
     assert tables == {
         "schema_version", "runs", "leases", "task_records", "run_notes", "task_logs",
-        "event_durations", "schedules",
+        "event_durations", "schedules", "task_index", "task_index_upto",
     }  # fmt: skip
     versions = postgres_admin.execute(
         f"SELECT version, summary FROM {schema_of(one_url)}.schema_version ORDER BY version"
@@ -746,3 +746,108 @@ def test_a_cancel_reaches_a_running_engine_without_waiting_for_its_poll(
         assert ended and ended[0].state is RunState.CANCELLED
         assert took < 2.0, f"the engine saw the cancel after {took:.2f} s"
         flow.close()
+
+
+# ------------------------------------------------------------------ the change feed
+
+
+class Heard:
+    """What a journal's change feed told, as it came (run ids; "" for any run)."""
+
+    def __init__(self) -> None:
+        import queue
+
+        self.queue: queue.Queue[str] = queue.Queue()
+
+    def __call__(self, run_id: str) -> None:
+        self.queue.put(run_id)
+
+    def next(self, seconds: float = 5.0) -> str:
+        return self.queue.get(timeout=seconds)
+
+    def so_far(self, settle: float = 0.3) -> list[str]:
+        """Everything told until nothing more came for ``settle`` seconds."""
+        import queue
+
+        told = []
+        while True:
+            try:
+                told.append(self.queue.get(timeout=settle))
+            except queue.Empty:
+                return told
+
+
+def test_changes_tell_a_run_s_creation_its_state_and_its_writes_now_and_then(
+    postgres_url: str,
+) -> None:
+    import time
+
+    from volnux.store.postgres.feed import NOTIFY_EVERY_S
+
+    heard = Heard()
+    with PostgresJournal(postgres_url) as serving, PostgresJournal(postgres_url) as engine:
+        unsubscribe = serving.changes(heard)
+        engine.create_run(make_run(owner="me", epoch=1))
+        assert heard.next() == "run-1"
+        began = time.monotonic()
+        for k in range(20):  # a burst: told at most once per NOTIFY_EVERY_S
+            engine.record([make_task(f"t{k}", TaskState.RUNNING)], epoch=1)
+        engine.add_note(RunNote("run-1", "retry", 2.0, {}), epoch=1)
+        burst = time.monotonic() - began
+        assert len(heard.so_far()) <= burst // NOTIFY_EVERY_S
+        time.sleep(NOTIFY_EVERY_S)
+        engine.record([make_task("late")], epoch=1)  # the first write for a while: told
+        assert heard.next() == "run-1"
+        # Each kind of write tells, once due: a state other than running always
+        # tells, and makes the run's next write due.
+        writes = [
+            lambda: engine.record([make_task("fenced")], epoch=1),
+            lambda: engine.record([make_task("free")]),
+            lambda: engine.add_note(RunNote("run-1", "fenced", 3.0, {}), epoch=1),
+            lambda: engine.add_note(RunNote("run-1", "free", 3.0, {})),
+        ]
+        for write in writes:
+            engine.set_run_state("run-1", RunState.PAUSED, 3.0)
+            assert heard.next() == "run-1"
+            write()
+            assert heard.next() == "run-1"
+            write()  # not due: untold
+        with pytest.raises(RunNotFound):  # nothing written, nothing told
+            engine.set_run_state("nobody", RunState.FAILED, 3.0)
+        assert heard.so_far() == []
+        snapshot = engine.load("run-1")
+        assert [t.node_id for t in snapshot.tasks][-4:] == ["fenced", "fenced", "free", "free"]
+        assert [n.kind for n in snapshot.notes] == ["retry", "fenced", "fenced", "free", "free"]
+        engine.create_run(make_run("run-2"))
+        assert heard.next() == "run-2"
+        time.sleep(NOTIFY_EVERY_S)
+        engine.record([make_task("a", run_id="run-1"), make_task("a", run_id="run-2")])
+        assert sorted(heard.so_far()) == ["run-1", "run-2"]  # a write of several runs
+        long_id = "x" * 9000  # too long for a notification: "any run" instead
+        engine.create_run(make_run(long_id))
+        assert heard.next() == ""
+        unsubscribe()
+        engine.set_run_state("run-2", RunState.SUCCEEDED, 4.0)
+        assert heard.so_far() == []
+        deadline = time.monotonic() + 5
+        while serving._changes._thread is not None:  # nobody to tell: the thread ends
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+def test_the_change_feed_listens_again_after_its_session_is_terminated(
+    postgres_url: str, postgres_admin: Admin
+) -> None:
+    heard = Heard()
+    with PostgresJournal(postgres_url) as serving, PostgresJournal(postgres_url) as engine:
+        unsubscribe = serving.changes(heard)
+        listen = f'LISTEN "{serving._changes.channel}"'
+        find = "SELECT pid FROM pg_stat_activity WHERE query = %s"
+        (pid,) = postgres_admin.execute(find, (listen,)).fetchone()
+        postgres_admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert heard.next() == ""  # back: anything may have changed meanwhile
+        (again,) = postgres_admin.execute(find, (listen,)).fetchone()
+        assert again != pid
+        engine.create_run(make_run())
+        assert heard.next() == "run-1"
+        unsubscribe()

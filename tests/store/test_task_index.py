@@ -4,7 +4,9 @@ whole fold of the run's records says, however often and whenever it is folded.""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,7 +39,7 @@ def Gate(marker: str = "") -> str:
 EVENTS = [Ok, Flaky, Gate]
 
 
-def agrees(journal: SQLiteJournal, run_id: str) -> None:
+def agrees(journal: Any, run_id: str) -> None:
     """The index's counts and rows equal the whole fold's views (started tasks)."""
     views = {
         node: view
@@ -63,14 +65,20 @@ def agrees(journal: SQLiteJournal, run_id: str) -> None:
     assert starts == sorted(starts)
 
 
-@pytest.fixture
-def journal(tmp_path: Path) -> SQLiteJournal:
-    return SQLiteJournal(tmp_path / "volnux.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A journal with a task index: SQLite, and PostgreSQL in a schema of its own."""
+    if request.param == "sqlite":
+        made: Any = SQLiteJournal(tmp_path / "volnux.db")
+    else:
+        from volnux.store.postgres import PostgresJournal
+
+        made = PostgresJournal(request.getfixturevalue("postgres_url"))
+    yield made
+    made.close()
 
 
-def test_a_run_with_retries_and_a_failure_indexes_as_it_folds(
-    journal: SQLiteJournal, tmp_path: Path
-) -> None:
+def test_a_run_with_retries_and_a_failure_indexes_as_it_folds(journal: Any, tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     text = "Ok -> Flaky * 2 -> Ok || Gate -> Ok"
     with volnux.Workflow.from_text(text, EVENTS) as flow:
@@ -84,9 +92,7 @@ def test_a_run_with_retries_and_a_failure_indexes_as_it_folds(
     assert journal.task_counts(run.id) == {"succeeded": 5}
 
 
-def test_folding_while_the_run_writes_gives_what_one_fold_at_the_end_gives(
-    journal: SQLiteJournal,
-) -> None:
+def test_folding_while_the_run_writes_gives_what_one_fold_at_the_end_gives(journal: Any) -> None:
     text = " -> ".join(["Ok"] * 300)
     folds = 0
     done = threading.Event()
@@ -107,7 +113,7 @@ def test_folding_while_the_run_writes_gives_what_one_fold_at_the_end_gives(
     assert journal.task_counts("live") == {"succeeded": 300}
 
 
-def test_pages_by_state_hold_each_task_once(journal: SQLiteJournal) -> None:
+def test_pages_by_state_hold_each_task_once(journal: Any) -> None:
     with volnux.Workflow.from_text(" || ".join(["Ok"] * 120), EVENTS) as flow:
         run = flow.run(store=journal)
     pages = [journal.task_rows(run.id, "succeeded", k, 50) for k in (0, 50, 100)]

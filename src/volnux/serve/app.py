@@ -6,7 +6,8 @@ acting needs the access token (see :mod:`volnux.serve.auth`).  Routes:
 * pages: ``/`` (runs), ``/runs/{id}``, ``/runs/{id}/tasks/{node}``, ``/schedules``,
   ``/events``, ``/login``;
 * the API under ``/api`` (described at ``/api/openapi.json``);
-* ``/api/stream``: server-sent events, from the journal polled every second;
+* ``/api/stream``: server-sent events, read from the journal when a PostgreSQL
+  journal tells of a change (LISTEN/NOTIFY), else every second;
 * ``/static/...``: the stylesheet and the one script, shipped in the package.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
@@ -48,8 +49,18 @@ if TYPE_CHECKING:
 __all__ = ["make_app"]
 
 STATIC: Final = Path(__file__).with_name("static")
-#: How often the live stream reads the journal, in seconds.
+#: How often the live stream reads a journal that does not tell of changes, in seconds.
 POLL_S: Final = 1.0
+#: How often it reads one that does (PostgreSQL's ``journal.changes``) when told of
+#: nothing: a notification is a hint, and one lost (the journal's listening
+#: connection was down) costs this long at most.
+CHANGES_POLL_S: Final = 5.0
+#: Told of a change, the stream reads at once, then every CHANGES_GAP_S for as long
+#: as it is told of more and CHANGES_HOT_S after: a busy run is read twice a second,
+#: not at every write, and what was written just after a notified write (the journal
+#: notifies a run's task records at most every 0.5 s) is read by a read that follows.
+CHANGES_GAP_S: Final = 0.5
+CHANGES_HOT_S: Final = 1.0
 #: Runs the runs page's stream follows (the newest).
 STREAMED_RUNS: Final = 50
 #: What a page that only says no is titled, by status.
@@ -341,8 +352,9 @@ def make_app(
         except ValueError:
             return JSONResponse({"error": "for is a number of seconds"}, status_code=400)
         read = (lambda: _run_event(journal, run_id)) if run_id else (lambda: _runs_event(journal))
+        changes = getattr(journal, "changes", None)  # PostgreSQL's; other journals are polled
         return StreamingResponse(
-            _events(request, "run" if run_id else "runs", read, lasting),
+            _events(request, "run" if run_id else "runs", read, lasting, changes, run_id),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -392,15 +404,22 @@ def make_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        from .indexer import Indexer
+
+        # Big runs among the newest are folded in the background, so that their
+        # pages answer from the task index the first time they are opened.
+        indexer = Indexer(journal, api.BIG_RUN)
+        indexer.start()
         if scheduler is not None:
             scheduler.start()
         try:
             yield
         finally:
             if scheduler is not None:
-                import anyio.to_thread
-
                 await anyio.to_thread.run_sync(scheduler.stop)
+            await anyio.to_thread.run_sync(indexer.stop)
 
     app = Starlette(
         routes=routes,
@@ -469,31 +488,117 @@ async def _in_thread(fn: Callable[..., Response], *args: Any) -> Response:
 
 
 async def _events(
-    request: Request, name: str, read: Callable[[], Any], lasting: float
+    request: Request,
+    name: str,
+    read: Callable[[], Any],
+    lasting: float,
+    changes: Callable[[Callable[[str], None]], Callable[[], None]] | None = None,
+    run_id: str | None = None,
 ) -> AsyncIterator[str]:
-    """``event: NAME`` with ``read()``'s data each time it changes, every POLL_S."""
+    """``event: NAME`` with ``read()``'s data each time it changes.
+
+    With ``changes`` (the journal's subscription to changes of its runs), the
+    journal is read when told of a change of run ``run_id`` (None: of any run),
+    paced as CHANGES_GAP_S and CHANGES_HOT_S say, and every CHANGES_POLL_S when
+    told of nothing; without, every POLL_S.
+    """
     import anyio
     import anyio.to_thread
 
+    told: _Told | None = None
     last: Any = None
     started = time.monotonic()
-    yield ": volnux serve\n\n"  # the stream is open
-    while True:
+    hot_until = 0.0
+    try:
+        # Listening before the first read: whatever is written after it is told.
+        told = await _Told.listen(changes, run_id)
+        yield ": volnux serve\n\n"  # the stream is open
+        while True:
+            read_at = time.monotonic()
+            try:
+                data = await anyio.to_thread.run_sync(read)
+            except VolnuxError as exc:
+                yield f"event: error\ndata: {json.dumps({'error': str(exc)})}\n\n"
+                return
+            if data != last:
+                changed = _changed(data, last) if name == "runs" else data
+                if changed:
+                    yield f"event: {name}\ndata: {json.dumps(changed)}\n\n"
+                last = data
+            if lasting and time.monotonic() - started >= lasting:
+                return
+            if await request.is_disconnected():
+                return
+            if told is None:
+                await anyio.sleep(min(POLL_S, lasting) if lasting else POLL_S)
+                continue
+            hot = time.monotonic() < hot_until
+            until = read_at + (CHANGES_GAP_S if hot else CHANGES_POLL_S)
+            if lasting:
+                until = min(until, started + lasting)
+            if await told.wait(until - time.monotonic()):
+                hot_until = time.monotonic() + CHANGES_HOT_S
+                # Not sooner than CHANGES_GAP_S after the last read.
+                gap_end = read_at + CHANGES_GAP_S
+                await anyio.sleep(max(0.0, min(gap_end, until) - time.monotonic()))
+    finally:
+        if told is not None:
+            told.stop()
+
+
+class _Told:
+    """What the journal's listening thread sets when a run a stream shows changed.
+
+    The journal calls :meth:`heard` from a thread of its own; the stream waits
+    in its event loop, which is handed the news with ``call_soon_threadsafe``.
+    """
+
+    def __init__(self, run_id: str | None) -> None:
+        import asyncio
+
+        self._loop = asyncio.get_running_loop()  # RuntimeError where asyncio does not run
+        self._event = asyncio.Event()
+        self._run_id = run_id
+        #: Ends the subscription.
+        self.stop: Callable[[], None] = lambda: None
+
+    @classmethod
+    async def listen(
+        cls,
+        changes: Callable[[Callable[[str], None]], Callable[[], None]] | None,
+        run_id: str | None,
+    ) -> _Told | None:
+        """Subscribed to ``changes``, or None: the stream polls (no ``changes``,
+        an event loop other than asyncio's, or the subscription failed)."""
+        import anyio.to_thread
+
+        if changes is None:
+            return None
         try:
-            data = await anyio.to_thread.run_sync(read)
-        except VolnuxError as exc:
-            yield f"event: error\ndata: {json.dumps({'error': str(exc)})}\n\n"
-            return
-        if data != last:
-            changed = _changed(data, last) if name == "runs" else data
-            if changed:
-                yield f"event: {name}\ndata: {json.dumps(changed)}\n\n"
-            last = data
-        if lasting and time.monotonic() - started >= lasting:
-            return
-        if await request.is_disconnected():
-            return
-        await anyio.sleep(min(POLL_S, lasting) if lasting else POLL_S)
+            told = cls(run_id)
+        except RuntimeError:
+            return None
+        try:  # in a thread: the first subscriber waits for the journal to listen
+            told.stop = await anyio.to_thread.run_sync(changes, told.heard)
+        except VolnuxError:
+            return None
+        return told
+
+    def heard(self, run_id: str) -> None:
+        """Run ``run_id`` changed (``""``: any may have); called from the journal's thread."""
+        if self._run_id is None or run_id in ("", self._run_id):
+            with suppress(RuntimeError):  # the loop closed: the stream is gone
+                self._loop.call_soon_threadsafe(self._event.set)
+
+    async def wait(self, seconds: float) -> bool:
+        """Whether told of a change within ``seconds`` (or since the last wait)."""
+        import anyio
+
+        with anyio.move_on_after(max(seconds, 0.0)):
+            await self._event.wait()
+        told = self._event.is_set()
+        self._event.clear()
+        return told
 
 
 def _runs_event(journal: Journal) -> list[dict[str, Any]]:

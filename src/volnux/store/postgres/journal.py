@@ -20,6 +20,10 @@ journal's does, errors included.  Where the two differ it is said here:
 
 The engine's write, :meth:`PostgresJournal.record` of one run's batch, is one
 INSERT: one round trip, committed by itself.
+
+Writes that change what is shown of a run notify the journal's change
+channel, in the statement that writes (see :mod:`.feed`);
+:meth:`PostgresJournal.changes` is how a process hears of them.
 """
 
 from __future__ import annotations
@@ -42,12 +46,14 @@ except ImportError as exc:  # whoever imports the journal is told how to install
 
 from ...errors import Fenced, RunClaimed, RunExists, RunNotFound, StoreError
 from ...states import RunState
-from ..base import EventPin, LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord
+from ..base import EventPin, LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord, TaskRow
 from ..codec import Codec, CodecSet, PickleCodec
 from ..jsonform import decode_json, encode_json, pins_to_json
 from ..results import BESIDE, result_store
 from ..sqlite.records import RecordEncoder
 from .connection import Connection, connect, connection_lost, store_error
+from .feed import ChangeFeed, Throttle, payload
+from .index import TaskIndex
 from .migrations import prepare_schema
 from .rows import RowReader, after_prefix
 from .statements import Statements
@@ -162,10 +168,14 @@ class PostgresJournal:
         self._last_pins: tuple[Mapping[str, EventPin], str] | None = None
         #: Who hears at once that a run was asked to stop (LISTEN/NOTIFY).
         self._stops = StopListener(target)
+        #: Who hears that runs changed, and how often task records and notes say so.
+        self._changes = ChangeFeed(target)
+        self._throttle = Throttle()
         conn = connect(target)
         try:
             prepare_schema(conn, target.schema, target.location, create)
             self._sql = Statements.for_schema(target.schema, conn)
+            self._index = TaskIndex(target.schema, conn)
         except psycopg.Error as exc:
             conn.close()
             raise store_error(target, exc, "opening") from exc
@@ -206,7 +216,9 @@ class PostgresJournal:
             inputs if isinstance(inputs, bytes) else None,
             inputs_codec, run.state.value, run.created_at, run.updated_at, run.ended_at,
             run.error, run.parent, run.owner, run.epoch, run.heartbeat_at,
+            self._changes.channel, payload(run.id),
         )  # fmt: skip
+        self._throttle.told(run.id)
         with self._lock:
             conn = self._live()
             try:
@@ -250,14 +262,24 @@ class PostgresJournal:
             self._record_runs(records, texts)
             return
         batch = "[" + ",".join(texts) + "]"
+        sql = self._sql
+        # The same statement on every try: one that notifies, now and then (see .feed).
+        params: tuple[Any, ...]
+        if self._throttle.due(run_id):
+            told = (self._changes.channel, payload(run_id))
+            if epoch is None:
+                statement, params = sql.record_told, (batch, run_id, *told)
+            else:
+                statement, params = sql.record_fenced_told, (batch, run_id, epoch, *told)
+        elif epoch is None:
+            statement, params = sql.record, (batch, run_id)
+        else:
+            statement, params = sql.record_fenced, (batch, run_id, epoch)
 
         def write(conn: Connection) -> None:  # the engine's case: one row, one statement
             cursor = self._cursor
             try:
-                if epoch is None:
-                    cursor.execute(self._sql.record, (batch, run_id))
-                else:
-                    cursor.execute(self._sql.record_fenced, (batch, run_id, epoch))
+                cursor.execute(statement, params)
             except psycopg.errors.UniqueViolation as exc:
                 # A claim's empty batch took this number: the run was taken over.
                 if epoch is not None and self._epoch(run_id) != epoch:
@@ -277,6 +299,7 @@ class PostgresJournal:
         grouped: dict[str, list[str]] = {}
         for rec, text in zip(records, texts, strict=True):
             grouped.setdefault(rec.run_id, []).append(text)
+        due = [payload(run_id) for run_id in grouped if self._throttle.due(run_id)]
         with self._lock:
             conn = self._live()
             missing = False
@@ -288,6 +311,8 @@ class PostgresJournal:
                         if cursor.rowcount != 1:  # no such run: none of the batch is kept
                             missing = True
                             raise psycopg.Rollback()
+                    if due:
+                        conn.execute(self._sql.tell_runs, (self._changes.channel, due))
             except psycopg.errors.UniqueViolation as exc:
                 raise self._two_writers(set(grouped)) from exc
             except psycopg.Error as exc:
@@ -313,14 +338,18 @@ class PostgresJournal:
         ended = at if state.is_terminal or state is RunState.PAUSED else None
         running = state is RunState.RUNNING
         sql = self._sql
+        told = (self._changes.channel, payload(run_id))
+        params = (state.value, at, ended, error, running, run_id, *told)
+        if running:
+            self._throttle.told(run_id)
+        else:  # its next write (a resume's) tells at once
+            self._throttle.forget(run_id)
 
         def write(conn: Connection) -> None:  # the same again, if in doubt: no harm
             with conn.transaction():  # the state and the lease, together
                 if epoch is not None:
                     self._check_epoch(conn, run_id, epoch)
-                row = conn.execute(
-                    sql.set_run_state, (state.value, at, ended, error, running, run_id)
-                ).fetchone()
+                row = conn.execute(sql.set_run_state, params).fetchone()
                 if row is None:
                     raise RunNotFound(run_id, self.location)
                 if not running:  # the session ended: so does its owner's lease
@@ -331,15 +360,23 @@ class PostgresJournal:
     def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:
         """Append a run note; its detail must be JSON data (``epoch``: see :meth:`record`)."""
         detail = encode_json(dict(note.detail), f"the detail of note {note.kind!r}")
+        sql = self._sql
+        tell = self._throttle.due(note.run_id)  # the same statement on every try (see .feed)
+        params: tuple[Any, ...]
+        if epoch is None:
+            statement = sql.add_note_told if tell else sql.add_note
+            params = (note.run_id, note.kind, note.at, detail)
+        else:
+            statement = sql.add_note_fenced_told if tell else sql.add_note_fenced
+            params = (note.kind, note.at, detail, note.run_id, epoch)
+        if tell:
+            params += (self._changes.channel, payload(note.run_id))
 
         def write(conn: Connection) -> None:
             try:
+                cursor = conn.execute(statement, params)
                 if epoch is None:
-                    conn.execute(self._sql.add_note, (note.run_id, note.kind, note.at, detail))
                     return
-                cursor = conn.execute(
-                    self._sql.add_note_fenced, (note.kind, note.at, detail, note.run_id, epoch)
-                )
             except psycopg.errors.ForeignKeyViolation as exc:
                 raise RunNotFound(note.run_id, self.location) from exc
             if cursor.rowcount != 1:
@@ -585,6 +622,26 @@ class PostgresJournal:
             raise RunNotFound(parent, self.location)
         return [self._rows.run(row[1:]) for row in rows]
 
+    def task_counts(self, run_id: str) -> dict[str, int]:
+        """State -> how many of the run's tasks are in it now (tasks that never
+        started are not counted), from the task index, folded first with the
+        batches written since it last was (see :mod:`.index`)."""
+
+        def read(conn: Connection) -> dict[str, int]:
+            return self._index.counts(conn, self._index.fold(conn, run_id, self.location))
+
+        return self._call(f"counting the tasks of run {run_id}", read)
+
+    def task_rows(self, run_id: str, state: str | None, offset: int, limit: int) -> list[TaskRow]:
+        """A page of the run's started tasks (of one state, if given), in the order
+        they started."""
+
+        def read(conn: Connection) -> list[TaskRow]:
+            num = self._index.fold(conn, run_id, self.location)
+            return self._index.rows(conn, num, state, offset, limit)
+
+        return self._call(f"reading the tasks of run {run_id}", read)
+
     def durations(self, events: Sequence[str]) -> dict[str, float]:
         """Event key -> the mean seconds of its attempts in the last run that ran it
         long, for those of ``events`` the journal remembers."""
@@ -659,9 +716,24 @@ class PostgresJournal:
         """
         return self._stops.watch(run_id, callback)
 
+    def changes(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``callback(run_id)`` (from a thread of the journal's) when any process
+        changed run ``run_id`` in this journal, ``callback("")`` when any run may have
+        changed; returns what ends the subscription.
+
+        Listening once this returns.  A notification says "look now", nothing
+        more: read the journal when told, and again
+        :data:`~volnux.store.postgres.feed.NOTIFY_EVERY_S` later (task records and
+        notes notify at most that often per run), and now and then untold (a
+        notification sent while the listening connection was down is lost; the
+        feed tells ``""`` once it is back).  Other journals have no such method.
+        """
+        return self._changes.subscribe(callback)
+
     def close(self) -> None:
         """Close the connection; the journal cannot be used afterwards."""
         self._stops.close()
+        self._changes.close()
         with self._lock:
             self._closed = True
             self._conn.close()

@@ -30,6 +30,9 @@ Schema, version 2::
                   ran it long, by event key (name@version)
     schedules     (version 3) each schedule's state as JSON (its last slot, paused ...)
                   and a version number that every change bumps (compare-and-set)
+    task_index    (version 4) each task's latest state, by run number and node,
+                  folded from task_records by readers (task_index_upto: the last
+                  batch folded); see store/postgres/index.py
 
 A batch is one row holding a JSON array of records, as in the SQLite journal
 (see :mod:`volnux.store.sqlite.records`), so that one engine write, a chain
@@ -158,6 +161,33 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
                 version    bigint NOT NULL,
                 state      text NOT NULL,
                 updated_at double precision NOT NULL
+            )
+            """,
+        ),
+    ),
+    Migration(
+        4,
+        "each task's latest state, folded from the records by readers (big runs' pages)",
+        (
+            """
+            CREATE TABLE {s}.task_index (
+                num     bigint NOT NULL,
+                node    text COLLATE "C" NOT NULL,
+                round   bigint NOT NULL,
+                state   text NOT NULL,
+                attempt bigint NOT NULL,
+                started double precision NOT NULL,
+                at      double precision NOT NULL,
+                error   text,
+                PRIMARY KEY (num, node)
+            )
+            """,
+            "CREATE INDEX task_index_by_start ON {s}.task_index (num, started, node)",
+            "CREATE INDEX task_index_by_state ON {s}.task_index (num, state, started, node)",
+            """
+            CREATE TABLE {s}.task_index_upto (
+                num  bigint PRIMARY KEY,
+                upto bigint NOT NULL
             )
             """,
         ),

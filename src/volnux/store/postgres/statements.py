@@ -27,6 +27,15 @@ the new owner, its claim committed, has read the run.
   so finds the epoch moved and is Fenced.  An empty batch holds no record,
   so readers never see it.
 
+Notifications.  A write that changes what is shown of a run notifies the
+journal's change channel (the parameter before last) with the run's id (the
+last), in the statement that writes: only if it wrote, and delivered when it
+commits (see :mod:`.feed`).  A run's creation and its state always notify;
+task records and notes have a second statement, ``..._told``, that does,
+used at most every :data:`~volnux.store.postgres.feed.NOTIFY_EVERY_S`.  The
+``..._told`` statements are a SELECT of the write's RETURNING, one row per
+row written, so the cursor's rowcount is still the rows written.
+
 Parameters whose type PostgreSQL cannot infer (a NULL in a SELECT list)
 carry a cast.
 """
@@ -53,6 +62,28 @@ _SELECT_RUN = (
 # primary key instead of interleaving.
 _NEXT_SEQ = "COALESCE((SELECT max(t.seq) FROM {s}.task_records AS t WHERE t.num = x.num), 0) + 1"
 _NEXT_SEQ_OF_C = _NEXT_SEQ.replace("x.num", "c.num")
+# The engine's writes of task records (see Statements.record, .record_fenced).
+_RECORD = (
+    "INSERT INTO {s}.task_records (num, seq, records)"
+    " SELECT x.num, " + _NEXT_SEQ + ", %s::text FROM {s}.runs AS x WHERE x.id = %s"
+)
+_RECORD_FENCED = (
+    "INSERT INTO {s}.task_records (num, seq, records)"
+    " SELECT x.num, " + _NEXT_SEQ + ", %s::text FROM {s}.leases AS x"
+    " WHERE x.num = (SELECT r.num FROM {s}.runs AS r WHERE r.id = %s) AND x.epoch = %s"
+)
+_ADD_NOTE = "INSERT INTO {s}.run_notes (run_id, kind, at, detail) VALUES (%s, %s, %s, %s)"
+_ADD_NOTE_FENCED = (
+    "INSERT INTO {s}.run_notes (run_id, kind, at, detail)"
+    " SELECT r.id, %s::text, %s::float8, %s::text"
+    " FROM {s}.runs AS r JOIN {s}.leases AS l ON l.num = r.num"
+    " WHERE r.id = %s AND l.epoch = %s FOR SHARE OF l"
+)
+
+
+def _told(write: str, returning: str) -> str:
+    """``write`` that also notifies the change channel, once per row it writes."""
+    return f"WITH w AS ({write} RETURNING {returning}) SELECT pg_notify(%s, %s) FROM w"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +91,15 @@ class Statements:
     """Every statement of the journal; :meth:`for_schema` quotes the schema in."""
 
     # -- runs and leases ------------------------------------------------
-    #: A run and its lease in one statement (so: one transaction).
+    #: A run and its lease in one statement (so: one transaction), notified.
     create_run: str = (
         "WITH x AS ("
         " INSERT INTO {s}.runs (id, workflow, filename, text, fingerprint, events, inputs,"
         " inputs_blob, inputs_codec, state, created_at, updated_at, ended_at, error, parent)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING num)"
-        " INSERT INTO {s}.leases (num, owner, epoch, heartbeat_at)"
-        " SELECT x.num, %s::text, %s::bigint, %s::float8 FROM x"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING num),"
+        " l AS (INSERT INTO {s}.leases (num, owner, epoch, heartbeat_at)"
+        " SELECT x.num, %s::text, %s::bigint, %s::float8 FROM x RETURNING num)"
+        " SELECT pg_notify(%s, %s) FROM l"
     )
     load_run: str = _SELECT_RUN + " WHERE r.id = %s"
     child_runs: str = _SELECT_RUN + " WHERE r.parent = %s ORDER BY r.num"
@@ -89,10 +121,12 @@ class Statements:
         "SELECT l.epoch FROM {s}.leases AS l JOIN {s}.runs AS r ON r.num = l.num"
         " WHERE r.id = %s FOR NO KEY UPDATE OF l"
     )
+    #: The run's number (no row: no such run), notified.
     set_run_state: str = (
-        "UPDATE {s}.runs SET state = %s, updated_at = %s, ended_at = %s, error = %s,"
+        "WITH u AS (UPDATE {s}.runs SET state = %s, updated_at = %s, ended_at = %s, error = %s,"
         " cancel_requested = CASE WHEN %s THEN 0 ELSE cancel_requested END"
-        " WHERE id = %s RETURNING num"
+        " WHERE id = %s RETURNING num)"
+        " SELECT u.num, pg_notify(%s, %s) FROM u"
     )
     end_lease: str = "UPDATE {s}.leases SET owner = NULL, heartbeat_at = NULL WHERE num = %s"
     #: The new epoch, and the empty batch that fences the old owner's records
@@ -135,17 +169,14 @@ class Statements:
 
     # -- task records ---------------------------------------------------
     #: The engine's write without an epoch: nothing if there is no such run.
-    record: str = (
-        "INSERT INTO {s}.task_records (num, seq, records)"
-        " SELECT x.num, " + _NEXT_SEQ + ", %s::text FROM {s}.runs AS x WHERE x.id = %s"
-    )
+    record: str = _RECORD
+    record_told: str = _told(_RECORD, "num")
     #: The engine's write, fenced (see the module docstring): nothing unless
     #: the run's epoch is still the writer's.
-    record_fenced: str = (
-        "INSERT INTO {s}.task_records (num, seq, records)"
-        " SELECT x.num, " + _NEXT_SEQ + ", %s::text FROM {s}.leases AS x"
-        " WHERE x.num = (SELECT r.num FROM {s}.runs AS r WHERE r.id = %s) AND x.epoch = %s"
-    )
+    record_fenced: str = _RECORD_FENCED
+    record_fenced_told: str = _told(_RECORD_FENCED, "num")
+    #: A notification for each run named (an array), for a write of several runs.
+    tell_runs: str = "SELECT pg_notify(%s, u.id) FROM unnest(%s::text[]) AS u (id)"
     select_tasks: str = "SELECT seq, records FROM {s}.task_records WHERE num = %s ORDER BY seq"
     #: Batches whose run number names no run (check()).
     orphan_batches: str = (
@@ -154,13 +185,10 @@ class Statements:
     )
 
     # -- notes and logs -------------------------------------------------
-    add_note: str = "INSERT INTO {s}.run_notes (run_id, kind, at, detail) VALUES (%s, %s, %s, %s)"
-    add_note_fenced: str = (
-        "INSERT INTO {s}.run_notes (run_id, kind, at, detail)"
-        " SELECT r.id, %s::text, %s::float8, %s::text"
-        " FROM {s}.runs AS r JOIN {s}.leases AS l ON l.num = r.num"
-        " WHERE r.id = %s AND l.epoch = %s FOR SHARE OF l"
-    )
+    add_note: str = _ADD_NOTE
+    add_note_told: str = _told(_ADD_NOTE, "seq")
+    add_note_fenced: str = _ADD_NOTE_FENCED
+    add_note_fenced_told: str = _told(_ADD_NOTE_FENCED, "seq")
     select_notes: str = "SELECT kind, at, detail FROM {s}.run_notes WHERE run_id = %s ORDER BY seq"
     # -- a write in doubt (the connection was lost while it was sent) ---------
     #: The run's last batch of task records.
