@@ -35,6 +35,7 @@ LAYERS: list[set[str]] = [
     {"schedules"},
     {"__init__"},
     {"serve"},
+    {"lsp"},
     {"cli"},
     {"__main__"},
 ]

@@ -457,3 +457,5 @@ app.add_typer(results_app)
 from .schedule import schedule_app  # noqa: E402
 
 app.add_typer(schedule_app)
+
+from . import lsp  # noqa: E402, F401  (volnux lsp)
