@@ -67,3 +67,46 @@ def test_a_read_only_server_says_so(site: Site, tmp_path: Path) -> None:
         status, body = post(f"{base}/api/runs/{site.failed}/retry", "whatever-token")
         assert status == 403 and "read-only" in str(body["error"])
     assert "read-only: every action is refused" in "\n".join(lines)
+
+
+def test_a_server_with_a_stream_open_stops_promptly_and_cleanly(site: Site, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import free_port
+
+    db = str(tmp_path / "volnux.db")
+    site.journal.close()
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "volnux", "serve", "--store", db, "--port", str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "VOLNUX_SERVE_TOKEN": "stream-token-0123"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # the server is up ...
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/runs", timeout=2).read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        # ... a browser follows the runs (a stream that never ends of itself) ...
+        stream = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/stream", timeout=30)
+        assert stream.readline().startswith(b": volnux serve")
+        asked = time.monotonic()
+        proc.send_signal(signal.SIGTERM)  # ... and the server is asked to stop
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - asked
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # uvicorn ends by raising the signal it caught again, as process managers expect.
+    assert proc.returncode in (0, -signal.SIGTERM), err
+    assert took < 6, f"took {took:.1f} s to stop"
+    assert "Traceback" not in err and "ERROR" not in err, err

@@ -19,6 +19,8 @@ __all__: list[str] = []
 
 #: Where the access token may be given instead of --token.
 TOKEN_ENV: Final = "VOLNUX_SERVE_TOKEN"
+#: Seconds open connections get to end when the server is asked to stop.
+STOP_GRACE_S: Final = 8
 
 
 @app.command()
@@ -102,7 +104,25 @@ def serve(
             typer.echo("read-only: every action is refused", err=True)
         elif given is None:
             typer.echo(f"access token (for actions): {chosen}", err=True)
-        uvicorn.run(web, host=host, port=port, log_level="warning")
+        # An open stream (a browser on a run's page) never ends of itself: on
+        # Ctrl-C or SIGTERM the app is told (its streams end at their next read,
+        # within 5 s), and a connection still open after STOP_GRACE_S is cut.
+        settings = uvicorn.Config(
+            web, host=host, port=port, log_level="warning", timeout_graceful_shutdown=STOP_GRACE_S
+        )
+        _run_server(web, settings)
+
+
+def _run_server(web: Any, settings: Any) -> None:
+    """uvicorn's server, telling the app (``web.state.stopping``) when asked to stop."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            web.state.stopping.set()
+            super().handle_exit(sig, frame)
+
+    Server(settings).run()
 
 
 def _loopback(host: str) -> bool:

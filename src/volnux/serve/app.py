@@ -14,6 +14,7 @@ acting needs the access token (see :mod:`volnux.serve.auth`).  Routes:
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -85,6 +86,7 @@ def make_app(
     ``schedules`` the project's schedules, for the schedules page, and
     ``scheduler`` fires them while the app runs (started and stopped with it)."""
     runner = Runner(journal)
+    stopping = threading.Event()
 
     def schedule_rows() -> dict[str, Any]:
         from ..schedules.firing import overview
@@ -354,7 +356,7 @@ def make_app(
         read = (lambda: _run_event(journal, run_id)) if run_id else (lambda: _runs_event(journal))
         changes = getattr(journal, "changes", None)  # PostgreSQL's; other journals are polled
         return StreamingResponse(
-            _events(request, "run" if run_id else "runs", read, lasting, changes, run_id),
+            _events(request, "run" if run_id else "runs", read, lasting, changes, run_id, stopping),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -427,6 +429,8 @@ def make_app(
         lifespan=lifespan,
     )
     app.state.runner = runner
+    #: Set when the server is asked to stop: open streams end (see cli/serve.py).
+    app.state.stopping = stopping
     app.state.access = access
     return app
 
@@ -494,13 +498,15 @@ async def _events(
     lasting: float,
     changes: Callable[[Callable[[str], None]], Callable[[], None]] | None = None,
     run_id: str | None = None,
+    stopping: threading.Event | None = None,
 ) -> AsyncIterator[str]:
     """``event: NAME`` with ``read()``'s data each time it changes.
 
     With ``changes`` (the journal's subscription to changes of its runs), the
     journal is read when told of a change of run ``run_id`` (None: of any run),
     paced as CHANGES_GAP_S and CHANGES_HOT_S say, and every CHANGES_POLL_S when
-    told of nothing; without, every POLL_S.
+    told of nothing; without, every POLL_S.  The stream ends when ``stopping``
+    is set (the server was asked to stop), after its next read.
     """
     import anyio
     import anyio.to_thread
@@ -527,7 +533,7 @@ async def _events(
                 last = data
             if lasting and time.monotonic() - started >= lasting:
                 return
-            if await request.is_disconnected():
+            if await request.is_disconnected() or (stopping is not None and stopping.is_set()):
                 return
             if told is None:
                 await anyio.sleep(min(POLL_S, lasting) if lasting else POLL_S)
