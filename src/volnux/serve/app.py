@@ -79,12 +79,15 @@ def make_app(
     events: Callable[[], list[dict[str, Any]]] | None = None,
     schedules: Callable[[], Sequence[Schedule]] | None = None,
     scheduler: Scheduler | None = None,
+    fold_newest: bool = True,
 ) -> Starlette:
     """The web view over ``journal``; ``access`` says who may act; ``events`` gives
     the events the project loads, for the events page (the CLI reads them as
     ``volnux events list`` does; None: the page says none were loaded);
     ``schedules`` the project's schedules, for the schedules page, and
-    ``scheduler`` fires them while the app runs (started and stopped with it)."""
+    ``scheduler`` fires them while the app runs (started and stopped with it);
+    ``fold_newest``: keep the newest runs' task indexes folded in the background
+    (see :mod:`.indexer`)."""
     runner = Runner(journal)
     stopping = threading.Event()
 
@@ -413,7 +416,8 @@ def make_app(
         # Big runs among the newest are folded in the background, so that their
         # pages answer from the task index the first time they are opened.
         indexer = Indexer(journal, api.BIG_RUN)
-        indexer.start()
+        if fold_newest:
+            indexer.start()
         if scheduler is not None:
             scheduler.start()
         try:

@@ -1,5 +1,6 @@
-"""Keeping big runs' task indexes folded while the server runs, so that their
-pages answer from counts and one page of rows the first time they are opened.
+"""Keeping big runs' task indexes folded (and batch runs' notes read) while the
+server runs, so that their pages answer from counts and one page of rows the
+first time they are opened.
 
 A journal with a task index (the SQLite journal's ``task_counts``) folds a
 run's new records when a reader asks; the first reader of a 100,000-task run
@@ -27,6 +28,8 @@ log = logging.getLogger("volnux.serve")
 EVERY_S: Final = 2.0
 #: How many of the newest runs are kept folded (the runs page's first page).
 NEWEST: Final = 50
+#: The states whose big runs are shown from the index (as serve.api shows them).
+_INDEXED: Final = (RunState.RUNNING, RunState.SUCCEEDED, RunState.PENDING)
 
 
 class Indexer:
@@ -55,18 +58,23 @@ class Indexer:
 
     def fold_once(self) -> list[str]:
         """Fold the newest big runs; the ids folded."""
+        from ..query.runs import notes_read
+
         folded: list[str] = []
         fold = getattr(self.journal, "task_counts", None)
         for record in self.journal.list_runs(NEWEST, parts=False):
-            if self._done.get(record.id) == record.updated_at or len(record.events) <= self.big:
+            if self._done.get(record.id) == record.updated_at:
                 continue
-            if record.state not in (RunState.RUNNING, RunState.SUCCEEDED, RunState.PENDING):
-                continue
-            if fold is None or fold(record.id) is None:
-                return folded  # read-only here: nothing to keep
-            folded.append(record.id)
-            if record.state is RunState.SUCCEEDED:
-                self._done[record.id] = record.updated_at
+            # Its notes too (a batch run's 20,000): the reader keeps them, and
+            # reads only what comes after.
+            notes_read(self.journal, record)
+            shown = len(record.events) > self.big and record.state in _INDEXED
+            if shown:
+                if fold is None or fold(record.id) is None:
+                    return folded  # read-only here: nothing to keep
+                folded.append(record.id)
+            if record.state not in (RunState.RUNNING, RunState.PENDING):
+                self._done[record.id] = record.updated_at  # ended: all read
             if self._halt.is_set():
                 break
         return folded
