@@ -1,5 +1,6 @@
 """Imports go one way: cli -> serve -> schedules -> workflow -> query -> batch -> engine
--> (dsl, events, executors, store, observability) -> graph -> (errors, states, config, notes).
+-> units -> (dsl, events, executors, store, observability) -> graph -> (errors, states,
+config, notes).
 
 Every import counts: top-level, inside functions (lazy) and under TYPE_CHECKING.
 A module may import its own part of the package and any part on a lower layer;
@@ -28,6 +29,9 @@ LAYERS: list[set[str]] = [
     {"errors", "states", "config", "notes"},
     {"graph"},
     {"dsl", "events", "executors", "store", "observability"},
+    # Workflow units: found like events (their versions, entry points, git
+    # checkouts); nothing below the CLI needs them yet.
+    {"units"},
     {"engine"},
     {"batch"},
     {"query"},

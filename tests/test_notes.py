@@ -39,6 +39,7 @@ from volnux.notes import (
     Trace,
     Unrouted,
     WebAction,
+    WorkflowUnit,
     latest,
 )
 
@@ -227,6 +228,21 @@ WRITTEN: list[tuple[NoteDetail, str, dict[str, Any]]] = [
         BatchUpdated(8, None, 5, "ann", "web1"),
         "batch-updated",
         {"parallel": 8, "pid": 5, "user": "ann", "host": "web1"},
+    ),
+    (
+        WorkflowUnit("orders", "1.2.0", "folder /p/workflows",
+                     {"kind": "folder", "loadable": "/p/workflows/orders.toml"},
+                     "/p/workflows/orders.pty", "deprecated: bills twice"),
+        "workflow-unit",
+        {"name": "orders", "version": "1.2.0", "origin": "folder /p/workflows",
+         "source": {"kind": "folder", "loadable": "/p/workflows/orders.toml"},
+         "file": "/p/workflows/orders.pty", "deprecated": "deprecated: bills twice"},
+    ),
+    (
+        WorkflowUnit("orders", "2.0.0", "git shared: u@v2 (commit abc)"),
+        "workflow-unit",
+        {"name": "orders", "version": "2.0.0", "origin": "git shared: u@v2 (commit abc)",
+         "source": {}, "file": ""},
     ),
 ]
 # fmt: on

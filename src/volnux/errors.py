@@ -27,7 +27,11 @@ The tree::
      │    ├── RunNotFound     the journal has no run with that id
      │    ├── RunExists       the journal already has a run with that id
      │    └── UnencodableResult  a task's result that the journal cannot store
-     └── RenderError          a picture cannot be drawn (Graphviz missing or failing)
+     ├── RenderError          a picture cannot be drawn (Graphviz missing or failing)
+     ├── WorkflowNotFound     a workflow unit reference (``orders``, ``orders@1.2``) that
+     │                        no found unit meets
+     └── WorkflowUnitError    a workflow unit whose manifest or files cannot be used,
+                              or a deprecated one that strict mode refuses
 
 Messages name the thing (file:line:col, ``Name@version``, run id) and, where
 it is known, the fix.
@@ -59,6 +63,8 @@ __all__ = [
     "Unpicklable",
     "VolnuxError",
     "WorkerLost",
+    "WorkflowNotFound",
+    "WorkflowUnitError",
 ]
 
 
@@ -289,3 +295,19 @@ class ResultMissing(StoreError):
 
 class RenderError(VolnuxError):
     """A graph picture cannot be drawn: Graphviz is missing or failed."""
+
+
+class WorkflowNotFound(VolnuxError, LookupError):
+    """A workflow unit reference that no found unit meets; ``suggestions`` are close names.
+
+    (Also a ``LookupError``, as :class:`EventNotFound` is.)
+    """
+
+    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.suggestions = suggestions or []
+
+
+class WorkflowUnitError(VolnuxError):
+    """A workflow unit's manifest or files cannot be used (or strict mode refused it)."""

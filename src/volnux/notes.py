@@ -29,6 +29,7 @@ Every kind is in :class:`NoteKind`, and each has one detail class::
     items-failed     ItemsFailed    a task succeeded with some of its items failed (a Partial)
     web-action       WebAction      an operator acted on the run through ``volnux serve``
     scheduled        Scheduled      a schedule fired the run for one of its slots
+    workflow-unit    WorkflowUnit   the run is of a workflow unit: name, version, where found
 
 Writers build a detail and call :meth:`RunNote.of`; readers call
 :meth:`RunNote.read`, which gives the detail object (``None`` for a kind this
@@ -75,6 +76,7 @@ __all__ = [
     "Trace",
     "Unrouted",
     "WebAction",
+    "WorkflowUnit",
     "kinds_of",
     "latest",
 ]
@@ -109,6 +111,7 @@ class NoteKind(StrEnum):
     ITEMS_FAILED = "items-failed"
     WEB_ACTION = "web-action"
     SCHEDULED = "scheduled"
+    WORKFLOW_UNIT = "workflow-unit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -994,6 +997,56 @@ class Scheduled(NamedTuple):
         return f"fired by schedule {self.schedule} for its {self.local} slot ({self.zone}){where}"
 
 
+class WorkflowUnit(NamedTuple):
+    """The run is of workflow unit ``name`` at ``version``, found where ``origin`` says
+    (the run's record holds its text, as for any run)."""
+
+    name: str
+    version: str
+    #: Where it was found, in words (``folder /srv/app/workflows``).
+    origin: str
+    #: The same as data: ``kind``, ``loadable`` (the manifest), ``registry``, ``ref``,
+    #: ``commit``, ``url``.
+    source: Mapping[str, Any] = MappingProxyType({})
+    #: The unit's ``.pty`` file when the run started.
+    file: str = ""
+    #: Why the version is deprecated, and what to use instead ("" when it is not).
+    deprecated: str = ""
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.WORKFLOW_UNIT
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "version": self.version,
+            "origin": self.origin,
+            "source": dict(self.source),
+            "file": self.file,
+        }
+        if self.deprecated:
+            out["deprecated"] = self.deprecated
+        return out
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> WorkflowUnit:
+        return cls(
+            _str(data, "name"),
+            _str(data, "version"),
+            _str(data, "origin"),
+            _map(data, "source"),
+            _str(data, "file"),
+            _str(data, "deprecated"),
+        )
+
+    def describe(self) -> str:
+        """``workflow unit orders@1.2.0 (folder /srv/app/workflows)``, and any deprecation."""
+        said = f"workflow unit {self.name}@{self.version} ({self.origin})"
+        return f"{said}; {self.deprecated}" if self.deprecated else said
+
+
 class Trace(NamedTuple):
     """The OpenTelemetry trace and span ids of one session of the run (hex)."""
 
@@ -1040,6 +1093,7 @@ KINDS: dict[type[NoteDetail], tuple[NoteKind, ...]] = {
     ItemsFailed: (NoteKind.ITEMS_FAILED,),
     WebAction: (NoteKind.WEB_ACTION,),
     Scheduled: (NoteKind.SCHEDULED,),
+    WorkflowUnit: (NoteKind.WORKFLOW_UNIT,),
 }
 
 _READERS: dict[NoteKind, Callable[[NoteKind, Mapping[str, Any]], NoteDetail]] = {
@@ -1090,4 +1144,5 @@ NoteDetail = (
     | ItemsFailed
     | WebAction
     | Scheduled
+    | WorkflowUnit
 )

@@ -24,7 +24,7 @@ from .errors import PointyError, ResumeRefused
 from .events import EventRegistry, EventsArg, event_sources, make_registry
 from .executors import Executor, Pools, PoolSettings
 from .graph import Graph
-from .notes import BatchStarted
+from .notes import BatchStarted, NoteDetail
 from .observability.observer import Observer
 from .store import Journal, MemoryJournal
 
@@ -303,6 +303,7 @@ class Workflow:
         observers: Sequence[Observer] = (),
         stop: StopRequest | None = None,
         pools: Mapping[str, PoolSettings] | None = None,
+        notes: Sequence[NoteDetail] = (),
     ) -> Run:
         """Run the workflow to its end and return the run.
 
@@ -313,11 +314,14 @@ class Workflow:
         thread (or a signal handler) stop the run: see :class:`volnux.StopRequest`.
         ``pools`` sizes this run's pools by executor name (``{"thread":
         volnux.PoolSettings(min_workers=2, max_workers=16)}``), over the
-        workflow's ``pool_settings``.
+        workflow's ``pool_settings``.  ``notes`` are recorded with the run as it
+        is created (``volnux run NAME`` notes the workflow unit it runs).
         """
         journal = store if store is not None else MemoryJournal()
         how = Execution(executors, self.pools, max_workers, observers, stop, pools)
-        return start_run(self.program(), journal, inputs or {}, how, run_id=run_id, stacklevel=3)
+        return start_run(
+            self.program(), journal, inputs or {}, how, run_id=run_id, stacklevel=3, notes=notes
+        )
 
     def run_batches(
         self,

@@ -129,7 +129,7 @@ def test_environment_beats_the_file_and_flags_beat_both(tmp_path: Path) -> None:
             "stores = 'memory:'\n",
             "unknown key 'stores' at the top level; "
             "known keys: dask, events, executor, executors, pins, registries, results, schedules, "
-            "store, strict",
+            "store, strict, workflows",
         ),
         (
             "[executors.thread]\nworkers = 3\n",
@@ -158,7 +158,7 @@ def test_environment_beats_the_file_and_flags_beat_both(tmp_path: Path) -> None:
         ),
         (
             "[registries.git.s]\nurl = 'u'\nref = 'v1'\nbranch = 'main'\n",
-            "unknown key 'branch' in [registries.git.s]; known keys: path, ref, url",
+            "unknown key 'branch' in [registries.git.s]; known keys: path, ref, url, workflows",
         ),
         ("[registries.git.s]\nurl = 'u'\n", "[registries.git.s] needs both url and ref"),
         ("strict = 'yes'\n", "strict at the top level must be true or false, got a string"),

@@ -172,8 +172,8 @@ def test_a_bad_configuration_is_exit_2_naming_file_and_key(billing: Path) -> Non
         assert result.exit_code == 2, args
         assert result.stderr == (
             f"error: {billing / 'volnux.toml'}: unknown key 'stirct' at the top level; "
-            "known keys: dask, events, executor, executors, pins, registries, results, store, "
-            "strict\n"
+            "known keys: dask, events, executor, executors, pins, registries, results, "
+            "schedules, store, strict, workflows\n"
         )
 
 

@@ -26,6 +26,7 @@ from .events import ConfigOption, StrictOption, events_app
 if TYPE_CHECKING:
     from ..config import Config
     from ..graph import Graph
+    from ..notes import NoteDetail
     from ..workflow import Workflow
 
 __all__ = ["app"]
@@ -161,7 +162,15 @@ def _root(
 
 @app.command()
 def run(
-    file: FileArgument,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The workflow: a .pty file, or a workflow unit of the project by name "
+            "(NAME, NAME@1.2, NAME@latest; see volnux workflows list).",
+            metavar="FILE.pty|NAME[@VERSION]",
+            show_default=False,
+        ),
+    ],
     events: EventsOption = None,
     inputs: Annotated[
         list[str] | None,
@@ -218,11 +227,19 @@ def run(
         print_task_table,
         quiet_task_logs,
     )
+    from .workflows import unit_note, unit_reference, unit_workflow
 
     quiet_task_logs()
     with reported_errors():
         values = parse_inputs(inputs or [], input_json)
-        config, workflow = project_workflow(file, events, config_path, strict, cluster)
+        reference = unit_reference(file)
+        notes: tuple[NoteDetail, ...] = ()
+        if reference is None:
+            config, workflow = project_workflow(file, events, config_path, strict, cluster)
+        else:  # a workflow unit: its defaults under --input, and noted with the run
+            config, workflow, unit = unit_workflow(reference, events, config_path, strict, cluster)
+            values = {**unit.inputs, **values}
+            notes = (unit_note(unit),)
         journal = open_journal(store, config)
         # Ctrl-C and SIGTERM stop the run (running tasks get a grace period; a
         # second signal cuts them off), which ends cancelled and resumable.
@@ -243,6 +260,7 @@ def run(
                     max_workers=max_workers,
                     stop=stop,
                     observers=[watch] if progress else (),
+                    notes=notes,
                 )
             where = store or config.store
             explanation = [] if result.succeeded else explain_from_journal(result, journal, where)
@@ -280,22 +298,33 @@ def project_workflow(
 ) -> tuple[Config, Workflow]:
     """The project's configuration and the workflow of ``file`` with its events, for a
     command that runs it; its deprecation warnings are printed."""
-    from ..workflow import Workflow
-    from .events import deprecation_warnings, load_events, pool_settings, project_config
+    from .events import project_config
 
     config = project_config(config_path, strict=strict, cluster=cluster)
+    return config, bound_workflow(config, parse_source(file)[1], events, str(file))
+
+
+def bound_workflow(
+    config: Config, graph: Graph, events: list[str] | None, where: str, name: str | None = None
+) -> Workflow:
+    """``graph`` bound to the project's events and ``events``; the deprecation warnings
+    of its events are printed (located in ``where``), or refused in strict mode."""
+    from ..workflow import Workflow
+    from .events import deprecation_warnings, load_events, pool_settings
+
     project = load_events(config, events)
     # The sources are recorded with the run, so a resume can load the events again.
     workflow = Workflow(
-        parse_source(file)[1],
+        graph,
         project.registry,
+        name=name,
         sources=project.sources,
         default_executor=config.executor,
         pool_settings=pool_settings(config),
     )
-    for line in deprecation_warnings(workflow, config, str(file)):
+    for line in deprecation_warnings(workflow, config, where):
         typer.echo(f"warning: {line}", err=True)
-    return config, workflow
+    return workflow
 
 
 @app.command()
@@ -457,5 +486,9 @@ app.add_typer(results_app)
 from .schedule import schedule_app  # noqa: E402
 
 app.add_typer(schedule_app)
+
+from .workflows import workflows_app  # noqa: E402
+
+app.add_typer(workflows_app, name="workflows")
 
 from . import lsp  # noqa: E402, F401  (volnux lsp)

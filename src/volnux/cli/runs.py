@@ -265,6 +265,9 @@ def show(
     fired = detail.scheduled()
     if fired is not None:
         typer.echo(fired.describe(run.created_at))
+    unit = detail.unit()
+    if unit is not None:
+        typer.echo(unit.describe())
     if run.status in ("cancelled", "paused"):
         typer.echo(headline(run).removeprefix(f"run {run.id} "))
     for at, action in detail.operator_actions():
@@ -431,6 +434,7 @@ def _run_json(detail: RunDetail, views: list[TaskView], path: list[str]) -> dict
         "operator": [{"at": at, **action.to_json()} for at, action in detail.operator_actions()],
         "web_actions": [{"at": at, **asked.to_json()} for at, asked in detail.web_actions()],
         "scheduled": fired.to_json() if (fired := detail.scheduled()) is not None else None,
+        "unit": unit.to_json() if (unit := detail.unit()) is not None else None,
         "pools": [{"at": at, **resized.to_json()} for at, resized in detail.pool_resizes()],
         "failed_items": {
             node: [[key, why] for key, why in items]

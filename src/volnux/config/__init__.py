@@ -24,6 +24,14 @@ A file looks like this (every key optional)::
     url = "https://example.com/acme/events.git"
     ref = "v2"
     path = "events"
+    workflows = "workflows"        # its folder of workflow units (this is the default)
+
+    [workflows]
+    folders = ["workflows"]        # workflow units: manifests beside their .pty files
+    entry_points = true            # or ["acme-flows"]: group volnux.workflows
+
+    [workflows.pins]
+    orders = "1.2"                 # a bare `volnux run orders` means orders@1.2
 
 Relative paths in the file are relative to the file's folder, so a command
 run from a subfolder means the same project.  This module sits on the lowest
@@ -47,6 +55,7 @@ from .schedules import Schedule, read_schedules
 
 __all__ = [
     "CONFIG_FILE",
+    "WORKFLOW_NAME",
     "Config",
     "ConfigError",
     "GitRegistry",
@@ -83,11 +92,14 @@ _FALSE: Final = ("0", "false", "no", "off", "")
 _VERSION_SPEC = re.compile(r"^(latest|v?\d+(\.\d+)?(\.\d+)?)$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _REGISTRY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+#: A workflow unit's name: dotted parts of letters, digits, ``_`` and ``-``.
+WORKFLOW_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
 
 _TOP_KEYS: Final = (
     "dask", "events", "executor", "executors", "pins", "registries", "results", "schedules",
-    "store", "strict",
+    "store", "strict", "workflows",
 )  # fmt: skip
+_WORKFLOWS_KEYS: Final = ("entry_points", "folders", "pins")
 _DASK_KEYS: Final = ("address",)
 _RESULTS_KEYS: Final = ("location", "threshold")
 _SIZE_UNITS: Final = {"": 1, "b": 1, "k": 1024, "kb": 1000, "kib": 1024, "m": 1024**2}
@@ -97,7 +109,7 @@ _CLUSTER: Final = re.compile(r"local|(tcp|tls|ucx|inproc|ws|wss)://\S+")
 #: What ``[executors.NAME]`` may set: how big that executor's pool may be.
 POOL_KEYS: Final = ("idle_s", "max_workers", "min_workers")
 _REGISTRY_KEYS: Final = ("cache", "entry_points", "folders", "git")
-_GIT_KEYS: Final = ("path", "ref", "url")
+_GIT_KEYS: Final = ("path", "ref", "url", "workflows")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +124,9 @@ class GitRegistry:
     ref: str
     #: The folder inside the repository that holds the event files ("" = the root).
     path: str = ""
+    #: The folder inside the repository that holds workflow units (None: ``workflows``,
+    #: where the repository has one).
+    workflows: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +170,14 @@ class Config:
     #: ``[schedules.NAME]``: the workflows ``volnux serve`` and ``volnux schedule run``
     #: fire at their slots.
     schedules: tuple[Schedule, ...] = ()
+    #: Project folders of workflow units (``[workflows] folders``): manifests beside
+    #: their ``.pty`` files (docs/workflows.md).
+    workflow_folders: tuple[Path, ...] = ()
+    #: Load the ``volnux.workflows`` entry points: True (all), False, or only these
+    #: distributions (``[workflows] entry_points``).
+    workflow_entry_points: bool | tuple[str, ...] = False
+    #: Workflow unit name to the version spec a bare name resolves to (``[workflows.pins]``).
+    workflow_pins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def override(
         self,
@@ -335,19 +358,18 @@ def _from_table(
             )
         pins[name] = spec
     reg = _Reader(path, "registries", table.get("registries", {}), _REGISTRY_KEYS)
-    entry_points: bool | tuple[str, ...] = False
-    if "entry_points" in reg.table:
-        raw = reg.table["entry_points"]
-        if isinstance(raw, bool):
-            entry_points = raw
-        elif isinstance(raw, list) and all(isinstance(i, str) for i in raw):
-            entry_points = tuple(raw)
-        else:
-            reg.fail(
-                "entry_points in [registries] must be true, false or a list of "
-                f"distribution names, got {_kind(raw)}"
-            )
+    entry_points = _entry_points(reg)
     cache = reg.text("cache")
+    flows = _Reader(path, "workflows", table.get("workflows", {}), _WORKFLOWS_KEYS)
+    flow_pins = _Reader(path, "workflows.pins", flows.table.get("pins", {}), None)
+    for name, spec in flow_pins.table.items():
+        if not WORKFLOW_NAME.match(name):
+            flow_pins.fail(f"[workflows.pins] {name!r} is not a workflow name")
+        if not isinstance(spec, str) or not _VERSION_SPEC.match(spec):
+            flow_pins.fail(
+                f"[workflows.pins] {name} = {spec!r} is not a version spec "
+                '(write "1.2.3", "1.2", "v1" or "latest")'
+            )
     dask = _Reader(path, "dask", table.get("dask", {}), _DASK_KEYS)
     address = dask.text("address")
     if address is not None and not _CLUSTER.fullmatch(address):
@@ -377,6 +399,24 @@ def _from_table(
         results=_location(location, root) if location is not None else None,
         result_threshold=threshold,
         schedules=read_schedules(table.get("schedules", {}), path, root),
+        workflow_folders=tuple(_path(f, root) for f in flows.strings("folders")),
+        workflow_entry_points=_entry_points(flows),
+        workflow_pins=MappingProxyType(dict(flow_pins.table)),
+    )
+
+
+def _entry_points(reader: _Reader) -> bool | tuple[str, ...]:
+    """``entry_points`` of ``[registries]`` or ``[workflows]``: true, false or distributions."""
+    if "entry_points" not in reader.table:
+        return False
+    raw = reader.table["entry_points"]
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, list) and all(isinstance(i, str) for i in raw):
+        return tuple(raw)
+    reader.fail(
+        f"entry_points in [{reader.section}] must be true, false or a list of "
+        f"distribution names, got {_kind(raw)}"
     )
 
 
@@ -446,9 +486,13 @@ def _git(path: Path | None, table: Any) -> tuple[GitRegistry, ...]:
         if not url or not ref:
             reader.fail(f"[{section}] needs both url and ref (a branch, tag or commit)")
         sub = reader.text("path") or ""
-        if Path(sub).is_absolute() or ".." in Path(sub).parts:
-            reader.fail(f"[{section}] path must be a folder inside the repository, got {sub!r}")
-        found.append(GitRegistry(name, url, ref, sub))
+        flows = reader.text("workflows")
+        for key, folder in (("path", sub), ("workflows", flows or "")):
+            if Path(folder).is_absolute() or ".." in Path(folder).parts:
+                reader.fail(
+                    f"[{section}] {key} must be a folder inside the repository, got {folder!r}"
+                )
+        found.append(GitRegistry(name, url, ref, sub, flows))
     return tuple(found)
 
 

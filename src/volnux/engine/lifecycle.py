@@ -122,17 +122,25 @@ def start_run(
     run_id: str | None = None,
     stacklevel: int = 2,
     part: Part | None = None,
+    notes: Sequence[NoteDetail] = (),
 ) -> Run:
     """Record a new run of ``program`` and execute it to its end.
 
     ``stacklevel`` points deprecation warnings at the caller's caller
     (2: whoever called this function).  ``part``: the run is a part of
     another one (its parent, inputs it is given but does not record).
+    ``notes`` are noted with the run as it is created (see :func:`open_run`).
     """
     how = how or Execution()
     part = part or Part()
     record, given = open_run(
-        program, journal, inputs, run_id=run_id, part=part, stacklevel=stacklevel + 1
+        program,
+        journal,
+        inputs,
+        run_id=run_id,
+        part=part,
+        stacklevel=stacklevel + 1,
+        notes=notes,
     )
     return drive_opened(program, journal, record, given, how, part)
 
@@ -167,7 +175,8 @@ def open_run(
     Returns the record and the inputs its events are given (the recorded
     ones, converted, and ``part``'s supplied ones).  A batch run records its
     parent run this way, and drives it itself.  ``notes`` are noted with the
-    run as it is created (a scheduled run's schedule and slot).
+    run as it is created (a scheduled run's schedule and slot, the workflow
+    unit it runs).
     """
     part = part or Part()
     plan = program.plan

@@ -26,10 +26,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "InstalledEntryPoint",
     "ProjectEvents",
     "Source",
     "entry_point_sources",
     "folder_files",
+    "installed_entry_points",
     "load_entry_points",
     "load_folder",
     "project_registry",
@@ -112,32 +114,47 @@ def load_folder(
 
 
 @dataclass
-class _Found:
+class InstalledEntryPoint:
+    """One entry point of an installed distribution, with the distribution's name and version."""
+
     entry_point: EntryPoint
     dist: str
     version: str
 
 
-def _entry_points(only: Iterable[str] | None) -> list[_Found]:
+def installed_entry_points(
+    group: str, only: Iterable[str] | None, setting: str
+) -> list[InstalledEntryPoint]:
+    """The entry points of ``group``, of the distributions ``only`` names (None: all).
+
+    A distribution named but declaring none raises EventLoadError, which says
+    to fix ``setting`` (``[registries] entry_points``).  Sorted by
+    distribution, then entry point name, so loading order never depends on
+    the environment's.
+    """
     # Imported here: importlib.metadata costs ~20 ms, and only this needs it.
     import importlib.metadata
 
     wanted = None if only is None else {_canonical(d) for d in only}
     found = []
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for ep in importlib.metadata.entry_points(group=group):
         dist = ep.dist.name if ep.dist is not None else "?"
         version = ep.dist.version if ep.dist is not None else "?"
         if wanted is None or _canonical(dist) in wanted:
-            found.append(_Found(ep, dist, version))
+            found.append(InstalledEntryPoint(ep, dist, version))
     if wanted is not None:
         missing = wanted - {_canonical(f.dist) for f in found}
         if missing:
             raise EventLoadError(
                 f"no installed package named {', '.join(sorted(missing))} declares "
-                f"'{ENTRY_POINT_GROUP}' entry points (is it installed in this environment? "
-                "fix [registries] entry_points in volnux.toml)"
+                f"'{group}' entry points (is it installed in this environment? "
+                f"fix {setting} in volnux.toml)"
             )
     return sorted(found, key=lambda f: (f.dist, f.entry_point.name))
+
+
+def _entry_points(only: Iterable[str] | None) -> list[InstalledEntryPoint]:
+    return installed_entry_points(ENTRY_POINT_GROUP, only, "[registries] entry_points")
 
 
 def _canonical(name: str) -> str:

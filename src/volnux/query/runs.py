@@ -25,6 +25,7 @@ from ..notes import (
     RunNote,
     Scheduled,
     WebAction,
+    WorkflowUnit,
     kinds_of,
 )
 from ..states import RunState, TaskState
@@ -309,6 +310,11 @@ class RunDetail:
     def scheduled(self) -> Scheduled | None:
         """The schedule and slot that fired the run; None for a run started otherwise."""
         found = noted(self.notes, Scheduled)
+        return found[0][1] if found else None
+
+    def unit(self) -> WorkflowUnit | None:
+        """The workflow unit (name, version, where found) the run is of; None for a file's."""
+        found = noted(self.notes, WorkflowUnit)
         return found[0][1] if found else None
 
     def web_actions(self) -> list[tuple[float, WebAction]]:

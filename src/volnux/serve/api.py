@@ -16,7 +16,7 @@ from ..batch.summary import BatchSummary, batch_json
 from ..engine import TaskView
 from ..engine.recovery import failed_nodes, gc_paused, rehydrate
 from ..errors import VolnuxError
-from ..notes import Scheduled, WebAction
+from ..notes import Scheduled, WebAction, WorkflowUnit
 from ..query import RunSummary, describe_run, run_summary
 from ..query.explain import explain, state_label
 from ..query.runs import noted, notes_read
@@ -180,6 +180,7 @@ def run_json(
         "actions": allowed(record.state, batch=False),
         "web_actions": _web_actions(notes),
         "scheduled": fired.to_json() if (fired := detail.scheduled()) is not None else None,
+        "unit": unit.to_json() if (unit := detail.unit()) is not None else None,
     }
 
 
@@ -229,6 +230,7 @@ def _big_run_json(
         "actions": allowed(record.state, batch=False),
         "web_actions": _web_actions(notes),
         "scheduled": next((d.to_json() for _, d in noted(notes, Scheduled)), None),
+        "unit": next((d.to_json() for _, d in noted(notes, WorkflowUnit)), None),
         "indexed": True,
     }
 
