@@ -36,6 +36,7 @@ from volnux.notes import (
     Scheduled,
     Started,
     Stopped,
+    SubWorkflow,
     Trace,
     Unrouted,
     WebAction,
@@ -243,6 +244,11 @@ WRITTEN: list[tuple[NoteDetail, str, dict[str, Any]]] = [
         "workflow-unit",
         {"name": "orders", "version": "2.0.0", "origin": "git shared: u@v2 (commit abc)",
          "source": {}, "file": ""},
+    ),
+    (
+        SubWorkflow("3f2a9c1b0e4d", "workflow:orders", 2, 1),
+        "sub-workflow",
+        {"parent": "3f2a9c1b0e4d", "node": "workflow:orders", "attempt": 2, "round": 1},
     ),
 ]
 # fmt: on

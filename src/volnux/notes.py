@@ -30,6 +30,7 @@ Every kind is in :class:`NoteKind`, and each has one detail class::
     web-action       WebAction      an operator acted on the run through ``volnux serve``
     scheduled        Scheduled      a schedule fired the run for one of its slots
     workflow-unit    WorkflowUnit   the run is of a workflow unit: name, version, where found
+    sub-workflow     SubWorkflow    the run is the child run of a sub-workflow node (parent, node)
 
 Writers build a detail and call :meth:`RunNote.of`; readers call
 :meth:`RunNote.read`, which gives the detail object (``None`` for a kind this
@@ -73,6 +74,7 @@ __all__ = [
     "Scheduled",
     "Started",
     "Stopped",
+    "SubWorkflow",
     "Trace",
     "Unrouted",
     "WebAction",
@@ -112,6 +114,7 @@ class NoteKind(StrEnum):
     WEB_ACTION = "web-action"
     SCHEDULED = "scheduled"
     WORKFLOW_UNIT = "workflow-unit"
+    SUB_WORKFLOW = "sub-workflow"
 
 
 @dataclass(frozen=True, slots=True)
@@ -1047,6 +1050,42 @@ class WorkflowUnit(NamedTuple):
         return f"{said}; {self.deprecated}" if self.deprecated else said
 
 
+class SubWorkflow(NamedTuple):
+    """The run is the child run of sub-workflow node ``node`` of run ``parent``
+    (``<orders@1.2>``), started by that node's attempt ``attempt`` in ``round``."""
+
+    parent: str
+    node: str
+    attempt: int
+    round: int = 0
+
+    @property
+    def kind(self) -> NoteKind:
+        """The kind this detail is written as."""
+        return NoteKind.SUB_WORKFLOW
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "parent": self.parent,
+            "node": self.node,
+            "attempt": self.attempt,
+            "round": self.round,
+        }
+
+    @classmethod
+    def from_json(cls, kind: NoteKind, data: Mapping[str, Any]) -> SubWorkflow:
+        return cls(
+            _str(data, "parent"),
+            _str(data, "node"),
+            _int(data, "attempt"),
+            _int(data, "round"),
+        )
+
+    def describe(self) -> str:
+        """``part of run 3f2a9c1b0e4d (node workflow:orders, attempt 1)``."""
+        return f"part of run {self.parent} (node {self.node}, attempt {self.attempt})"
+
+
 class Trace(NamedTuple):
     """The OpenTelemetry trace and span ids of one session of the run (hex)."""
 
@@ -1094,6 +1133,7 @@ KINDS: dict[type[NoteDetail], tuple[NoteKind, ...]] = {
     WebAction: (NoteKind.WEB_ACTION,),
     Scheduled: (NoteKind.SCHEDULED,),
     WorkflowUnit: (NoteKind.WORKFLOW_UNIT,),
+    SubWorkflow: (NoteKind.SUB_WORKFLOW,),
 }
 
 _READERS: dict[NoteKind, Callable[[NoteKind, Mapping[str, Any]], NoteDetail]] = {
@@ -1145,4 +1185,5 @@ NoteDetail = (
     | WebAction
     | Scheduled
     | WorkflowUnit
+    | SubWorkflow
 )

@@ -133,6 +133,8 @@ TERMINALS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "LPAR": [("{}A || B)", "punctuation.section.parens.begin.pointy", ())],
     "_BRANCH_OPEN": [("A {}0 -> B)", "punctuation.section.parens.begin.pointy", ())],
     "RPAR": [("(A || B{}", "punctuation.section.parens.end.pointy", ())],
+    "LANGLE": [("A -> {}orders@1.2> -> B", "punctuation.section.workflow.begin.pointy", ())],
+    "RANGLE": [("A -> <orders{} |-> B", "punctuation.section.workflow.end.pointy", ())],
     "COMMENT": [("A  {}\n-> B", "comment.line.number-sign.pointy", ("# why", "#", "#!ok ->"))],
     # Spaces take no scope of their own.
     "WS": [],

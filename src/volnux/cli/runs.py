@@ -252,15 +252,23 @@ def show(
             return
         detail = _describe(journal, run_id)
         logs = detail.failure_logs() if detail.run.failed_nodes else {}
+        subs = detail.sub_workflows()
+        part_of = detail.part_of()
     run, pins = detail.run, detail.pins
     views, summarised = _chosen_tasks(detail, every, [s.value for s in states or []], limit)
     if as_json:
-        typer.echo(json.dumps(_run_json(detail, views, detail.path()), indent=2, default=str))
+        shown = _run_json(detail, views, detail.path())
+        shown["sub_workflows"] = subs
+        if part_of is not None:
+            shown["part_of"] = part_of.to_json()
+        typer.echo(json.dumps(shown, indent=2, default=str))
         return
     took = format_seconds((run.ended_at - run.created_at) if run.ended_at else None)
     typer.echo(f"run {run.id}  {run.workflow}  {run.status}")
     typer.echo(f"started {_when(run.created_at)}" + (f", took {took}" if took else ""))
-    if detail.record.parent is not None:  # a batch of a batch run: shown and resumed there
+    if part_of is not None:  # a sub-workflow's child run: resumed with its parent, or alone
+        typer.echo(f"{part_of.describe()} (volnux runs show {part_of.parent})")
+    elif detail.record.parent is not None:  # a batch of a batch run: shown and resumed there
         typer.echo(f"part of run {detail.record.parent} (volnux runs show {detail.record.parent})")
     fired = detail.scheduled()
     if fired is not None:
@@ -309,6 +317,17 @@ def show(
         typer.echo(
             f"... {hidden} more task{'s' if hidden != 1 else ''} not listed: "
             "--all lists every task, --state STATE those in one state"
+        )
+    for sub in subs:  # collapsed to one line each; `runs show CHILD` expands one
+        child = sub["child"]
+        if child is None:
+            typer.echo(f"sub-workflow {sub['node']} <{sub['workflow']}>: no child run yet")
+            continue
+        more = len(sub["children"]) - 1
+        earlier = f", after {more} earlier" if more else ""
+        typer.echo(
+            f"sub-workflow {sub['node']} <{sub['workflow']}>: run {child} {sub['state']}"
+            f"{earlier} (collapsed: volnux runs show {child})"
         )
     kept = [v for v in views if type(v.result) is ResultRef]
     if kept:

@@ -205,6 +205,30 @@ class GraphBuilder(Transformer[Token, Any]):
             pos=_pos(token),
         )
 
+    def workflow(self, items: list[Any]) -> Task:
+        """``<orders@1.2>``: a node that runs a workflow unit (ids ``workflow:orders``)."""
+        token: Token = items[1]
+        attrs: tuple[tuple[str, AttrValue], ...] = items[3] if len(items) > 3 else ()
+        name, at, version = str(token).partition("@")
+        if at and not _VERSION.fullmatch(version):
+            shown = f"'{version}'" if version else "nothing"
+            self._source.fail(
+                f"expected a version (1.2.3, 1.2, v1 or latest) after workflow '{name}@', "
+                f"found {shown}",
+                token,
+                len(name) + 1,
+            )
+        key = f"workflow:{name}"
+        count = self._seen.get(key, 0) + 1
+        self._seen[key] = count
+        return Task(
+            id=key if count == 1 else f"{key}#{count}",
+            ref=EventRef(name, version if at else None),
+            attrs=attrs,
+            pos=_pos(items[0]),
+            workflow=True,
+        )
+
     def group(self, items: list[Any]) -> Group:
         opener: Token = items[0]
         attrs: tuple[tuple[str, AttrValue], ...] = items[3] if len(items) > 3 else ()

@@ -2,7 +2,8 @@
 
 Canonical form: directives first, one per line, then the workflow on one line
 with one space around ``->``, ``|->`` and ``||``; retries as ``A * 3``;
-attributes as ``[k=v, ...]`` in their given order; branch lists as
+attributes as ``[k=v, ...]`` in their given order; a sub-workflow as
+``<orders@1.2>``; branch lists as
 ``A (0 -> X, 1 |-> Y)``; groups with the bracket the author used.
 
 ``parse(format_graph(g)) == g`` for every graph the parser can produce (and
@@ -85,11 +86,14 @@ def _reference(task: Task) -> str:
     ref = task.ref
     if not _NAME.fullmatch(ref.name):
         raise ValueError(f"event name {ref.name!r} cannot be written in Pointy-lang")
-    if ref.version is None:
-        return ref.name
-    if not _VERSION.fullmatch(ref.version):
-        raise ValueError(f"version {ref.version!r} of {ref.name} is not 1.2.3, 1.2, v1 or latest")
-    return f"{ref.name}@{ref.version}"
+    text = ref.name
+    if ref.version is not None:
+        if not _VERSION.fullmatch(ref.version):
+            raise ValueError(
+                f"version {ref.version!r} of {ref.name} is not 1.2.3, 1.2, v1 or latest"
+            )
+        text = f"{ref.name}@{ref.version}"
+    return f"<{text}>" if task.workflow else text
 
 
 def _suffix(attrs: tuple[tuple[str, AttrValue], ...], attempts: int | None) -> str:

@@ -105,6 +105,7 @@ _OPERATORS = {"ARROW": "'->'", "PIPE": "'|->'", "_PAR": "'||'"}
 _CLOSERS = {
     "_COMMA": "','",
     "_RSQB": "']'",
+    "RANGLE": "'>'",
     "RPAR": "')'",
     "RBRACE": "'}'",
     "$END": "the end of the workflow",
@@ -201,7 +202,9 @@ def _at_sign(text: str, pos: int, before: Token | None) -> tuple[str, int]:
 def _expected(accepts: set[str], before: Token | None) -> str:
     """What the parser would have accepted, in plain words."""
     if "REF" in accepts:
-        return "an event name"
+        return (
+            "a workflow name" if before is not None and before.type == "LANGLE" else "an event name"
+        )
     if "KEY" in accepts:
         return "an attribute name"
     if "STRING" in accepts:

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import EventNotFound, InputError, PointyError
+from ..errors import ConfigError, EventNotFound, InputError, PointyError, WorkflowUnitError
 from ..events import EventRegistry, EventSpec, RetryPolicy
 from ..events.base import ASYNC_EXECUTOR
 from ..events.evaluation import (
@@ -32,6 +32,9 @@ from ..graph.model import Position
 from ..observability.observer import NodeInfo
 from ..store import EventPin
 from . import compat
+
+if TYPE_CHECKING:
+    from .subflows import SubWorkflow, Workflows
 
 __all__ = [
     "GROUP_ATTRIBUTES",
@@ -64,6 +67,9 @@ class NodePlan:
     #: Workers of the task's own pool of its executor (``executor_config``'s
     #: ``max_workers``); None: the pool the run's other tasks share.
     pool_size: int | None = None
+    #: The workflow unit a sub-workflow node (``<orders@1.2>``) runs as a child
+    #: run, planned; None for an event.
+    sub: SubWorkflow | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,15 +200,22 @@ def _piped_ids(graph: Graph) -> set[str]:
 
 
 def find_plan_errors(
-    graph: Graph, registry: EventRegistry, default_executor: str | None = None
+    graph: Graph,
+    registry: EventRegistry,
+    default_executor: str | None = None,
+    workflows: Workflows | None = None,
 ) -> tuple[dict[str, NodePlan], list[PointyError]]:
     """Resolve every task; return the node plans and every error found."""
-    nodes, _groups, errors = _resolve(graph, registry, default_executor)
+    nodes, _groups, errors = _resolve(graph, registry, default_executor, workflows)
     return nodes, errors
 
 
 def _resolve(
-    graph: Graph, registry: EventRegistry, default_executor: str | None
+    graph: Graph,
+    registry: EventRegistry,
+    default_executor: str | None,
+    workflows: Workflows | None = None,
+    within: tuple[str, ...] = (),
 ) -> tuple[dict[str, NodePlan], dict[str, GroupPlan], list[PointyError]]:
     nodes: dict[str, NodePlan] = {}
     groups: dict[str, GroupPlan] = {}
@@ -229,6 +242,16 @@ def _resolve(
         if not isinstance(block, Task):
             continue
         task = block
+        if task.workflow:
+            try:
+                if workflows is None:
+                    workflows = _project_workflows(graph, task)
+                nodes[task.id] = _plan_sub(
+                    graph, task, registry, default_executor, workflows, within, task.id in piped
+                )
+            except PointyError as exc:
+                errors.append(exc)
+            continue
         try:
             spec = registry.resolve(task.ref.name, task.ref.version)
         except EventNotFound as exc:
@@ -244,6 +267,47 @@ def _resolve(
         except ValueError as exc:
             errors.append(_error(graph, task.pos, f"{task.id}: {exc}"))
     return nodes, groups, errors
+
+
+def _project_workflows(graph: Graph, task: Task) -> Workflows:
+    """The workflow units of the project found from the working folder."""
+    from .subflows import Workflows
+
+    try:
+        return Workflows.of_project()
+    except (ConfigError, WorkflowUnitError) as exc:
+        raise _error(graph, task.pos, f"{task.id}: {exc}") from None
+
+
+def _plan_sub(
+    graph: Graph,
+    task: Task,
+    registry: EventRegistry,
+    default_executor: str | None,
+    workflows: Workflows,
+    within: tuple[str, ...],
+    piped_in: bool,
+) -> NodePlan:
+    """A sub-workflow node, its unit planned (recursively, refusing cycles)."""
+    from .subflows import plan_workflow_node
+
+    def plan(
+        child: Graph,
+        child_registry: EventRegistry,
+        executor: str | None,
+        resolver: Workflows,
+        inside: tuple[str, ...],
+    ) -> Plan:
+        nodes, groups, errors = _resolve(child, child_registry, executor, resolver, inside)
+        if errors:
+            raise errors[0]
+        return Plan(child, nodes, groups)
+
+    sub = workflows.plan_node(graph, task, registry, default_executor, within, plan)
+    try:
+        return plan_workflow_node(task, sub, piped_in, NodePlan)
+    except ValueError as exc:
+        raise _error(graph, task.pos, f"{task.id}: {exc}") from None
 
 
 #: The attributes the engine reads, on a task and on a group (with those of
@@ -435,9 +499,18 @@ def _check_placement(node: NodePlan) -> None:
         )
 
 
-def build_plan(graph: Graph, registry: EventRegistry, default_executor: str | None = None) -> Plan:
-    """Resolve and check every task; raise the first error found."""
-    nodes, groups, errors = _resolve(graph, registry, default_executor)
+def build_plan(
+    graph: Graph,
+    registry: EventRegistry,
+    default_executor: str | None = None,
+    workflows: Workflows | None = None,
+) -> Plan:
+    """Resolve and check every task; raise the first error found.
+
+    Sub-workflow nodes (``<orders@1.2>``) resolve through ``workflows``
+    (default: the units of the project found from the working folder).
+    """
+    nodes, groups, errors = _resolve(graph, registry, default_executor, workflows)
     if errors:
         raise errors[0]
     return Plan(graph, nodes, groups)

@@ -148,6 +148,15 @@ class Engine:
         self.epoch = epoch
         self.scheduler = Scheduler(plan, run_id, replay, clock)
         self._resumed = replay is not None
+        #: (node id, round) of the sub-workflows a crash cut off (PENDING with their
+        #: attempts carried on): the next attempt takes up the child run that the
+        #: cut-off one started (see .subflows).
+        self._cut_off_subs = {
+            (node_id, view.round)
+            for node_id, view in (replay.views.items() if replay is not None else ())
+            if view.state is TaskState.PENDING and view.attempts and view.interrupted
+            and (node := plan.nodes.get(node_id)) is not None and node.sub is not None
+        }  # fmt: skip
         #: The run's notes before this session (what a resume loaded).
         self._earlier_notes = tuple(notes)
         #: Node id -> the items that failed in its latest success (a Partial),
@@ -683,6 +692,9 @@ class Engine:
         """Submit the attempt (``placed``: on the GPUs in ``ctx.gpus``, or none: the CPU)."""
         node = frame.node
         done = partial(self._on_done, frame, frame.token)
+        if node.sub is not None:  # a sub-workflow: its child run, on a thread of this process
+            self._run_child(frame, ctx, executor, done)
+            return
         fn: Callable[..., Any] = _attempt_fn(node)
         args: tuple[Any, ...] = (node.spec, ctx)
         if placed and not executor.capacity().in_process:
@@ -719,6 +731,16 @@ class Engine:
                     named(fn, args, done, key)
             else:
                 executor.submit(fn, args, done)
+
+    def _run_child(self, frame: TaskFrame, ctx: Context, executor: Executor, done: Any) -> None:
+        """Submit a sub-workflow's attempt: its child run (see .subflows)."""
+        node = frame.node
+        assert node.sub is not None
+        key = (node.task.id, frame.round)
+        cut_off = key in self._cut_off_subs
+        self._cut_off_subs.discard(key)
+        sub_args = (self.journal, ctx, frame.round, cut_off, node.piped_in)
+        executor.submit(node.sub.attempt, sub_args, done)
 
     def _elsewhere(self, executor: Executor) -> bool:
         """Whether the executor runs attempts in another process (asked once each)."""

@@ -7,6 +7,9 @@ A workflow is a tree of *blocks*::
 * :class:`Task`: one occurrence of an event (``Charge@1.2[timeout=5] * 3``),
   with its own branch list.  Its ``id`` is stable: the event name for the
   first occurrence, ``Name#2``, ``Name#3`` ... for later ones, in source order.
+  A task whose ``workflow`` flag is set runs workflow unit ``ref`` as a
+  child run (``<orders@1.2>``, a sub-workflow); its id is ``workflow:orders``
+  (``workflow:orders#2`` ...).
 * :class:`Group`: ``{ ... }`` or ``( ... )`` around a block; it takes
   attributes, retries and branches like a task.  Ids are ``group:1``,
   ``group:2`` ... in source order (a colon never appears in event names).
@@ -113,6 +116,8 @@ class Task(_Value):
     attempts: int | None = None
     branches: tuple[Branch, ...] = ()
     pos: Position = field(default=NOWHERE, compare=False)
+    #: True: ``ref`` names a workflow unit run as a child run (``<orders@1.2>``).
+    workflow: bool = False
 
     @property
     def options(self) -> Mapping[str, AttrValue]:
@@ -210,8 +215,12 @@ class Graph(_Value):
         raise KeyError(node_id)
 
     def refs(self) -> list[EventRef]:
-        """The distinct event references, in order of first use."""
-        return list(dict.fromkeys(t.ref for t in self.tasks()))
+        """The distinct event references, in order of first use (sub-workflows' not)."""
+        return list(dict.fromkeys(t.ref for t in self.tasks() if not t.workflow))
+
+    def workflow_refs(self) -> list[EventRef]:
+        """The distinct workflow units run as sub-workflows, in order of first use."""
+        return list(dict.fromkeys(t.ref for t in self.tasks() if t.workflow))
 
     def fingerprint(self) -> str:
         """A hash of the graph's meaning (not its layout or comments)."""
@@ -228,7 +237,8 @@ class Graph(_Value):
 def _shape(block: Block) -> str:
     if isinstance(block, Task):
         descs = ",".join(f"{b.descriptor}{'|' if b.pipe else ''}" for b in block.branches)
-        return f"T {block.id} {block.ref} {block.attrs!r} {block.attempts} [{descs}]"
+        kind = "W" if block.workflow else "T"
+        return f"{kind} {block.id} {block.ref} {block.attrs!r} {block.attempts} [{descs}]"
     if isinstance(block, Group):
         descs = ",".join(f"{b.descriptor}{'|' if b.pipe else ''}" for b in block.branches)
         return f"G {block.id} {block.attrs!r} {block.attempts} [{descs}]"

@@ -24,6 +24,7 @@ from ..notes import (
     Resumed,
     RunNote,
     Scheduled,
+    SubWorkflow,
     WebAction,
     WorkflowUnit,
     kinds_of,
@@ -316,6 +317,37 @@ class RunDetail:
         """The workflow unit (name, version, where found) the run is of; None for a file's."""
         found = noted(self.notes, WorkflowUnit)
         return found[0][1] if found else None
+
+    def sub_workflows(self) -> list[dict[str, Any]]:
+        """Each sub-workflow node (``<orders>``) with its latest child run: collapsed to
+        ``node``, ``workflow``, ``child`` (None before one started), ``state``, ``children``."""
+        from ..engine.subflows import child_prefix
+
+        graph = self.graph()
+        if graph is None:
+            return []
+        found = []
+        for task in graph.tasks():
+            if not task.workflow:
+                continue
+            prefix = child_prefix(self.id, task.id)
+            ids = sorted(
+                (i for i in self.journal.run_ids(prefix, limit=1_000_000)
+                 if i[len(prefix):].isdigit()),
+                key=lambda i: int(i[len(prefix):]),
+            )  # fmt: skip
+            child = ids[-1] if ids else None
+            state = self.journal.load_run(child).state.value if child else None
+            found.append(
+                {"node": task.id, "workflow": str(task.ref), "child": child, "state": state,
+                 "children": ids}
+            )  # fmt: skip
+        return found
+
+    def part_of(self) -> SubWorkflow | None:
+        """The sub-workflow node whose child run this is; None for other runs."""
+        found = noted(self.notes, SubWorkflow)
+        return found[-1][1] if found else None
 
     def web_actions(self) -> list[tuple[float, WebAction]]:
         """Each action asked through ``volnux serve`` (who, how, what), oldest first."""
