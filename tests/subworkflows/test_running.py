@@ -125,3 +125,50 @@ def test_each_retry_starts_a_fresh_child(project: Path, journal: Journal) -> Non
         assert journal.load_run(child).state.value == "failed"
         note = latest(journal.load_notes(child), SubWorkflow)
         assert isinstance(note, SubWorkflow) and note.attempt == attempt
+
+
+def test_cancelling_the_parent_stops_its_child_and_a_resume_takes_both_up(
+    project: Path, journal: Journal
+) -> None:
+    import threading
+    import time
+
+    from volnux import RunState, cancel_run
+
+    hold = project / "hold"
+    hold.touch()
+    events = project / "workflows" / "_events" / "units.py"
+    events.write_text(
+        events.read_text()
+        + "\n\n@volnux.event\ndef Wait(piped_in, hold: str = ''):\n"
+        + "    deadline = time.monotonic() + 20\n"
+        + "    while hold and os.path.exists(hold) and time.monotonic() < deadline:\n"
+        + "        time.sleep(0.02)\n"
+        + "    return piped_in\n"
+    )
+    unit(project, "hold", "1.0", "Wait -> Wait\n")
+    flow = workflow(project, "Validate |-> <hold@1.0> |-> Report")
+    thread = threading.Thread(
+        target=flow.run, kwargs={"inputs": {"hold": str(hold)}, "store": journal, "run_id": "p"}
+    )
+    thread.start()
+    child = "p.hold.1"
+    deadline = time.monotonic() + 15
+    while not journal.run_ids(child):
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.02)
+    cancel_run(journal, "p")
+    thread.join(15)  # the parent ends at once: its sub-workflow attempt is withdrawn
+    assert not thread.is_alive()
+    assert journal.load_run("p").state is RunState.CANCELLED
+    hold.unlink()  # the child's running Wait ends; the child starts nothing more
+    deadline = time.monotonic() + 15
+    while journal.load_run(child).state is RunState.RUNNING:
+        assert time.monotonic() < deadline, "the child was not told to stop"
+        time.sleep(0.05)
+    assert journal.load_run(child).state is RunState.CANCELLED
+    resumed = Workflow.resume("p", store=journal)
+    assert resumed.succeeded, resumed.error
+    assert resumed.results["Report"] == {"report": 20}
+    assert journal.load_run(child).state is RunState.SUCCEEDED
+    assert journal.run_ids("p.") == [child]  # taken up again, not made twice

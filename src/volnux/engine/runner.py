@@ -231,6 +231,8 @@ class Engine:
         # Attempts on an executor that can take waiting ones back (withdraw_waiting):
         # key -> (frame, token, withdraw), until they end.
         self._withdrawable: dict[str, tuple[TaskFrame, int, Any]] = {}
+        #: Attempt key -> what stops the child run of a running sub-workflow attempt.
+        self._child_stops: dict[str, StopRequest] = {}
         # Executors' ship_module (None for those without), and the specs shipped.
         self._shippers: dict[Executor, Any] = {}
         self._shipped: set[int] = set()
@@ -739,8 +741,23 @@ class Engine:
         key = (node.task.id, frame.round)
         cut_off = key in self._cut_off_subs
         self._cut_off_subs.discard(key)
-        sub_args = (self.journal, ctx, frame.round, cut_off, node.piped_in)
+        # A cancel of this run withdraws the attempt as it does a cluster's waiting
+        # ones: the child is asked to stop (it ends cancelled), the node is cut off,
+        # and a resume takes the same child up again.
+        stop = StopRequest()
+        named = f"{ctx.run_id}-{ctx.node_id}-{ctx.attempt}"
+        self._child_stops[named] = stop
+        self._withdrawable[named] = (frame, frame.token, self._stop_children)
+        sub_args = (self.journal, ctx, frame.round, cut_off, node.piped_in, stop)
         executor.submit(node.sub.attempt, sub_args, done)
+
+    def _stop_children(self, keys: list[str]) -> list[str]:
+        """Withdraw running sub-workflow attempts: ask their child runs to stop."""
+        for key in keys:
+            stop = self._child_stops.pop(key, None)
+            if stop is not None:
+                stop.request("its parent run was cancelled")
+        return keys
 
     def _elsewhere(self, executor: Executor) -> bool:
         """Whether the executor runs attempts in another process (asked once each)."""
@@ -918,7 +935,9 @@ class Engine:
         self._running -= 1
         if self._withdrawable:
             node_id = frame.node.task.id
-            self._withdrawable.pop(f"{self.run_id}-{node_id}-{self.views[node_id].attempts}", None)
+            key = f"{self.run_id}-{node_id}-{self.views[node_id].attempts}"
+            self._withdrawable.pop(key, None)
+            self._child_stops.pop(key, None)
         if type(result) is tuple:  # from run_sent, in another process
             result = tuple.__new__(AttemptResult, result)
         if crash is None and result.seconds:  # a long attempt: remembered for the next runs

@@ -38,6 +38,7 @@ from ..notes import WorkflowUnit as UnitNote
 from ..states import RunState
 from ..store import Journal
 from .attempt import AttemptResult, error_info
+from .stop import StopRequest
 
 if TYPE_CHECKING:
     from ..units import WorkflowCatalog, WorkflowUnit
@@ -102,11 +103,17 @@ class SubWorkflow:
     # ------------------------------------------------------------ running
 
     def attempt(
-        self, journal: Journal, ctx: Context, round_: int, cut_off: bool, piped_in: bool
+        self,
+        journal: Journal,
+        ctx: Context,
+        round_: int,
+        cut_off: bool,
+        piped_in: bool,
+        stop: StopRequest | None = None,
     ) -> AttemptResult:
         """One attempt of the node: its child run, driven to its end.  Never raises."""
         try:
-            run = self._drive(journal, ctx, round_, cut_off, piped_in)
+            run = self._drive(journal, ctx, round_, cut_off, piped_in, stop)
         except Exception as exc:
             return AttemptResult(0, None, error_info(exc), exc)
         if run.state is RunState.SUCCEEDED:
@@ -119,7 +126,13 @@ class SubWorkflow:
         return AttemptResult(0, None, error_info(failed), failed)
 
     def _drive(
-        self, journal: Journal, ctx: Context, round_: int, cut_off: bool, piped_in: bool
+        self,
+        journal: Journal,
+        ctx: Context,
+        round_: int,
+        cut_off: bool,
+        piped_in: bool,
+        stop: StopRequest | None,
     ) -> Run:
         from .lifecycle import Execution, Part, Program, continue_run, start_run
         from .recovery import recorded
@@ -146,7 +159,8 @@ class SubWorkflow:
                 child = journal.load_run(latest)
                 if child.state is RunState.SUCCEEDED or child.state is RunState.FAILED:
                     return _ended(journal, latest)
-                return continue_run(journal, latest, now_program=program, how=Execution())
+                how = Execution(stop=stop)
+                return continue_run(journal, latest, now_program=program, how=how)
         child_id = f"{prefix}{(children[-1] + 1) if children else 1}"
         inputs = {**self.unit.inputs, **ctx.inputs}
         if piped_in:
@@ -166,7 +180,7 @@ class SubWorkflow:
             program,
             journal,
             inputs,
-            Execution(),
+            Execution(stop=stop),
             run_id=child_id,
             part=Part(parent=parent),
             notes=notes,
