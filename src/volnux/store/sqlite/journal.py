@@ -618,20 +618,7 @@ class SQLiteJournal:
 
     def load_notes(self, run_id: str) -> list[RunNote]:
         """The run's notes in the order written; ``RunNotFound`` if unknown."""
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN")  # the run and its notes from one snapshot
-                try:
-                    known = conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone()
-                    rows = conn.execute(_SELECT_NOTES, (run_id,)).fetchall()
-                finally:
-                    rollback(conn)
-            except sqlite3.Error as exc:
-                raise self._failure(exc, f"loading the notes of run {run_id}") from exc
-        if known is None:
-            raise RunNotFound(run_id, str(self.path))
-        return self._notes_from_rows(run_id, rows)
+        return self.load_notes_from(run_id, 0)
 
     def load_notes_from(self, run_id: str, start: int) -> list[RunNote]:
         """The run's notes from the ``start``-th on (0: all), in the order written: a
@@ -639,7 +626,7 @@ class SQLiteJournal:
         with self._lock:
             conn = self._conn
             try:
-                conn.execute("BEGIN")
+                conn.execute("BEGIN")  # the run and its notes from one snapshot
                 try:
                     known = conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone()
                     query = _SELECT_NOTES + " LIMIT -1 OFFSET ?"
