@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 from ..errors import PointyError, RunError, WorkflowNotFound, WorkflowUnitError
 from ..events import Context, EventRegistry, EventSpec, RetryPolicy
 from ..graph import Block, Graph, Group, Parallel, Sequence, Task
-from ..graph.model import Position
 from ..notes import SubWorkflow as SubWorkflowNote
 from ..notes import WorkflowUnit as UnitNote
 from ..states import RunState
@@ -283,6 +282,7 @@ class Workflows:
         """The sub-workflow ``task`` names, planned (PointyError at the task if it
         cannot be: unknown unit or version, a cycle, a mistake in its graph)."""
         from ..dsl import parse
+        from .plan import _error
 
         def fail(message: str) -> PointyError:
             return _error(graph, task.pos, f"{task.id}: {message}")
@@ -339,13 +339,3 @@ def plan_workflow_node(
     from .plan import _evaluation
 
     return make(task, spec, policy, "thread", piped_in, _evaluation(opts, spec), sub=sub)
-
-
-def _error(graph: Graph, pos: Position, message: str) -> PointyError:
-    return PointyError(
-        message,
-        line=max(pos.line, 1),
-        column=max(pos.column, 1),
-        filename=graph.filename,
-        source=graph.source or None,
-    )
