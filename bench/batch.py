@@ -8,7 +8,8 @@
 * ``volnux``: ``Workflow.run_batches`` over the same file, split by lines into
   the same number of batches, through a three-event workflow (``Check ->
   Keys |-> Tally``) on the process executor with the same number of workers,
-  durable on SQLite (a fresh journal file).  Its ratio to the pool's
+  as many batches at once as ``run_batches`` takes by default (8 a worker
+  process), durable on SQLite (a fresh journal file).  Its ratio to the pool's
   throughput is the figure (target: at least 0.9).
 * ``resume``: the same batch run in a child process, SIGKILLed once about
   half of its batches ended, then resumed in a fresh process: the resume's
@@ -119,7 +120,6 @@ def child_volnux(
         split="lines",
         store=journal,
         run_id=run_id,
-        parallel=2 * workers,
         on_batch=on_batch,
     )
     took = time.perf_counter() - started

@@ -478,3 +478,41 @@ def test_a_summary_passes_over_batch_notes_it_cannot_read() -> None:
         (0, "c0", "succeeded", 10, 0.0),
         (1, "", "interrupted", 0, None),
     ]
+
+
+def test_the_default_parallel_keeps_a_process_pools_workers_fed(journal: Journal) -> None:
+    from volnux import PoolSettings
+
+    # Threads: 2 batches per worker; worker processes: 8 per worker, since each
+    # step of a batch goes to the worker and back through the engine.
+    for executor, workers, expected in (("thread", 3, 6), ("process", 2, 16)):
+        wf = Workflow.from_text(batch_events.WORKFLOW, [batch_events], default_executor=executor)
+        wf.pool_settings = {executor: PoolSettings(max_workers=workers)}
+        with wf:
+            items = [f"{i},item-{i},{i}" for i in range(3)]
+            run = wf.run_batches(items, batch_size=2, store=journal, inputs={"effects": ""})
+        assert run.succeeded, run.error
+        assert run.summary.parallel == expected, executor
+
+
+def test_batches_run_on_a_few_threads_kept_from_batch_to_batch(journal: Journal) -> None:
+    wf = Workflow.from_text(batch_events.WORKFLOW, [batch_events])
+    seen: set[str] = set()
+
+    def on_batch(event: object) -> None:
+        seen.update(t.name for t in threading.enumerate() if t.name.startswith("volnux-batch-"))
+
+    items = [f"{i},item-{i},{i}" for i in range(60)]
+    with wf:
+        run = wf.run_batches(
+            items,
+            batch_size=2,
+            parallel=3,
+            store=journal,
+            inputs={"effects": ""},
+            on_batch=on_batch,
+        )
+    assert run.succeeded and run.counts() == {"succeeded": 30}
+    assert 1 <= len(seen) <= 3 + 2, sorted(seen)  # not one thread a batch
+    time.sleep(0.2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("volnux-batch-")]

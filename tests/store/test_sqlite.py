@@ -469,6 +469,8 @@ def test_a_run_with_no_batch_numbers_left_is_refused_before_writing(db_path: Pat
         journal._conn.execute(
             "INSERT INTO task_records (key, records) VALUES (?, '[]')", ((1 << 32) + (1 << 32) - 1,)
         )
+    # Read by a journal that did not create the run (as a resume's would).
+    with SQLiteJournal(db_path) as journal:
         with pytest.raises(StoreError, match="no batch numbers left"):
             journal.record([make_task("y", run_id="full")])
         assert [t.node_id for t in journal.load("next").tasks] == ["x"]

@@ -80,8 +80,48 @@ __all__ = [
 
 #: How often (seconds) the driver looks for a cancel or pause of the batch run.
 POLL_S = 0.2
+#: The shortest time (seconds) between two such looks, however fast batches end.
+ASK_S = 0.05
 #: How often (seconds) it reads what an operator changed (``volnux runs update``).
 UPDATE_POLL_S = 2.0
+
+
+class _Threads:
+    """The daemon threads that run batches' children: one each, kept for the next
+    batch once its child ended (batches may start hundreds a second)."""
+
+    def __init__(self, target: Callable[[Any], None]) -> None:
+        self._target = target
+        self._work: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._started = 0
+
+    def run(self, item: Any) -> None:
+        """Run ``target(item)`` on an idle thread, or on a new one if none is."""
+        with self._lock:
+            new = not self._idle
+            if new:
+                self._started += 1
+            else:
+                self._idle -= 1
+        self._work.put(item)
+        if new:
+            name = f"volnux-batch-{self._started}"
+            threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def close(self) -> None:
+        """Let every thread end once it is idle."""
+        with self._lock:
+            started, self._started, self._idle = self._started, 0, 0
+        for _ in range(started):
+            self._work.put(None)
+
+    def _serve(self) -> None:
+        while (item := self._work.get()) is not None:
+            self._target(item)
+            with self._lock:
+                self._idle += 1
 
 
 class BatchEvent(NamedTuple):
@@ -426,6 +466,8 @@ class _Driver:
         self.exhausted = False
         self._next_beat = time.monotonic() + HEARTBEAT_S
         self._next_update = time.monotonic() + UPDATE_POLL_S
+        self._next_ask = 0.0
+        self._threads = _Threads(self._child)
         self._seen_notes = 0
         # Where the last batch begun in an earlier session is (a resume splits from there).
         self._last_position: dict[str, Any] | None = None
@@ -504,6 +546,12 @@ class _Driver:
         """Run ``work`` to its end, within the limits; record the verdict; return the run."""
         pending = iter(work)
         try:
+            return self._drive(pending)
+        finally:
+            self._threads.close()
+
+    def _drive(self, pending: Iterator[_Work]) -> BatchRun:
+        try:
             while True:
                 self._poll()
                 while self.stopping is None and len(self.in_flight) < self.limits.parallel:
@@ -534,13 +582,7 @@ class _Driver:
         self.states[begun.batch] = ("running", begun.size)
         reach = source_reach(begun.position, self.spec.identity)
         self._tell(BatchEvent("began", begun.batch, begun.child, begun.size, reach=reach))
-        thread = threading.Thread(
-            target=self._child,
-            args=(work,),
-            name=f"volnux-batch-{begun.batch}",
-            daemon=True,
-        )
-        thread.start()
+        self._threads.run(work)
 
     def _child(self, work: _Work) -> None:
         """Run one batch's child to its end (in its own thread); queue how it ended."""
@@ -636,7 +678,10 @@ class _Driver:
         stop = self.how.stop
         if stop is not None and stop.count and self.stopping is None:
             self.stopping = "stopped"  # the children's engines hear the same request
-        if self.stopping is None:
+        if self.stopping is None and now >= self._next_ask:
+            # At most every ASK_S, not once per ended batch: a read each, at
+            # hundreds of batches a second.
+            self._next_ask = now + ASK_S
             asked = self.journal.stop_requested(self.parent)
             if asked is not None:
                 self.stopping = asked.value

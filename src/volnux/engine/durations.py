@@ -10,12 +10,17 @@ those events instead of measuring the queue stall first.
 
 Both journal methods are optional: a journal without ``durations`` and
 ``record_durations`` (a plug-in written before them) only means no
-remembering.
+remembering.  What a journal answered is reused for :data:`RECALL_S`
+seconds by the runs of this process (the batches of a batch run start
+hundreds a second), and forgotten when a run of this process records anew.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -23,9 +28,17 @@ from typing import Any
 from ..errors import StoreError
 from .attempt import LONG_ATTEMPT_S
 
-__all__ = ["long_events", "measured"]
+__all__ = ["RECALL_S", "forget", "long_events", "measured"]
 
 log = logging.getLogger("volnux.engine")
+
+#: Seconds a journal's answer is reused for the same events (see the module).
+RECALL_S = 1.0
+
+# Journal -> (when asked, the events asked, the long ones among them).
+_recalled: weakref.WeakKeyDictionary[Any, tuple[float, list[str], frozenset[str]]]
+_recalled = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
 
 
 def long_events(journal: Any, events: Iterable[str]) -> frozenset[str]:
@@ -33,12 +46,33 @@ def long_events(journal: Any, events: Iterable[str]) -> frozenset[str]:
     recall = getattr(journal, "durations", None)
     if recall is None:
         return frozenset()
+    wanted = sorted(set(events))
+    now = time.monotonic()
+    with _lock:
+        kept = _recalled.get(journal) if _weak(journal) else None
+    if kept is not None and kept[1] == wanted and now - kept[0] < RECALL_S:
+        return kept[2]
     try:
-        known: Mapping[str, float] = recall(sorted(set(events)))
+        known: Mapping[str, float] = recall(wanted)
     except StoreError as exc:  # advisory: a run never fails for want of it
         log.warning("could not read how long earlier attempts took: %s", exc)
         return frozenset()
-    return frozenset(key for key, seconds in known.items() if seconds >= LONG_ATTEMPT_S)
+    found = frozenset(key for key, seconds in known.items() if seconds >= LONG_ATTEMPT_S)
+    if _weak(journal):
+        with _lock:
+            _recalled[journal] = (now, wanted, found)
+    return found
+
+
+def forget(journal: Any) -> None:
+    """Ask ``journal`` again next time (a run of this process recorded durations)."""
+    if _weak(journal):
+        with _lock:
+            _recalled.pop(journal, None)
+
+
+def _weak(journal: Any) -> bool:
+    return hasattr(type(journal), "__weakref__")
 
 
 def measured(

@@ -78,7 +78,7 @@ from .attempt import (
     unpicklable,
 )
 from .clock import microsecond_time
-from .durations import long_events, measured
+from .durations import forget, long_events, measured
 from .frames import Outcome, TaskFrame, describe_failure, judge
 from .owners import DRIVEN_HERE, HEARTBEAT_S, who_cancelled, who_paused
 from .plan import NodePlan, Plan
@@ -335,6 +335,7 @@ class Engine:
             record(durations, now)
         except StoreError as exc:  # advisory: the run's own records matter, not this
             log.warning("could not record how long attempts took: %s", exc)
+        forget(self.journal)
 
     def _stop_asked(self) -> None:
         """Another process asked this run to stop (heard from the journal's thread):

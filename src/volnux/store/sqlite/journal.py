@@ -98,6 +98,7 @@ _INSERT_RUN: Final = (
     "IFNULL((SELECT MAX(num) FROM runs), 0), IFNULL((SELECT MAX(key) FROM task_records), 0)"
     f" >> {_SEQ_BITS:d}))"
 )
+_NUM_OF_ROW: Final = "SELECT num FROM runs WHERE rowid = ?"
 # The key of a run's last batch (the B-tree's rightmost path, not a scan).
 _LAST_KEY: Final = "SELECT MAX(key) FROM task_records WHERE key BETWEEN ? AND ?"
 # Batch rows decoded at once when a run is loaded.
@@ -256,7 +257,9 @@ class SQLiteJournal:
         with self._lock:
             try:
                 with write_transaction(conn):  # the run and its lease, together
-                    conn.execute(_INSERT_RUN, row)
+                    rowid = conn.execute(_INSERT_RUN, row).lastrowid
+                    # A new number is above every batch key: its first batch is known.
+                    (num,) = conn.execute(_NUM_OF_ROW, (rowid,)).fetchone()
                     if run.epoch or run.owner:
                         lease = (run.owner, run.epoch, run.heartbeat_at, run.id)
                         conn.execute(_INSERT_LEASE, lease)
@@ -264,6 +267,7 @@ class SQLiteJournal:
                 raise RunExists(run.id, str(self.path)) from exc
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"creating run {run.id}") from exc
+            self._next_key[run.id] = self._first_key(run.id, num)
 
     def encode_result(self, node_id: str, value: Any) -> Encoded | None:
         """Encode a result for :meth:`record`; :class:`~volnux.errors.UnencodableResult` if
@@ -425,6 +429,8 @@ class SQLiteJournal:
                     if cursor.rowcount == 0:
                         raise RunNotFound(run_id, str(self.path))
                     if not running:  # the session ended: so does its owner's lease
+                        # (and its next batch key is read again by the next one)
+                        self._next_key.pop(run_id, None)
                         conn.execute(
                             "UPDATE leases SET owner = NULL, heartbeat_at = NULL"
                             " WHERE num = (SELECT num FROM runs WHERE id = ?)",
