@@ -13,13 +13,17 @@ note; ``volnux serve`` does that ahead for the newest runs, not done here),
 then the best of ``--repeat`` for every route: the runs page and
 ``/api/runs`` (first and last page), the big run's page and
 ``/api/runs/RUN``, one of its tasks, its graph's DOT, and the batch run's
-page.  Issue 19 asks for 300 ms; the figures say how far each is.
+page.  Last, a server started on a copy of the journal made before any of
+that (nothing folded) as ``volnux serve`` starts: how long its indexer's
+first pass takes, then the two first views.  Issue 19 asks for 300 ms; the
+figures say how far each is.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import tempfile
 import time
@@ -60,6 +64,10 @@ def main() -> None:
             items = range(args.batches * args.batch_size)
             batch = flow.run_batches(items, batch_size=args.batch_size, store=journal).id
         made = time.perf_counter() - made
+        # A copy, nothing folded, for a server that indexes as `volnux serve` does.
+        fresh = Path(folder) / "fresh.db"
+        with sqlite3.connect(journal.path) as source, sqlite3.connect(fresh) as copy:
+            source.backup(copy)
         last = max(0, args.runs + 1 - 50)
         routes = {
             "runs page": "/",
@@ -98,6 +106,23 @@ def main() -> None:
                     best = min(best, took)
                 timings[name] = best * 1000
         journal.close()
+        # A server started on the copy: its indexer's first pass, then the first views.
+        with SQLiteJournal(fresh) as copied:
+            app = make_app(copied, Access("bench-token-123"))
+            started = time.perf_counter()
+            with TestClient(app) as client:
+                if not app.state.indexer.filled.wait(600):
+                    raise SystemExit("the indexer's first pass did not end in 600 s")
+                timings["indexer's first pass (s)"] = time.perf_counter() - started
+                for name, url in (
+                    ("big run page, first view after it", f"/runs/{big}"),
+                    ("batch run page, first view after it", f"/runs/{batch}"),
+                ):
+                    started = time.perf_counter()
+                    answer = client.get(url)
+                    timings[name] = (time.perf_counter() - started) * 1000
+                    if answer.status_code != 200:
+                        raise SystemExit(f"{url} answered {answer.status_code}")
     report: dict[str, Any] = {
         "runs": args.runs,
         "tasks": args.tasks,
@@ -106,7 +131,9 @@ def main() -> None:
         "made_s": made,
         "ms": timings,
         "target_ms": TARGET_MS,
-        "within_target": sorted(n for n, ms in timings.items() if ms <= TARGET_MS),
+        "within_target": sorted(
+            n for n, ms in timings.items() if ms <= TARGET_MS and not n.endswith("(s)")
+        ),
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -117,8 +144,11 @@ def main() -> None:
         f"then the best of {args.repeat}:"
     )
     for name, ms in timings.items():
+        if name.endswith("(s)"):
+            print(f"  {name:36} {ms:8.1f} s")
+            continue
         mark = "" if ms <= TARGET_MS else f"  (over {TARGET_MS:.0f} ms)"
-        print(f"  {name:28} {ms:8.1f} ms{mark}")
+        print(f"  {name:36} {ms:8.1f} ms{mark}")
 
 
 if __name__ == "__main__":

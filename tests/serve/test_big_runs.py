@@ -123,3 +123,35 @@ def test_the_indexer_folds_the_newest_big_runs_once_they_ended(tmp_path: Path) -
     indexer.start()
     indexer.stop()
     journal.close()
+
+
+def test_the_indexer_folds_older_big_runs_once_and_a_later_server_finds_them_done(
+    tmp_path: Path,
+) -> None:
+    from volnux.serve import indexer as indexing
+
+    journal = SQLiteJournal(tmp_path / "volnux.db")
+    with volnux.Workflow.from_text(" || ".join(["Store"] * 8), [serve_events]) as flow:
+        old = flow.run(store=journal).id
+    with volnux.Workflow.from_text("Store", [serve_events]) as flow:
+        for _ in range(3):
+            flow.run(store=journal)  # newer and small
+    was = indexing.NEWEST
+    indexing.NEWEST = 2  # the big run is older than the newest
+    try:
+        indexer = indexing.Indexer(journal, big=5)
+        assert indexer.fold_once() == []
+        assert indexer.backfill() == [old]
+        assert indexer.backfill() == []  # done once, this server
+        # Kept in the journal: another server's first view reads the index,
+        # with nothing left to fold (the fold's mark is where the run's records end).
+        upto = journal._conn.execute("SELECT count(*) FROM task_index_upto").fetchone()[0]
+        assert upto == 1
+        with SQLiteJournal(tmp_path / "volnux.db") as later:
+            marks = "SELECT upto FROM task_index_upto"
+            before = later._conn.execute(marks).fetchall()
+            assert later.task_counts(old) == {"succeeded": 8}
+            assert later._conn.execute(marks).fetchall() == before
+    finally:
+        indexing.NEWEST = was
+    journal.close()

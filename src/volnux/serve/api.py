@@ -24,6 +24,7 @@ from ..states import RunState, TaskState
 from ..store import Journal, RunNote, RunRecord, RunSnapshot, TaskRow
 from ..store.results import ResultRef
 from .actions import allowed
+from .indexer import ALL as _ALL
 
 __all__ = [
     "PAGE_SIZE",
@@ -37,8 +38,6 @@ __all__ = [
 #: Rows in a page of runs or tasks unless asked otherwise; the most one page holds.
 PAGE_SIZE: Final = 50
 MAX_PAGE: Final = 500
-#: "Every run", as a list_runs limit.
-_ALL: Final = 2**62
 #: Bars of a batch run's duration histogram.
 HISTOGRAM_BARS: Final = 12
 #: Runs of more tasks than this are shown from the journal's task index (counts
@@ -317,13 +316,21 @@ def task_json(journal: Journal, run_id: str, node: str) -> dict[str, Any]:
     """One task: each attempt (start, end, state, error with traceback), where it
     ran, its log lines, and its result (or the reference of one kept outside).
 
-    Only this task's records are folded (a 100,000-task run is read, not folded).
+    Only this task's records are read where the journal can pick them out
+    (``task_history``), else the run is loaded and the others dropped.
     """
-    with gc_paused():
-        snapshot = journal.load(run_id)
-        records = [r for r in snapshot.tasks if r.node_id == node]
-        record, notes = snapshot.run, snapshot.notes
-        del snapshot
+    history = getattr(journal, "task_history", None)
+    notes: Sequence[RunNote]
+    if history is not None:
+        record = journal.load_run(run_id)
+        records = history(run_id, node)
+        notes = journal.load_notes(run_id) if record.state is RunState.FAILED else []
+    else:
+        with gc_paused():
+            snapshot = journal.load(run_id)
+            records = [r for r in snapshot.tasks if r.node_id == node]
+            record, notes = snapshot.run, snapshot.notes
+            del snapshot
     pin = record.events.get(node)
     view = rehydrate(RunSnapshot(record, records, ())).views.get(node)
     if view is None:

@@ -415,7 +415,7 @@ def make_app(
 
         # Big runs among the newest are folded in the background, so that their
         # pages answer from the task index the first time they are opened.
-        indexer = Indexer(journal, api.BIG_RUN)
+        indexer = app.state.indexer = Indexer(journal, api.BIG_RUN)
         if fold_newest:
             indexer.start()
         if scheduler is not None:

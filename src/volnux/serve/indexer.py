@@ -6,8 +6,13 @@ A journal with a task index (the SQLite journal's ``task_counts``) folds a
 run's new records when a reader asks; the first reader of a 100,000-task run
 pays for all of them (about a second).  The server's indexer asks for the
 newest runs every few seconds, in a thread of its own: a big run that runs
-while the server is up is folded as it goes, a little at a time, and one
-that ended before the server started is folded once, soon after.
+while the server is up is folded as it goes, a little at a time.  Once, after
+its first look at the newest, it passes over every older run too
+(:meth:`Indexer.backfill`), newest first: a big run that ended before the
+server started is folded then, and the fold is kept in the journal, so a
+later server finds it done.  Only in the seconds that first pass takes
+(about a second per 100,000 tasks still to fold) does a first view fold for
+itself.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ log = logging.getLogger("volnux.serve")
 EVERY_S: Final = 2.0
 #: How many of the newest runs are kept folded (the runs page's first page).
 NEWEST: Final = 50
+#: "Every run", as a list_runs limit.
+ALL: Final = 1 << 62
 #: The states whose big runs are shown from the index (as serve.api shows them).
 _INDEXED: Final = (RunState.RUNNING, RunState.SUCCEEDED, RunState.PENDING)
 
@@ -43,6 +50,8 @@ class Indexer:
         self._thread: threading.Thread | None = None
         #: Runs folded after they ended (when they last changed): nothing more to fold.
         self._done: dict[str, float] = {}
+        #: Set once the first pass (the newest, then every older run) is over.
+        self.filled = threading.Event()
 
     def start(self) -> None:
         """Fold in a daemon thread until :meth:`stop`."""
@@ -79,10 +88,33 @@ class Indexer:
                 break
         return folded
 
+    def backfill(self) -> list[str]:
+        """Fold every big run beyond the newest (once): the ids folded."""
+        fold = getattr(self.journal, "task_counts", None)
+        folded: list[str] = []
+        if fold is None:
+            return folded
+        for record in self.journal.list_runs(ALL, parts=False)[NEWEST:]:
+            if self._halt.is_set():
+                break
+            if len(record.events) <= self.big or record.state not in _INDEXED:
+                continue
+            if self._done.get(record.id) == record.updated_at:
+                continue
+            if fold(record.id) is None:
+                break  # read-only here
+            folded.append(record.id)
+            if record.state is not RunState.RUNNING:
+                self._done[record.id] = record.updated_at
+        return folded
+
     def _forever(self) -> None:
         while not self._halt.is_set():
             try:
                 self.fold_once()
+                if not self.filled.is_set():  # (tried again on the next round if it failed)
+                    self.backfill()
+                    self.filled.set()
             except VolnuxError as exc:  # the pages fold for themselves: say so, go on
-                log.warning("could not fold the newest runs' task index: %s", exc)
+                log.warning("could not fold the runs' task index: %s", exc)
             self._halt.wait(EVERY_S)
