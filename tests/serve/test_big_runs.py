@@ -155,3 +155,35 @@ def test_the_indexer_folds_older_big_runs_once_and_a_later_server_finds_them_don
     finally:
         indexing.NEWEST = was
     journal.close()
+
+
+@pytest.mark.parametrize("collapse", [10, None])
+def test_a_big_runs_picture_from_the_index_is_the_whole_runs_picture(
+    tmp_path: Path, collapse: int | None
+) -> None:
+    from volnux.observability.pictures import run_dot
+    from volnux.query import describe_run
+    from volnux.serve import graphs
+    from volnux.serve.indexer import ALL
+
+    journal = SQLiteJournal(tmp_path / "volnux.db")
+    marker = tmp_path / "open"
+    text = f"Fetch -> {' || '.join(['Store'] * 12)} -> Gate (0 -> Store, 1 -> Nap)"
+    with volnux.Workflow.from_text(text, [serve_events]) as flow:
+        run_id = flow.run({"marker": str(marker)}, store=journal).id  # Gate fails: handled
+    record = journal.load_run(run_id)
+    assert record.state.value == "succeeded"
+    fast = graphs.big_run_dot(journal, record, collapse, ALL)
+    run = describe_run(journal, run_id)
+    run.graph()
+    whole = run_dot(
+        run.run.graph,
+        run.run.tasks,
+        title=f"{record.workflow}: run {run_id} succeeded",
+        failed_nodes=run.run.unhandled(),
+        collapse=collapse,
+    )
+    assert fast == whole
+    assert ("\u00d712" in fast) is (collapse == 10) and "failed (handled)" in fast
+    assert graphs.big_run_dot(journal, record, collapse, ALL) is fast  # kept: it ended
+    journal.close()

@@ -13,11 +13,15 @@ for each stand-in, its members; the DOT export labels it ``Noop \u00d710,000 in
 parallel`` and, for a run, counts its members' states.
 
 Like the DOT export, it walks the graph with an explicit stack: a chain of
-any length and nesting of any depth are fine.
+any length and nesting of any depth are fine.  The last few graphs collapsed
+are remembered (by their root, which graphs never change): a live picture of
+a 100,000-task run redraws its states, not its shape (0.5-1 s).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -56,13 +60,41 @@ class Collapsed:
     arrangement: str
 
 
+#: How many collapsed graphs are remembered.
+REMEMBERED = 4
+# (id of the root, threshold) -> (the root, the collapsed root, its stand-ins).
+_remembered: OrderedDict[tuple[int, int], tuple[Block, Block, dict[str, Collapsed]]]
+_remembered = OrderedDict()
+_lock = threading.Lock()
+
+
 def collapse(graph: Graph, threshold: int = COLLAPSE_AT) -> tuple[Graph, dict[str, Collapsed]]:
-    """``graph`` with long runs of identical tasks replaced; and what each stand-in holds."""
+    """``graph`` with long runs of identical tasks replaced; and what each stand-in
+    holds (shared with later calls: not to be changed)."""
     if threshold < 2:
         raise ValueError(f"the collapse threshold must be at least 2, got {threshold}")
+    key = (id(graph.root), threshold)
+    with _lock:
+        kept = _remembered.get(key)
+        if kept is not None and kept[0] is graph.root:
+            _remembered.move_to_end(key)
+    if kept is None or kept[0] is not graph.root:
+        root, stand_ins = _collapse(graph.root, threshold)
+        with _lock:
+            _remembered[key] = (graph.root, root, stand_ins)
+            while len(_remembered) > REMEMBERED:
+                _remembered.popitem(last=False)
+    else:
+        root, stand_ins = kept[1], kept[2]
+    if not stand_ins:
+        return graph, {}
+    return Graph(root, graph.directives, graph.source, graph.filename), stand_ins
+
+
+def _collapse(top: Block, threshold: int) -> tuple[Block, dict[str, Collapsed]]:
     stand_ins: dict[str, Collapsed] = {}
     done: dict[int, Block] = {}
-    stack: list[tuple[Block, bool]] = [(graph.root, False)]
+    stack: list[tuple[Block, bool]] = [(top, False)]
     while stack:
         block, children_done = stack.pop()
         if not children_done:
@@ -70,10 +102,7 @@ def collapse(graph: Graph, threshold: int = COLLAPSE_AT) -> tuple[Graph, dict[st
             stack.extend((child, False) for child in children(block))
             continue
         done[id(block)] = _rebuild(block, done, threshold, stand_ins)
-    if not stand_ins:
-        return graph, {}
-    root = done[id(graph.root)]
-    return Graph(root, graph.directives, graph.source, graph.filename), stand_ins
+    return done[id(top)], stand_ins
 
 
 def summarise_states(states: list[str]) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from ..store import Journal, RunNote, RunRecord, RunSnapshot, TaskRow
 from ..store.results import ResultRef
 from .actions import allowed
 from .indexer import ALL as _ALL
+from .indexer import INDEXED
 
 __all__ = [
     "PAGE_SIZE",
@@ -43,8 +44,16 @@ HISTOGRAM_BARS: Final = 12
 #: Runs of more tasks than this are shown from the journal's task index (counts
 #: and a page of rows), not folded whole, while they run or once they succeeded.
 BIG_RUN: Final = 2000
-_INDEXED: Final = (RunState.RUNNING, RunState.SUCCEEDED, RunState.PENDING)
-_ENDED: Final = frozenset({"succeeded", "failed", "skipped", "cancelled"})
+
+
+def from_index(record: RunRecord) -> bool:
+    """Whether a run is shown from the journal's task index: more than BIG_RUN
+    tasks, and running, succeeded or pending (the others are explained whole)."""
+    return len(record.events) > BIG_RUN and record.state in INDEXED
+
+
+#: A task's states that end it (its duration is known).
+ENDED_STATES: Final = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 
 
 class BadQuery(VolnuxError):
@@ -156,7 +165,7 @@ def run_json(
     if state and state not in {s.value for s in TaskState}:
         known = ", ".join(s.value for s in TaskState)
         raise BadQuery(f"state is one of {known}, not {state!r}")
-    if len(record.events) > BIG_RUN and record.state in _INDEXED:
+    if from_index(record):
         big = _big_run_json(journal, record, notes, state, first, count)
         if big is not None:
             return big
@@ -236,16 +245,17 @@ def _big_run_json(
 
 def _row_line(record: RunRecord, row: TaskRow) -> dict[str, Any]:
     pin = record.events.get(row.node_id)
-    ended = row.state.value in _ENDED
+    begun = row.attempt > 0  # (a task skipped before it ran has no attempt)
+    ended = row.state.value in ENDED_STATES
     return {
         "node": row.node_id,
         "event": f"{pin.name}@{pin.version}" if pin else "",
         "state": row.state.value,
         "label": row.state.value,
         "attempts": row.attempt,
-        "started_at": row.started_at,
+        "started_at": row.started_at if begun else None,
         "ended_at": row.at if ended else None,
-        "duration": row.at - row.started_at if ended else None,
+        "duration": row.at - row.started_at if ended and begun else None,
         "placement": None,
         "error": row.error,
         "result_ref": None,

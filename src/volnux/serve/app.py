@@ -271,6 +271,8 @@ def make_app(
         from ..observability.collapse import COLLAPSE_AT
         from ..observability.pictures import run_dot
         from ..observability.render import render
+        from .graphs import big_run_dot
+        from .indexer import ALL
 
         try:  # runs of this many alike tasks drawn as one (0 or 1: every task drawn)
             collapse = int(request.query_params.get("collapse", COLLAPSE_AT))
@@ -278,13 +280,20 @@ def make_app(
             raise api.BadQuery("collapse is a whole number (0: draw every task)") from None
         if collapse < 0:
             raise api.BadQuery("collapse is 0 or more")
-        detail = describe_run(journal, run_id_of(request))
-        detail.graph()
-        run = detail.run
-        dot = run_dot(
-            run.graph, run.tasks, title=f"{run.workflow}: run {run.id} {run.status}",
-            failed_nodes=run.unhandled(), collapse=collapse if collapse >= 2 else None,
-        )  # fmt: skip
+        run_id = run_id_of(request)
+        record = journal.load_run(run_id)
+        threshold = collapse if collapse >= 2 else None
+        dot = None
+        if api.from_index(record):  # from the task index, not the whole run
+            dot = big_run_dot(journal, record, threshold, ALL)
+        if dot is None:
+            detail = describe_run(journal, run_id)
+            detail.graph()
+            run = detail.run
+            dot = run_dot(
+                run.graph, run.tasks, title=f"{run.workflow}: run {run.id} {run.status}",
+                failed_nodes=run.unhandled(), collapse=threshold,
+            )  # fmt: skip
         if request.path_params["fmt"] == "dot":
             return PlainTextResponse(dot, media_type="text/vnd.graphviz")
         try:

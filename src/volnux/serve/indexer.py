@@ -35,8 +35,8 @@ EVERY_S: Final = 2.0
 NEWEST: Final = 50
 #: "Every run", as a list_runs limit.
 ALL: Final = 1 << 62
-#: The states whose big runs are shown from the index (as serve.api shows them).
-_INDEXED: Final = (RunState.RUNNING, RunState.SUCCEEDED, RunState.PENDING)
+#: The states whose big runs are shown from the index (see serve.api.from_index).
+INDEXED: Final = (RunState.RUNNING, RunState.SUCCEEDED, RunState.PENDING)
 
 
 class Indexer:
@@ -77,7 +77,7 @@ class Indexer:
             # Its notes too (a batch run's 20,000): the reader keeps them, and
             # reads only what comes after.
             notes_read(self.journal, record)
-            shown = len(record.events) > self.big and record.state in _INDEXED
+            shown = len(record.events) > self.big and record.state in INDEXED
             if shown:
                 if fold is None or fold(record.id) is None:
                     return folded  # read-only here: nothing to keep
@@ -97,7 +97,7 @@ class Indexer:
         for record in self.journal.list_runs(ALL, parts=False)[NEWEST:]:
             if self._halt.is_set():
                 break
-            if len(record.events) <= self.big or record.state not in _INDEXED:
+            if len(record.events) <= self.big or record.state not in INDEXED:
                 continue
             if self._done.get(record.id) == record.updated_at:
                 continue

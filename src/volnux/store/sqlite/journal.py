@@ -801,8 +801,8 @@ class SQLiteJournal:
                 ).fetchall()
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"reading the tasks of run {run_id}") from exc
-        states = _TASK_STATES
-        return [TaskRow(n, r, states[s], a, st, at, e) for n, r, s, a, st, at, e in rows]
+        states, new = _TASK_STATES, tuple.__new__  # (a named tuple's own __new__ is slow)
+        return [new(TaskRow, (n, r, states[s], a, st, at, e)) for n, r, s, a, st, at, e in rows]
 
     def _fold(self, run_id: str) -> int | None:
         """Fold the run's batches written since the last fold into the task index;
