@@ -598,3 +598,26 @@ def test_one_tasks_history_is_read_without_the_others(db_path: Path) -> None:
     raw(db_path, "UPDATE task_records SET records = '[[\"a\",0,1,' WHERE key & 4294967295 = 2")
     with SQLiteJournal(db_path) as journal, pytest.raises(StoreError, match="reading task 'a'"):
         journal.task_history("r", "a")
+
+
+def test_notes_can_be_read_without_the_items_of_an_iterables_batches(db_path: Path) -> None:
+    from volnux.notes import RunNote
+
+    begun = {"batch": 0, "child": "c0", "position": {"kind": "iterable"}, "size": 2}
+    with SQLiteJournal(db_path) as journal:
+        journal.create_run(make_run("p"))
+        journal.add_note(RunNote("p", "batch-begun", 1.0, {**begun, "items": [1, 2]}))
+        journal.add_note(RunNote("p", "custom", 2.0, {"items": ["kept"]}))
+        whole = journal.load_notes_from("p", 0)
+        lean = journal.load_notes_from("p", 0, batch_items=False)
+        assert [n.detail for n in whole] == [{**begun, "items": [1, 2]}, {"items": ["kept"]}]
+        assert [n.detail for n in lean] == [begun, {"items": ["kept"]}]
+        assert [n.detail for n in journal.load_notes_from("p", 1, batch_items=False)] == [
+            {"items": ["kept"]}
+        ]
+    raw(db_path, 'UPDATE run_notes SET detail = \'{"batch": 0, "items": [\' WHERE seq = 1')
+    with (
+        SQLiteJournal(db_path) as journal,
+        pytest.raises(CorruptStoreError, match="not valid JSON"),
+    ):
+        journal.load_notes_from("p", 0, batch_items=False)

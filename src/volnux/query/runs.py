@@ -154,7 +154,9 @@ def notes_read(journal: Journal, record: RunRecord) -> tuple[Summarizer, list[Ru
     Notes are only ever appended: from a journal that can read the notes after
     the first N (``load_notes_from``), a run read before is brought up to date
     with what was noted since, not read again (a batch run of 10,000 batches
-    has 20,000 notes).  The latest 64 runs read are kept.
+    has 20,000 notes), and without the items of its batches (what an iterable's
+    batch keeps to run again: a summary needs none).  The latest 64 runs read
+    are kept.
     """
     key = (journal.location, record.id, record.created_at)
     read_from = getattr(journal, "load_notes_from", None)
@@ -162,11 +164,12 @@ def notes_read(journal: Journal, record: RunRecord) -> tuple[Summarizer, list[Ru
         kept = _READ.get(key) if read_from is not None else None
         if kept is None:
             kept = (Summarizer(), [])
+        elif read_from is not None:
+            _READ.move_to_end(key)
+        if read_from is None:
             notes = journal.load_notes(record.id)
         else:
-            assert read_from is not None
-            _READ.move_to_end(key)
-            notes = read_from(record.id, kept[0].seen)
+            notes = read_from(record.id, kept[0].seen, batch_items=False)
         summarizer, others = kept
         summarizer.feed(notes)
         others.extend(n for n in notes if n.kind not in BATCH_KINDS)
