@@ -190,5 +190,7 @@ def test_serve_bench_times_every_page_of_a_journal() -> None:
         "runs page", "api runs", "api runs, last page", "big run page", "api big run",
         "api one task", "graph dot", "batch run page", "api batch run",
         "big run page, first view", "batch run page, first view",
+        "indexer's first pass (s)", "big run page, first view after it",
+        "batch run page, first view after it",
     }  # fmt: skip
     assert all(positive(ms) for ms in data["ms"].values())
