@@ -41,6 +41,16 @@ EVENTS = str(HERE / "serve_events.py")
 TARGET_MS = 300.0
 
 
+def timed(client: Any, url: str) -> float:
+    """Milliseconds ``url`` took to answer (it must answer 200)."""
+    started = time.perf_counter()
+    answer = client.get(url)
+    took = (time.perf_counter() - started) * 1000
+    if answer.status_code != 200:
+        raise SystemExit(f"{url} answered {answer.status_code}: {answer.text[:200]}")
+    return took
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10_000)
@@ -84,27 +94,10 @@ def main() -> None:
         # Cold: the server does not fold the newest runs ahead of their first view.
         app = make_app(journal, Access("bench-token-123"), fold_newest=False)
         with TestClient(app) as client:
-            for name, url in (
-                ("big run page, first view", f"/runs/{big}"),
-                ("batch run page, first view", f"/runs/{batch}"),
-            ):
-                started = time.perf_counter()
-                answer = client.get(url)
-                timings[name] = (time.perf_counter() - started) * 1000
-                if answer.status_code != 200:
-                    raise SystemExit(f"{url} answered {answer.status_code}: {answer.text[:200]}")
+            timings["big run page, first view"] = timed(client, f"/runs/{big}")
+            timings["batch run page, first view"] = timed(client, f"/runs/{batch}")
             for name, url in routes.items():
-                best = float("inf")
-                for _ in range(args.repeat):
-                    started = time.perf_counter()
-                    answer = client.get(url)
-                    took = time.perf_counter() - started
-                    if answer.status_code != 200:
-                        raise SystemExit(
-                            f"{url} answered {answer.status_code}: {answer.text[:200]}"
-                        )
-                    best = min(best, took)
-                timings[name] = best * 1000
+                timings[name] = min(timed(client, url) for _ in range(args.repeat))
         journal.close()
         # A server started on the copy: its indexer's first pass, then the first views.
         with SQLiteJournal(fresh) as copied:
@@ -114,15 +107,8 @@ def main() -> None:
                 if not app.state.indexer.filled.wait(600):
                     raise SystemExit("the indexer's first pass did not end in 600 s")
                 timings["indexer's first pass (s)"] = time.perf_counter() - started
-                for name, url in (
-                    ("big run page, first view after it", f"/runs/{big}"),
-                    ("batch run page, first view after it", f"/runs/{batch}"),
-                ):
-                    started = time.perf_counter()
-                    answer = client.get(url)
-                    timings[name] = (time.perf_counter() - started) * 1000
-                    if answer.status_code != 200:
-                        raise SystemExit(f"{url} answered {answer.status_code}")
+                timings["big run page, first view after it"] = timed(client, f"/runs/{big}")
+                timings["batch run page, first view after it"] = timed(client, f"/runs/{batch}")
     report: dict[str, Any] = {
         "runs": args.runs,
         "tasks": args.tasks,
