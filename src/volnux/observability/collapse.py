@@ -60,8 +60,8 @@ class Collapsed:
     arrangement: str
 
 
-#: How many collapsed graphs are remembered.
-REMEMBERED = 4
+#: How many collapsed graphs are remembered (each keeps its graph: 35 MB at 100,000 tasks).
+REMEMBERED = 2
 # (id of the root, threshold) -> (the root, the collapsed root, its stand-ins).
 _remembered: OrderedDict[tuple[int, int], tuple[Block, Block, dict[str, Collapsed]]]
 _remembered = OrderedDict()

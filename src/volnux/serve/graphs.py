@@ -84,7 +84,7 @@ def big_run_dot(
     return dot
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)  # (a 100,000-task workflow parsed is about 35 MB)
 def _parsed(text: str, filename: str) -> Graph | None:
     from ..dsl import parse
 
