@@ -173,7 +173,7 @@ def test_a_big_runs_picture_from_the_index_is_the_whole_runs_picture(
         run_id = flow.run({"marker": str(marker)}, store=journal).id  # Gate fails: handled
     record = journal.load_run(run_id)
     assert record.state.value == "succeeded"
-    fast = graphs.big_run_dot(journal, record, collapse, ALL)
+    fast = graphs.big_run_dot(journal, record, collapse, ALL, api.unhandled(journal, record))
     run = describe_run(journal, run_id)
     run.graph()
     whole = run_dot(
@@ -185,5 +185,72 @@ def test_a_big_runs_picture_from_the_index_is_the_whole_runs_picture(
     )
     assert fast == whole
     assert ("\u00d712" in fast) is (collapse == 10) and "failed (handled)" in fast
-    assert graphs.big_run_dot(journal, record, collapse, ALL) is fast  # kept: it ended
+    again = graphs.big_run_dot(journal, record, collapse, ALL, ())
+    assert again is fast  # kept: it ended
     journal.close()
+
+
+def test_a_failed_big_run_is_explained_from_its_failed_tasks_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from volnux.observability.pictures import run_dot
+    from volnux.query import describe_run
+    from volnux.serve import graphs
+    from volnux.serve.indexer import ALL
+
+    journal = SQLiteJournal(tmp_path / "volnux.db")
+    marker = tmp_path / "open"
+    # One Gate fails the run; the other's failure its 0 branch handles.
+    text = f"Fetch -> {' || '.join(['Store'] * 12)} -> Gate (0 -> Store, 1 -> Nap) -> Gate -> Nap"
+    with volnux.Workflow.from_text(text, [serve_events]) as flow:
+        run_id = flow.run({"marker": str(marker)}, store=journal).id
+    record = journal.load_run(run_id)
+    assert record.state.value == "failed"
+    fast, whole = both(journal, run_id, monkeypatch)
+    assert fast["counts"] == whole["counts"]
+    assert sorted((*fields(t), t["label"]) for t in fast["tasks"]) == sorted(
+        (*fields(t), t["label"]) for t in whole["tasks"]
+    )
+    assert "failed (handled)" in {t["label"] for t in fast["tasks"]}
+    said = "\n".join(fast["explanation"])
+    assert fast["explanation"][0] == whole["explanation"][0]  # the headline
+    assert fast["explanation"][1] == whole["explanation"][1]  # the counts
+    assert "Gate#2 (Gate@1.0.0) failed after 1 attempt" in said and "is closed" in said
+    assert f"retry with: volnux runs retry {run_id}" in said and "path:" not in said
+    assert fast["resume"]["rerun"] == whole["resume"]["rerun"] == ["Gate#2"]
+    # Its picture from the index is the whole run's.
+    monkeypatch.setattr(api, "BIG_RUN", 3)
+    dot = graphs.big_run_dot(journal, record, 10, ALL, api.unhandled(journal, record))
+    detail = describe_run(journal, run_id)
+    detail.graph()
+    assert dot == run_dot(
+        detail.run.graph,
+        detail.run.tasks,
+        title=f"{record.workflow}: run {run_id} failed",
+        failed_nodes=detail.run.unhandled(),
+        collapse=10,
+    )
+    journal.close()
+
+
+def test_a_cancelled_big_run_is_summed_up_from_its_counts() -> None:
+    from volnux.engine import Run
+    from volnux.query.explain import explain_counted
+    from volnux.states import RunState
+
+    run = Run(id="r1", workflow="w", state=RunState.CANCELLED, tasks={}, error="cancelled by ann")
+    counts = {"succeeded": 40_000, "running": 3, "pending": 59_997}
+    asked: list[str] = []
+
+    def first(state: str) -> list[str]:
+        asked.append(state)
+        return [f"{state}-{i}" for i in range(min(2, counts.get(state, 0)))]
+
+    lines = explain_counted(run, counts, first, store="j.db")
+    assert lines[0] == "run r1 cancelled by ann"
+    assert lines[1] == "tasks: 40000 succeeded, 3 running, 59997 pending"
+    assert "resume with: volnux runs resume r1 --store j.db" in lines
+    assert "  runs again (cut off while running): running-0, running-1 and 1 more" in lines
+    assert "  keeps: succeeded-0, succeeded-1 and 39,998 more" in lines
+    assert "  not started yet: 59,997" in lines
+    assert set(asked) == {"succeeded", "running"}

@@ -15,7 +15,7 @@ import logging
 import os
 import shlex
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the CLI imports the engine only when a command runs
 __all__ = [
     "counts_line",
     "explain",
+    "explain_counted",
     "explain_from_journal",
     "failure_summary",
     "format_log_line",
@@ -67,11 +68,17 @@ def counts_line(run: Run) -> str:
     counts = Counter(view.state.value for view in run.tasks.values())
     failed = [v for v in run.tasks.values() if v.state is TaskState.FAILED]
     handled = sum(1 for v in failed if v.node_id not in run.failed_nodes)
-    counts["failed"] -= handled
-    counts[HANDLED] = handled
+    return _tally(counts, handled)
+
+
+def _tally(counts: Mapping[str, int], handled: int) -> str:
+    """The counts line of tasks counted by state, ``handled`` of the failed ones handled."""
+    tallies = Counter(counts)
+    tallies["failed"] -= handled
+    tallies[HANDLED] = handled
     order = ("succeeded", HANDLED, "failed", "skipped", "retrying", "running", "pending")
     words = {HANDLED: "failed and handled"}
-    return ", ".join(f"{counts[s]} {words.get(s, s)}" for s in order if counts[s])
+    return ", ".join(f"{tallies[s]} {words.get(s, s)}" for s in order if tallies[s])
 
 
 def failure_summary(run: Run) -> list[str]:
@@ -149,7 +156,65 @@ def explain(
     return lines
 
 
-def _explain_task(run: Run, view: TaskView, logs: Sequence[LogEntry]) -> list[str]:
+def explain_counted(
+    run: Run,
+    counts: Mapping[str, int],
+    first: Callable[[str], list[str]],
+    *,
+    logs: Mapping[str, Sequence[LogEntry]] | None = None,
+    store: str | None = None,
+) -> list[str]:
+    """:func:`explain` of a run too big to load whole (a web view of a journal's task
+    index): ``run.tasks`` holds only the tasks named in ``run.failed_nodes``,
+    ``counts`` every task by state (those never started as pending), and
+    ``first(state)`` the first few task names in a state.  The path to a failed
+    task is not traced (its picture shows it); lists of tasks are counted.
+    """
+    lines = [headline(run)]
+    culprits = [run.tasks[n] for n in run.failed_nodes if n in run.tasks]
+    failing = sum(1 for v in culprits if v.state is TaskState.FAILED)
+    lines.append(f"tasks: {_tally(counts, max(0, counts.get('failed', 0) - failing))}")
+    failed = [v for v in culprits if v.state is not TaskState.SUCCEEDED or (v.descriptor or 0) >= 2]
+    for view in failed[:TASKS_EXPLAINED]:
+        lines.append("")
+        lines.extend(_explain_task(run, view, (logs or {}).get(view.node_id, ()), path=False))
+    if len(failed) > TASKS_EXPLAINED:
+        rest = ", ".join(v.node_id for v in failed[TASKS_EXPLAINED:])
+        lines.append(f"... and {len(failed) - TASKS_EXPLAINED} more failed: {rest}")
+
+    def some(state: str) -> str:
+        return _counted(first(state), counts.get(state, 0))
+
+    lines.append("")
+    lines.append(f"succeeded: {some('succeeded')}")
+    where = f" --store {shlex.quote(store)}" if store else ""
+    if run.status == "failed":
+        lines += [
+            f"retry with: volnux runs retry {run.id}{where}",
+            f"  runs again: {_names(list(run.failed_nodes))}, then what follows them",
+            f"  keeps: {some('succeeded')}",
+        ]
+    else:
+        lines += [
+            f"resume with: volnux runs resume {run.id}{where}",
+            f"  runs again (cut off while running): {some('running')}",
+            f"  keeps: {some('succeeded')}",
+            f"  not started yet: {counts.get('pending', 0):,}",
+        ]
+    return lines
+
+
+def _counted(names: Sequence[str], total: int) -> str:
+    """``A, B and 9,998 more``: the first names of ``total`` tasks."""
+    if not total:
+        return "nothing"
+    text = ", ".join(names)
+    return text + (f" and {total - len(names):,} more" if total > len(names) else "")
+
+
+def _explain_task(
+    run: Run, view: TaskView, logs: Sequence[LogEntry], *, path: bool = True
+) -> list[str]:
     plural = "s" if view.attempts != 1 else ""
     if view.state is TaskState.SUCCEEDED and view.descriptor is not None:
         # It ran fine but chose a path the workflow does not have.
@@ -166,7 +231,8 @@ def _explain_task(run: Run, view: TaskView, logs: Sequence[LogEntry]) -> list[st
     if last:
         lines.append(f"  last log lines (attempt {view.attempts}):")
         lines.extend("    " + format_log_line(e).replace("\n", "\n      ") for e in last)
-    lines.append(f"  path: {' -> '.join(_path_to(run, view))}")
+    if path:
+        lines.append(f"  path: {' -> '.join(_path_to(run, view))}")
     return lines
 
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
 from ..batch.summary import BatchSummary, batch_json
-from ..engine import TaskView
+from ..engine import Run, TaskView
 from ..engine.recovery import failed_nodes, gc_paused, rehydrate
 from ..errors import VolnuxError
 from ..notes import Scheduled, WebAction, WorkflowUnit
 from ..query import RunSummary, describe_run, run_summary
-from ..query.explain import explain, state_label
+from ..query.explain import HANDLED, TASKS_EXPLAINED, explain, explain_counted, state_label
 from ..query.runs import noted, notes_read
 from ..states import RunState, TaskState
 from ..store import Journal, RunNote, RunRecord, RunSnapshot, TaskRow
@@ -48,7 +48,7 @@ BIG_RUN: Final = 2000
 
 def from_index(record: RunRecord) -> bool:
     """Whether a run is shown from the journal's task index: more than BIG_RUN
-    tasks, and running, succeeded or pending (the others are explained whole)."""
+    tasks (in any state, see :data:`INDEXED`)."""
     return len(record.events) > BIG_RUN and record.state in INDEXED
 
 
@@ -201,11 +201,16 @@ def _big_run_json(
     count: int,
 ) -> dict[str, Any] | None:
     """A run of more than BIG_RUN tasks, from the journal's task index: counts
-    and one page of rows, never every task (None: the journal has no index)."""
+    and one page of rows, never every task (None: the journal has no index, or
+    for a run that did not succeed, cannot read one task's records alone)."""
     counted = getattr(journal, "task_counts", None)
+    ended = record.state in (RunState.FAILED, RunState.CANCELLED, RunState.PAUSED)
+    if ended and getattr(journal, "task_history", None) is None:
+        return None  # its failure is explained from the whole run
     started = counted(record.id) if counted is not None else None
     if started is None:
         return None
+    culprits = failed_nodes(notes) if record.state is RunState.FAILED else ()
     total = len(record.events)
     waiting = total - sum(started.values())
     by_state = {**started, "pending": started.get("pending", 0) + waiting}
@@ -214,17 +219,27 @@ def _big_run_json(
     lines: list[dict[str, Any]] = []
     if state != "pending":  # started tasks first, in the order they started
         rows = journal.task_rows(record.id, state, first, count) or []  # type: ignore[attr-defined]
-        lines = [_row_line(record, row) for row in rows]
+        lines = [_row_line(record, row, culprits) for row in rows]
     if (state is None or state == "pending") and len(lines) < count and waiting:
         begun = sum(started.values()) if state is None else 0
         skip = max(0, first - begun)
         lines += _waiting_lines(journal, record, skip, count - len(lines))
-    resume = {
+    resume: dict[str, Any] = {
         "summary": "a run this large is summed up from its counts: resume runs again "
         "what was running and runs what is pending; every finished task is kept",
         "running": counts.get("running", 0),
         "pending": counts.get("pending", 0),
     }
+    explanation: list[str] = []
+    if ended:
+        explanation = _counted_explanation(journal, record, culprits, counts)
+        resume = {
+            "state": record.state.value,
+            "rerun": list(culprits[:50]),
+            "interrupted": counts.get("running", 0),
+            "kept": counts.get("succeeded", 0) + counts.get("skipped", 0),
+            "pending": counts.get("pending", 0),
+        }
     return {
         **_header(record),
         "kind": "run",
@@ -232,7 +247,7 @@ def _big_run_json(
         "tasks_total": total,
         "tasks_shown": {"state": state, "offset": first, "limit": count, "total": shown},
         "tasks": lines,
-        "explanation": [],
+        "explanation": explanation,
         "resume": resume,
         "path": [],
         "actions": allowed(record.state, batch=False),
@@ -243,15 +258,59 @@ def _big_run_json(
     }
 
 
-def _row_line(record: RunRecord, row: TaskRow) -> dict[str, Any]:
+#: Of the tasks that failed a big run, those whose records are read to explain it.
+_CULPRITS_READ: Final = 50
+
+
+def _counted_explanation(
+    journal: Journal, record: RunRecord, culprits: Sequence[str], counts: Mapping[str, int]
+) -> list[str]:
+    """:func:`explain_counted` of a big run: the tasks that failed it read alone."""
+    history = journal.task_history  # type: ignore[attr-defined]
+    read = list(culprits[:_CULPRITS_READ])
+    records = history(record.id, read) if read else []
+    views = rehydrate(RunSnapshot(record, records, ())).views
+    run = Run(
+        id=record.id,
+        workflow=record.workflow,
+        state=record.state,
+        tasks={n: views[n] for n in read if n in views},
+        error=record.error,
+        failed_nodes=tuple(culprits),
+        created_at=record.created_at,
+        ended_at=record.ended_at,
+    )
+    logs = {n: journal.logs(record.id, n) for n in read[:TASKS_EXPLAINED]}
+
+    def first(state: str) -> list[str]:
+        rows = journal.task_rows(record.id, state, 0, 12) or []  # type: ignore[attr-defined]
+        return [row.node_id for row in rows]
+
+    return explain_counted(run, counts, first, logs=logs)
+
+
+def unhandled(journal: Journal, record: RunRecord) -> tuple[str, ...] | None:
+    """The tasks whose failure failed the run, as ``Run.unhandled`` says them: None
+    while it runs (or for a failed run whose notes do not name them)."""
+    if record.state is RunState.RUNNING:
+        return None
+    if record.state is not RunState.FAILED:
+        return ()
+    return tuple(failed_nodes(journal.load_notes(record.id))) or None
+
+
+def _row_line(record: RunRecord, row: TaskRow, culprits: Collection[str]) -> dict[str, Any]:
+    """A task's line from its index row; ``culprits`` failed the run (any other
+    failure was handled, as :func:`state_label` says)."""
     pin = record.events.get(row.node_id)
     begun = row.attempt > 0  # (a task skipped before it ran has no attempt)
     ended = row.state.value in ENDED_STATES
+    state = row.state.value
     return {
         "node": row.node_id,
         "event": f"{pin.name}@{pin.version}" if pin else "",
-        "state": row.state.value,
-        "label": row.state.value,
+        "state": state,
+        "label": HANDLED if state == "failed" and row.node_id not in culprits else state,
         "attempts": row.attempt,
         "started_at": row.started_at if begun else None,
         "ended_at": row.at if ended else None,

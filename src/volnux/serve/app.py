@@ -285,7 +285,7 @@ def make_app(
         threshold = collapse if collapse >= 2 else None
         dot = None
         if api.from_index(record):  # from the task index, not the whole run
-            dot = big_run_dot(journal, record, threshold, ALL)
+            dot = big_run_dot(journal, record, threshold, ALL, api.unhandled(journal, record))
         if dot is None:
             detail = describe_run(journal, run_id)
             detail.graph()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
 from functools import lru_cache
 from typing import Any, Final
 
@@ -39,10 +40,18 @@ _lock = threading.Lock()
 
 
 def big_run_dot(
-    journal: Journal, record: RunRecord, collapse: int | None, all_rows: int
+    journal: Journal,
+    record: RunRecord,
+    collapse: int | None,
+    all_rows: int,
+    unhandled: Collection[str] | None,
 ) -> str | None:
     """DOT text of ``record``'s run from the task index; None where the index or
-    the workflow's text cannot say (the caller draws it from the whole run)."""
+    the workflow's text cannot say (the caller draws it from the whole run).
+
+    ``unhandled`` are the tasks whose failure failed the run; every other
+    failure is drawn as handled (None: every failure alike, as for a run that
+    goes on: ``Run.unhandled``)."""
     ended = record.state is not RunState.RUNNING
     key = (record.id, record.updated_at, collapse)
     if ended:
@@ -59,8 +68,11 @@ def big_run_dot(
         return None
     text = _STATE_TEXT
     states = {row[0]: text[row[2]] for row in rows}  # (node, state: by position, for speed)
-    if ended:  # a failure in a run that did not fail was handled
-        states.update((node, HANDLED) for node, s in states.items() if s == "failed")
+    if unhandled is not None:
+        culprits = set(unhandled)
+        states.update(
+            (node, HANDLED) for node, s in states.items() if s == "failed" and node not in culprits
+        )
     members: set[str] = set()
     if collapse is not None:
         for stand_in in collapse_graph(graph, collapse)[1].values():
@@ -70,9 +82,11 @@ def big_run_dot(
         for row in rows
         if row.node_id not in members
     }
-    for node in record.events:
-        if node not in states and node not in members:
-            notes[node] = "pending"
+    for node in record.events:  # never started: pending, as a whole run's view says
+        if node not in states:
+            states[node] = "pending"
+            if node not in members:
+                notes[node] = "pending"
     title = f"{record.workflow}: run {record.id} {record.state.value}"
     titled = Graph(graph.root, graph.directives, graph.source, title)
     dot = to_dot(titled, states=states, notes=notes, collapse=collapse)

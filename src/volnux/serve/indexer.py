@@ -35,8 +35,9 @@ EVERY_S: Final = 2.0
 NEWEST: Final = 50
 #: "Every run", as a list_runs limit.
 ALL: Final = 1 << 62
-#: The states whose big runs are shown from the index (see serve.api.from_index).
-INDEXED: Final = (RunState.RUNNING, RunState.SUCCEEDED, RunState.PENDING)
+#: The states whose big runs are shown from the index (see serve.api.from_index):
+#: all of them (a failed run's is explained from its failed tasks alone).
+INDEXED: Final = tuple(RunState)
 
 
 class Indexer:

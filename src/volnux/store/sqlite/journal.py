@@ -151,7 +151,8 @@ _FOLD: Final = """
 # One task's records, each as a batch of one (so that they decode as batches do).
 _TASK_HISTORY: Final = (
     "SELECT b.key, '[' || j.value || ']' FROM task_records AS b, json_each(b.records) AS j"
-    " WHERE b.key BETWEEN ? AND ? AND json_extract(j.value, '$[0]') = ? ORDER BY b.key, j.key"
+    " WHERE b.key BETWEEN ? AND ? AND json_extract(j.value, '$[0]') IN ({marks})"
+    " ORDER BY b.key, j.key"
 )
 _FOLDED: Final = (
     "INSERT INTO task_index_upto (num, upto) VALUES (?, ?)"
@@ -622,10 +623,14 @@ class SQLiteJournal:
         run = self._run_from_row(run_row)
         return RunSnapshot(run, tasks, self._notes_from_rows(run_id, note_rows))
 
-    def task_history(self, run_id: str, node_id: str) -> list[TaskRecord]:
-        """One task's records in the order written, the others' left in the file
-        (SQLite picks them out of each batch: a 100,000-task run's page of one
-        task need not load all 200,000); ``RunNotFound`` if the run is unknown."""
+    def task_history(self, run_id: str, node_id: str | Sequence[str]) -> list[TaskRecord]:
+        """One task's records (or a few tasks') in the order written, the others'
+        left in the file (SQLite picks them out of each batch: a 100,000-task
+        run's page of one task need not load all 200,000); ``RunNotFound`` if
+        the run is unknown."""
+        nodes = (node_id,) if isinstance(node_id, str) else tuple(node_id)
+        if not nodes:
+            return []
         with self._lock:
             conn = self._conn
             try:
@@ -633,10 +638,13 @@ class SQLiteJournal:
                 if row is None:
                     raise RunNotFound(run_id, str(self.path))
                 first = self._first_key(run_id, row[0])
-                span = (first, first + _SEQ_MASK - 1, node_id)
-                rows = conn.execute(_TASK_HISTORY, span).fetchall()
+                marks = ", ".join("?" * len(nodes))
+                rows = conn.execute(
+                    _TASK_HISTORY.format(marks=marks), (first, first + _SEQ_MASK - 1, *nodes)
+                ).fetchall()
             except sqlite3.Error as exc:
-                raise self._failure(exc, f"reading task {node_id!r} of run {run_id}") from exc
+                what = f"task {nodes[0]!r}" if len(nodes) == 1 else f"{len(nodes)} tasks"
+                raise self._failure(exc, f"reading {what} of run {run_id}") from exc
         return self._batches_from_rows(run_id, rows)
 
     def load_run(self, run_id: str) -> RunRecord:
