@@ -190,15 +190,21 @@ def test_a_big_runs_picture_from_the_index_is_the_whole_runs_picture(
     journal.close()
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_failed_big_run_is_explained_from_its_failed_tasks_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, kind: str
 ) -> None:
     from volnux.observability.pictures import run_dot
     from volnux.query import describe_run
     from volnux.serve import graphs
     from volnux.serve.indexer import ALL
 
-    journal = SQLiteJournal(tmp_path / "volnux.db")
+    if kind == "sqlite":
+        journal: Any = SQLiteJournal(tmp_path / "volnux.db")
+    else:
+        from volnux.store.postgres import PostgresJournal
+
+        journal = PostgresJournal(request.getfixturevalue("postgres_url"))
     marker = tmp_path / "open"
     # One Gate fails the run; the other's failure its 0 branch handles.
     text = f"Fetch -> {' || '.join(['Store'] * 12)} -> Gate (0 -> Store, 1 -> Nap) -> Gate -> Nap"

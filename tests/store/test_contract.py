@@ -340,3 +340,28 @@ def test_schedule_states_change_only_from_the_version_read(journal: Journal) -> 
         "nightly": (2, '{"a": 3}'),
         "it's; DROP TABLE runs": (1, '{"b": 1}'),
     }
+
+
+def test_one_tasks_history_is_read_without_the_others(journal: Journal) -> None:
+    history = getattr(journal, "task_history", None)
+    if history is None:  # optional: a caller loads the run instead
+        assert type(journal).__name__ == "MemoryJournal"
+        return
+    odd = 'say "hi" \\ é'  # a name JSON escapes
+    journal.create_run(make_run("r"))
+    journal.record([make_task("a", TaskState.RUNNING, run_id="r"), make_task(odd, run_id="r")])
+    journal.record([make_task("a", TaskState.FAILED, run_id="r", at=1002.0)])
+    journal.record(
+        [
+            make_task("b", run_id="r", result=["a", 1]),  # a result that looks like a record
+            make_task("a", TaskState.RUNNING, run_id="r", attempt=2, at=1003.0),
+        ]
+    )
+    journal.record([make_task("a", run_id="r", attempt=2, at=1004.0, result={"x": 1})])
+    whole = journal.load("r").tasks
+    for node in ("a", "b", odd):
+        assert history("r", node) == [t for t in whole if t.node_id == node]
+    assert history("r", ["b", "a"]) == [t for t in whole if t.node_id in ("a", "b")]
+    assert history("r", "nobody") == [] and history("r", []) == []
+    with pytest.raises(RunNotFound):
+        history("gone", "a")

@@ -544,6 +544,24 @@ class PostgresJournal:
         run = self._rows.run(row[1:])
         return RunSnapshot(run, tasks, self._rows.notes(run_id, note_rows))
 
+    def task_history(self, run_id: str, node_id: str | Sequence[str]) -> list[TaskRecord]:
+        """One task's records (or a few tasks') in the order written, picked out of
+        each batch by the server; ``RunNotFound`` if the run is unknown."""
+        nodes = [node_id] if isinstance(node_id, str) else list(node_id)
+
+        def read(conn: Connection) -> tuple[Any, list[Any]]:
+            with self._snapshot(conn):
+                known = conn.execute(self._sql.run_exists, (run_id,)).fetchone()
+                if known is None or not nodes:
+                    return known, []
+                return known, conn.execute(self._sql.task_history, (run_id, nodes)).fetchall()
+
+        what = f"task {nodes[0]!r}" if len(nodes) == 1 else f"{len(nodes)} tasks"
+        known, rows = self._call(f"reading {what} of run {run_id}", read)
+        if known is None:
+            raise RunNotFound(run_id, self.location)
+        return self._rows.batches(run_id, rows)
+
     def load_run(self, run_id: str) -> RunRecord:
         """The run record alone; ``RunNotFound`` if unknown."""
         row = self._call(

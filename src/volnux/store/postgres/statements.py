@@ -178,6 +178,13 @@ class Statements:
     #: A notification for each run named (an array), for a write of several runs.
     tell_runs: str = "SELECT pg_notify(%s, u.id) FROM unnest(%s::text[]) AS u (id)"
     select_tasks: str = "SELECT seq, records FROM {s}.task_records WHERE num = %s ORDER BY seq"
+    #: Some tasks' records, each as a batch of one (json, not jsonb: the text as written).
+    task_history: str = (
+        "SELECT t.seq, '[' || e.value::text || ']' FROM {s}.task_records AS t,"
+        " json_array_elements(t.records::json) WITH ORDINALITY AS e (value, i)"
+        " WHERE t.num = (SELECT num FROM {s}.runs WHERE id = %s) AND e.value ->> 0 = ANY(%s)"
+        " ORDER BY t.seq, e.i"
+    )
     #: Batches whose run number names no run (check()).
     orphan_batches: str = (
         "SELECT DISTINCT t.num FROM {s}.task_records AS t"
