@@ -97,7 +97,9 @@ class Runner:
         while time.monotonic() < deadline:
             if not thread.is_alive():
                 break
-            if self.journal.load_run(run_id).epoch != epoch:  # claimed: it runs
+            now = self.journal.load_run(run_id)
+            # Claimed, and past the checks a claim is followed by: it runs.
+            if now.epoch != epoch and now.state is RunState.RUNNING:
                 break
             time.sleep(0.02)
         error = self.errors.get(run_id)
