@@ -21,6 +21,15 @@ def fields(line: dict[str, Any]) -> tuple[Any, ...]:
     return line["node"], line["event"], line["state"], line["attempts"], line["error"]
 
 
+def a_journal(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """A new journal of ``kind``: SQLite, or PostgreSQL in a schema of the test's own."""
+    if kind == "sqlite":
+        return SQLiteJournal(tmp_path / "volnux.db")
+    from volnux.store.postgres import PostgresJournal
+
+    return PostgresJournal(request.getfixturevalue("postgres_url"))
+
+
 def both(
     journal: Any, run_id: str, monkeypatch: pytest.MonkeyPatch, **query: str
 ) -> tuple[Any, Any]:
@@ -37,12 +46,7 @@ def both(
 def test_a_succeeded_big_run_pages_alike_either_way(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, kind: str
 ) -> None:
-    if kind == "sqlite":
-        journal: Any = SQLiteJournal(tmp_path / "volnux.db")
-    else:
-        from volnux.store.postgres import PostgresJournal
-
-        journal = PostgresJournal(request.getfixturevalue("postgres_url"))
+    journal = a_journal(kind, tmp_path, request)
     with volnux.Workflow.from_text(
         "Fetch -> " + " || ".join(["Store"] * 12), [serve_events]
     ) as flow:
@@ -199,12 +203,7 @@ def test_a_failed_big_run_is_explained_from_its_failed_tasks_alone(
     from volnux.serve import graphs
     from volnux.serve.indexer import ALL
 
-    if kind == "sqlite":
-        journal: Any = SQLiteJournal(tmp_path / "volnux.db")
-    else:
-        from volnux.store.postgres import PostgresJournal
-
-        journal = PostgresJournal(request.getfixturevalue("postgres_url"))
+    journal = a_journal(kind, tmp_path, request)
     marker = tmp_path / "open"
     # One Gate fails the run; the other's failure its 0 branch handles.
     text = f"Fetch -> {' || '.join(['Store'] * 12)} -> Gate (0 -> Store, 1 -> Nap) -> Gate -> Nap"
