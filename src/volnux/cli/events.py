@@ -10,7 +10,6 @@ Only typer is imported up front, as in :mod:`volnux.cli.app`.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -70,6 +69,15 @@ EventsOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+#: Git registries to fetch again (``events refresh``, ``workflows refresh``).
+RegistryNames = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Git registries to fetch again (default: every configured one).",
+        metavar="[NAME]...",
+        show_default=False,
+    ),
+]
 
 
 def project_config(
@@ -177,20 +185,34 @@ def list_events(
             err=True,
         )
         return
+    versions_table(rows, source="source")
+
+
+def versions_table(rows: list[dict[str, Any]], *, source: str, description: bool = False) -> None:
+    """Print one line per name of ``rows`` (``name``, ``pin``, ``versions``: each
+    with ``version``, ``deprecated`` and the ``source`` key named): its versions,
+    where they come from, the deprecated ones, and (``description``) the newest
+    version's first line.  The table of ``events list`` and ``workflows list``."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    columns = ("name", "versions", "source", "deprecated") + (
+        ("description",) if description else ()
+    )
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("name", "versions", "source", "deprecated"):
-        table.add_column(column, no_wrap=column != "source")
+    for column in columns:
+        table.add_column(column, no_wrap=column not in ("source", "description"))
     for row in rows:
         versions = ", ".join(v["version"] for v in row["versions"])
         if row["pin"]:
             versions += f" (pinned @{row['pin']})"
-        sources = list(dict.fromkeys(v["source"] for v in row["versions"]))
+        sources = "; ".join(dict.fromkeys(v[source] for v in row["versions"]))
         deprecated = ", ".join(v["version"] for v in row["versions"] if v["deprecated"])
-        table.add_row(Text(row["name"]), Text(versions), Text("; ".join(sources)), Text(deprecated))
+        cells = [row["name"], versions, sources, deprecated]
+        if description:
+            cells.append(row["versions"][-1]["description"].split("\n", 1)[0])
+        table.add_row(*(Text(cell) for cell in cells))
     console = Console(highlight=False)
     if not console.is_terminal:
         console.width = 200  # captured output has no width; never cut a source short
@@ -237,17 +259,7 @@ def show_event(
 
 
 @events_app.command("refresh")
-def refresh(
-    names: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="Git registries to fetch again (default: every configured one).",
-            metavar="[NAME]...",
-            show_default=False,
-        ),
-    ] = None,
-    config_path: ConfigOption = None,
-) -> None:
+def refresh(names: RegistryNames = None, config_path: ConfigOption = None) -> None:
     """Fetch git registries' refs again and pin the commits they now point to."""
     from ..events.git import checkout
     from .app import fail, reported_errors
@@ -324,43 +336,9 @@ def _parameters(spec: EventSpec) -> list[dict[str, Any]]:
     ]
 
 
-def _signature(spec: EventSpec) -> str:
-    try:
-        sig = inspect.signature(spec.func)
-    except (TypeError, ValueError):
-        return "(?)"
-    params = list(sig.parameters.values())
-    if spec.is_class and params and params[0].name == "self":
-        params = params[1:]
-    empty = inspect.Parameter.empty
-    sig = sig.replace(
-        parameters=[
-            p if p.annotation is empty else p.replace(annotation=_Shown(p.annotation))
-            for p in params
-        ],
-        return_annotation=(
-            empty if sig.return_annotation is empty else _Shown(sig.return_annotation)
-        ),
-    )
-    return f"{spec.name}{sig}"
-
-
-class _Shown:
-    """An annotation as a reader would write it (``volnux.Context``, not the module path)."""
-
-    def __init__(self, annotation: Any) -> None:
-        if isinstance(annotation, str):
-            self.text = annotation
-        elif isinstance(annotation, type) and annotation.__module__.startswith("volnux."):
-            self.text = f"volnux.{annotation.__qualname__}"
-        else:
-            self.text = inspect.formatannotation(annotation)
-
-    def __repr__(self) -> str:
-        return self.text
-
-
 def _detail(registry: EventRegistry, spec: EventSpec) -> dict[str, Any]:
+    from ..events.shown import signature_text
+
     policy = spec.retry
     retry = (
         {f.name: _plain(getattr(policy, f.name)) for f in dataclasses.fields(policy)}
@@ -374,7 +352,7 @@ def _detail(registry: EventRegistry, spec: EventSpec) -> dict[str, Any]:
         "source": spec.source.as_dict() if spec.source else None,
         "origin": spec.origin,
         "fingerprint": spec.fingerprint,
-        "signature": _signature(spec),
+        "signature": signature_text(spec),
         "parameters": _parameters(spec),
         "doc": spec.doc,
         "executor": spec.executor,
@@ -388,7 +366,9 @@ def _detail(registry: EventRegistry, spec: EventSpec) -> dict[str, Any]:
 
 
 def _resources(spec: EventSpec) -> dict[str, Any] | None:
-    """What the event declared it needs (the fields it set), or None."""
+    """
+        from ..events.shown import signature_text
+    What the event declared it needs (the fields it set), or None."""
     declared = spec.resources
     default = type(declared)()
     chosen = {
@@ -419,12 +399,7 @@ def _detail_lines(d: dict[str, Any]) -> list[str]:
         shown = ", ".join(f"{key}={value}" for key, value in d["resources"].items())
         lines.append(f"  resources:   {shown}")
     lines.append(f"  versions:    {others}")
-    if d["deprecated"]:
-        dep = d["deprecated"]
-        since = f" since {dep['since']}" if dep["since"] else ""
-        lines.append(f"  deprecated:  yes{since}: {dep['reason']}")
-        if dep["replacement"]:
-            lines.append(f"  replacement: {dep['replacement']}")
+    lines += deprecation_lines(d["deprecated"])
     lines.append("  parameters:")
     for p in d["parameters"] or [{"name": "(none)", "from": "", "required": False}]:
         need = ", required" if p["required"] else ""
@@ -435,6 +410,17 @@ def _detail_lines(d: dict[str, Any]) -> list[str]:
     if d["doc"]:
         lines.append("")
         lines.extend(f"  {line}".rstrip() for line in d["doc"].splitlines())
+    return lines
+
+
+def deprecation_lines(deprecated: dict[str, Any] | None) -> list[str]:
+    """The lines ``events show`` and ``workflows show`` give a deprecation (none: none)."""
+    if not deprecated:
+        return []
+    since = f" since {deprecated['since']}" if deprecated["since"] else ""
+    lines = [f"  deprecated:  yes{since}: {deprecated['reason']}"]
+    if deprecated["replacement"]:
+        lines.append(f"  replacement: {deprecated['replacement']}")
     return lines
 
 

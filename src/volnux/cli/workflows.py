@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .events import ConfigOption, JsonOption, project_config
+from .events import (
+    ConfigOption,
+    JsonOption,
+    RegistryNames,
+    deprecation_lines,
+    project_config,
+    versions_table,
+)
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -139,25 +146,7 @@ def list_workflows(config_path: ConfigOption = None, as_json: JsonOption = False
             err=True,
         )
         return
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("name", "versions", "source", "deprecated", "description"):
-        table.add_column(column, no_wrap=column not in ("source", "description"))
-    for row in rows:
-        versions = ", ".join(v["version"] for v in row["versions"])
-        if row["pin"]:
-            versions += f" (pinned @{row['pin']})"
-        sources = "; ".join(dict.fromkeys(v["origin"] for v in row["versions"]))
-        deprecated = ", ".join(v["version"] for v in row["versions"] if v["deprecated"])
-        newest = row["versions"][-1]["description"].split("\n", 1)[0]
-        table.add_row(*(Text(t) for t in (row["name"], versions, sources, deprecated, newest)))
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = 200  # captured output has no width; never cut a source short
-    console.print(table)
+    versions_table(rows, source="origin", description=True)
 
 
 def _summary(catalog: WorkflowCatalog, name: str) -> dict[str, Any]:
@@ -214,12 +203,7 @@ def _detail_lines(d: dict[str, Any]) -> list[str]:
         f"  file:        {d['file']} ({d['tasks']} tasks)",
         f"  versions:    {others}",
     ]
-    if d["deprecated"]:
-        dep = d["deprecated"]
-        since = f" since {dep['since']}" if dep["since"] else ""
-        lines.append(f"  deprecated:  yes{since}: {dep['reason']}")
-        if dep["replacement"]:
-            lines.append(f"  replacement: {dep['replacement']}")
+    lines += deprecation_lines(d["deprecated"])
     lines.append(f"  uses:        {', '.join(d['uses'])}")
     lines.append("  events:" + ("" if d["events"] else "      (the project's only)"))
     lines.extend(f"    {source}" for source in d["events"])
@@ -237,17 +221,7 @@ def _detail_lines(d: dict[str, Any]) -> list[str]:
 
 
 @workflows_app.command("refresh")
-def refresh(
-    names: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="Git registries to fetch again (default: every configured one).",
-            metavar="[NAME]...",
-            show_default=False,
-        ),
-    ] = None,
-    config_path: ConfigOption = None,
-) -> None:
+def refresh(names: RegistryNames = None, config_path: ConfigOption = None) -> None:
     """Fetch git registries' refs again (their events and workflows: one checkout serves both)."""
     from .events import refresh as refresh_registries
 

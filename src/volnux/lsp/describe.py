@@ -13,6 +13,7 @@ import os
 from typing import TYPE_CHECKING, Any, Final
 
 from ..engine.plan import GROUP_ATTRIBUTES, TASK_ATTRIBUTES
+from ..events.shown import signature_text
 
 if TYPE_CHECKING:
     from ..events import EventRegistry, EventSpec
@@ -24,7 +25,6 @@ __all__ = [
     "describe_event",
     "first_line",
     "retry_text",
-    "signature",
     "where_defined",
 ]
 
@@ -65,41 +65,6 @@ def first_line(text: str) -> str:
     return text.strip().splitlines()[0].strip() if text.strip() else ""
 
 
-def signature(spec: EventSpec) -> str:
-    """``Name(param: type, ...) -> type`` as the event's author wrote it."""
-    try:
-        sig = inspect.signature(spec.func)
-    except (TypeError, ValueError):
-        return f"{spec.name}(...)"
-    params = list(sig.parameters.values())
-    if spec.is_class and params and params[0].name == "self":
-        params = params[1:]
-    empty = inspect.Parameter.empty
-    sig = sig.replace(
-        parameters=[
-            p if p.annotation is empty else p.replace(annotation=_Written(p.annotation))
-            for p in params
-        ],
-        return_annotation=(
-            empty if sig.return_annotation is empty else _Written(sig.return_annotation)
-        ),
-    )
-    return f"{spec.name}{sig}"
-
-
-class _Written:
-    """An annotation as its author wrote it: ``dict[str, Any]``, not ``'dict[str, Any]'``
-    (a module with ``from __future__ import annotations`` keeps them as text)."""
-
-    def __init__(self, annotation: Any) -> None:
-        self.text = (
-            annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
-        )
-
-    def __repr__(self) -> str:
-        return self.text
-
-
 def retry_text(spec: EventSpec) -> str:
     """The retry policy's settings that differ from the defaults, or "one attempt"."""
     policy = spec.retry
@@ -124,7 +89,7 @@ def _source_text(spec: EventSpec) -> str:
 def describe_event(registry: EventRegistry, spec: EventSpec) -> str:
     """Markdown for an event version: what ``volnux events show`` says about it."""
     heading = f"**{spec.key}**" + (" *(deprecated)*" if spec.deprecated else "")
-    parts = [heading, f"```python\n{signature(spec)}\n```"]
+    parts = [heading, f"```python\n{signature_text(spec)}\n```"]
     if spec.doc:
         parts.append(spec.doc)
     versions = ", ".join(str(s.version) for s in registry.versions(spec.name))
