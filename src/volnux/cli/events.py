@@ -175,24 +175,29 @@ def list_events(
     """List every event: name, versions, where they come from, which are deprecated."""
     registry = _project(config_path, events)
     rows = [_summary(registry, name) for name in registry.names()]
+    none = "no events are loaded: pass --events, or name sources in volnux.toml"
+    versions_table(rows, as_json, none + " (see docs/configuration.md)", source="source")
+
+
+def versions_table(
+    rows: list[dict[str, Any]],
+    as_json: bool,
+    none: str,
+    *,
+    source: str,
+    description: bool = False,
+) -> None:
+    """Print ``rows`` as JSON, or ``none`` (on stderr) if there are none, or one line
+    per name (``name``, ``pin``, ``versions``: each with ``version``,
+    ``deprecated`` and the ``source`` key named): its versions, where they come
+    from, the deprecated ones, and (``description``) the newest version's first
+    line.  What ``events list`` and ``workflows list`` print."""
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        typer.echo(
-            "no events are loaded: pass --events, or name sources in volnux.toml "
-            "(see docs/configuration.md)",
-            err=True,
-        )
+        typer.echo(none, err=True)
         return
-    versions_table(rows, source="source")
-
-
-def versions_table(rows: list[dict[str, Any]], *, source: str, description: bool = False) -> None:
-    """Print one line per name of ``rows`` (``name``, ``pin``, ``versions``: each
-    with ``version``, ``deprecated`` and the ``source`` key named): its versions,
-    where they come from, the deprecated ones, and (``description``) the newest
-    version's first line.  The table of ``events list`` and ``workflows list``."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text

@@ -136,17 +136,10 @@ def list_workflows(config_path: ConfigOption = None, as_json: JsonOption = False
     """List every workflow unit: name, versions, where they come from, deprecations."""
     catalog = _catalog(config_path)
     rows = [_summary(catalog, name) for name in catalog.names()]
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        typer.echo(
-            "no workflow units were found: name a folder of them in [workflows] of "
-            "volnux.toml (see docs/workflows.md)",
-            err=True,
-        )
-        return
-    versions_table(rows, source="origin", description=True)
+    none = "no workflow units were found: name a folder of them in [workflows] of volnux.toml"
+    versions_table(
+        rows, as_json, none + " (see docs/workflows.md)", source="origin", description=True
+    )
 
 
 def _summary(catalog: WorkflowCatalog, name: str) -> dict[str, Any]:
