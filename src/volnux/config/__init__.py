@@ -44,7 +44,7 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -214,6 +214,19 @@ class Config:
             f"no git registry {name!r} is configured in {where} (configured: {known}); "
             f"add [registries.git.{name}] with url and ref"
         )
+
+    def git_to_load(self, refresh: bool | Iterable[str]) -> list[tuple[GitRegistry, bool]]:
+        """Each git registry, with whether to fetch it again: all of them when
+        ``refresh`` is True, those it names otherwise (a name not configured is a
+        ConfigError naming the configured ones)."""
+        if isinstance(refresh, str):
+            refresh = [refresh]  # one name, not its letters
+        if isinstance(refresh, bool):
+            return [(git, refresh) for git in self.git]
+        wanted = set(refresh)
+        for unknown in sorted(wanted - {g.name for g in self.git}):
+            self.git_registry(unknown)
+        return [(git, git.name in wanted) for git in self.git]
 
 
 def find_config(start: Path | None = None) -> Path | None:

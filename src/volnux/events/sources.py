@@ -241,14 +241,8 @@ def project_registry(
         only = None if isinstance(config.entry_points, bool) else config.entry_points
         load_entry_points(registry, only)
         sources.extend(entry_point_sources(only))
-    if isinstance(refresh, str):
-        refresh = [refresh]  # one name, not its letters
-    wanted = set(refresh) if not isinstance(refresh, bool) else None
-    for unknown in sorted((wanted or set()) - {g.name for g in config.git}):
-        config.git_registry(unknown)  # raises ConfigError naming the configured ones
-    for git in config.git:
-        again = refresh if wanted is None else git.name in wanted
-        sources.extend(load_git(registry, git, config.cache, refresh=bool(again)))
+    for git, again in config.git_to_load(refresh):
+        sources.extend(load_git(registry, git, config.cache, refresh=again))
     return ProjectEvents(registry, list(dict.fromkeys(sources)))
 
 

@@ -159,12 +159,6 @@ def project_units(config: Config, *, refresh: bool | Iterable[str] = False) -> W
     if config.workflow_entry_points:
         chosen = config.workflow_entry_points
         load_entry_points(catalog, None if isinstance(chosen, bool) else chosen)
-    if isinstance(refresh, str):
-        refresh = [refresh]  # one name, not its letters
-    wanted = set(refresh) if not isinstance(refresh, bool) else None
-    for unknown in sorted((wanted or set()) - {g.name for g in config.git}):
-        config.git_registry(unknown)  # raises ConfigError naming the configured ones
-    for git in config.git:
-        again = refresh if wanted is None else git.name in wanted
-        load_git(catalog, git, config.cache, refresh=bool(again))
+    for git, again in config.git_to_load(refresh):
+        load_git(catalog, git, config.cache, refresh=again)
     return catalog
