@@ -363,5 +363,6 @@ def test_one_tasks_history_is_read_without_the_others(journal: Journal) -> None:
         assert history("r", node) == [t for t in whole if t.node_id == node]
     assert history("r", ["b", "a"]) == [t for t in whole if t.node_id in ("a", "b")]
     assert history("r", "nobody") == [] and history("r", []) == []
-    with pytest.raises(RunNotFound):
-        history("gone", "a")
+    for nodes in ("a", []):
+        with pytest.raises(RunNotFound):
+            history("gone", nodes)

@@ -185,20 +185,21 @@ def explain_counted(
     def some(state: str) -> str:
         return _counted(first(state), counts.get(state, 0))
 
+    succeeded = some("succeeded")
     lines.append("")
-    lines.append(f"succeeded: {some('succeeded')}")
+    lines.append(f"succeeded: {succeeded}")
     where = f" --store {shlex.quote(store)}" if store else ""
     if run.status == "failed":
         lines += [
             f"retry with: volnux runs retry {run.id}{where}",
             f"  runs again: {_names(list(run.failed_nodes))}, then what follows them",
-            f"  keeps: {some('succeeded')}",
+            f"  keeps: {succeeded}",
         ]
     else:
         lines += [
             f"resume with: volnux runs resume {run.id}{where}",
             f"  runs again (cut off while running): {some('running')}",
-            f"  keeps: {some('succeeded')}",
+            f"  keeps: {succeeded}",
             f"  not started yet: {counts.get('pending', 0):,}",
         ]
     return lines

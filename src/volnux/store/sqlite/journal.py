@@ -629,14 +629,14 @@ class SQLiteJournal:
         run's page of one task need not load all 200,000); ``RunNotFound`` if
         the run is unknown."""
         nodes = (node_id,) if isinstance(node_id, str) else tuple(node_id)
-        if not nodes:
-            return []
         with self._lock:
             conn = self._conn
             try:
                 row = conn.execute("SELECT num FROM runs WHERE id = ?", (run_id,)).fetchone()
                 if row is None:
                     raise RunNotFound(run_id, str(self.path))
+                if not nodes:
+                    return []
                 first = self._first_key(run_id, row[0])
                 marks = ", ".join("?" * len(nodes))
                 rows = conn.execute(
