@@ -25,7 +25,6 @@ from ..store import Journal, RunNote, RunRecord, RunSnapshot, TaskRow
 from ..store.results import ResultRef
 from .actions import allowed
 from .indexer import ALL as _ALL
-from .indexer import INDEXED
 
 __all__ = [
     "PAGE_SIZE",
@@ -48,8 +47,8 @@ BIG_RUN: Final = 2000
 
 def from_index(record: RunRecord) -> bool:
     """Whether a run is shown from the journal's task index: more than BIG_RUN
-    tasks (in any state, see :data:`INDEXED`)."""
-    return len(record.events) > BIG_RUN and record.state in INDEXED
+    tasks, in any state (a failed one is explained from its failed tasks alone)."""
+    return len(record.events) > BIG_RUN
 
 
 #: A task's states that end it (its duration is known).

@@ -35,9 +35,6 @@ EVERY_S: Final = 2.0
 NEWEST: Final = 50
 #: "Every run", as a list_runs limit.
 ALL: Final = 1 << 62
-#: The states whose big runs are shown from the index (see serve.api.from_index):
-#: all of them (a failed run's is explained from its failed tasks alone).
-INDEXED: Final = tuple(RunState)
 
 
 class Indexer:
@@ -78,7 +75,7 @@ class Indexer:
             # Its notes too (a batch run's 20,000): the reader keeps them, and
             # reads only what comes after.
             notes_read(self.journal, record)
-            shown = len(record.events) > self.big and record.state in INDEXED
+            shown = len(record.events) > self.big  # (see serve.api.from_index)
             if shown:
                 if fold is None or fold(record.id) is None:
                     return folded  # read-only here: nothing to keep
@@ -98,14 +95,14 @@ class Indexer:
         for record in self.journal.list_runs(ALL, parts=False)[NEWEST:]:
             if self._halt.is_set():
                 break
-            if len(record.events) <= self.big or record.state not in INDEXED:
+            if len(record.events) <= self.big:
                 continue
             if self._done.get(record.id) == record.updated_at:
                 continue
             if fold(record.id) is None:
                 break  # read-only here
             folded.append(record.id)
-            if record.state is not RunState.RUNNING:
+            if record.state not in (RunState.RUNNING, RunState.PENDING):  # ended: all read
                 self._done[record.id] = record.updated_at
         return folded
 
