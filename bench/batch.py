@@ -10,7 +10,10 @@
   Keys |-> Tally``) on the process executor with the same number of workers,
   as many batches at once as ``run_batches`` takes by default (8 a worker
   process), durable on SQLite (a fresh journal file).  Its ratio to the pool's
-  throughput is the figure (target: at least 0.9).
+  throughput is the figure (target: at least 0.9).  A batch's three steps go
+  to a worker in one call (chains, ``run_batches``' default).
+* ``unfused``: the same with ``fuse=False`` (each step a call of its own,
+  journaled ``running`` before it starts), for comparison.
 * ``resume``: the same batch run in a child process, SIGKILLed once about
   half of its batches ended, then resumed in a fresh process: the resume's
   time over the uninterrupted run's (target: at most 0.55).
@@ -91,7 +94,13 @@ def _workflow(workers: int) -> Any:
 
 
 def child_volnux(
-    data: str, store: str, chunk: int, workers: int, run_id: str, kill_at: int = 0
+    data: str,
+    store: str,
+    chunk: int,
+    workers: int,
+    run_id: str,
+    kill_at: int = 0,
+    fuse: bool = True,
 ) -> dict[str, Any]:
     """The batch run, durable on SQLite; the clock starts once its workers are up.
 
@@ -121,6 +130,7 @@ def child_volnux(
         store=journal,
         run_id=run_id,
         on_batch=on_batch,
+        fuse=fuse,
     )
     took = time.perf_counter() - started
     assert run.succeeded, run.error
@@ -208,9 +218,11 @@ def main() -> None:
         kind, *rest = args.child
         if kind == "pool":
             out = child_pool(rest[0], int(rest[1]), int(rest[2]))
-        elif kind == "volnux":
+        elif kind in ("volnux", "unfused"):
             kill_at = int(rest[4]) if len(rest) > 4 else 0
-            out = child_volnux(rest[0], rest[1], int(rest[2]), int(rest[3]), "bench", kill_at)
+            out = child_volnux(
+                rest[0], rest[1], int(rest[2]), int(rest[3]), "bench", kill_at, kind == "volnux"
+            )
         else:
             out = child_resume(rest[0], int(rest[1]), "bench")
         out["rss_mib"] = _own_rss_mib()
@@ -223,11 +235,12 @@ def main() -> None:
         w = str(args.workers)
         pool = _child("pool", data, str(chunk), w)
         full = _child("volnux", data, str(Path(tmp) / "full.db"), str(chunk), w)
+        unfused = _child("unfused", data, str(Path(tmp) / "unfused.db"), str(chunk), w)
         pool_rss, volnux_rss = pool["rss_mib"], full["rss_mib"]
         store = str(Path(tmp) / "killed.db")
         ended = killed_at_half(data, store, chunk, args.workers, args.batches)
         resumed = _child("resume", store, w)
-    assert pool["items"] == full["items"] == resumed["items"] == args.items
+    assert pool["items"] == full["items"] == unfused["items"] == resumed["items"] == args.items
     result = {
         "items": args.items,
         "batches": args.batches,
@@ -237,6 +250,8 @@ def main() -> None:
         "throughput_ratio": pool["seconds"] / full["seconds"],
         "pool_s": pool["seconds"],
         "volnux_s": full["seconds"],
+        "unfused_s": unfused["seconds"],
+        "unfused_ratio": pool["seconds"] / unfused["seconds"],
         "killed_after_batches": ended,
         "resume_s": resumed["seconds"],
         "resume_ratio": resumed["seconds"] / full["seconds"],
@@ -250,6 +265,8 @@ def main() -> None:
         f"  plain pool   {pool['seconds']:7.2f} s  {result['pool_items_per_s']:>10,.0f} items/s\n"
         f"  volnux batch {full['seconds']:7.2f} s  {result['volnux_items_per_s']:>10,.0f} items/s"
         f"  ({result['throughput_ratio']:.2f}x the pool's throughput; target >= 0.90)\n"
+        f"  unfused      {unfused['seconds']:7.2f} s"
+        f"  ({result['unfused_ratio']:.2f}x; each step a call of its own)\n"
         f"  resume after a kill at {ended}/{args.batches} batches: {resumed['seconds']:.2f} s"
         f"  ({result['resume_ratio']:.2f}x the whole run; target <= 0.55)\n"
         f"  peak RSS: pool {pool_rss:.0f} MiB, volnux {volnux_rss:.0f} MiB"

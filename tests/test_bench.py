@@ -165,7 +165,8 @@ def test_postgres_bench_reports_costs_resume_and_processes(
 def test_batch_bench_reports_throughput_resume_and_memory() -> None:
     data = run_bench("batch.py", "--items", "3000", "--batches", "12", "--workers", "2")
     assert data["items"] == 3000 and data["batches"] == 12
-    for key in ("pool_items_per_s", "volnux_items_per_s", "throughput_ratio", "resume_ratio"):
+    for key in ("pool_items_per_s", "volnux_items_per_s", "throughput_ratio", "resume_ratio",
+                "unfused_ratio"):  # fmt: skip
         assert positive(data[key]), key
     assert 1 <= data["killed_after_batches"] <= 12
     assert positive(data["peak_rss_mib"]["pool"]) and positive(data["peak_rss_mib"]["volnux"])

@@ -693,6 +693,9 @@ class BatchStarted(NamedTuple):
     #: How many items reported failed (``Partial``) still let the run succeed:
     #: ``""`` any number, ``"10"``, ``"0.1%"`` of the source's items.
     tolerate_items: str = ""
+    #: Whether a batch's tasks that follow one another on a pool of worker
+    #: processes go to a worker in one call (see volnux.engine.chains).
+    fuse: bool = True
 
     @property
     def kind(self) -> NoteKind:
@@ -712,6 +715,7 @@ class BatchStarted(NamedTuple):
             "tolerate": self.tolerate,
             "fail_fast": self.fail_fast,
             **({"tolerate_items": self.tolerate_items} if self.tolerate_items else {}),
+            **({} if self.fuse else {"fuse": False}),
         }
 
     @classmethod
@@ -728,6 +732,7 @@ class BatchStarted(NamedTuple):
             _str(data, "tolerate"),
             data.get("fail_fast") is True,
             _str(data, "tolerate_items"),
+            data.get("fuse") is not False,
         )
 
 

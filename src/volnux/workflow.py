@@ -172,6 +172,7 @@ class Workflow:
         max_workers: int | None = None,
         observers: Sequence[Observer] = (),
         stop: StopRequest | None = None,
+        fuse: bool = False,
     ) -> Run:
         """Continue a crashed, cancelled or paused run from its journal alone.
 
@@ -180,9 +181,9 @@ class Workflow:
         workflow as it is now: if it or its events changed where the run
         already started, resuming is refused unless ``force``.  Without it,
         the recorded text is used, with events from ``events`` or from where
-        the run loaded them.
+        the run loaded them.  ``fuse``: as for :meth:`run`.
         """
-        how = Execution(executors, None, max_workers, observers, stop)
+        how = Execution(executors, None, max_workers, observers, stop, fuse=fuse)
         return cls._continue(run_id, store, False, events, workflow, force, how)
 
     @classmethod
@@ -304,6 +305,7 @@ class Workflow:
         stop: StopRequest | None = None,
         pools: Mapping[str, PoolSettings] | None = None,
         notes: Sequence[NoteDetail] = (),
+        fuse: bool = False,
     ) -> Run:
         """Run the workflow to its end and return the run.
 
@@ -315,10 +317,13 @@ class Workflow:
         ``pools`` sizes this run's pools by executor name (``{"thread":
         volnux.PoolSettings(min_workers=2, max_workers=16)}``), over the
         workflow's ``pool_settings``.  ``notes`` are recorded with the run as it
-        is created (``volnux run NAME`` notes the workflow unit it runs).
+        is created (``volnux run NAME`` notes the workflow unit it runs).  With
+        ``fuse``, tasks that follow one another on the process executor go to a
+        worker in one call, their records journaled when it returns (see
+        docs/running.md).
         """
         journal = store if store is not None else MemoryJournal()
-        how = Execution(executors, self.pools, max_workers, observers, stop, pools)
+        how = Execution(executors, self.pools, max_workers, observers, stop, pools, fuse)
         return start_run(
             self.program(), journal, inputs or {}, how, run_id=run_id, stacklevel=3, notes=notes
         )
@@ -343,6 +348,7 @@ class Workflow:
         pools: Mapping[str, PoolSettings] | None = None,
         run_id: str | None = None,
         on_batch: Callable[[BatchEvent], None] | None = None,
+        fuse: bool = True,
         **options: Any,
     ) -> BatchRun:
         """Run the workflow once per batch of ``source``, as a batch run; return it.
@@ -358,7 +364,10 @@ class Workflow:
         ``tolerate`` failed batches (a count, or ``"2%"``) still let the run
         succeed.  ``tolerate_items`` is the same for the items events report
         failed (``volnux.Partial``); without it, any number may.  ``on_batch``
-        is told of each batch as it begins and ends.
+        is told of each batch as it begins and ends.  With ``fuse`` (the
+        default) a batch's tasks that follow one another on the process
+        executor go to a worker in one call, their records journaled when it
+        returns (see docs/batch.md); ``fuse=False`` sends each on its own.
         """
         from .batch import guess_kind, recordable, splitter
         from .batch.driver import start_batches
@@ -383,6 +392,7 @@ class Workflow:
             tolerate=Tolerance.parse(tolerate).text,
             fail_fast=fail_fast,
             tolerate_items=Tolerance.parse(tolerate_items).text,
+            fuse=fuse,
         )
         return start_batches(
             program, journal, split_by, spec, inputs or {}, how, run_id=run_id, watcher=on_batch

@@ -9,7 +9,8 @@ after the KILL_AFTER-th write (0 = never) the process SIGKILLs itself.  It
 prints the number of writes when it ends normally.  ``resume`` continues the
 run in a fresh process from the journal alone.  ``VOLNUX_CRASH_EXECUTOR``
 names the executor every event runs on (default: each event's own);
-``asyncio`` runs the events' ``async def`` twins.  With ``VOLNUX_CRASH_RESULTS=1``
+``asyncio`` runs the events' ``async def`` twins; ``VOLNUX_CRASH_FUSE=1`` runs
+and resumes with chains (``fuse=True``).  With ``VOLNUX_CRASH_RESULTS=1``
 every result that is not a number is kept in a result store beside the journal
 (threshold 0), written by the attempts themselves where they can.
 """
@@ -73,6 +74,8 @@ class KillingJournal:
 
 
 EXECUTOR = os.environ.get("VOLNUX_CRASH_EXECUTOR")
+#: Whether tasks in a row on a pool of worker processes go to a worker in one call.
+FUSE = os.environ.get("VOLNUX_CRASH_FUSE") == "1"
 
 
 def workflow() -> Workflow:
@@ -87,7 +90,7 @@ def main() -> None:
         effects, kill_after = sys.argv[4], int(sys.argv[5])
         journal = KillingJournal(opened(db), kill_after)
         wf = workflow()
-        run = wf.run({"effects": effects}, store=journal, run_id=run_id)  # type: ignore[arg-type]
+        run = wf.run({"effects": effects}, store=journal, run_id=run_id, fuse=FUSE)  # type: ignore[arg-type]
         print(journal.writes, run.status)
         if run.error:
             print(run.error, file=sys.stderr)
@@ -95,7 +98,9 @@ def main() -> None:
         force = sys.argv[4:5] == ["force"]
         journal = opened(db)
         if EXECUTOR:
-            run = Workflow.resume(run_id, store=journal, workflow=workflow(), force=force)
+            run = Workflow.resume(
+                run_id, store=journal, workflow=workflow(), force=force, fuse=FUSE
+            )
         else:
             run = Workflow.resume(run_id, store=journal, events=[crash_events], force=force)
         print(run.status)

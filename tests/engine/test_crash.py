@@ -47,6 +47,9 @@ CASES = (
     # Every result that is not a number kept in a result store beside the journal,
     # written by the worker processes that made them and read back on resume.
     ("process", "sqlite+results"),
+    # Tasks in a row on the process pool sent to a worker in one call (chains):
+    # their records are journaled when the call returns.
+    ("process", "sqlite+chains"),
 )
 
 
@@ -100,12 +103,14 @@ def case(request: pytest.FixtureRequest) -> Iterator[Case]:
     if kind == "sqlite":
         yield Case(executor, None)
         return
-    if kind == "sqlite+results":
-        os.environ["VOLNUX_CRASH_RESULTS"] = "1"  # the children keep results outside
+    if kind in ("sqlite+results", "sqlite+chains"):
+        # The children keep results outside, or send chains in one call.
+        flag = "VOLNUX_CRASH_RESULTS" if kind == "sqlite+results" else "VOLNUX_CRASH_FUSE"
+        os.environ[flag] = "1"
         try:
             yield Case(executor, None)
         finally:
-            del os.environ["VOLNUX_CRASH_RESULTS"]
+            del os.environ[flag]
         return
     import psycopg
     from psycopg import sql

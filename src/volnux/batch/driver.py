@@ -451,7 +451,7 @@ class _Driver:
         self.epoch = epoch
         self.spec = spec
         self.inputs = inputs
-        self.how = how
+        self.how = how._replace(fuse=spec.fuse)
         self.limits = limits
         self.watcher = watcher
         self.split = split

@@ -178,6 +178,14 @@ def batch(
         bool, typer.Option("--fail-fast", help="Start no batch after the first one fails.")
     ] = False,
     tolerate_items: TolerateItemsOption = None,
+    fuse: Annotated[
+        bool,
+        typer.Option(
+            "--fuse/--no-fuse",
+            help="Send a batch's tasks that follow one another on the process executor "
+            "to a worker in one call (journaled when it returns).",
+        ),
+    ] = True,
     inputs: Annotated[
         list[str] | None,
         typer.Option(
@@ -246,6 +254,7 @@ def batch(
                     store=journal,
                     stop=stop,
                     on_batch=watch,
+                    fuse=fuse,
                     **options,
                 )
             where = journal.location

@@ -22,6 +22,7 @@ from ..events.logs import ATTEMPT_LINES, finish_prints, kept_lines
 from ..observability.tracecontext import attach, run_attached
 from ..store import ErrorInfo, LogEntry
 from ..store.results import has_refs, quick_size, resolve_refs
+from .clock import microsecond_time
 
 if TYPE_CHECKING:
     from .plan import NodePlan
@@ -32,6 +33,7 @@ __all__ = [
     "error_info",
     "run_attempt",
     "run_attempt_async",
+    "run_chain",
     "run_on_devices",
     "run_sent",
     "sendable",
@@ -189,6 +191,30 @@ def run_sent(spec: bytes, fields: tuple[Any, ...]) -> tuple[Any, ...]:
         except Exception as exc:
             raise EventLoadError(_not_loadable(fields[2], exc)) from None
     return tuple(run_attempt(found, tuple.__new__(Context, fields)))
+
+
+def run_chain(
+    spec: bytes, fields: tuple[Any, ...], rest: tuple[tuple[Any, ...], ...]
+) -> list[tuple[tuple[Any, ...], float, str]]:
+    """In a worker process: a chain's tasks in one call (see :mod:`.chains`).
+
+    :func:`run_sent` of ``spec`` and ``fields``, then, while the last one
+    succeeded, each task of ``rest`` (``(spec, node id, event key, extras,
+    piped)``, its spec as :func:`sendable` made it) as its first attempt,
+    handed the last one's result where it is piped.  Returns each outcome
+    that ran, as :func:`run_sent` does, with the time it ended and its node.
+    """
+    result = run_sent(spec, fields)
+    steps = [(result, microsecond_time(), fields[1])]
+    run_id, inputs, batch, results = fields[0], fields[4], fields[9], fields[10]
+    for sent, node_id, key, extras, piped in rest:
+        if result[0] != 1 or result[6]:  # failed, chose a descriptor, or items failed
+            break
+        ctx = (run_id, node_id, key, 1, inputs, result[1] if piped else None, None,
+               extras, (), batch, results)  # fmt: skip
+        result = run_sent(sent, ctx)
+        steps.append((result, microsecond_time(), node_id))
+    return steps
 
 
 def _not_loadable(event: str, exc: BaseException) -> str:

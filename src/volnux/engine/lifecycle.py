@@ -103,6 +103,9 @@ class Execution(NamedTuple):
     stop: StopRequest | None = None
     #: Executor name -> how big the pools the run takes for it may be.
     pool_settings: Mapping[str, PoolSettings] | None = None
+    #: Whether tasks that follow one another on a pool of worker processes go
+    #: to a worker in one call (see .chains).
+    fuse: bool = False
 
 
 def new_run_id() -> str:
@@ -561,6 +564,7 @@ def _engine(
         observers=(*default_observers(), *how.observers),
         workflow=program.name,
         stop=how.stop,
+        fuse=how.fuse,
         **resume,
     )
 

@@ -72,14 +72,16 @@ from .attempt import (
     error_info,
     run_attempt,
     run_attempt_async,
+    run_chain,
     run_on_devices,
     run_sent,
     sendable,
     unpicklable,
 )
+from .chains import Link, links_after
 from .clock import microsecond_time
 from .durations import forget, long_events, measured
-from .frames import Outcome, TaskFrame, describe_failure, judge
+from .frames import Outcome, SeqFrame, TaskFrame, describe_failure, judge
 from .owners import DRIVEN_HERE, HEARTBEAT_S, who_cancelled, who_paused
 from .plan import NodePlan, Plan
 from .recovery import Rehydrated
@@ -102,6 +104,16 @@ GROUP_COMMIT_MAX = 1024
 
 #: Results every journal stores without being asked first (see Journal.encode_result).
 _SCALARS = frozenset({type(None), bool, int, float, str})
+
+
+class _Alone:
+    def __repr__(self) -> str:
+        return "ALONE"
+
+
+#: What a chain's call that failed as a whole completes with: its first task is
+#: sent again on its own (see .chains).
+_ALONE: Any = _Alone()
 
 
 class Engine:
@@ -132,6 +144,7 @@ class Engine:
         stop: StopRequest | None = None,
         clock: Callable[[], float] = microsecond_time,
         batch: BatchInfo | None = None,
+        fuse: bool = False,
     ) -> None:
         self.plan = plan
         self.journal = journal
@@ -242,6 +255,15 @@ class Engine:
         # cluster's), called once a step's submits are made; None for the others.
         self._flushes: dict[Executor, Any] = {}
         self._to_flush: set[Any] = set()
+        # Chains (see .chains): whether tasks on a pool go in one call with those
+        # after them; node id -> (the tasks that may follow it in its call, the
+        # inputs they take together); node id -> (round, outcome, time it ended)
+        # of a task a chain's call ran after its first; tasks sent alone again
+        # after their chain's call failed as a whole.
+        self._fuse = fuse
+        self._links: dict[str, tuple[tuple[Link, ...], dict[str, Any]]] = {}
+        self._ahead: dict[str, tuple[int, tuple[Any, ...], float]] = {}
+        self._alone: set[str] = set()
 
     # ------------------------------------------------------------------ API
 
@@ -585,6 +607,8 @@ class Engine:
 
     def _flush(self) -> None:
         s = self.scheduler
+        if self._ahead and s.submits:  # tasks a chain's call already ran
+            self._take_ahead()
         resizes = self._resizes
         while resizes:  # rare: a pool grew or shrank since the last write
             s.notes.append(resizes.popleft())
@@ -707,7 +731,12 @@ class Engine:
             self._ship(executor, node.spec)
             sent = self._sent(node.spec)
             if sent is not None:  # the spec once as bytes, the context as a tuple
-                fn, args = run_sent, (sent, tuple(self._needed(node.spec, ctx)))
+                chained = self._chained(frame, ctx, executor) if self._fuse else None
+                if chained is not None:  # with the tasks after it, in one call
+                    fn, args = run_chain, (sent, *chained)
+                    done = partial(self._on_chain_done, frame, frame.token)
+                else:
+                    fn, args = run_sent, (sent, tuple(self._needed(node.spec, ctx)))
         timeout = node.policy.timeout_s
         stopping = getattr(executor, "submit_timed", None) if timeout is not None else None
         if stopping is not None:
@@ -792,6 +821,94 @@ class Engine:
             inputs = self.inputs
             trimmed = self._trimmed[id(spec)] = {k: inputs[k] for k in names if k in inputs}
         return ctx._replace(inputs=trimmed)
+
+    def _chained(
+        self, frame: TaskFrame, ctx: Context, executor: Executor
+    ) -> tuple[tuple[Any, ...], tuple[tuple[Any, ...], ...]] | None:
+        """The context and the tasks after it of a chain's call led by ``frame``'s
+        attempt (see .chains), or None: it goes alone."""
+        parent, node = frame.parent, frame.node
+        node_id = node.task.id
+        if type(parent) is not SeqFrame or self._carriers or node_id in self._alone:
+            return None
+        found = self._links.get(node_id)
+        if found is None:
+            links = links_after(self.plan, parent.seq, parent.index, node)
+            named = self._named.get(executor, False)
+            if named is False:
+                named = self._named[executor] = getattr(executor, "submit_named", None)
+            if named is not None:
+                links = ()  # a cluster's: each attempt is a task of its own there
+            names: set[str] | None = set()
+            for spec in (node.spec, *(link.node.spec for link in links)):
+                taken = spec.input_names
+                names = None if names is None or taken is None else names | taken
+            inputs = self.inputs
+            if names is not None:
+                inputs = {k: inputs[k] for k in names if k in inputs}
+            found = self._links[node_id] = (links, inputs)
+        links, inputs = found
+        rest: list[tuple[Any, ...]] = []
+        views, alone = self.views, self._alone
+        for link in links:
+            after = link.node
+            view = views[after.task.id]
+            if view.state is not TaskState.PENDING or view.attempts or after.task.id in alone:
+                break  # it ran before (a resume, a retry): the engine decides it
+            sent = self._sent(after.spec)
+            if sent is None:
+                break
+            rest.append((sent, after.task.id, after.spec.key, after.extras, link.piped))
+        if not rest:
+            return None
+        return tuple(ctx._replace(inputs=inputs)), tuple(rest)
+
+    def _on_chain_done(
+        self, frame: TaskFrame, token: int, steps: Any, error: BaseException | None
+    ) -> None:
+        """Completion callback of a chain's call: its outcomes, or (the call failed as a
+        whole) :data:`_ALONE`, to send its first task again on its own."""
+        self._on_done(frame, token, steps if error is None else _ALONE, None)
+
+    def _chain_returned(self, frame: TaskFrame, steps: list[Any]) -> None:
+        """A chain's call ended: its first task's outcome now, the later ones' as the
+        scheduler starts them (:meth:`_take_ahead`); each at the time it ended."""
+        for result, at, node_id in steps[1:]:
+            self._ahead[node_id] = (frame.round, result, at)
+        result, at, _ = steps[0]
+        s = self.scheduler
+        s.clock = _pinned(at)
+        try:
+            self._attempt_ended(frame, tuple.__new__(AttemptResult, result), None)
+        finally:
+            s.clock = self.clock
+
+    def _take_ahead(self) -> None:
+        """Instead of submitting a task a chain's call already ran, hand the scheduler its
+        outcome, at the time it ended: its records join the pending ones, journaled
+        together before anything after them is submitted (see .chains)."""
+        s, ahead, views = self.scheduler, self._ahead, self.views
+        while ahead and s.submits:
+            submits, s.submits = s.submits, []
+            kept: list[TaskFrame] = []
+            for frame in submits:
+                node_id = frame.node.task.id
+                entry = ahead.pop(node_id, None)
+                if entry is None or entry[0] != frame.round or views[node_id].attempts != 1:
+                    kept.append(frame)
+                    continue
+                _round, result, at = entry
+                frame.token += 1
+                self._running += 1
+                s.clock = _pinned(at)
+                try:
+                    self._on_attempt_done(frame, frame.token, result, None)
+                finally:
+                    s.clock = self.clock
+            taken = len(kept) < len(submits)
+            s.submits[:0] = kept
+            if not taken:
+                return
 
     def _sent(self, spec: EventSpec) -> bytes | None:
         """The spec pickled, once per run (see :func:`run_sent`)."""
@@ -941,6 +1058,22 @@ class Engine:
             self._child_stops.pop(key, None)
         if type(result) is tuple:  # from run_sent, in another process
             result = tuple.__new__(AttemptResult, result)
+        elif type(result) is list:  # a chain's outcomes, from run_chain
+            self._chain_returned(frame, result)
+            return
+        elif result is _ALONE:  # this chain's tasks go alone from now on
+            node_id = frame.node.task.id
+            self._alone.add(node_id)
+            self._alone.update(link.node.task.id for link in self._links[node_id][0])
+            self._submit(frame)
+            return
+        self._attempt_ended(frame, result, crash)
+
+    def _attempt_ended(
+        self, frame: TaskFrame, result: AttemptResult, crash: BaseException | None
+    ) -> None:
+        """An attempt's outcome (or how its executor failed), judged, encoded and
+        handed to the scheduler."""
         if crash is None and result.seconds:  # a long attempt: remembered for the next runs
             key = frame.node.spec.key
             self._took[key] = self._took.get(key, 0.0) + result.seconds
@@ -1083,6 +1216,12 @@ def _is_gpu_oom(result: AttemptResult) -> bool:
         return True
     text = error.message.lower()
     return any(marker in text for marker in _GPU_OOM_TEXTS)
+
+
+def _pinned(at: float) -> Callable[[], float]:
+    """A clock that always says ``at``: the scheduler's, while it hears what a chain's
+    call ran (its records then bear the times the worker saw)."""
+    return lambda: at
 
 
 def _attempt_fn(node: NodePlan) -> Callable[..., Any]:
