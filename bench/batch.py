@@ -1,6 +1,6 @@
 """A batch run against a plain multiprocessing.Pool doing the same work, same run.
 
-    python bench/batch.py [--items 1000000] [--batches 1000] [--workers N] [--json]
+    python bench/batch.py [--items 1000000] [--batches 1000] [--workers N] [--rounds 3] [--json]
 
 * ``pool``: ``multiprocessing.Pool(workers).imap_unordered`` over the input's
   lines in chunks of ``items / batches`` lines, each chunk parsed and hashed
@@ -18,8 +18,11 @@
   half of its batches ended, then resumed in a fresh process: the resume's
   time over the uninterrupted run's (target: at most 0.55).
 
-Both sides run in child processes of this one, so that their peak RSS is
-their own (``peak_rss_mib``).  The input is generated once, in a temporary
+Each round runs all of them in turn (pool, volnux, unfused, the killed run
+and its resume); the ratios are the medians of the rounds' (``rounds`` has
+each round's), as a shared machine's swings move one side's time by 5-10 %
+from run to run.  Both sides run in child processes of this one, so that
+their peak RSS is their own (``peak_rss_mib``).  The input is generated once, in a temporary
 folder; the per-item work is in ``batch_events`` (about 20 µs an item).
 """
 
@@ -31,6 +34,7 @@ import os
 import resource
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -211,6 +215,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--batches", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
@@ -229,45 +234,72 @@ def main() -> None:
         print(json.dumps(out))
         return
     chunk = max(1, args.items // args.batches)
+    rounds: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="volnux-bench-batch-") as tmp:
         data = str(Path(tmp) / "items.csv")
         make_input(Path(data), args.items)
         w = str(args.workers)
-        pool = _child("pool", data, str(chunk), w)
-        full = _child("volnux", data, str(Path(tmp) / "full.db"), str(chunk), w)
-        unfused = _child("unfused", data, str(Path(tmp) / "unfused.db"), str(chunk), w)
-        pool_rss, volnux_rss = pool["rss_mib"], full["rss_mib"]
-        store = str(Path(tmp) / "killed.db")
-        ended = killed_at_half(data, store, chunk, args.workers, args.batches)
-        resumed = _child("resume", store, w)
-    assert pool["items"] == full["items"] == unfused["items"] == resumed["items"] == args.items
+        for r in range(max(1, args.rounds)):
+            pool = _child("pool", data, str(chunk), w)
+            full = _child("volnux", data, str(Path(tmp) / f"full{r}.db"), str(chunk), w)
+            unfused = _child("unfused", data, str(Path(tmp) / f"unfused{r}.db"), str(chunk), w)
+            store = str(Path(tmp) / f"killed{r}.db")
+            ended = killed_at_half(data, store, chunk, args.workers, args.batches)
+            resumed = _child("resume", store, w)
+            counts = {pool["items"], full["items"], unfused["items"], resumed["items"]}
+            assert counts == {args.items}, counts
+            rounds.append(
+                {
+                    "pool_s": pool["seconds"],
+                    "volnux_s": full["seconds"],
+                    "unfused_s": unfused["seconds"],
+                    "resume_s": resumed["seconds"],
+                    "killed_after_batches": ended,
+                    "throughput_ratio": pool["seconds"] / full["seconds"],
+                    "unfused_ratio": pool["seconds"] / unfused["seconds"],
+                    "resume_ratio": resumed["seconds"] / full["seconds"],
+                    "rss_mib": {"pool": pool["rss_mib"], "volnux": full["rss_mib"]},
+                }
+            )
+
+    def median(key: str) -> float:
+        return float(statistics.median(r[key] for r in rounds))
+
+    pool_s, volnux_s = median("pool_s"), median("volnux_s")
+    pool_rss = max(r["rss_mib"]["pool"] for r in rounds)
+    volnux_rss = max(r["rss_mib"]["volnux"] for r in rounds)
+    ended = rounds[-1]["killed_after_batches"]
     result = {
         "items": args.items,
         "batches": args.batches,
         "workers": args.workers,
-        "pool_items_per_s": args.items / pool["seconds"],
-        "volnux_items_per_s": args.items / full["seconds"],
-        "throughput_ratio": pool["seconds"] / full["seconds"],
-        "pool_s": pool["seconds"],
-        "volnux_s": full["seconds"],
-        "unfused_s": unfused["seconds"],
-        "unfused_ratio": pool["seconds"] / unfused["seconds"],
+        "pool_items_per_s": args.items / pool_s,
+        "volnux_items_per_s": args.items / volnux_s,
+        "throughput_ratio": median("throughput_ratio"),
+        "pool_s": pool_s,
+        "volnux_s": volnux_s,
+        "unfused_s": median("unfused_s"),
+        "unfused_ratio": median("unfused_ratio"),
         "killed_after_batches": ended,
-        "resume_s": resumed["seconds"],
-        "resume_ratio": resumed["seconds"] / full["seconds"],
+        "resume_s": median("resume_s"),
+        "resume_ratio": median("resume_ratio"),
         "peak_rss_mib": {"pool": pool_rss, "volnux": volnux_rss},
+        "rounds": rounds,
     }
     if args.json:
         print(json.dumps(result, indent=2))
         return
+    each = ", ".join(f"{r['throughput_ratio']:.2f}" for r in rounds)
     print(
-        f"{args.items:,} items in {args.batches:,} batches, {args.workers} workers\n"
-        f"  plain pool   {pool['seconds']:7.2f} s  {result['pool_items_per_s']:>10,.0f} items/s\n"
-        f"  volnux batch {full['seconds']:7.2f} s  {result['volnux_items_per_s']:>10,.0f} items/s"
-        f"  ({result['throughput_ratio']:.2f}x the pool's throughput; target >= 0.90)\n"
-        f"  unfused      {unfused['seconds']:7.2f} s"
+        f"{args.items:,} items in {args.batches:,} batches, {args.workers} workers, "
+        f"medians of {len(rounds)} rounds\n"
+        f"  plain pool   {pool_s:7.2f} s  {result['pool_items_per_s']:>10,.0f} items/s\n"
+        f"  volnux batch {volnux_s:7.2f} s  {result['volnux_items_per_s']:>10,.0f} items/s"
+        f"  ({result['throughput_ratio']:.2f}x the pool's throughput, rounds {each}; "
+        "target >= 0.90)\n"
+        f"  unfused      {result['unfused_s']:7.2f} s"
         f"  ({result['unfused_ratio']:.2f}x; each step a call of its own)\n"
-        f"  resume after a kill at {ended}/{args.batches} batches: {resumed['seconds']:.2f} s"
+        f"  resume after a kill at {ended}/{args.batches} batches: {result['resume_s']:.2f} s"
         f"  ({result['resume_ratio']:.2f}x the whole run; target <= 0.55)\n"
         f"  peak RSS: pool {pool_rss:.0f} MiB, volnux {volnux_rss:.0f} MiB"
     )

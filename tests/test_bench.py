@@ -163,7 +163,9 @@ def test_postgres_bench_reports_costs_resume_and_processes(
 
 
 def test_batch_bench_reports_throughput_resume_and_memory() -> None:
-    data = run_bench("batch.py", "--items", "3000", "--batches", "12", "--workers", "2")
+    data = run_bench(
+        "batch.py", "--items", "3000", "--batches", "12", "--workers", "2", "--rounds", "1"
+    )
     assert data["items"] == 3000 and data["batches"] == 12
     for key in ("pool_items_per_s", "volnux_items_per_s", "throughput_ratio", "resume_ratio",
                 "unfused_ratio"):  # fmt: skip

@@ -44,12 +44,15 @@ its result).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple
 
-from ..graph import Sequence, Task
-from .plan import NodePlan, Plan
+from ..graph import Sequence, Task, iter_blocks
 
-__all__ = ["Link", "links_after", "may_lead"]
+if TYPE_CHECKING:
+    from .plan import NodePlan, Plan
+
+__all__ = ["Chain", "Link", "chains_of", "links_after", "may_lead"]
 
 
 class Link(NamedTuple):
@@ -58,6 +61,36 @@ class Link(NamedTuple):
     node: NodePlan
     #: Whether it is handed the result of the task before it (``|->``).
     piped: bool
+
+
+class Chain(NamedTuple):
+    """The tasks that may follow a task in its call, and the workflow inputs they all
+    take (None: every input, where one of them takes the context or ``**kwargs``)."""
+
+    links: tuple[Link, ...]
+    inputs: frozenset[str] | None
+
+
+def chains_of(plan: Plan) -> Mapping[str, Chain]:
+    """Node id -> its :class:`Chain`, for every task that may lead one (computed once
+    per plan: :attr:`Plan.chains`)."""
+    out: dict[str, Chain] = {}
+    for block in iter_blocks(plan.graph.root):
+        if not isinstance(block, Sequence):
+            continue
+        for index, step in enumerate(block.steps):
+            if not isinstance(step, Task):
+                continue
+            head = plan.nodes[step.id]
+            links = links_after(plan, block, index, head)
+            if not links:
+                continue
+            names: frozenset[str] | None = frozenset()
+            for spec in (head.spec, *(link.node.spec for link in links)):
+                taken = spec.input_names
+                names = None if names is None or taken is None else names | taken
+            out[step.id] = Chain(links, names)
+    return out
 
 
 def may_lead(node: NodePlan) -> bool:

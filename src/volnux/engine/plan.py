@@ -34,6 +34,7 @@ from ..store import EventPin
 from . import compat
 
 if TYPE_CHECKING:
+    from .chains import Chain
     from .subflows import SubWorkflow, Workflows
 
 __all__ = [
@@ -118,6 +119,19 @@ class Plan:
                 for node_id, n in self.nodes.items()
             }
         )
+
+    @cached_property
+    def chains(self) -> Mapping[str, Chain]:
+        """Node id -> the tasks that may go in one call with it (see .chains)."""
+        from .chains import chains_of
+
+        return chains_of(self)
+
+    @cached_property
+    def sent(self) -> dict[int, bytes | None]:
+        """Spec id -> the spec as sent to worker processes (attempt.sendable), filled
+        by the runs of this plan as they first send it."""
+        return {}
 
     @cached_property
     def event_keys(self) -> frozenset[str]:

@@ -78,10 +78,9 @@ from .attempt import (
     sendable,
     unpicklable,
 )
-from .chains import Link, links_after
 from .clock import microsecond_time
 from .durations import forget, long_events, measured
-from .frames import Outcome, SeqFrame, TaskFrame, describe_failure, judge
+from .frames import Outcome, TaskFrame, describe_failure, judge
 from .owners import DRIVEN_HERE, HEARTBEAT_S, who_cancelled, who_paused
 from .plan import NodePlan, Plan
 from .recovery import Rehydrated
@@ -235,10 +234,9 @@ class Engine:
         # them), and the seconds this run's long attempts took, by event.
         self._long: frozenset[str] = frozenset()
         self._took: dict[str, float] = {}
-        # Executors that run attempts in another process, and the specs sent
-        # there, pickled once (by id: the plan holds them).
+        # Executors that run attempts in another process (the specs sent there
+        # are pickled once per plan: Plan.sent).
         self._remote: dict[Executor, bool] = {}
-        self._pickled: dict[int, bytes | None] = {}
         # The inputs sent with each event's attempts to another process (by spec id).
         self._trimmed: dict[int, dict[str, Any]] = {}
         # Attempts on an executor that can take waiting ones back (withdraw_waiting):
@@ -256,12 +254,11 @@ class Engine:
         self._flushes: dict[Executor, Any] = {}
         self._to_flush: set[Any] = set()
         # Chains (see .chains): whether tasks on a pool go in one call with those
-        # after them; node id -> (the tasks that may follow it in its call, the
-        # inputs they take together); node id -> (round, outcome, time it ended)
-        # of a task a chain's call ran after its first; tasks sent alone again
-        # after their chain's call failed as a whole.
+        # after them; node id -> the inputs its chain's call is sent; node id ->
+        # (round, outcome, time it ended) of a task a chain's call ran after its
+        # first; tasks sent alone again after their chain's call failed as a whole.
         self._fuse = fuse
-        self._links: dict[str, tuple[tuple[Link, ...], dict[str, Any]]] = {}
+        self._chain_inputs: dict[str, dict[str, Any]] = {}
         self._ahead: dict[str, tuple[int, tuple[Any, ...], float]] = {}
         self._alone: set[str] = set()
 
@@ -827,30 +824,24 @@ class Engine:
     ) -> tuple[tuple[Any, ...], tuple[tuple[Any, ...], ...]] | None:
         """The context and the tasks after it of a chain's call led by ``frame``'s
         attempt (see .chains), or None: it goes alone."""
-        parent, node = frame.parent, frame.node
-        node_id = node.task.id
-        if type(parent) is not SeqFrame or self._carriers or node_id in self._alone:
+        node_id = frame.node.task.id
+        chain = self.plan.chains.get(node_id)
+        if chain is None or self._carriers or node_id in self._alone:
             return None
-        found = self._links.get(node_id)
-        if found is None:
-            links = links_after(self.plan, parent.seq, parent.index, node)
-            named = self._named.get(executor, False)
-            if named is False:
-                named = self._named[executor] = getattr(executor, "submit_named", None)
-            if named is not None:
-                links = ()  # a cluster's: each attempt is a task of its own there
-            names: set[str] | None = set()
-            for spec in (node.spec, *(link.node.spec for link in links)):
-                taken = spec.input_names
-                names = None if names is None or taken is None else names | taken
-            inputs = self.inputs
+        named = self._named.get(executor, False)
+        if named is False:
+            named = self._named[executor] = getattr(executor, "submit_named", None)
+        if named is not None:
+            return None  # a cluster's: each attempt is a task of its own there
+        inputs = self._chain_inputs.get(node_id)
+        if inputs is None:
+            names, inputs = chain.inputs, self.inputs
             if names is not None:
                 inputs = {k: inputs[k] for k in names if k in inputs}
-            found = self._links[node_id] = (links, inputs)
-        links, inputs = found
+            self._chain_inputs[node_id] = inputs
         rest: list[tuple[Any, ...]] = []
         views, alone = self.views, self._alone
-        for link in links:
+        for link in chain.links:
             after = link.node
             view = views[after.task.id]
             if view.state is not TaskState.PENDING or view.attempts or after.task.id in alone:
@@ -912,10 +903,11 @@ class Engine:
 
     def _sent(self, spec: EventSpec) -> bytes | None:
         """The spec pickled, once per run (see :func:`run_sent`)."""
-        key = id(spec)  # the plan keeps every spec alive while the run goes on
-        if key not in self._pickled:
-            self._pickled[key] = sendable(spec)
-        return self._pickled[key]
+        key = id(spec)  # the plan keeps every spec alive, and is shared by its runs
+        sent = self.plan.sent
+        if key not in sent:
+            sent[key] = sendable(spec)
+        return sent[key]
 
     def _withdraw(self, node: NodePlan, attempt: int) -> None:
         """Tell an executor that can take an attempt back (``give_up``, a cluster's) that
@@ -1064,7 +1056,7 @@ class Engine:
         elif result is _ALONE:  # this chain's tasks go alone from now on
             node_id = frame.node.task.id
             self._alone.add(node_id)
-            self._alone.update(link.node.task.id for link in self._links[node_id][0])
+            self._alone.update(link.node.task.id for link in self.plan.chains[node_id].links)
             self._submit(frame)
             return
         self._attempt_ended(frame, result, crash)
