@@ -8,10 +8,14 @@ lines of DATA, 5 lines a batch, 2 batches at once, every journal write
 counted; after the KILL_AFTER-th write (0 = never) the process SIGKILLs
 itself.  It prints the number of writes and the run's state when it ends.
 ``resume`` continues the batch run in a fresh process from the journal alone.
+``VOLNUX_BATCH_CRASH_EXECUTOR`` names the executor every event runs on (default:
+threads); on ``process`` a batch's three tasks go to a worker in one call
+(chains, a batch run's default).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +29,8 @@ from volnux.workflow import Workflow
 
 def main() -> None:
     mode, store, parent = sys.argv[1:4]
-    wf = Workflow.from_text(batch_events.WORKFLOW, [batch_events])
+    executor = os.environ.get("VOLNUX_BATCH_CRASH_EXECUTOR")
+    wf = Workflow.from_text(batch_events.WORKFLOW, [batch_events], default_executor=executor)
     if mode == "run":
         data, effects, kill_after = sys.argv[4], sys.argv[5], int(sys.argv[6])
         journal = KillingJournal(open_store(store), kill_after)

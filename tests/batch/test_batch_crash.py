@@ -1,7 +1,8 @@
 """Proof by crashing it: SIGKILL a batch run after a journal write, resume, compare.
 
 A child process runs a batch run (6 batches, 2 at once, each batch a run of
-three tasks) on a real SQLite journal and SIGKILLs itself right after its
+three tasks, on threads, or on worker processes where a batch's three tasks
+go to a worker in one call) on a real SQLite journal and SIGKILLs itself right after its
 k-th journal write, for kill points spread over the whole run
 (``VOLNUX_BATCH_CRASH_ALL=1``: every write).  A fresh process resumes the
 batch run from the journal alone.  In every case:
@@ -22,6 +23,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -35,10 +37,23 @@ PARENT = "batchparent1"
 LINES = 30  # 6 batches of 5
 
 
-def child(*args: str) -> subprocess.CompletedProcess[str]:
+def child(executor: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The child on ``executor`` (``thread``, ``process``)."""
     return subprocess.run(
-        [sys.executable, str(CHILD), *args], capture_output=True, text=True, timeout=120
+        [sys.executable, str(CHILD), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "VOLNUX_BATCH_CRASH_EXECUTOR": executor},
     )
+
+
+class Clean(NamedTuple):
+    """An uninterrupted run: its executor, its journal writes, batch -> digest."""
+
+    executor: str
+    writes: int
+    digests: dict[int, str]
 
 
 def _data(folder: Path) -> Path:
@@ -67,18 +82,19 @@ def _digests(store: str) -> dict[int, str]:
         journal.close()
 
 
-@pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[int, str]]:
-    """(writes, batch -> digest) of an uninterrupted run."""
+@pytest.fixture(scope="module", params=["thread", "process"])
+def clean(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Clean:
+    """The uninterrupted run on the param's executor."""
+    executor = request.param
     folder = tmp_path_factory.mktemp("clean")
     store = str(folder / "j.db")
-    done = child("run", store, PARENT, str(_data(folder)), str(folder / "fx"), "0")
+    done = child(executor, "run", store, PARENT, str(_data(folder)), str(folder / "fx"), "0")
     assert done.returncode == 0, done.stderr
     writes, state = done.stdout.split()
     assert state == "succeeded"
     digests = _digests(store)
     assert sorted(digests) == list(range(6))
-    return int(writes), digests
+    return Clean(executor, int(writes), digests)
 
 
 def _points(writes: int) -> list[int]:
@@ -88,28 +104,28 @@ def _points(writes: int) -> list[int]:
     return sorted({1, 2, 3, 4, *range(5, writes, step), writes - 1})
 
 
-def test_kill_points_cover_the_run(clean: tuple[int, dict[int, str]]) -> None:
-    writes, _ = clean
+def test_kill_points_cover_the_run(clean: Clean) -> None:
+    writes = clean.writes
     assert writes > 40  # parent notes and six children's records
     assert len(_points(writes)) >= 10
 
 
 @pytest.mark.parametrize("share", [i / 12 for i in range(12)])
 def test_a_batch_run_killed_anywhere_resumes_to_the_same_results(
-    tmp_path: Path, clean: tuple[int, dict[int, str]], share: float
+    tmp_path: Path, clean: Clean, share: float
 ) -> None:
-    writes, digests = clean
+    writes = clean.writes
     points = _points(writes)
     # This case's kill points: a twelfth of them (all twelve cases cover every point).
     mine = points[int(share * len(points)) : int((share + 1 / 12) * len(points))]
     for k in mine:
-        _kill_and_resume(tmp_path / f"k{k}", k, digests)
+        _kill_and_resume(tmp_path / f"k{k}", k, clean)
 
 
-def _kill_and_resume(folder: Path, k: int, digests: dict[int, str]) -> None:
+def _kill_and_resume(folder: Path, k: int, clean: Clean) -> None:
     folder.mkdir()
     store, effects = str(folder / "j.db"), folder / "fx"
-    killed = child("run", store, PARENT, str(_data(folder)), str(effects), str(k))
+    killed = child(clean.executor, "run", store, PARENT, str(_data(folder)), str(effects), str(k))
     if killed.returncode == 0:
         # Writes group differently from run to run (records written together):
         # a point near the end may lie past this run's last write.
@@ -129,7 +145,7 @@ def _kill_and_resume(folder: Path, k: int, digests: dict[int, str]) -> None:
     finally:
         journal.close()
     ran_before = _effects(effects)
-    resumed = child("resume", store, PARENT)
+    resumed = child(clean.executor, "resume", store, PARENT)
     if before is None:
         # Cut off before it recorded its source: nothing of it ran, and a
         # resume says so rather than guessing.
@@ -144,7 +160,7 @@ def _kill_and_resume(folder: Path, k: int, digests: dict[int, str]) -> None:
     else:
         assert resumed.returncode == 0, (k, resumed.stderr)
         assert resumed.stdout.split() == ["succeeded"], (k, resumed.stdout)
-    assert _digests(store) == digests, k
+    assert _digests(store) == clean.digests, k
     journal = open_store(store)
     try:
         after = summarize(journal.load_notes(PARENT), running=False)
