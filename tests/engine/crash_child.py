@@ -56,8 +56,8 @@ class KillingJournal:
         if self.writes == self.kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    def create_run(self, *a: Any) -> None:
-        self._inner.create_run(*a)
+    def create_run(self, *a: Any, **k: Any) -> None:
+        self._inner.create_run(*a, **k)
         self._count_write()
 
     def record(self, *a: Any, **k: Any) -> None:

@@ -35,13 +35,19 @@ class Counting(ProcessExecutor):
 
 
 class CountingJournal(SQLiteJournal):
-    """A SQLite journal counting its transactions of task records."""
+    """A SQLite journal counting its transactions of task records, and the records
+    written with the run's end."""
 
     writes = 0
+    with_end = 0
 
     def record(self, *args: Any, **kwargs: Any) -> None:
         self.writes += 1
         super().record(*args, **kwargs)
+
+    def set_run_state(self, *args: Any, **kwargs: Any) -> None:
+        self.with_end += len(kwargs.get("records", ()))
+        super().set_run_state(*args, **kwargs)
 
 
 @pytest.fixture
@@ -81,8 +87,8 @@ def test_a_chain_goes_in_one_call_and_is_journaled_as_it_ran(
     # All three in the one worker, once each.
     assert [line.split()[0] for line in ran] == ["Start", "Double", "Describe"]
     assert len({line.split()[1] for line in ran}) == 1
-    # Start's start before the call; the rest in one transaction when it returned.
-    assert journal.writes == 2
+    # Start's start before the call; the rest when it returned, with the run's end.
+    assert (journal.writes, journal.with_end) == (1, 5)
     records = _records(journal, run.id)
     assert [(r.node_id, r.state, r.attempt) for r in records] == [
         ("Start", TaskState.RUNNING, 1),
@@ -102,7 +108,8 @@ def test_without_fuse_each_task_is_its_own_call(tmp_path: Path, pool: Counting) 
     assert run.state is RunState.SUCCEEDED
     assert run.tasks["Describe"].result == "got 10"
     assert pool.calls == 3
-    assert journal.writes == 4
+    # Each task's start written before it is sent (with the end of the one before).
+    assert (journal.writes, journal.with_end) == (3, 1)
 
 
 def test_a_failed_task_ends_the_call_and_its_retry_takes_the_rest(

@@ -366,3 +366,63 @@ def test_one_tasks_history_is_read_without_the_others(journal: Journal) -> None:
     for nodes in ("a", []):
         with pytest.raises(RunNotFound):
             history("gone", nodes)
+
+
+def test_a_run_is_created_with_notes_in_one_write(journal: Journal) -> None:
+    """A batch's child, its parent's note of it and its own first note: one write."""
+    from volnux.errors import Fenced
+
+    journal.create_run(make_run("parent", owner="o", epoch=3, heartbeat_at=1000.0))
+    begun = RunNote("parent", "warned", 1.0, {"child": "child-1"})
+    started = RunNote("child-1", "forced", 1.0, {"by": "test"})
+    journal.create_run(make_run("child-1", parent="parent"), notes=[(begun, 3), (started, None)])
+    assert journal.load_notes("parent") == [begun]
+    assert journal.load_notes("child-1") == [started]
+    # A note its run's epoch refuses: nothing is written, the run neither.
+    stale = RunNote("parent", "warned", 2.0, {"child": "child-2"})
+    with pytest.raises(Fenced):
+        journal.create_run(make_run("child-2", parent="parent"), notes=[(stale, 2)])
+    with pytest.raises(RunNotFound):
+        journal.load_run("child-2")
+    assert journal.load_notes("parent") == [begun]
+    # A note of a run that does not exist: the same.
+    with pytest.raises(RunNotFound, match="nowhere"):
+        journal.create_run(
+            make_run("child-3"), notes=[(RunNote("nowhere", "warned", 3.0, {}), None)]
+        )
+    with pytest.raises(RunNotFound):
+        journal.load_run("child-3")
+
+
+def test_a_run_ends_with_its_last_records_and_notes_in_one_write(journal: Journal) -> None:
+    from volnux.errors import Fenced
+
+    journal.create_run(make_run("parent", owner="o", epoch=3, heartbeat_at=1000.0))
+    journal.create_run(make_run("child-1", parent="parent", owner="o", epoch=1))
+    journal.record([make_task("a", state=TaskState.RUNNING, run_id="child-1")], epoch=1)
+    last = [make_task("a", run_id="child-1", result={"n": 1}), make_task("b", run_id="child-1")]
+    ended = RunNote("parent", "warned", 5.0, {"child": "child-1"})
+    # Refused by the parent's epoch: no record, no note, no state.
+    with pytest.raises(Fenced):
+        journal.set_run_state(
+            "child-1", RunState.SUCCEEDED, 5.0, epoch=1, records=last, notes=[(ended, 2)]
+        )
+    snap = journal.load("child-1")
+    assert snap.run.state is RunState.RUNNING and len(snap.tasks) == 1
+    assert journal.load_notes("parent") == []
+    journal.set_run_state(
+        "child-1", RunState.SUCCEEDED, 5.0, epoch=1, records=last, notes=[(ended, 3)]
+    )
+    snap = journal.load("child-1")
+    assert snap.run.state is RunState.SUCCEEDED and snap.run.ended_at == 5.0
+    assert [(r.node_id, r.state, r.result) for r in snap.tasks] == [
+        ("a", TaskState.RUNNING, None),
+        ("a", TaskState.SUCCEEDED, {"n": 1}),
+        ("b", TaskState.SUCCEEDED, None),
+    ]
+    assert journal.load_notes("parent") == [ended]
+    # Records of another run are refused before anything is written.
+    journal.create_run(make_run("child-2", parent="parent"))
+    with pytest.raises(ValueError, match="its own"):
+        journal.set_run_state("child-2", RunState.FAILED, 6.0, records=last)
+    assert journal.load_run("child-2").state is RunState.RUNNING

@@ -3,10 +3,11 @@
 A batch run is a *parent* run that runs no task of its own: it records how
 its source is split (:class:`~volnux.notes.BatchStarted`), then for each
 batch notes the batch's position and its child run's id
-(:class:`~volnux.notes.BatchBegun`) *before* that child is created, runs the
-child (an ordinary run of the workflow, given the batch's items as an input
-that is not journaled), and notes how it ended
-(:class:`~volnux.notes.BatchEnded`).  Those notes are the parent's whole
+(:class:`~volnux.notes.BatchBegun`) as that child is created (one write,
+see :class:`~volnux.engine.lifecycle.Part`), runs the child (an ordinary
+run of the workflow, given the batch's items as an input that is not
+journaled), and notes how it ended (:class:`~volnux.notes.BatchEnded`, with
+the child's end).  Those notes are the parent's whole
 state: counts, failures and what a resume must do are read from them
 (:mod:`.summary`), never from every child.
 
@@ -64,7 +65,7 @@ from ..notes import (
     kinds_of,
 )
 from ..states import RunState, check_run_transition
-from ..store import Journal, RunRecord
+from ..store import EpochNote, Journal, RunRecord
 from .limits import Tolerance, check_parallel
 from .model import Batch, Splitter
 from .result import BatchRun
@@ -455,7 +456,8 @@ class _Driver:
         self.limits = limits
         self.watcher = watcher
         self.split = split
-        self._ended: queue.SimpleQueue[BatchEnded] = queue.SimpleQueue()
+        #: Children that ended: how, and whether their end's write noted it here.
+        self._ended: queue.SimpleQueue[tuple[BatchEnded, bool]] = queue.SimpleQueue()
         #: Batch index -> child id, for the children running now.
         self.in_flight: dict[int, str] = {}
         #: Batch index -> (state, size): where each batch stands (earlier sessions' too).
@@ -520,7 +522,7 @@ class _Driver:
             first = begun[index]
             try:
                 child = self.journal.load_run(b.child)
-            except RunNotFound:  # the crash came between the note and the child
+            except RunNotFound:  # noted apart from the child (earlier versions), then a crash
                 yield _Work(first, "start")
                 continue
             if child.state is RunState.SUCCEEDED or (child.state is RunState.FAILED and not failed):
@@ -562,10 +564,10 @@ class _Driver:
                 if not self.in_flight:
                     break
                 try:
-                    end = self._ended.get(timeout=POLL_S)
+                    end, noted = self._ended.get(timeout=POLL_S)
                 except queue.Empty:
                     continue
-                self._done(end)
+                self._done(end, noted)
         except BaseException:
             # The driver itself failed (the journal, the source): its children
             # finish, and the run is left running in the journal for a resume.
@@ -577,7 +579,8 @@ class _Driver:
 
     def _launch(self, work: _Work) -> None:
         begun = work.begun
-        self._note(begun)
+        if work.mode != "start":  # a new child's is written with it (see _child)
+            self._note(begun)
         self.in_flight[begun.batch] = begun.child
         self.states[begun.batch] = ("running", begun.size)
         reach = source_reach(begun.position, self.spec.identity)
@@ -585,14 +588,39 @@ class _Driver:
         self._threads.run(work)
 
     def _child(self, work: _Work) -> None:
-        """Run one batch's child to its end (in its own thread); queue how it ended."""
+        """Run one batch's child to its end (in its own thread); queue how it ended.
+
+        A new child is created with this run's note of it (BatchBegun, fenced by
+        this run's epoch: a driver that lost the run starts no child), and a
+        child's end is written with this run's note of it (BatchEnded, fenced
+        by the child's own epoch, which its end must hold anyway): one write
+        each, not three.
+        """
         begun = work.begun
         started = time.monotonic()
         state, error, failed_items = RunState.FAILED.value, "", 0
+        noted: list[BatchEnded] = []
+
+        def ended(end_state: RunState, end_error: str | None, failed: int) -> EpochNote:
+            seconds = time.monotonic() - started
+            end = BatchEnded(
+                begun.batch, begun.child, end_state.value, begun.size, seconds, end_error or "",
+                failed,
+            )  # fmt: skip
+            noted.append(end)
+            return RunNote.of(self.parent, time.time(), end), None
+
         try:
             items = work.items if work.items is not None else self._items(begun)
             info = BatchInfo(self.parent, begun.batch, begun.size, dict(begun.position))
-            part = Part(self.parent, {self.spec.input: items}, info)
+            fresh = work.mode == "start"
+            part = Part(
+                self.parent,
+                {self.spec.input: items},
+                info,
+                notes=((RunNote.of(self.parent, time.time(), begun), self.epoch),) if fresh else (),
+                ended=ended,
+            )
             if work.mode == "start":
                 run = start_run(
                     self.program, self.journal, self.inputs, self.how, run_id=begun.child, part=part
@@ -606,6 +634,9 @@ class _Driver:
                     how=self.how,
                     part=part,
                 )
+            if noted:  # written with the child's end
+                self._ended.put((noted[-1], True))
+                return
             state, error = run.state.value, run.error or ""
             failed_items = sum(len(items) for items in run.failed_items.values())
         except Fenced as exc:
@@ -616,7 +647,7 @@ class _Driver:
             error = f"{type(exc).__name__}: {exc}"
         seconds = time.monotonic() - started
         end = BatchEnded(begun.batch, begun.child, state, begun.size, seconds, error, failed_items)
-        self._ended.put(end)
+        self._ended.put((end, False))
 
     def _items(self, begun: BatchBegun) -> list[Any]:
         """A batch's items: from its note (an iterable's), else read again by position."""
@@ -626,12 +657,14 @@ class _Driver:
             raise ResumeRefused(f"batch {begun.batch} cannot be read again: no source given")
         return self.split.read(dict(begun.position))
 
-    def _done(self, end: BatchEnded) -> None:
+    def _done(self, end: BatchEnded, noted: bool = False) -> None:
+        """A child ended (``noted``: its end's write noted it here already)."""
         self.in_flight.pop(end.batch, None)
         if end.state == "fenced":
             self.stopping = "fenced"
             return
-        self._note(end)
+        if not noted:
+            self._note(end)
         self.states[end.batch] = (end.state, end.size)
         self._tell(
             BatchEvent("ended", end.batch, end.child, end.size, end.state, end.seconds, end.error)
@@ -719,11 +752,11 @@ class _Driver:
 
     def _wait_children(self) -> None:
         while self.in_flight:
-            self._done_quietly(self._ended.get())
+            self._done_quietly(*self._ended.get())
 
-    def _done_quietly(self, end: BatchEnded) -> None:
+    def _done_quietly(self, end: BatchEnded, noted: bool) -> None:
         try:
-            self._done(end)
+            self._done(end, noted)
         except VolnuxError:
             self.in_flight.pop(end.batch, None)
 

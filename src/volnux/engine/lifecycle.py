@@ -29,13 +29,13 @@ from ..graph import Graph
 from ..notes import Changed, Deprecated, NoteDetail, Operator, Resumed, RunNote, Started
 from ..observability.observer import Observer, default_observers
 from ..states import RunState, TaskState, check_run_transition
-from ..store import EventPin, Journal, RunRecord, RunSnapshot, TaskRecord
+from ..store import EpochNote, EventPin, Journal, RunRecord, RunSnapshot, TaskRecord
 from .owners import own_ticks, owner_alive, owner_id, run_owner, this_process, user_name
 from .plan import Plan, build_plan
 from .recovery import Change, Recorded, compare, failed_nodes, gc_paused, recorded, rehydrate
 from .rework import Rework, check_rework, declared_record, tasks_after
 from .run import Run
-from .runner import Engine
+from .runner import EndNote, Engine
 from .stop import StopRequest
 
 __all__ = [
@@ -86,6 +86,13 @@ class Part(NamedTuple):
     supplied: Mapping[str, Any] = {}
     #: What ``ctx.batch`` tells the run's events.
     batch: BatchInfo | None = None
+    #: Notes of the run this one is part of, written with this run's creation
+    #: (a batch run's note of the batch it begins): one write.
+    notes: Sequence[EpochNote] = ()
+    #: The note the run this one is part of keeps of how it ended, made from
+    #: its state, its error and how many items failed in it, and written with
+    #: its end (a batch run's note of the batch that ended): one write.
+    ended: EndNote | None = None
 
 
 class Execution(NamedTuple):
@@ -157,8 +164,17 @@ def drive_opened(
     part: Part | None = None,
 ) -> Run:
     """Execute to its end a run :func:`open_run` recorded (``record``, ``given``)."""
-    batch = part.batch if part is not None else None
-    engine = _engine(program, journal, record.id, given, how or Execution(), epoch=1, batch=batch)
+    part = part or Part()
+    engine = _engine(
+        program,
+        journal,
+        record.id,
+        given,
+        how or Execution(),
+        epoch=1,
+        batch=part.batch,
+        end_note=part.ended,
+    )
     return _finish(engine, record.created_at)
 
 
@@ -207,12 +223,6 @@ def open_run(
         heartbeat_at=now,
         parent=part.parent,
     )
-    try:
-        journal.create_run(record)
-    except UnencodableResult as exc:
-        raise InputError(
-            f"workflow inputs cannot be recorded: {exc} (inputs must be JSON-friendly)"
-        ) from None
     pid, host, cwd = this_process()
     started = Started(
         pid,
@@ -225,13 +235,21 @@ def open_run(
         owner=record.owner or "",
         ticks=own_ticks(),
     )
-    journal.add_note(RunNote.of(run_id, now, started), epoch=1)
-    for detail in notes:
-        journal.add_note(RunNote.of(run_id, now, detail), epoch=1)
+    # The run, who started it, what it was given to note, and the part's notes
+    # of it (a batch run's): one write.
+    written: list[EpochNote] = [*part.notes, (RunNote.of(run_id, now, started), None)]
+    written += [(RunNote.of(run_id, now, detail), None) for detail in notes]
     notices = deprecations({node: n.spec for node, n in plan.nodes.items()})
     if notices:  # once per run, and recorded with it
         detail = Deprecated(tuple(n.as_dict() for n in notices))
-        journal.add_note(RunNote.of(run_id, now, detail), epoch=1)
+        written.append((RunNote.of(run_id, now, detail), None))
+    try:
+        journal.create_run(record, notes=written)
+    except UnencodableResult as exc:
+        raise InputError(
+            f"workflow inputs cannot be recorded: {exc} (inputs must be JSON-friendly)"
+        ) from None
+    if notices:
         warn_deprecated(notices, stacklevel=stacklevel + 1)
     return record, given
 
@@ -418,6 +436,7 @@ def _continue(
         notes=snapshot.notes,
         epoch=epoch,
         batch=part.batch,
+        end_note=part.ended,
     )
     return _finish(engine, run.created_at)
 

@@ -65,7 +65,7 @@ from ..observability.observer import (
     transition_hooks,
 )
 from ..states import RunState, TaskState, check_run_transition
-from ..store import ErrorInfo, Journal
+from ..store import EpochNote, ErrorInfo, Journal, TaskRecord
 from ..store.results import ResultStore
 from .attempt import (
     AttemptResult,
@@ -88,7 +88,7 @@ from .run import Run
 from .scheduler import UNSTORABLE, Scheduler
 from .stop import StopRequest
 
-__all__ = ["Engine", "Outcome"]
+__all__ = ["EndNote", "Engine", "Outcome"]
 
 log = logging.getLogger("volnux.engine")
 
@@ -100,6 +100,10 @@ CANCEL_POLL_S = 0.2
 #: many records for others to share their transaction (see Engine._must_write).
 GROUP_COMMIT_S = 0.01
 GROUP_COMMIT_MAX = 1024
+
+#: Makes the note another run keeps of how this one ended, from its state, its
+#: error and how many items failed in it (see lifecycle.Part.ended).
+EndNote = Callable[[RunState, str | None, int], EpochNote]
 
 #: Results every journal stores without being asked first (see Journal.encode_result).
 _SCALARS = frozenset({type(None), bool, int, float, str})
@@ -144,6 +148,7 @@ class Engine:
         clock: Callable[[], float] = microsecond_time,
         batch: BatchInfo | None = None,
         fuse: bool = False,
+        end_note: EndNote | None = None,
     ) -> None:
         self.plan = plan
         self.journal = journal
@@ -151,6 +156,9 @@ class Engine:
         self.inputs = dict(inputs)
         #: The batch a batch run's child works on (``ctx.batch``); None otherwise.
         self.batch = batch
+        #: Makes the note the run this one is part of keeps of its end (written
+        #: with that end); None: there is none.
+        self._end_note = end_note
         #: Where large results are kept (``ctx.results``): the journal's result store.
         self.results: ResultStore | None = getattr(journal, "results", None)
         self.clock = clock
@@ -323,22 +331,39 @@ class Engine:
         self.error = error
         now = self.clock()
         check_run_transition(self.run_id, RunState.RUNNING, state)
+        notes: list[EpochNote] = []
         if failed:
-            note = RunNote.of(self.run_id, now, Failed(tuple(failed)))
-            self.journal.add_note(note, epoch=self.epoch)
+            notes.append((RunNote.of(self.run_id, now, Failed(tuple(failed))), self.epoch))
         if stopped:
             detail = Stopped(self._stop_reason(), tuple(self._cut_off))
-            self.journal.add_note(RunNote.of(self.run_id, now, detail), epoch=self.epoch)
+            notes.append((RunNote.of(self.run_id, now, detail), self.epoch))
         #: Tasks with attempts given up after their timeout still running: the
         #: run ends without them, and says so.
         self.abandoned = tuple(sorted(n for n, count in self._ghosts.items() if count > 0))
         if self.abandoned:
-            note = RunNote.of(self.run_id, now, Abandoned(self.abandoned))
-            self.journal.add_note(note, epoch=self.epoch)
+            notes.append((RunNote.of(self.run_id, now, Abandoned(self.abandoned)), self.epoch))
         if self._took or self._long:
             self._remember_durations(now)
-        # Ends the lease too: nobody drives the run once it stopped.
-        self.journal.set_run_state(self.run_id, state, now, error, epoch=self.epoch)
+        if self._end_note is not None:  # the note of the run this one is part of
+            failed_items = sum(len(items) for items in self.failed_items.values())
+            notes.append(self._end_note(state, error, failed_items))
+        # The last records (see _must_write), the notes and the state: one write,
+        # which ends the lease too: nobody drives the run once it stopped.
+        s = self.scheduler
+        records, encoded = s.records, s.encoded
+        s.records, s.encoded = [], {}
+        self.journal.set_run_state(
+            self.run_id,
+            state,
+            now,
+            error,
+            epoch=self.epoch,
+            records=records,
+            encoded=encoded or None,
+            notes=notes,
+        )
+        if records and self._transition_hooks:
+            self._tell_transitions(records)
         if self._observers:
             notify(self._observers, "run_ended", self.run_id, state, error)
         return state, outcome
@@ -524,9 +549,13 @@ class Engine:
 
     def _finished(self) -> bool:
         s = self.scheduler
-        if self._running or s.timers or s.starts or s.done or s.records or s.notes:
+        if self._running or s.timers or s.starts or s.done or s.notes:
             return False
-        if s.outcome is not None or s.halt is not None:
+        if s.outcome is not None:
+            return True  # its last records, if any, are written with its end
+        if s.records:
+            return False
+        if s.halt is not None:
             return True
         raise RunError(f"run {self.run_id} stalled: nothing running, nothing to do")
 
@@ -621,12 +650,8 @@ class Engine:
                 self.journal.record(records, encoded, epoch=self.epoch)
             else:
                 self.journal.record(records, epoch=self.epoch)
-            for gate, tell in self._transition_hooks:
-                if gate.open:
-                    try:
-                        tell(self.run_id, records)
-                    except Exception:
-                        observer_failed(getattr(tell, "__self__", tell), "transitions")
+            if self._transition_hooks:
+                self._tell_transitions(records)
         if s.submits:
             submits, s.submits = s.submits, []
             if self._long:
@@ -637,6 +662,15 @@ class Engine:
                 flushes, self._to_flush = self._to_flush, set()
                 for flush in flushes:
                     flush()
+
+    def _tell_transitions(self, records: list[TaskRecord]) -> None:
+        """Tell the observers that watch transitions of records just journaled."""
+        for gate, tell in self._transition_hooks:
+            if gate.open:
+                try:
+                    tell(self.run_id, records)
+                except Exception:
+                    observer_failed(getattr(tell, "__self__", tell), "transitions")
 
     def _expect_long(self, frames: list[TaskFrame]) -> None:
         """Tell the pools of the attempts about to be submitted that ran long in earlier
@@ -660,8 +694,12 @@ class Engine:
         thread is woken to write them within ``GROUP_COMMIT_S`` at the latest.
         """
         s = self.scheduler
-        if s.submits or s.outcome is not None or s.halt is not None:
+        if s.submits or s.halt is not None:
             return True
+        if s.outcome is not None:
+            # Once nothing runs, the run's last records go with its end, in one
+            # write (see execute): nothing is acted on before that.
+            return self._running > 0
         if self._running == 0 or len(s.records) >= GROUP_COMMIT_MAX:
             return True
         now = time.monotonic()

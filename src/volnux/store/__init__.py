@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .base import (
+    EpochNote,
     ErrorInfo,
     EventPin,
     Journal,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Codec",
+    "EpochNote",
     "ErrorInfo",
     "EventPin",
     "Journal",

@@ -38,6 +38,7 @@ from ..notes import RunNote
 from ..states import RunState, TaskState
 
 __all__ = [
+    "EpochNote",
     "ErrorInfo",
     "EventPin",
     "Fenced",
@@ -53,6 +54,12 @@ __all__ = [
     "TaskRow",
     "UnencodableResult",
 ]
+
+
+#: A note and the epoch its run must still have for it to be written (None: any),
+#: as :meth:`Journal.add_note` takes them; written with another write, in its
+#: transaction (:meth:`Journal.create_run`, :meth:`Journal.set_run_state`).
+EpochNote = tuple[RunNote, int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +198,14 @@ class Journal(Protocol):
     def location(self) -> str:
         """Where runs are recorded, for people: a file's path, or ``memory (...)``."""
 
-    def create_run(self, run: RunRecord) -> None:
-        """Record a new run (state PENDING or RUNNING); :class:`RunExists` if the id is taken."""
+    def create_run(self, run: RunRecord, *, notes: Sequence[EpochNote] = ()) -> None:
+        """Record a new run (state PENDING or RUNNING); :class:`RunExists` if the id is taken.
+
+        ``notes`` are written in the same transaction, after the run, each as
+        :meth:`add_note` would write it (of this run, or of another: a batch
+        run noting its batch's child): all of it is written, or nothing
+        (:class:`Fenced` if a note's run has another epoch now).
+        """
 
     def encode_result(self, node_id: str, value: Any) -> Any:
         """Encode a task's result ahead of :meth:`record`; :class:`UnencodableResult` if it cannot.
@@ -230,11 +243,18 @@ class Journal(Protocol):
         error: str | None = None,
         *,
         epoch: int | None = None,
+        records: Sequence[TaskRecord] = (),
+        encoded: Mapping[int, Any] | None = None,
+        notes: Sequence[EpochNote] = (),
     ) -> None:
         """Record the run's new state (and a one-line error when it failed).
 
         A state other than RUNNING also ends the owner's lease (owner and
-        heartbeat cleared).  ``epoch`` as for :meth:`record`.
+        heartbeat cleared).  ``epoch`` as for :meth:`record`.  ``records``
+        (this run's, with ``encoded``, as :meth:`record` takes them) and
+        ``notes`` (as :meth:`create_run` takes them) are written in the same
+        transaction, before the state: a run's last records, its end and its
+        parent's note of it are one write.  All of it is written, or nothing.
         """
 
     def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:

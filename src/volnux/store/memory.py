@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import Fenced, RunClaimed, RunExists, RunNotFound, StoreError
 from ..states import RunState
-from .base import LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord
+from .base import EpochNote, LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord
 from .results import ResultStore
 
 __all__ = ["MemoryJournal", "open_url"]
@@ -49,14 +49,21 @@ class MemoryJournal:
         self._schedules: dict[str, tuple[int, str]] = {}
         self._lock = threading.Lock()
 
-    def create_run(self, run: RunRecord) -> None:
+    def create_run(self, run: RunRecord, *, notes: Sequence[EpochNote] = ()) -> None:
         with self._lock:
             if run.id in self._runs:
                 raise RunExists(run.id, _WHERE)
+            for note, epoch in notes:  # all or nothing: check every note's run first
+                if note.run_id != run.id:
+                    self._known((note.run_id,))
+                    if epoch is not None:
+                        self._fence(note.run_id, epoch)
             self._runs[run.id] = run
             self._tasks[run.id] = []
             self._notes[run.id] = []
             self._logs[run.id] = []
+            for note, _epoch in notes:
+                self._notes[note.run_id].append(note)
 
     def encode_result(self, node_id: str, value: Any) -> None:
         """Everything can be kept in memory, as it is: nothing to prepare."""
@@ -90,11 +97,23 @@ class MemoryJournal:
         error: str | None = None,
         *,
         epoch: int | None = None,
+        records: Sequence[TaskRecord] = (),
+        encoded: Mapping[int, Any] | None = None,
+        notes: Sequence[EpochNote] = (),
     ) -> None:
         with self._lock:
             self._known((run_id,))
             if epoch is not None:
                 self._fence(run_id, epoch)
+            if any(rec.run_id != run_id for rec in records):
+                raise ValueError(f"the records written with the state of run {run_id} are its own")
+            for note, note_epoch in notes:  # all or nothing: check every note's run first
+                self._known((note.run_id,))
+                if note_epoch is not None:
+                    self._fence(note.run_id, note_epoch)
+            self._tasks[run_id].extend(records)
+            for note, _epoch in notes:
+                self._notes[note.run_id].append(note)
             run = self._runs[run_id]
             ended = at if state.is_terminal or state is RunState.PAUSED else None
             run = dataclasses.replace(run, state=state, updated_at=at, ended_at=ended, error=error)

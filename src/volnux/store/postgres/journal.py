@@ -46,7 +46,16 @@ except ImportError as exc:  # whoever imports the journal is told how to install
 
 from ...errors import Fenced, RunClaimed, RunExists, RunNotFound, StoreError
 from ...states import RunState
-from ..base import EventPin, LogEntry, RunNote, RunRecord, RunSnapshot, TaskRecord, TaskRow
+from ..base import (
+    EpochNote,
+    EventPin,
+    LogEntry,
+    RunNote,
+    RunRecord,
+    RunSnapshot,
+    TaskRecord,
+    TaskRow,
+)
 from ..codec import Codec, CodecSet, PickleCodec
 from ..jsonform import decode_json, encode_json, pins_to_json
 from ..results import BESIDE, result_store
@@ -197,8 +206,13 @@ class PostgresJournal:
 
     # -- writing ---------------------------------------------------------
 
-    def create_run(self, run: RunRecord) -> None:
-        """Record a new run and its lease; :class:`~volnux.errors.RunExists` if the id is taken."""
+    def create_run(self, run: RunRecord, *, notes: Sequence[EpochNote] = ()) -> None:
+        """Record a new run and its lease; :class:`~volnux.errors.RunExists` if the id is taken.
+
+        ``notes`` ((note, epoch) pairs, as :meth:`add_note` takes them) are
+        written in the same transaction, after the run: all of it, or nothing.
+        """
+        writes = self._note_writes(notes)
         try:
             inputs, inputs_codec = self._codecs.encode_value(dict(run.inputs))
         except ValueError as exc:
@@ -222,7 +236,12 @@ class PostgresJournal:
         with self._lock:
             conn = self._live()
             try:
-                conn.execute(self._sql.create_run, row)
+                if writes:
+                    with conn.transaction():
+                        conn.execute(self._sql.create_run, row)
+                        self._insert_notes(conn, notes, writes)
+                else:
+                    conn.execute(self._sql.create_run, row)
             except psycopg.errors.UniqueViolation as exc:
                 if exc.diag.constraint_name == _UNIQUE_RUN_ID:
                     raise RunExists(run.id, self.location) from exc
@@ -328,13 +347,26 @@ class PostgresJournal:
         error: str | None = None,
         *,
         epoch: int | None = None,
+        records: Sequence[TaskRecord] = (),
+        encoded: Mapping[int, Encoded] | None = None,
+        notes: Sequence[EpochNote] = (),
     ) -> None:
         """Record the run's new state; ``ended_at`` is set for final and paused states.
 
         A state other than RUNNING ends the owner's lease; with ``epoch``, only
         while the run's epoch is still that (else :class:`~volnux.errors.Fenced`).
         A run that starts running again has had its cancel request dealt with.
+        ``records`` (the run's last, as :meth:`record` takes them) and ``notes``
+        (as :meth:`create_run` takes them) are written in the same transaction,
+        before the state: all of it, or nothing.
         """
+        batch = None
+        if records:
+            texts, _mixed = self._encode_record.batch(records, encoded, self._codecs.encode)
+            if any(rec.run_id != run_id for rec in records):
+                raise ValueError(f"the records written with the state of run {run_id} are its own")
+            batch = "[" + ",".join(texts) + "]"
+        writes = self._note_writes(notes)
         ended = at if state.is_terminal or state is RunState.PAUSED else None
         running = state is RunState.RUNNING
         sql = self._sql
@@ -345,23 +377,49 @@ class PostgresJournal:
         else:  # its next write (a resume's) tells at once
             self._throttle.forget(run_id)
 
-        def write(conn: Connection) -> None:  # the same again, if in doubt: no harm
+        def write(conn: Connection) -> None:  # the same again, if in doubt: see landed
             with conn.transaction():  # the state and the lease, together
                 if epoch is not None:
                     self._check_epoch(conn, run_id, epoch)
+                if batch is not None:
+                    try:
+                        cursor = conn.execute(sql.record, (batch, run_id))
+                    except psycopg.errors.UniqueViolation as exc:
+                        raise self._two_writers({run_id}) from exc
+                    if cursor.rowcount != 1:
+                        raise RunNotFound(run_id, self.location)
+                if writes:
+                    self._insert_notes(conn, notes, writes)
                 row = conn.execute(sql.set_run_state, params).fetchone()
                 if row is None:
                     raise RunNotFound(run_id, self.location)
                 if not running:  # the session ended: so does its owner's lease
                     conn.execute(sql.end_lease, (row[0],))
 
-        self._call(f"setting the state of run {run_id}", write)
+        def landed(conn: Connection) -> bool:
+            # Written with records or notes, it must not be written twice: its
+            # records are then the run's last batch.
+            if batch is None:
+                return False
+            last = conn.execute(self._sql.last_batch, (run_id,)).fetchone()
+            return last is not None and last[0] == batch
 
-    def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:
-        """Append a run note; its detail must be JSON data (``epoch``: see :meth:`record`)."""
+        self._call(
+            f"setting the state of run {run_id}",
+            write,
+            landed if batch is not None or writes else None,
+        )
+
+    def _note_writes(self, notes: Sequence[EpochNote]) -> list[tuple[str, tuple[Any, ...]]]:
+        """The statement and parameters of each note (its detail encoded first)."""
+        return [self._note_write(note, epoch) for note, epoch in notes]
+
+    def _note_write(self, note: RunNote, epoch: int | None) -> tuple[str, tuple[Any, ...]]:
+        """The statement and parameters that write ``note`` (fenced by ``epoch``), one
+        that notifies now and then (see .feed)."""
         detail = encode_json(dict(note.detail), f"the detail of note {note.kind!r}")
         sql = self._sql
-        tell = self._throttle.due(note.run_id)  # the same statement on every try (see .feed)
+        tell = self._throttle.due(note.run_id)
         params: tuple[Any, ...]
         if epoch is None:
             statement = sql.add_note_told if tell else sql.add_note
@@ -371,6 +429,29 @@ class PostgresJournal:
             params = (note.kind, note.at, detail, note.run_id, epoch)
         if tell:
             params += (self._changes.channel, payload(note.run_id))
+        return statement, params
+
+    def _insert_notes(
+        self,
+        conn: Connection,
+        notes: Sequence[EpochNote],
+        writes: list[tuple[str, tuple[Any, ...]]],
+    ) -> None:
+        """Write notes in the caller's transaction: RunNotFound or Fenced (for it to roll
+        back) if one is refused."""
+        for (note, epoch), (statement, params) in zip(notes, writes, strict=True):
+            try:
+                cursor = conn.execute(statement, params)
+            except psycopg.errors.ForeignKeyViolation as exc:
+                raise RunNotFound(note.run_id, self.location) from exc
+            if epoch is not None and cursor.rowcount != 1:
+                raise self._fenced(note.run_id, epoch)
+
+    def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:
+        """Append a run note; its detail must be JSON data (``epoch``: see :meth:`record`)."""
+        # The same statement on every try (see .feed).
+        statement, params = self._note_write(note, epoch)
+        detail = params[3] if epoch is None else params[2]
 
         def write(conn: Connection) -> None:
             try:

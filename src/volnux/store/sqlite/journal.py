@@ -37,6 +37,7 @@ from typing import Any, Final, TypeVar
 from ...errors import CorruptStoreError, Fenced, RunClaimed, RunExists, RunNotFound, StoreError
 from ...states import RunState, TaskState
 from ..base import (
+    EpochNote,
     EventPin,
     LogEntry,
     RunNote,
@@ -167,6 +168,11 @@ _EPOCH_OF: Final = (
     "SELECT IFNULL((SELECT epoch FROM leases WHERE leases.num = runs.num), 0)"
     " FROM runs WHERE id = ?"
 )
+# A note, written only while its run's epoch is the one given (None: always).
+_INSERT_NOTE: Final = (
+    "INSERT INTO run_notes (run_id, kind, at, detail) SELECT ?, ?, ?, ?"
+    f" WHERE ? IS NULL OR ({_EPOCH_OF}) = ?"
+)
 _SELECT_TASKS: Final = (
     "SELECT key, records FROM task_records WHERE key BETWEEN ? AND ? ORDER BY key"
 )
@@ -236,8 +242,13 @@ class SQLiteJournal:
 
     # -- writing ---------------------------------------------------------
 
-    def create_run(self, run: RunRecord) -> None:
-        """Record a new run; :class:`~volnux.errors.RunExists` if the id is taken."""
+    def create_run(self, run: RunRecord, *, notes: Sequence[EpochNote] = ()) -> None:
+        """Record a new run; :class:`~volnux.errors.RunExists` if the id is taken.
+
+        ``notes`` ((note, epoch) pairs, as :meth:`add_note` takes them) are
+        written in the same transaction, after the run: all of it, or nothing.
+        """
+        details = self._note_details(notes)
         try:
             inputs, inputs_codec = self._codecs.encode_value(dict(run.inputs))
         except ValueError as exc:
@@ -275,6 +286,8 @@ class SQLiteJournal:
                     if run.epoch or run.owner:
                         lease = (run.owner, run.epoch, run.heartbeat_at, run.id)
                         conn.execute(_INSERT_LEASE, lease)
+                    if notes:
+                        self._insert_notes(notes, details)
             except sqlite3.IntegrityError as exc:
                 raise RunExists(run.id, str(self.path)) from exc
             except sqlite3.Error as exc:
@@ -416,20 +429,42 @@ class SQLiteJournal:
         error: str | None = None,
         *,
         epoch: int | None = None,
+        records: Sequence[TaskRecord] = (),
+        encoded: Mapping[int, Encoded] | None = None,
+        notes: Sequence[EpochNote] = (),
     ) -> None:
         """Record the run's new state; ``ended_at`` is set for final and paused states.
 
         A state other than RUNNING ends the owner's lease; with ``epoch``, only
         while the run's epoch is still that (else :class:`~volnux.errors.Fenced`).
+        ``records`` (the run's last, as :meth:`record` takes them) and ``notes``
+        (as :meth:`create_run` takes them) are written in the same transaction,
+        before the state: all of it, or nothing.
         """
         ended = at if state.is_terminal or state is RunState.PAUSED else None
         running = state is RunState.RUNNING
+        batch = None
+        if records:
+            texts, _mixed = self._encode_record.batch(records, encoded, self._codecs.encode)
+            if any(rec.run_id != run_id for rec in records):
+                raise ValueError(f"the records written with the state of run {run_id} are its own")
+            batch = "[" + ",".join(texts) + "]"
+        details = self._note_details(notes)
         conn = self._conn
         with self._lock:
             try:
                 with write_transaction(conn):  # the state and the lease, together
                     if epoch is not None and self._epoch(run_id) != epoch:
                         raise self._fenced(run_id, epoch)
+                    if batch is not None:
+                        key = self._next_key.get(run_id) or self._free_key(run_id)
+                        if not key & _SEQ_MASK:
+                            raise self._no_numbers_left(run_id)
+                        self._insert(_INSERT_BATCH, (key, batch), (run_id,))
+                        self._next_key[run_id] = key + 1  # (rolled back with the rest: popped)
+                        self._pages += 1 + len(batch) // self._page_size
+                    if notes:
+                        self._insert_notes(notes, details)
                     cursor = conn.execute(
                         # A run that starts running again has had its cancel
                         # request dealt with (the memory journal does the same).
@@ -450,6 +485,31 @@ class SQLiteJournal:
                         )
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"setting the state of run {run_id}") from exc
+            except BaseException:
+                if batch is not None:
+                    self._next_key.pop(run_id, None)  # read again: the batch was rolled back
+                raise
+            if self._pages >= self._checkpoint_pages:
+                self._wrote(0)
+
+    def _note_details(self, notes: Sequence[EpochNote]) -> list[str]:
+        """The notes' details as JSON text (before anything is written)."""
+        return [encode_json(dict(n.detail), f"the detail of note {n.kind!r}") for n, _ in notes]
+
+    def _insert_notes(self, notes: Sequence[EpochNote], details: list[str]) -> None:
+        """Insert notes within the open transaction (call with the lock held): RunNotFound
+        or Fenced, for the whole transaction to roll back, if one is refused."""
+        conn = self._conn
+        for (note, epoch), detail in zip(notes, details, strict=True):
+            try:
+                cursor = conn.execute(
+                    _INSERT_NOTE,
+                    (note.run_id, note.kind, note.at, detail, epoch, note.run_id, epoch),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise self._unknown_run(exc, {note.run_id}) from exc
+            if cursor.rowcount == 0:
+                raise self._fenced(note.run_id, epoch)
 
     def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:
         """Append a run note; its detail must be JSON data (``epoch``: see :meth:`record`)."""
@@ -457,8 +517,7 @@ class SQLiteJournal:
         with self._lock:
             try:
                 cursor = self._conn.execute(
-                    "INSERT INTO run_notes (run_id, kind, at, detail) SELECT ?, ?, ?, ?"
-                    f" WHERE ? IS NULL OR ({_EPOCH_OF}) = ?",
+                    _INSERT_NOTE,
                     (note.run_id, note.kind, note.at, detail, epoch, note.run_id, epoch),
                 )
             except sqlite3.IntegrityError as exc:
