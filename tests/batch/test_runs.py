@@ -84,6 +84,26 @@ def test_a_file_batch_is_journaled_by_position_not_by_copy(
     assert "item-3" not in repr(parent.notes) and "item-3" not in repr(parent.run)
 
 
+def test_batches_are_noted_begun_in_order_however_many_run_at_once(
+    tmp_path: Path, journal: Journal, wf: Workflow
+) -> None:
+    """A resume takes the source up after the last batch noted begun: a batch noted
+    before the one ahead of it would leave that one out after a crash."""
+    from volnux.notes import BatchBegun
+
+    data = _lines(tmp_path / "data.txt", 200)
+    run = wf.run_batches(data, batch_size=5, parallel=8, store=journal, inputs={"effects": ""})
+    assert run.succeeded
+    begun = [n.read() for n in journal.load_notes(run.id) if n.kind == "batch-begun"]
+    indices = [b.batch for b in begun if isinstance(b, BatchBegun)]
+    assert indices == list(range(40))
+    # Each noted with its child's creation: no child without its note, nor the reverse.
+    assert {b.child for b in begun if isinstance(b, BatchBegun)} == {
+        r.id
+        for r in journal.child_runs(run.id)  # type: ignore[attr-defined]
+    }
+
+
 def test_an_iterable_batch_keeps_its_items_in_the_journal(journal: Journal, wf: Workflow) -> None:
     source = (f"{i},x" for i in range(7))  # a generator: it cannot be read twice
     run = wf.run_batches(source, batch_size=3, store=journal, inputs={"effects": ""})

@@ -98,6 +98,15 @@ def test_batch_runs_every_batch_and_exits_0(project: Path) -> None:
     assert shown["batch"]["counts"] == {"succeeded": 5}
     assert shown["batch"]["items"] == {"succeeded": 45}
     assert shown["batch"]["total"] == 5 and shown["batch"]["kind"] == "lines"
+    assert shown["batch"]["fuse"] is True  # tasks in a row on worker processes: one call
+
+
+def test_no_fuse_is_recorded_with_the_batch_run_and_shown(project: Path) -> None:
+    volnux(project, *BATCH, "--batch-size", "15", "--no-fuse", check=0)
+    parent = _parent(project)
+    shown = json.loads(volnux(project, "runs", "show", str(parent["id"]), "--json", check=0).stdout)
+    assert shown["batch"]["fuse"] is False
+    assert shown["batch"]["counts"] == {"succeeded": 3}
 
 
 def test_a_failed_batch_exits_1_lists_it_and_says_how_to_retry(project: Path) -> None:

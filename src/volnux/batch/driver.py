@@ -37,9 +37,9 @@ from ..engine.lifecycle import (
     Execution,
     Part,
     continue_run,
+    drive_opened,
     new_run_id,
     open_run,
-    start_run,
     take_up,
 )
 from ..engine.owners import (
@@ -152,6 +152,9 @@ class _Work(NamedTuple):
     begun: BatchBegun
     mode: str
     items: list[Any] | None = None
+    #: A new child, created by the driving thread (see _Driver._open): its
+    #: record and the inputs its events are given.
+    opened: tuple[RunRecord, dict[str, Any]] | None = None
 
 
 class _Limits:
@@ -422,6 +425,14 @@ def _begun_notes(notes: Iterable[RunNote]) -> dict[int, BatchBegun]:
     return out
 
 
+def _first_line(exc: BaseException) -> str:
+    """What a batch that failed this way says: a Volnux error's first line, else the
+    exception's type and message."""
+    if isinstance(exc, VolnuxError):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _chain(*parts: Iterator[_Work]) -> Iterator[_Work]:
     for part in parts:
         yield from part
@@ -579,22 +590,59 @@ class _Driver:
 
     def _launch(self, work: _Work) -> None:
         begun = work.begun
-        if work.mode != "start":  # a new child's is written with it (see _child)
-            self._note(begun)
         self.in_flight[begun.batch] = begun.child
         self.states[begun.batch] = ("running", begun.size)
         reach = source_reach(begun.position, self.spec.identity)
         self._tell(BatchEvent("began", begun.batch, begun.child, begun.size, reach=reach))
+        if work.mode == "start":
+            try:
+                opened = self._open(work)
+            except BaseException:  # interrupted: nothing runs it, nothing will say it ended
+                self.in_flight.pop(begun.batch, None)
+                raise
+            if opened is None:
+                return  # it could not be created: its end is queued
+            work = opened
+        else:
+            self._note(begun)
         self._threads.run(work)
+
+    def _open(self, work: _Work) -> _Work | None:
+        """Create a new batch's child, with this run's note of it (BatchBegun, fenced by
+        this run's epoch: a driver that lost the run starts no child) in the same
+        write; None, its end queued, if it cannot be.
+
+        Here, in the driving thread, one batch after the other: a resume takes
+        up the source after the last batch noted, so they are noted in order.
+        """
+        begun = work.begun
+        try:
+            items = work.items if work.items is not None else self._items(begun)
+            note = RunNote.of(self.parent, time.time(), begun)
+            record, given = open_run(
+                self.program,
+                self.journal,
+                self.inputs,
+                run_id=begun.child,
+                part=Part(self.parent, {self.spec.input: items}, notes=((note, self.epoch),)),
+            )
+        except Fenced as exc:
+            state, error = "fenced", str(exc)
+        except Exception as exc:  # a batch its workflow refuses: it fails, not the run
+            self._note(begun)
+            state, error = RunState.FAILED.value, _first_line(exc)
+        else:
+            return work._replace(items=items, opened=(record, given))
+        self._ended.put(
+            (BatchEnded(begun.batch, begun.child, state, begun.size, 0.0, error), False)
+        )
+        return None
 
     def _child(self, work: _Work) -> None:
         """Run one batch's child to its end (in its own thread); queue how it ended.
 
-        A new child is created with this run's note of it (BatchBegun, fenced by
-        this run's epoch: a driver that lost the run starts no child), and a
-        child's end is written with this run's note of it (BatchEnded, fenced
-        by the child's own epoch, which its end must hold anyway): one write
-        each, not three.
+        A child's end is written with this run's note of it (BatchEnded, fenced
+        by the child's own epoch, which its end must hold anyway): one write.
         """
         begun = work.begun
         started = time.monotonic()
@@ -613,18 +661,10 @@ class _Driver:
         try:
             items = work.items if work.items is not None else self._items(begun)
             info = BatchInfo(self.parent, begun.batch, begun.size, dict(begun.position))
-            fresh = work.mode == "start"
-            part = Part(
-                self.parent,
-                {self.spec.input: items},
-                info,
-                notes=((RunNote.of(self.parent, time.time(), begun), self.epoch),) if fresh else (),
-                ended=ended,
-            )
-            if work.mode == "start":
-                run = start_run(
-                    self.program, self.journal, self.inputs, self.how, run_id=begun.child, part=part
-                )
+            part = Part(self.parent, {self.spec.input: items}, info, ended=ended)
+            if work.opened is not None:
+                record, given = work.opened
+                run = drive_opened(self.program, self.journal, record, given, self.how, part)
             else:
                 run = continue_run(
                     self.journal,
@@ -641,10 +681,8 @@ class _Driver:
             failed_items = sum(len(items) for items in run.failed_items.values())
         except Fenced as exc:
             state, error = "fenced", str(exc)
-        except VolnuxError as exc:
-            error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         except BaseException as exc:  # a bug or a broken source: this batch fails, not the run
-            error = f"{type(exc).__name__}: {exc}"
+            error = _first_line(exc)
         seconds = time.monotonic() - started
         end = BatchEnded(begun.batch, begun.child, state, begun.size, seconds, error, failed_items)
         self._ended.put((end, False))

@@ -269,6 +269,7 @@ def batch_json(record: RunRecord, summary: BatchSummary) -> dict[str, Any]:
             "tolerate": summary.tolerate,
             "tolerate_items": summary.tolerate_items,
             "fail_fast": spec.fail_fast,
+            "fuse": spec.fuse,
             "total": summary.total,
             "total_items": summary.total_items,
             "counts": summary.counts(),
