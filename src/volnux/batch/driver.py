@@ -30,6 +30,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from ..engine import Program
@@ -152,9 +153,41 @@ class _Work(NamedTuple):
     begun: BatchBegun
     mode: str
     items: list[Any] | None = None
-    #: A new child, created by the driving thread (see _Driver._open): its
-    #: record and the inputs its events are given.
+    #: A new batch's turn to create its child (see _Turns); -1: not a new one.
+    turn: int = -1
+    #: Its child once created (see _Driver._open): the record, the inputs its
+    #: events are given.
     opened: tuple[RunRecord, dict[str, Any]] | None = None
+
+
+class _Turns:
+    """Lets the threads of new batches create their children one after the other, in
+    the order the batches were launched (index order): a resume takes the source
+    up after the last batch noted begun, so none may be noted before one ahead
+    of it.  Only the creation waits; the children then run side by side."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._given = 0
+        self._next = 0
+
+    def take(self) -> int:
+        """The next turn (in the driving thread, as a batch is launched)."""
+        turn, self._given = self._given, self._given + 1
+        return turn
+
+    @contextmanager
+    def turn(self, turn: int) -> Iterator[None]:
+        """Wait for ``turn``, then hold it until the block ends (however it ends)."""
+        with self._cond:
+            while self._next != turn:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._next = turn + 1
+                self._cond.notify_all()
 
 
 class _Limits:
@@ -481,6 +514,7 @@ class _Driver:
         self._next_update = time.monotonic() + UPDATE_POLL_S
         self._next_ask = 0.0
         self._threads = _Threads(self._child)
+        self._turns = _Turns()
         self._seen_notes = 0
         # Where the last batch begun in an earlier session is (a resume splits from there).
         self._last_position: dict[str, Any] | None = None
@@ -594,15 +628,8 @@ class _Driver:
         self.states[begun.batch] = ("running", begun.size)
         reach = source_reach(begun.position, self.spec.identity)
         self._tell(BatchEvent("began", begun.batch, begun.child, begun.size, reach=reach))
-        if work.mode == "start":
-            try:
-                opened = self._open(work)
-            except BaseException:  # interrupted: nothing runs it, nothing will say it ended
-                self.in_flight.pop(begun.batch, None)
-                raise
-            if opened is None:
-                return  # it could not be created: its end is queued
-            work = opened
+        if work.mode == "start":  # its child is created with its note (see _open)
+            work = work._replace(turn=self._turns.take())
         else:
             self._note(begun)
         self._threads.run(work)
@@ -610,11 +637,7 @@ class _Driver:
     def _open(self, work: _Work) -> _Work | None:
         """Create a new batch's child, with this run's note of it (BatchBegun, fenced by
         this run's epoch: a driver that lost the run starts no child) in the same
-        write; None, its end queued, if it cannot be.
-
-        Here, in the driving thread, one batch after the other: a resume takes
-        up the source after the last batch noted, so they are noted in order.
-        """
+        write; None, its end queued, if it cannot be.  In the batch's turn."""
         begun = work.begun
         try:
             items = work.items if work.items is not None else self._items(begun)
@@ -645,6 +668,12 @@ class _Driver:
         by the child's own epoch, which its end must hold anyway): one write.
         """
         begun = work.begun
+        if work.turn >= 0:
+            with self._turns.turn(work.turn):
+                opened = self._open(work)
+            if opened is None:
+                return  # it could not be created: its end is queued
+            work = opened
         started = time.monotonic()
         state, error, failed_items = RunState.FAILED.value, "", 0
         noted: list[BatchEnded] = []
