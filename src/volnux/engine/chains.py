@@ -52,7 +52,7 @@ from ..graph import Sequence, Task, iter_blocks
 if TYPE_CHECKING:
     from .plan import NodePlan, Plan
 
-__all__ = ["Chain", "Link", "chains_of", "links_after", "may_lead"]
+__all__ = ["Chain", "Link", "chains_of", "links_after"]
 
 
 class Link(NamedTuple):
@@ -107,7 +107,7 @@ def links_after(plan: Plan, seq: Sequence, index: int, head: NodePlan) -> tuple[
     links: list[Link] = []
     steps, pipes = seq.steps, seq.pipes
     prev = head
-    while index + 1 < len(steps) and (prev is head or may_lead(prev)):
+    while index + 1 < len(steps) and may_lead(prev):
         block = steps[index + 1]
         if not isinstance(block, Task):
             break

@@ -53,11 +53,7 @@ class MemoryJournal:
         with self._lock:
             if run.id in self._runs:
                 raise RunExists(run.id, _WHERE)
-            for note, epoch in notes:  # all or nothing: check every note's run first
-                if note.run_id != run.id:
-                    self._known((note.run_id,))
-                    if epoch is not None:
-                        self._fence(note.run_id, epoch)
+            self._check_notes(notes, new=run.id)
             self._runs[run.id] = run
             self._tasks[run.id] = []
             self._notes[run.id] = []
@@ -107,10 +103,7 @@ class MemoryJournal:
                 self._fence(run_id, epoch)
             if any(rec.run_id != run_id for rec in records):
                 raise ValueError(f"the records written with the state of run {run_id} are its own")
-            for note, note_epoch in notes:  # all or nothing: check every note's run first
-                self._known((note.run_id,))
-                if note_epoch is not None:
-                    self._fence(note.run_id, note_epoch)
+            self._check_notes(notes)
             self._tasks[run_id].extend(records)
             for note, _epoch in notes:
                 self._notes[note.run_id].append(note)
@@ -254,6 +247,16 @@ class MemoryJournal:
         current = self._runs[run_id].epoch
         if current != epoch:
             raise Fenced(run_id, epoch, current)
+
+    def _check_notes(self, notes: Sequence[EpochNote], new: str | None = None) -> None:
+        """All or nothing: every note's run known (but ``new``, being created) and at
+        its note's epoch, before anything is written."""
+        for note, epoch in notes:
+            if note.run_id == new:
+                continue
+            self._known((note.run_id,))
+            if epoch is not None:
+                self._fence(note.run_id, epoch)
 
     def _known(self, run_ids: Iterable[str]) -> None:
         for run_id in sorted(run_ids):

@@ -362,10 +362,7 @@ class PostgresJournal:
         """
         batch = None
         if records:
-            texts, _mixed = self._encode_record.batch(records, encoded, self._codecs.encode)
-            if any(rec.run_id != run_id for rec in records):
-                raise ValueError(f"the records written with the state of run {run_id} are its own")
-            batch = "[" + ",".join(texts) + "]"
+            batch = self._encode_record.run_batch(run_id, records, encoded, self._codecs.encode)
         writes = self._note_writes(notes)
         ended = at if state.is_terminal or state is RunState.PAUSED else None
         running = state is RunState.RUNNING
@@ -412,12 +409,13 @@ class PostgresJournal:
 
     def _note_writes(self, notes: Sequence[EpochNote]) -> list[tuple[str, tuple[Any, ...]]]:
         """The statement and parameters of each note (its detail encoded first)."""
-        return [self._note_write(note, epoch) for note, epoch in notes]
+        return [self._note_write(note, epoch, _detail(note)) for note, epoch in notes]
 
-    def _note_write(self, note: RunNote, epoch: int | None) -> tuple[str, tuple[Any, ...]]:
-        """The statement and parameters that write ``note`` (fenced by ``epoch``), one
-        that notifies now and then (see .feed)."""
-        detail = encode_json(dict(note.detail), f"the detail of note {note.kind!r}")
+    def _note_write(
+        self, note: RunNote, epoch: int | None, detail: str
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The statement and parameters that write ``note`` (fenced by ``epoch``), with
+        its ``detail`` encoded; one that notifies now and then (see .feed)."""
         sql = self._sql
         tell = self._throttle.due(note.run_id)
         params: tuple[Any, ...]
@@ -449,9 +447,9 @@ class PostgresJournal:
 
     def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:
         """Append a run note; its detail must be JSON data (``epoch``: see :meth:`record`)."""
+        detail = _detail(note)
         # The same statement on every try (see .feed).
-        statement, params = self._note_write(note, epoch)
-        detail = params[3] if epoch is None else params[2]
+        statement, params = self._note_write(note, epoch, detail)
 
         def write(conn: Connection) -> None:
             try:
@@ -974,3 +972,8 @@ class PostgresJournal:
 
     def _failure(self, exc: psycopg.Error, doing: str) -> StoreError:
         return store_error(self._target, exc, doing)
+
+
+def _detail(note: RunNote) -> str:
+    """A note's detail as the JSON text the journal keeps."""
+    return encode_json(dict(note.detail), f"the detail of note {note.kind!r}")

@@ -326,20 +326,25 @@ class SQLiteJournal:
             return
         batch = "[" + ",".join(texts) + "]"
         with self._lock:  # the engine's case: one run, one row
-            key = self._next_key.get(run_id) or self._free_key(run_id)
-            if not key & _SEQ_MASK:
-                raise self._no_numbers_left(run_id)
-            if epoch is None:
-                self._insert(_INSERT_BATCH, (key, batch), (run_id,))
-            else:
-                self._insert(_INSERT_FENCED, (key, batch, key >> _SEQ_BITS, epoch), (run_id,))
-                if self._cursor.rowcount != 1:
-                    raise self._fenced(run_id, epoch)
-            self._next_key[run_id] = key + 1  # counted only once written
+            self._append_batch(run_id, batch, epoch)
             # _wrote() inline: this is the engine's path, once per chain step.
-            self._pages += 1 + len(batch) // self._page_size
             if self._pages >= self._checkpoint_pages:
                 self._wrote(0)
+
+    def _append_batch(self, run_id: str, batch: str, epoch: int | None) -> None:
+        """Insert one batch row of run ``run_id`` (with the lock held), fenced by ``epoch``
+        in the statement; count its key and its pages once written."""
+        key = self._next_key.get(run_id) or self._free_key(run_id)
+        if not key & _SEQ_MASK:
+            raise self._no_numbers_left(run_id)
+        if epoch is None:
+            self._insert(_INSERT_BATCH, (key, batch), (run_id,))
+        else:
+            self._insert(_INSERT_FENCED, (key, batch, key >> _SEQ_BITS, epoch), (run_id,))
+            if self._cursor.rowcount != 1:
+                raise self._fenced(run_id, epoch)
+        self._next_key[run_id] = key + 1  # counted only once written
+        self._pages += 1 + len(batch) // self._page_size
 
     def _record_runs(self, records: Sequence[TaskRecord], texts: list[str]) -> None:
         """:meth:`record` of records of several runs: one row per run, one statement."""
@@ -445,10 +450,7 @@ class SQLiteJournal:
         running = state is RunState.RUNNING
         batch = None
         if records:
-            texts, _mixed = self._encode_record.batch(records, encoded, self._codecs.encode)
-            if any(rec.run_id != run_id for rec in records):
-                raise ValueError(f"the records written with the state of run {run_id} are its own")
-            batch = "[" + ",".join(texts) + "]"
+            batch = self._encode_record.run_batch(run_id, records, encoded, self._codecs.encode)
         details = self._note_details(notes)
         conn = self._conn
         with self._lock:
@@ -456,13 +458,8 @@ class SQLiteJournal:
                 with write_transaction(conn):  # the state and the lease, together
                     if epoch is not None and self._epoch(run_id) != epoch:
                         raise self._fenced(run_id, epoch)
-                    if batch is not None:
-                        key = self._next_key.get(run_id) or self._free_key(run_id)
-                        if not key & _SEQ_MASK:
-                            raise self._no_numbers_left(run_id)
-                        self._insert(_INSERT_BATCH, (key, batch), (run_id,))
-                        self._next_key[run_id] = key + 1  # (rolled back with the rest: popped)
-                        self._pages += 1 + len(batch) // self._page_size
+                    if batch is not None:  # (epoch checked above; popped if rolled back)
+                        self._append_batch(run_id, batch, None)
                     if notes:
                         self._insert_notes(notes, details)
                     cursor = conn.execute(
@@ -513,19 +510,13 @@ class SQLiteJournal:
 
     def add_note(self, note: RunNote, *, epoch: int | None = None) -> None:
         """Append a run note; its detail must be JSON data (``epoch``: see :meth:`record`)."""
-        detail = encode_json(dict(note.detail), f"the detail of note {note.kind!r}")
+        notes = ((note, epoch),)
+        details = self._note_details(notes)
         with self._lock:
             try:
-                cursor = self._conn.execute(
-                    _INSERT_NOTE,
-                    (note.run_id, note.kind, note.at, detail, epoch, note.run_id, epoch),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise self._unknown_run(exc, {note.run_id}) from exc
+                self._insert_notes(notes, details)  # one statement: its own transaction
             except sqlite3.Error as exc:
                 raise self._failure(exc, f"adding a note to run {note.run_id}") from exc
-            if cursor.rowcount == 0:
-                raise self._fenced(note.run_id, epoch)
 
     def add_logs(self, entries: Sequence[LogEntry], *, epoch: int | None = None) -> None:
         """Append task log lines in one transaction; RunNotFound if a run is unknown.

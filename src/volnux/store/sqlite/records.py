@@ -165,6 +165,20 @@ class RecordEncoder:
             texts.append(self(rec, data, codec))
         return texts, mixed
 
+    def run_batch(
+        self,
+        run_id: str,
+        records: Sequence[TaskRecord],
+        encoded: Mapping[int, Any] | None,
+        encode: Callable[[str, Any], tuple[bytes | str | None, str | None]],
+    ) -> str:
+        """Run ``run_id``'s ``records`` as one batch's JSON text (see :meth:`batch`);
+        ValueError, before anything is written, if one is another run's."""
+        if any(rec.run_id != run_id for rec in records):
+            raise ValueError(f"the records written with the state of run {run_id} are its own")
+        texts, _mixed = self.batch(records, encoded, encode)
+        return "[" + ",".join(texts) + "]"
+
     def _name(self, node_id: str) -> str:
         names = self._names
         if len(names) >= self.MAX_NAMES:
